@@ -1,0 +1,167 @@
+"""Act: corrective actions with one micro-owner, a due date and a review date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lessonloop.actions.models import Action, ActionStatus
+from lessonloop.coerce import as_date, as_enum, as_text
+from lessonloop.errors import Conflict, Invalid
+from lessonloop.failures.models import Failure
+from lessonloop.people.models import Person
+from lessonloop.people.service import PersonRef, TeamRef, get_person, get_team
+from lessonloop.store.base import utcnow
+from lessonloop.store.crud import Page, get_or_404, paginate
+
+DEFAULT_REVIEW_OFFSET_DAYS = 14
+
+
+def add_action(
+    session: Session,
+    *,
+    failure_id: int | str,
+    title: str,
+    owner: PersonRef | None,
+    due_date: Any,
+    review_date: Any = None,
+    review_id: int | None = None,
+    primary: bool = False,
+    review_offset_days: int = DEFAULT_REVIEW_OFFSET_DAYS,
+) -> Action:
+    failure = get_or_404(session, Failure, failure_id)
+    if owner is None or str(owner).strip() == "":
+        raise Invalid("every action needs exactly one owner", field="owner")
+    owner_obj = get_person(session, owner, field="owner")
+    due = as_date(due_date, "due_date")
+    review = (
+        as_date(review_date, "review_date")
+        if review_date not in (None, "")
+        else due + dt.timedelta(days=review_offset_days)
+    )
+    if review < due:
+        raise Invalid("must be on or after the due date", field="review_date")
+    if primary:
+        if review_id is None:
+            raise Invalid("a primary action belongs to a review", field="review_id")
+        existing = session.scalar(select(Action.id).where(Action.review_id == review_id, Action.is_primary))
+        if existing is not None:
+            raise Conflict(f"the review already has its primary action (#{existing})", field="primary")
+    action = Action(
+        failure_id=failure.id,
+        review_id=review_id,
+        is_primary=primary,
+        title=as_text(title, "title", required=True, max_len=500),
+        owner=owner_obj,
+        due_date=due,
+        review_date=review,
+        status=ActionStatus.open.value,
+    )
+    session.add(action)
+    session.flush()
+    return action
+
+
+def get_action(session: Session, action_id: int | str) -> Action:
+    return get_or_404(session, Action, action_id)
+
+
+def _require_open(action: Action, verb: str) -> None:
+    if action.status != ActionStatus.open.value:
+        raise Conflict(
+            f"action {action.id} is {action.status}; only an open action can be {verb}", field="status"
+        )
+
+
+def complete_action(session: Session, action_id: int | str, *, evidence: str) -> Action:
+    action = get_action(session, action_id)
+    _require_open(action, "completed")
+    action.evidence = as_text(evidence, "evidence", required=True)
+    action.status = ActionStatus.done.value
+    action.closed_at = utcnow()
+    session.flush()
+    return action
+
+
+def drop_action(session: Session, action_id: int | str, *, reason: str) -> Action:
+    action = get_action(session, action_id)
+    _require_open(action, "dropped")
+    action.drop_reason = as_text(reason, "reason", required=True)
+    action.status = ActionStatus.dropped.value
+    action.closed_at = utcnow()
+    session.flush()
+    return action
+
+
+def reschedule_action(
+    session: Session, action_id: int | str, *, due_date: Any, review_date: Any = None
+) -> Action:
+    action = get_action(session, action_id)
+    _require_open(action, "rescheduled")
+    action.due_date = as_date(due_date, "due_date")
+    action.review_date = (
+        as_date(review_date, "review_date")
+        if review_date not in (None, "")
+        else action.due_date + dt.timedelta(days=DEFAULT_REVIEW_OFFSET_DAYS)
+    )
+    if action.review_date < action.due_date:
+        raise Invalid("must be on or after the due date", field="review_date")
+    session.flush()
+    return action
+
+
+def list_actions(
+    session: Session,
+    *,
+    owner: PersonRef | None = None,
+    team: TeamRef | None = None,
+    status: str | None = None,
+    failure_id: int | None = None,
+    overdue: bool = False,
+    today: dt.date | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> Page[Action]:
+    stmt = select(Action)
+    if owner not in (None, ""):
+        stmt = stmt.where(Action.owner_id == get_person(session, owner, field="owner").id)
+    if team not in (None, ""):
+        team_id = get_team(session, team).id
+        stmt = stmt.where(Action.failure_id.in_(select(Failure.id).where(Failure.team_id == team_id)))
+    if status:
+        stmt = stmt.where(Action.status == as_enum(status, ActionStatus, "status").value)
+    if failure_id is not None:
+        stmt = stmt.where(Action.failure_id == failure_id)
+    if overdue:
+        stmt = stmt.where(
+            Action.status == ActionStatus.open.value, Action.due_date < (today or dt.date.today())
+        )
+    stmt = stmt.order_by(Action.due_date, Action.id)
+    return paginate(session, stmt, page, page_size)
+
+
+def overdue_by_owner(
+    session: Session, *, today: dt.date | None = None, team: TeamRef | None = None
+) -> list[tuple[Person, list[Action]]]:
+    """Open actions past their due date, grouped by owner, the most overdue owner first."""
+    today = today or dt.date.today()
+    page = list_actions(session, team=team, overdue=True, today=today, page_size=500)
+    items = page.items
+    # Collect every page: the grouping is a report, not a paged list.
+    number = 1
+    while number < page.pages:
+        number += 1
+        items += list_actions(session, team=team, overdue=True, today=today, page=number, page_size=500).items
+    grouped: dict[int, list[Action]] = defaultdict(list)
+    owners: dict[int, Person] = {}
+    for action in items:
+        grouped[action.owner_id].append(action)
+        owners[action.owner_id] = action.owner
+    return sorted(
+        ((owners[oid], acts) for oid, acts in grouped.items()),
+        key=lambda pair: (min(a.due_date for a in pair[1]), pair[0].handle),
+    )

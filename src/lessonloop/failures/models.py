@@ -1,0 +1,130 @@
+"""Observe: a failure is a mistake, missed target or poor outcome, logged in under a minute."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import Column, Float, ForeignKey, Index, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lessonloop.people.models import Person, Team
+from lessonloop.store.base import Base, Record, UTCDateTime
+
+
+class FailureKind(enum.StrEnum):
+    missed_deadline = "missed-deadline"
+    churn_after_change = "churn-after-change"
+    wrong_assumption = "wrong-assumption"
+    handoff_breakdown = "handoff-breakdown"
+    changed_conditions = "changed-conditions"
+    skipped_check = "skipped-check"
+    knowledge_gap = "knowledge-gap"
+    resource_squeeze = "resource-squeeze"
+    ambiguous_metric = "ambiguous-metric"
+    other = "other"
+
+
+KIND_LABELS: dict[FailureKind, str] = {
+    FailureKind.missed_deadline: "missed deadline",
+    FailureKind.churn_after_change: "customer churn after a change",
+    FailureKind.wrong_assumption: "wrong assumption or model in production",
+    FailureKind.handoff_breakdown: "hand-off breakdown",
+    FailureKind.changed_conditions: "changed market or conditions",
+    FailureKind.skipped_check: "skipped check or approval",
+    FailureKind.knowledge_gap: "knowledge gap after turnover",
+    FailureKind.resource_squeeze: "budget or resource squeeze",
+    FailureKind.ambiguous_metric: "ambiguous metric",
+    FailureKind.other: "other",
+}
+
+
+class Severity(enum.StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class Visibility(enum.StrEnum):
+    private = "private"
+    team = "team"
+    org = "org"
+
+
+class FailureStatus(enum.StrEnum):
+    observed = "observed"
+    in_review = "in-review"
+    acting = "acting"
+    re_evaluating = "re-evaluating"
+    learned = "learned"
+    repeated = "repeated"
+
+
+failure_people = Table(
+    "failure_people",
+    Base.metadata,
+    Column("failure_id", ForeignKey("failures.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Failure(Record, Base):
+    __tablename__ = "failures"
+    __record_type__ = "failure"
+    __search_kind__ = "failure"
+    __table_args__ = (
+        Index("ix_failures_team_status", "team_id", "status"),
+        Index("ix_failures_detected_at", "detected_at"),
+    )
+
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    title: Mapped[str] = mapped_column(String(300))
+    observation: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(32), default=FailureKind.other.value, index=True)
+    severity: Mapped[str] = mapped_column(String(16), default=Severity.medium.value)
+    visibility: Mapped[str] = mapped_column(String(16), default=Visibility.team.value)
+    status: Mapped[str] = mapped_column(String(16), default=FailureStatus.observed.value, index=True)
+    occurred_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    detected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), nullable=True)
+    reporter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), nullable=True
+    )
+    impact: Mapped[str] = mapped_column(Text, default="")
+    impact_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    impact_unit: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    source: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    company: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    repeat_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("failures.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+
+    team: Mapped[Team | None] = relationship(lazy="joined")
+    reporter: Mapped[Person | None] = relationship(foreign_keys=[reporter_id], lazy="joined")
+    people: Mapped[list[Person]] = relationship(secondary=failure_people, lazy="selectin", order_by=Person.id)
+    label_rows: Mapped[list[FailureLabel]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="FailureLabel.label"
+    )
+
+    @property
+    def labels(self) -> list[str]:
+        return [row.label for row in self.label_rows]
+
+    def search_document(self) -> tuple[str, str]:
+        parts = [self.observation, self.impact, " ".join(self.labels), self.company or ""]
+        return self.title, "\n".join(p for p in parts if p)
+
+
+class FailureLabel(Base):
+    """A tag or cause label; its own table so labels can be counted across failures."""
+
+    __tablename__ = "failure_labels"
+    __history_skip__ = True  # logged as a change of the failure's label_rows instead
+
+    failure_id: Mapped[int] = mapped_column(ForeignKey("failures.id", ondelete="CASCADE"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+    def history_label(self) -> str:
+        return self.label

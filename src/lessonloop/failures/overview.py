@@ -1,0 +1,85 @@
+"""A failure with everything linked to it: review, actions, experiments, lessons, repeats, history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lessonloop.actions.schemas import ActionOut
+from lessonloop.actions.service import list_actions
+from lessonloop.experiments.schemas import ExperimentOut
+from lessonloop.experiments.service import experiments_for_actions
+from lessonloop.failures.lifecycle import TRANSITIONS, refusal
+from lessonloop.failures.models import Failure, FailureStatus
+from lessonloop.failures.schemas import FailureOut
+from lessonloop.failures.service import get_failure, loop_facts
+from lessonloop.lessons.schemas import LessonOut
+from lessonloop.lessons.service import list_lessons
+from lessonloop.reviews.schemas import ReviewOut
+from lessonloop.reviews.service import review_for_failure
+from lessonloop.store.history import list_history
+
+
+class HistoryOut(BaseModel):
+    action: str
+    actor: str
+    at: dt.datetime
+    changes: dict[str, Any]
+
+
+class NextStep(BaseModel):
+    status: str
+    allowed: bool
+    reason: str | None
+
+
+class FailureOverview(BaseModel):
+    failure: FailureOut
+    review: ReviewOut | None
+    actions: list[ActionOut]
+    experiments: list[ExperimentOut]
+    lessons: list[LessonOut]
+    repeats: list[int]
+    next_steps: list[NextStep]
+    history: list[HistoryOut]
+
+
+def failure_overview(session: Session, failure_id: int | str) -> FailureOverview:
+    failure = get_failure(session, failure_id)
+    review = review_for_failure(session, failure.id)
+    actions = list_actions(session, failure_id=failure.id, page_size=500).items
+    experiments = experiments_for_actions(session, [a.id for a in actions])
+    lessons = list_lessons(session, failure_id=failure.id, page_size=500).items
+    repeats = list(
+        session.scalars(select(Failure.id).where(Failure.repeat_of_id == failure.id).order_by(Failure.id))
+    )
+    facts = loop_facts(session, failure)
+    current = FailureStatus(failure.status)
+    steps = [
+        NextStep(status=t.value, allowed=(r := refusal(current, t, facts)) is None, reason=r)
+        for t in sorted(TRANSITIONS[current], key=list(FailureStatus).index)
+        if t != FailureStatus.repeated
+    ]
+    history = list_history(session, "failure", failure.id)
+    if review is not None:
+        history += list_history(session, "review", review.id)
+    for action in actions:
+        history += list_history(session, "action", action.id)
+    history.sort(key=lambda h: (h.at, h.id))
+    return FailureOverview(
+        failure=FailureOut.model_validate(failure),
+        review=ReviewOut.model_validate(review) if review else None,
+        actions=[ActionOut.model_validate(a) for a in actions],
+        experiments=[ExperimentOut.of(e) for e in experiments],
+        lessons=[LessonOut.of(lesson) for lesson in lessons],
+        repeats=repeats,
+        next_steps=steps,
+        history=[
+            HistoryOut(action=f"{h.record_type} {h.action}", actor=h.actor, at=h.at, changes=h.changes)
+            for h in history
+        ],
+    )

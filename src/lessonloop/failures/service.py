@@ -1,0 +1,261 @@
+"""Observe: log, change, list and move failures through the loop."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from lessonloop.coerce import as_datetime, as_enum, as_float, as_text
+from lessonloop.errors import Conflict, Invalid
+from lessonloop.failures.lifecycle import LoopFacts, check_transition
+from lessonloop.failures.models import (
+    Failure,
+    FailureKind,
+    FailureLabel,
+    FailureStatus,
+    Severity,
+    Visibility,
+)
+from lessonloop.people.service import PersonRef, TeamRef, get_person, get_team
+from lessonloop.store.base import utcnow
+from lessonloop.store.crud import Page, get_or_404, paginate
+
+
+def clean_labels(labels: Iterable[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for raw in labels:
+        label = " ".join(str(raw).split())[:200]
+        if label and label.lower() not in seen:
+            seen[label.lower()] = label
+    return sorted(seen.values())
+
+
+def log_failure(
+    session: Session,
+    *,
+    title: str,
+    observation: str = "",
+    kind: str | FailureKind = FailureKind.other,
+    severity: str | Severity = Severity.medium,
+    visibility: str | Visibility = Visibility.team,
+    team: TeamRef | None = None,
+    reporter: PersonRef | None = None,
+    people: Sequence[PersonRef] = (),
+    labels: Iterable[str] = (),
+    occurred_at: Any = None,
+    detected_at: Any = None,
+    impact: str = "",
+    impact_value: Any = None,
+    impact_unit: str | None = None,
+    external_id: str | None = None,
+    source: str | None = None,
+    company: str | None = None,
+    url: str | None = None,
+) -> Failure:
+    """Record what happened. Only the title is required: logging must take under a minute."""
+    failure = Failure(
+        title=as_text(title, "title", required=True, max_len=300),
+        observation=as_text(observation, "observation"),
+        kind=as_enum(kind, FailureKind, "kind").value,
+        severity=as_enum(severity, Severity, "severity").value,
+        visibility=as_enum(visibility, Visibility, "visibility").value,
+        status=FailureStatus.observed.value,
+        occurred_at=as_datetime(occurred_at, "occurred_at") if occurred_at not in (None, "") else None,
+        detected_at=as_datetime(detected_at, "detected_at") if detected_at not in (None, "") else utcnow(),
+        impact=as_text(impact, "impact"),
+        impact_value=as_float(impact_value, "impact_value") if impact_value not in (None, "") else None,
+        impact_unit=as_text(impact_unit, "impact_unit", max_len=40) or None,
+        external_id=as_text(external_id, "external_id", max_len=200) or None,
+        source=as_text(source, "source", max_len=120) or None,
+        company=as_text(company, "company", max_len=200) or None,
+        url=as_text(url, "url", max_len=2000) or None,
+    )
+    if failure.occurred_at and failure.occurred_at > failure.detected_at:
+        raise Invalid("must not be after detected_at", field="occurred_at")
+    if failure.external_id and session.scalar(
+        select(Failure.id).where(Failure.external_id == failure.external_id)
+    ):
+        raise Conflict(
+            f"a failure with external id {failure.external_id!r} exists already", field="external_id"
+        )
+    if team is not None and team != "":
+        failure.team = get_team(session, team)
+    if reporter is not None and reporter != "":
+        failure.reporter = get_person(session, reporter, field="reporter")
+    failure.people = _people(session, people)
+    failure.label_rows = [FailureLabel(label=label) for label in clean_labels(labels)]
+    session.add(failure)
+    session.flush()
+    return failure
+
+
+def _people(session: Session, refs: Sequence[PersonRef]) -> list[Any]:
+    found: dict[int, Any] = {}
+    for ref in refs:
+        person = get_person(session, ref, field="people")
+        found[person.id] = person
+    return list(found.values())
+
+
+def get_failure(session: Session, failure_id: int | str) -> Failure:
+    return get_or_404(session, Failure, failure_id)
+
+
+EDITABLE = frozenset(
+    {
+        "title",
+        "observation",
+        "kind",
+        "severity",
+        "visibility",
+        "occurred_at",
+        "detected_at",
+        "impact",
+        "impact_value",
+        "impact_unit",
+        "team",
+        "people",
+        "labels",
+        "url",
+        "company",
+    }
+)
+
+
+def update_failure(session: Session, failure_id: int | str, changes: Mapping[str, Any]) -> Failure:
+    failure = get_failure(session, failure_id)
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise Invalid(f"cannot be changed: {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    for key, value in changes.items():
+        if key == "title":
+            failure.title = as_text(value, "title", required=True, max_len=300)
+        elif key in {"observation", "impact"}:
+            setattr(failure, key, as_text(value, key))
+        elif key == "kind":
+            failure.kind = as_enum(value, FailureKind, key).value
+        elif key == "severity":
+            failure.severity = as_enum(value, Severity, key).value
+        elif key == "visibility":
+            failure.visibility = as_enum(value, Visibility, key).value
+        elif key in {"occurred_at", "detected_at"}:
+            setattr(failure, key, as_datetime(value, key) if value not in (None, "") else None)
+        elif key == "impact_value":
+            failure.impact_value = as_float(value, key) if value not in (None, "") else None
+        elif key in {"impact_unit", "url", "company"}:
+            setattr(failure, key, as_text(value, key) or None)
+        elif key == "team":
+            failure.team = get_team(session, value) if value not in (None, "") else None
+        elif key == "people":
+            failure.people = _people(session, value or [])
+        elif key == "labels":
+            failure.label_rows = [FailureLabel(label=label) for label in clean_labels(value or [])]
+    if failure.detected_at is None:
+        raise Invalid("is required", field="detected_at")
+    session.flush()
+    return failure
+
+
+def delete_failure(session: Session, failure_id: int | str) -> None:
+    session.delete(get_failure(session, failure_id))
+    session.flush()
+
+
+def loop_facts(session: Session, failure: Failure) -> LoopFacts:
+    # Imported here: reviews and actions build on failures, not the other way round.
+    from lessonloop.actions.models import Action, ActionStatus
+    from lessonloop.reviews.models import Review, ReviewStatus
+
+    review = session.scalar(select(Review).where(Review.failure_id == failure.id))
+    completed = review is not None and review.status == ReviewStatus.completed.value
+    closed = False
+    if completed and review is not None:
+        primary = session.scalar(select(Action).where(Action.review_id == review.id, Action.is_primary))
+        closed = primary is not None and (
+            primary.status == ActionStatus.done.value
+            or (primary.status == ActionStatus.dropped.value and bool(primary.drop_reason.strip()))
+        )
+    return LoopFacts(review_completed=completed, primary_action_closed=closed)
+
+
+def transition(session: Session, failure_id: int | str, target: str | FailureStatus) -> Failure:
+    failure = get_failure(session, failure_id)
+    target_status = as_enum(target, FailureStatus, "status")
+    if target_status == FailureStatus.repeated:
+        raise Conflict("a failure becomes repeated only by confirming what it repeats", field="status")
+    check_transition(FailureStatus(failure.status), target_status, loop_facts(session, failure))
+    failure.status = target_status.value
+    session.flush()
+    return failure
+
+
+def confirm_repeat(session: Session, failure_id: int | str, repeat_of: int | str) -> Failure:
+    """Mark ``failure_id`` as a confirmed repeat of an earlier failure."""
+    failure = get_failure(session, failure_id)
+    earlier = get_or_404(session, Failure, repeat_of)
+    if earlier.id == failure.id:
+        raise Invalid("a failure cannot repeat itself", field="repeat_of")
+    if earlier.detected_at > failure.detected_at:
+        raise Invalid(f"failure {earlier.id} was detected after failure {failure.id}", field="repeat_of")
+    check_transition(FailureStatus(failure.status), FailureStatus.repeated, loop_facts(session, failure))
+    failure.repeat_of_id = earlier.id
+    failure.status = FailureStatus.repeated.value
+    session.flush()
+    return failure
+
+
+def failure_query(
+    *,
+    team_id: int | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    severity: str | None = None,
+    label: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> Select[Failure]:
+    stmt = select(Failure)
+    if team_id is not None:
+        stmt = stmt.where(Failure.team_id == team_id)
+    if status:
+        stmt = stmt.where(Failure.status == as_enum(status, FailureStatus, "status").value)
+    if kind:
+        stmt = stmt.where(Failure.kind == as_enum(kind, FailureKind, "kind").value)
+    if severity:
+        stmt = stmt.where(Failure.severity == as_enum(severity, Severity, "severity").value)
+    if label:
+        stmt = stmt.where(Failure.id.in_(select(FailureLabel.failure_id).where(FailureLabel.label == label)))
+    if since is not None:
+        stmt = stmt.where(Failure.detected_at >= since)
+    if until is not None:
+        stmt = stmt.where(Failure.detected_at < until)
+    return stmt.order_by(Failure.detected_at.desc(), Failure.id.desc())
+
+
+def list_failures(
+    session: Session,
+    *,
+    team: TeamRef | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    severity: str | None = None,
+    label: str | None = None,
+    since: Any = None,
+    until: Any = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> Page[Failure]:
+    stmt = failure_query(
+        team_id=get_team(session, team).id if team not in (None, "") else None,
+        status=status,
+        kind=kind,
+        severity=severity,
+        label=label,
+        since=as_datetime(since, "since") if since not in (None, "") else None,
+        until=as_datetime(until, "until") if until not in (None, "") else None,
+    )
+    return paginate(session, stmt, page, page_size)

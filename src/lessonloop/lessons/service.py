@@ -1,0 +1,94 @@
+""" "What we learned" notes: drafted, linked to failures, published to audience teams."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lessonloop.coerce import as_datetime, as_text
+from lessonloop.errors import Conflict
+from lessonloop.failures.models import Failure
+from lessonloop.lessons.models import Lesson, lesson_audience, lesson_failures
+from lessonloop.people.service import PersonRef, TeamRef, get_person, get_team
+from lessonloop.store.base import utcnow
+from lessonloop.store.crud import Page, get_or_404, paginate
+
+
+def create_lesson(
+    session: Session,
+    *,
+    title: str,
+    learned: str,
+    changed: str = "",
+    author: PersonRef | None = None,
+    failures: Sequence[int | str] = (),
+    audience: Sequence[TeamRef] = (),
+    publish: bool = False,
+    published_at: Any = None,
+) -> Lesson:
+    lesson = Lesson(
+        title=as_text(title, "title", required=True, max_len=300),
+        learned=as_text(learned, "learned", required=True),
+        changed=as_text(changed, "changed"),
+    )
+    if author not in (None, ""):
+        lesson.author = get_person(session, author, field="author")
+    lesson.failures = _unique(get_or_404(session, Failure, f) for f in failures)
+    lesson.audience = _unique(get_team(session, t, field="audience") for t in audience)
+    if publish or published_at:
+        lesson.published_at = as_datetime(published_at, "published_at") if published_at else utcnow()
+    session.add(lesson)
+    session.flush()
+    return lesson
+
+
+def _unique(items: Any) -> list[Any]:
+    seen: dict[int, Any] = {}
+    for item in items:
+        seen[item.id] = item
+    return list(seen.values())
+
+
+def get_lesson(session: Session, lesson_id: int | str) -> Lesson:
+    return get_or_404(session, Lesson, lesson_id)
+
+
+def publish_lesson(session: Session, lesson_id: int | str) -> Lesson:
+    lesson = get_lesson(session, lesson_id)
+    if lesson.published_at is not None:
+        raise Conflict(f"lesson {lesson.id} was published already", field="published_at")
+    lesson.published_at = utcnow()
+    session.flush()
+    return lesson
+
+
+def list_lessons(
+    session: Session,
+    *,
+    team: TeamRef | None = None,
+    failure_id: int | None = None,
+    published: bool | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> Page[Lesson]:
+    stmt = select(Lesson)
+    if team not in (None, ""):
+        team_id = get_team(session, team).id
+        stmt = stmt.where(
+            Lesson.id.in_(select(lesson_audience.c.lesson_id).where(lesson_audience.c.team_id == team_id))
+        )
+    if failure_id is not None:
+        stmt = stmt.where(
+            Lesson.id.in_(
+                select(lesson_failures.c.lesson_id).where(lesson_failures.c.failure_id == failure_id)
+            )
+        )
+    if published is True:
+        stmt = stmt.where(Lesson.published_at.is_not(None))
+    elif published is False:
+        stmt = stmt.where(Lesson.published_at.is_(None))
+    stmt = stmt.order_by(Lesson.published_at.desc(), Lesson.id.desc())
+    return paginate(session, stmt, page, page_size)

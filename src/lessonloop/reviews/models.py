@@ -1,0 +1,105 @@
+"""Interpret: the short, structured, blameless review and the assumptions it names."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lessonloop.people.models import Person
+from lessonloop.store.base import Base, Record, UTCDateTime
+
+
+class GapType(enum.StrEnum):
+    skill = "skill"
+    process = "process"
+    context = "context"
+    resourcing = "resourcing"
+
+
+class ReviewStatus(enum.StrEnum):
+    draft = "draft"
+    completed = "completed"
+
+
+class AssumptionStatus(enum.StrEnum):
+    held = "held"
+    failed = "failed"
+    validated = "validated"
+
+
+review_assumptions = Table(
+    "review_assumptions",
+    Base.metadata,
+    Column("review_id", ForeignKey("reviews.id", ondelete="CASCADE"), primary_key=True),
+    Column("assumption_id", ForeignKey("assumptions.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+review_reviewers = Table(
+    "review_reviewers",
+    Base.metadata,
+    Column("review_id", ForeignKey("reviews.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Assumption(Record, Base):
+    """A belief that guided a decision. Its own record so a failing assumption can be counted."""
+
+    __tablename__ = "assumptions"
+    __record_type__ = "assumption"
+    __search_kind__ = "assumption"
+
+    statement: Mapped[str] = mapped_column(Text)
+    # Lower-cased, whitespace-collapsed statement: the same assumption typed twice is one record.
+    key: Mapped[str] = mapped_column(String(500), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=AssumptionStatus.held.value)
+
+    reviews: Mapped[list[Review]] = relationship(
+        secondary=review_assumptions, back_populates="assumptions", lazy="selectin", viewonly=True
+    )
+
+    def search_document(self) -> tuple[str, str]:
+        return self.statement, ""
+
+    def history_label(self) -> str:
+        return self.statement
+
+
+class Review(Record, Base):
+    __tablename__ = "reviews"
+    __record_type__ = "review"
+    __search_kind__ = "review"
+
+    failure_id: Mapped[int] = mapped_column(ForeignKey("failures.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=ReviewStatus.draft.value)
+    # The three diagnostic questions.
+    assumption_text: Mapped[str] = mapped_column(Text, default="")  # what assumption guided the decision?
+    evidence: Mapped[str] = mapped_column(Text, default="")  # what evidence did we have?
+    what_changed: Mapped[str] = mapped_column(Text, default="")  # what changed?
+    root_cause: Mapped[str] = mapped_column(Text, default="")
+    gap_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    gap_justification: Mapped[str] = mapped_column(String(500), default="")
+    contributing_factors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    held_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    assumptions: Mapped[list[Assumption]] = relationship(
+        secondary=review_assumptions, back_populates="reviews", lazy="selectin"
+    )
+    reviewers: Mapped[list[Person]] = relationship(secondary=review_reviewers, lazy="selectin")
+
+    def search_document(self) -> tuple[str, str]:
+        body = "\n".join(
+            [
+                self.assumption_text,
+                self.evidence,
+                self.what_changed,
+                self.root_cause,
+                self.gap_justification,
+                *self.contributing_factors,
+            ]
+        )
+        return self.root_cause[:300], body

@@ -1,0 +1,261 @@
+"""Interpret: the short, structured, blameless review.
+
+A review asks the three diagnostic questions (which assumption guided the decision, what
+evidence we had, what changed), then root cause, gap type with a one-line justification and
+exactly one primary corrective action. Completing it moves the failure to *acting*.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lessonloop.actions.models import Action
+from lessonloop.actions.service import DEFAULT_REVIEW_OFFSET_DAYS, add_action
+from lessonloop.coerce import as_datetime, as_enum, as_text
+from lessonloop.errors import Conflict, Invalid
+from lessonloop.failures.models import Failure, FailureStatus
+from lessonloop.failures.service import get_failure
+from lessonloop.people.service import PersonRef, get_person
+from lessonloop.reviews.models import (
+    Assumption,
+    AssumptionStatus,
+    GapType,
+    Review,
+    ReviewStatus,
+    review_assumptions,
+)
+from lessonloop.store.base import utcnow
+from lessonloop.store.crud import get_or_404
+
+DIAGNOSTIC_QUESTIONS: tuple[tuple[str, str], ...] = (
+    ("assumption_text", "Which assumption guided the decision?"),
+    ("evidence", "What evidence did we have?"),
+    ("what_changed", "What changed?"),
+)
+ANSWER_FIELDS = frozenset(
+    {
+        "assumption_text",
+        "evidence",
+        "what_changed",
+        "root_cause",
+        "gap_type",
+        "gap_justification",
+        "contributing_factors",
+        "held_at",
+        "reviewers",
+        "assumptions",
+    }
+)
+JUSTIFICATION_MAX = 240
+
+
+def assumption_key(statement: str) -> str:
+    return re.sub(r"\s+", " ", statement.strip().lower()).rstrip(".")[:500]
+
+
+def record_assumption(session: Session, statement: str, *, status: str | None = None) -> Assumption:
+    """Find-or-create by normalised statement, so the same assumption is counted across failures."""
+    text = as_text(statement, "assumptions", required=True)
+    key = assumption_key(text)
+    assumption = session.scalar(select(Assumption).where(Assumption.key == key))
+    if assumption is None:
+        assumption = Assumption(statement=text, key=key, status=AssumptionStatus.held.value)
+        session.add(assumption)
+    if status:
+        assumption.status = as_enum(status, AssumptionStatus, "status").value
+    session.flush()
+    return assumption
+
+
+def start_review(session: Session, failure_id: int | str, *, held_at: Any = None) -> Review:
+    failure = get_failure(session, failure_id)
+    existing = session.scalar(select(Review).where(Review.failure_id == failure.id))
+    if existing is not None:
+        return existing
+    if failure.status not in (FailureStatus.observed.value, FailureStatus.repeated.value):
+        raise Conflict(
+            f"failure {failure.id} is {failure.status}; a review starts from observed", field="status"
+        )
+    review = Review(
+        failure_id=failure.id,
+        status=ReviewStatus.draft.value,
+        held_at=as_datetime(held_at, "held_at") if held_at not in (None, "") else None,
+        contributing_factors=[],
+    )
+    session.add(review)
+    failure.status = FailureStatus.in_review.value
+    session.flush()
+    return review
+
+
+def get_review(session: Session, review_id: int | str) -> Review:
+    return get_or_404(session, Review, review_id)
+
+
+def review_for_failure(session: Session, failure_id: int) -> Review | None:
+    return session.scalar(select(Review).where(Review.failure_id == failure_id))
+
+
+def update_review(session: Session, review_id: int | str, answers: Mapping[str, Any]) -> Review:
+    review = get_review(session, review_id)
+    if review.status == ReviewStatus.completed.value:
+        raise Conflict(f"review {review.id} is completed; reopen the failure to change it", field="status")
+    unknown = set(answers) - ANSWER_FIELDS
+    if unknown:
+        raise Invalid("is not a review field", field=sorted(unknown)[0])
+    for key, value in answers.items():
+        if key in {"assumption_text", "evidence", "what_changed", "root_cause"}:
+            setattr(review, key, as_text(value, key))
+        elif key == "gap_type":
+            review.gap_type = as_enum(value, GapType, key).value if value not in (None, "") else None
+        elif key == "gap_justification":
+            review.gap_justification = _one_line(value)
+        elif key == "contributing_factors":
+            review.contributing_factors = _factors(value)
+        elif key == "held_at":
+            review.held_at = as_datetime(value, key) if value not in (None, "") else None
+        elif key == "reviewers":
+            review.reviewers = _unique_people(session, value or [])
+        elif key == "assumptions":
+            # The assumptions named in a review guided a decision that failed.
+            review.assumptions = [
+                record_assumption(session, s, status=AssumptionStatus.failed.value) for s in _strings(value)
+            ]
+    session.flush()
+    return review
+
+
+def _one_line(value: Any) -> str:
+    text = as_text(value, "gap_justification", max_len=JUSTIFICATION_MAX)
+    if "\n" in text:
+        raise Invalid("must be one line", field="gap_justification")
+    return text
+
+
+def _strings(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [line.strip(" -*\t") for line in value.splitlines() if line.strip(" -*\t")]
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def _factors(value: Any) -> list[str]:
+    return _strings(value)
+
+
+def _unique_people(session: Session, refs: Iterable[PersonRef]) -> list[Any]:
+    found: dict[int, Any] = {}
+    for ref in refs:
+        person = get_person(session, ref, field="reviewers")
+        found[person.id] = person
+    return list(found.values())
+
+
+def primary_action(session: Session, review: Review) -> Action | None:
+    return session.scalar(select(Action).where(Action.review_id == review.id, Action.is_primary))
+
+
+def missing_for_completion(session: Session, review: Review) -> list[tuple[str, str]]:
+    """(field, message) for everything a completed review still lacks."""
+    missing = [
+        (field, f"answer {question!r}")
+        for field, question in DIAGNOSTIC_QUESTIONS
+        if not getattr(review, field).strip()
+    ]
+    if not review.root_cause.strip():
+        missing.append(("root_cause", "name the root cause"))
+    if not review.gap_type:
+        missing.append(("gap_type", "choose skill, process, context or resourcing"))
+    if not review.gap_justification.strip():
+        missing.append(("gap_justification", "justify the gap type in one line"))
+    if primary_action(session, review) is None:
+        missing.append(("primary_action", "add exactly one primary corrective action"))
+    return missing
+
+
+def complete_review(session: Session, review_id: int | str) -> Review:
+    review = get_review(session, review_id)
+    if review.status == ReviewStatus.completed.value:
+        raise Conflict(f"review {review.id} is already completed", field="status")
+    missing = missing_for_completion(session, review)
+    if missing:
+        field, message = missing[0]
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise Invalid(f"{message}{more}", field=field)
+    review.status = ReviewStatus.completed.value
+    review.completed_at = utcnow()
+    review.held_at = review.held_at or review.completed_at
+    failure = session.get(Failure, review.failure_id)
+    assert failure is not None
+    failure.status = FailureStatus.acting.value
+    session.flush()
+    return review
+
+
+def conduct_review(
+    session: Session,
+    failure_id: int | str,
+    *,
+    answers: Mapping[str, Any],
+    primary_action: Mapping[str, Any],
+    secondary_actions: Sequence[Mapping[str, Any]] = (),
+    review_offset_days: int = DEFAULT_REVIEW_OFFSET_DAYS,
+) -> Review:
+    """Start, fill and complete a review in one step (CLI prompts, a review file, the API)."""
+    review = start_review(session, failure_id, held_at=answers.get("held_at"))
+    update_review(session, review.id, answers)
+    for index, spec in enumerate([primary_action, *secondary_actions]):
+        _action_from_spec(session, review, spec, primary=index == 0, offset=review_offset_days)
+    return complete_review(session, review.id)
+
+
+def _action_from_spec(
+    session: Session, review: Review, spec: Mapping[str, Any], *, primary: bool, offset: int
+) -> Action:
+    allowed = {"title", "owner", "due_date", "review_date"}
+    unknown = set(spec) - allowed
+    if unknown:
+        raise Invalid("is not an action field", field=sorted(unknown)[0])
+    return add_action(
+        session,
+        failure_id=review.failure_id,
+        review_id=review.id,
+        primary=primary,
+        title=spec.get("title", ""),
+        owner=spec.get("owner"),
+        due_date=spec.get("due_date"),
+        review_date=spec.get("review_date"),
+        review_offset_days=offset,
+    )
+
+
+def add_review_action(
+    session: Session,
+    review_id: int | str,
+    spec: Mapping[str, Any],
+    *,
+    primary: bool = False,
+    review_offset_days: int = DEFAULT_REVIEW_OFFSET_DAYS,
+) -> Action:
+    review = get_review(session, review_id)
+    return _action_from_spec(session, review, spec, primary=primary, offset=review_offset_days)
+
+
+def list_assumptions(session: Session, *, status: str | None = None) -> list[tuple[Assumption, int]]:
+    """Assumptions with how many failures they were named in, the most frequent first."""
+    count = func.count(review_assumptions.c.review_id)
+    stmt = (
+        select(Assumption, count)
+        .outerjoin(review_assumptions, review_assumptions.c.assumption_id == Assumption.id)
+        .group_by(Assumption.id)
+        .order_by(count.desc(), Assumption.id)
+    )
+    if status:
+        stmt = stmt.where(Assumption.status == as_enum(status, AssumptionStatus, "status").value)
+    return [(row[0], int(row[1])) for row in session.execute(stmt)]

@@ -1,0 +1,38 @@
+"""Settings are read from the environment when asked for, never at import time.
+
+Every entry point (CLI, app factory, worker, tests) calls :func:`get_settings` or builds a
+:class:`Settings` itself, so tests can run several databases side by side in one process.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+DEFAULT_DATABASE_URL = "sqlite:///./lessonloop.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    # Page size bounds for every list (API and CLI); a bound keeps one request from reading 100k rows.
+    default_page_size: int = 50
+    max_page_size: int = 500
+    # Days between an action's due date and its review date when none is given.
+    default_review_offset_days: int = 14
+    echo_sql: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def get_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build settings from ``env`` (defaults to ``os.environ``)."""
+    env = dict(os.environ if env is None else env)
+    return Settings(
+        database_url=env.get("LESSONLOOP_DATABASE_URL", DEFAULT_DATABASE_URL),
+        default_review_offset_days=int(env.get("LESSONLOOP_REVIEW_OFFSET_DAYS", "14")),
+        echo_sql=env.get("LESSONLOOP_ECHO_SQL", "") in {"1", "true", "yes"},
+    )

@@ -1,0 +1,58 @@
+"""One generic helper for get / update / page instead of a copy per concept."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from lessonloop.errors import Invalid, NotFound
+
+T = TypeVar("T")
+
+
+def get_or_404(session: Session, model: type[T], record_id: int | str) -> T:
+    label = getattr(model, "__record_type__", model.__name__.lower())
+    try:
+        rid = int(record_id)
+    except (TypeError, ValueError):
+        raise Invalid(f"{label} id must be a number, got {record_id!r}", field="id") from None
+    obj = session.get(model, rid)
+    if obj is None:
+        raise NotFound(f"no {label} with id {rid}", field=f"{label}_id")
+    return obj
+
+
+def apply_changes(obj: Any, changes: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    """Set fields; the history hook records old → new on flush."""
+    for key, value in changes.items():
+        if key not in allowed:
+            raise Invalid(f"field cannot be changed here: {key}", field=key)
+        setattr(obj, key, value)
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def paginate(
+    session: Session, stmt: Select[Any], page: int, page_size: int, max_size: int = 500
+) -> Page[Any]:
+    if page < 1:
+        raise Invalid("page must be 1 or more", field="page")
+    if not 1 <= page_size <= max_size:
+        raise Invalid(f"page_size must be between 1 and {max_size}", field="page_size")
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    items = list(session.scalars(stmt.limit(page_size).offset((page - 1) * page_size)))
+    return Page(items=items, total=int(total), page=page, page_size=page_size)

@@ -1,0 +1,123 @@
+"""The append-only history log: who changed which fields of which record, old → new.
+
+It is written by a session hook (:func:`record_flush`), not by each service, so no path that
+writes through the ORM can forget it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import JSON, Index, Integer, String, insert, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import get_history
+
+from lessonloop.store.base import Base, UTCDateTime, utcnow
+
+
+class HistoryEntry(Base):
+    __tablename__ = "history"
+    __table_args__ = (Index("ix_history_record", "record_type", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(10))  # create | update | delete
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Base):
+        return getattr(value, "id", None)
+    return value
+
+
+def _changes(obj: Base, action: str) -> dict[str, Any]:
+    mapper = obj.__mapper__
+    exclude = type(obj).__history_exclude__
+    out: dict[str, Any] = {}
+    for attr in mapper.column_attrs:
+        key = attr.key
+        if key in exclude or key == "id":
+            continue
+        if action == "create":
+            value = getattr(obj, key)
+            if value is not None:
+                out[key] = [None, _plain(value)]
+        elif action == "delete":
+            hist = get_history(obj, key)
+            old = hist.deleted[0] if hist.deleted else getattr(obj, key)
+            if old is not None:
+                out[key] = [_plain(old), None]
+        else:
+            hist = get_history(obj, key)
+            if hist.has_changes():
+                old = hist.deleted[0] if hist.deleted else None
+                new = hist.added[0] if hist.added else None
+                if old != new:
+                    out[key] = [_plain(old), _plain(new)]
+    if action == "update":
+        for rel in mapper.relationships:
+            if not rel.uselist or rel.key in exclude or rel.viewonly:
+                continue
+            hist = get_history(obj, rel.key)
+            if hist.added or hist.deleted:
+                out[rel.key] = {
+                    "added": [_describe(o) for o in hist.added],
+                    "removed": [_describe(o) for o in hist.deleted],
+                }
+    return out
+
+
+def _describe(obj: Any) -> Any:
+    label = getattr(obj, "history_label", None)
+    if callable(label):
+        return label()
+    return getattr(obj, "id", None)
+
+
+def record_flush(session: Session, _flush_context: Any) -> None:
+    """``after_flush`` hook: ids are assigned and attribute history is still readable here."""
+    actor = str(session.info.get("actor") or "system")
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for action, objs in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
+        for obj in objs:
+            if isinstance(obj, HistoryEntry) or not isinstance(obj, Base):
+                continue
+            if getattr(type(obj), "__history_skip__", False):
+                continue
+            if action == "update" and not session.is_modified(obj):
+                continue
+            changes = _changes(obj, action)
+            if action == "update" and not changes:
+                continue
+            rows.append(
+                {
+                    "record_type": getattr(obj, "__record_type__", obj.__tablename__),
+                    "record_id": obj.id,  # type: ignore[attr-defined]
+                    "action": action,
+                    "actor": actor,
+                    "at": now,
+                    "changes": changes,
+                }
+            )
+    if rows:
+        session.connection().execute(insert(HistoryEntry), rows)
+
+
+def list_history(session: Session, record_type: str, record_id: int) -> list[HistoryEntry]:
+    stmt = (
+        select(HistoryEntry)
+        .where(HistoryEntry.record_type == record_type, HistoryEntry.record_id == record_id)
+        .order_by(HistoryEntry.id)
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,15 @@
+"""Import every model module so ``Base.metadata`` is complete (Alembic, tests, relationships)."""
+
+from __future__ import annotations
+
+from lessonloop.actions import models as _actions
+from lessonloop.experiments import models as _experiments
+from lessonloop.failures import models as _failures
+from lessonloop.lessons import models as _lessons
+from lessonloop.people import models as _people
+from lessonloop.reviews import models as _reviews
+from lessonloop.store import history as _history
+from lessonloop.store.base import Base
+
+MODULES = (_people, _failures, _reviews, _actions, _experiments, _lessons, _history)
+metadata = Base.metadata

@@ -1,0 +1,153 @@
+"""Full-text search over failures, reviews, assumptions and lessons.
+
+SQLite uses an FTS5 table, PostgreSQL a table with a generated, weighted ``tsvector`` and a GIN
+index. Both are created by the first migration. Rows are kept in step by a session hook
+(:func:`index_flush`) on every write through the ORM, and bulk paths call :func:`index_documents`.
+
+A record opts in by defining ``search_document() -> (title, body)`` and ``__search_kind__``.
+Each indexed record gets a stable document id ``KIND_CODE * 10**10 + record id`` so an update
+is a delete + insert by rowid (SQLite) or an upsert on the primary key (PostgreSQL): no scan.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+KIND_CODES: dict[str, int] = {"failure": 1, "review": 2, "assumption": 3, "lesson": 4, "action": 5}
+_STRIDE = 10**10
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def doc_id(kind: str, record_id: int) -> int:
+    return KIND_CODES[kind] * _STRIDE + record_id
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str
+    record_id: int
+    title: str
+    snippet: str
+    score: float  # higher is better on both backends
+
+
+def _is_sqlite(conn: Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def index_documents(conn: Connection, docs: Sequence[tuple[str, int, str, str]]) -> None:
+    """Insert or replace ``(kind, record_id, title, body)`` documents."""
+    if not docs:
+        return
+    rows = [
+        {"doc_id": doc_id(k, rid), "kind": k, "record_id": rid, "title": title or "", "body": body or ""}
+        for k, rid, title, body in docs
+    ]
+    if _is_sqlite(conn):
+        conn.execute(
+            text("DELETE FROM search_fts WHERE rowid = :doc_id"), [{"doc_id": r["doc_id"]} for r in rows]
+        )
+        conn.execute(
+            text(
+                "INSERT INTO search_fts(rowid, kind, record_id, title, body) "
+                "VALUES (:doc_id, :kind, :record_id, :title, :body)"
+            ),
+            rows,
+        )
+    else:
+        conn.execute(
+            text(
+                "INSERT INTO search_documents (doc_id, kind, record_id, title, body) "
+                "VALUES (:doc_id, :kind, :record_id, :title, :body) "
+                "ON CONFLICT (doc_id) DO UPDATE SET title = excluded.title, body = excluded.body"
+            ),
+            rows,
+        )
+
+
+def unindex_documents(conn: Connection, keys: Iterable[tuple[str, int]]) -> None:
+    ids = [{"doc_id": doc_id(k, rid)} for k, rid in keys]
+    if not ids:
+        return
+    table, col = ("search_fts", "rowid") if _is_sqlite(conn) else ("search_documents", "doc_id")
+    conn.execute(text(f"DELETE FROM {table} WHERE {col} = :doc_id"), ids)
+
+
+def index_flush(session: Session, _flush_context: Any) -> None:
+    """``after_flush`` hook: re-index every searchable record written in this flush."""
+    upserts: list[tuple[str, int, str, str]] = []
+    deletes: list[tuple[str, int]] = []
+    for obj in list(session.new) + list(session.dirty):
+        kind = getattr(obj, "__search_kind__", None)
+        if kind is None or (obj in session.dirty and not session.is_modified(obj)):
+            continue
+        title, body = obj.search_document()
+        upserts.append((kind, obj.id, title, body))
+    for obj in session.deleted:
+        kind = getattr(obj, "__search_kind__", None)
+        if kind is not None:
+            deletes.append((kind, obj.id))
+    conn = session.connection()
+    unindex_documents(conn, deletes)
+    index_documents(conn, upserts)
+
+
+def terms(query: str) -> list[str]:
+    return [t.lower() for t in _TOKEN.findall(query)]
+
+
+def fts5_query(query: str, *, any_term: bool = False) -> str:
+    """Quote every term so user input can never be read as FTS5 syntax."""
+    quoted = [f'"{t}"' for t in terms(query)]
+    return (" OR " if any_term else " ").join(quoted)
+
+
+def search(
+    session: Session,
+    query: str,
+    *,
+    kinds: Sequence[str] | None = None,
+    limit: int = 20,
+    offset: int = 0,
+    any_term: bool = False,
+) -> list[Hit]:
+    """Rank matching documents; all terms must match unless ``any_term``."""
+    if not terms(query):
+        return []
+    conn = session.connection()
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    kind_filter = ""
+    if kinds:
+        names = [k for k in kinds if k in KIND_CODES]
+        kind_filter = " AND kind IN (" + ", ".join(f"'{k}'" for k in names) + ")"
+    if _is_sqlite(conn):
+        params["q"] = fts5_query(query, any_term=any_term)
+        # bm25() is lower-is-better; title matches weigh 4x the body.
+        sql = (
+            "SELECT kind, record_id, title, snippet(search_fts, 3, '[', ']', '…', 12) AS snip, "
+            "-bm25(search_fts, 0.0, 0.0, 4.0, 1.0) AS score "
+            f"FROM search_fts WHERE search_fts MATCH :q{kind_filter} "
+            "ORDER BY bm25(search_fts, 0.0, 0.0, 4.0, 1.0) LIMIT :limit OFFSET :offset"
+        )
+    else:
+        joiner = " | " if any_term else " & "
+        params["q"] = joiner.join(terms(query))
+        # Rank the matches first, then build headlines for the page only: ts_headline is costly.
+        sql = (
+            "WITH q AS (SELECT to_tsquery('english', :q) AS tsq), "
+            "top AS (SELECT d.kind, d.record_id, d.title, d.body, ts_rank_cd(d.tsv, q.tsq) AS score "
+            f"FROM search_documents d, q WHERE d.tsv @@ q.tsq{kind_filter.replace('kind', 'd.kind')} "
+            "ORDER BY score DESC, d.doc_id LIMIT :limit OFFSET :offset) "
+            "SELECT top.kind, top.record_id, top.title, "
+            "ts_headline('english', top.body, q.tsq, 'StartSel=[,StopSel=],MaxWords=24,MinWords=8') AS snip, "
+            "top.score FROM top, q ORDER BY top.score DESC"
+        )
+    rows = conn.execute(text(sql), params).all()
+    return [Hit(r[0], int(r[1]), r[2], r[3] or "", float(r[4])) for r in rows]
