@@ -36,14 +36,14 @@ _state: dict[str, Any] = {}
 def settings() -> Settings:
     if "settings" not in _state:
         _state["settings"] = get_settings()
-    return _state["settings"]  # type: ignore[no-any-return]
+    return _state["settings"]
 
 
 def database() -> Database:
     """Opened on first use and migrated when behind, so a new user needs no set-up step."""
     if "db" not in _state:
         _state["db"] = Database.open(settings())
-    return _state["db"]  # type: ignore[no-any-return]
+    return _state["db"]
 
 
 def reset() -> None:
