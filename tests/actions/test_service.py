@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy.orm import Session
+
+from lessonloop.actions.service import (
+    add_action,
+    complete_action,
+    drop_action,
+    list_actions,
+    overdue_by_owner,
+    reschedule_action,
+)
+from lessonloop.errors import Conflict, Invalid, NotFound
+from tests.factories import failure, team_with_people
+
+TODAY = dt.date(2026, 11, 30)
+
+
+def test_action_needs_owner_and_due_date(session: Session) -> None:
+    f = failure(session)
+    with pytest.raises(Invalid) as err:
+        add_action(session, failure_id=f.id, title="Write runbook", owner=None, due_date="2026-12-01")
+    assert err.value.field == "owner"
+    team_with_people(session)
+    with pytest.raises(Invalid) as err:
+        add_action(session, failure_id=f.id, title="Write runbook", owner="ben", due_date="next week")
+    assert err.value.field == "due_date"
+    with pytest.raises(NotFound):
+        add_action(session, failure_id=999, title="x", owner="ben", due_date="2026-12-01")
+
+
+def test_review_date_defaults_and_must_follow_due(session: Session) -> None:
+    team_with_people(session)
+    f = failure(session)
+    a = add_action(session, failure_id=f.id, title="Write runbook", owner="ben", due_date="2026-12-01")
+    assert a.review_date == dt.date(2026, 12, 15)
+    with pytest.raises(Invalid) as err:
+        add_action(
+            session, failure_id=f.id, title="x", owner="ben", due_date="2026-12-05", review_date="2026-12-01"
+        )
+    assert err.value.field == "review_date"
+
+
+def test_done_needs_evidence_and_dropped_needs_reason(session: Session) -> None:
+    team_with_people(session)
+    f = failure(session)
+    a = add_action(session, failure_id=f.id, title="Write runbook", owner="ben", due_date="2026-12-01")
+    with pytest.raises(Invalid) as err:
+        complete_action(session, a.id, evidence="")
+    assert err.value.field == "evidence"
+    complete_action(session, a.id, evidence="runbook.md merged")
+    assert a.status == "done" and a.closed_at is not None
+    with pytest.raises(Conflict):
+        drop_action(session, a.id, reason="too late")
+    with pytest.raises(Conflict):
+        reschedule_action(session, a.id, due_date="2027-01-01")
+
+
+def test_overdue_grouped_by_owner(session: Session) -> None:
+    ctx = team_with_people(session)
+    f = failure(session, team="Payments")
+    add_action(session, failure_id=f.id, title="a1", owner="ben", due_date="2026-11-01")
+    add_action(session, failure_id=f.id, title="a2", owner="ben", due_date="2026-11-20")
+    add_action(session, failure_id=f.id, title="a3", owner="ana", due_date="2026-11-25")
+    add_action(session, failure_id=f.id, title="future", owner="ana", due_date="2026-12-25")
+    done = add_action(session, failure_id=f.id, title="done", owner="ana", due_date="2026-10-01")
+    complete_action(session, done.id, evidence="ok")
+    groups = overdue_by_owner(session, today=TODAY)
+    assert [(p.handle, [a.title for a in acts]) for p, acts in groups] == [
+        ("ben", ["a1", "a2"]),
+        ("ana", ["a3"]),
+    ]
+    assert overdue_by_owner(session, today=TODAY, team=ctx["team"].id)[0][0].handle == "ben"
+    assert list_actions(session, owner="ana", overdue=True, today=TODAY).total == 1
+    assert list_actions(session, status="done").total == 1
