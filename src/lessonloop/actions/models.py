@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lessonloop.people.models import Person
@@ -37,6 +37,8 @@ class Action(Record, Base):
     evidence: Mapped[str] = mapped_column(Text, default="")
     drop_reason: Mapped[str] = mapped_column(Text, default="")
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Specificity 0-100 from the coach, kept on write (signals/annotate.py) for the metrics.
+    specificity: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     owner: Mapped[Person] = relationship(lazy="joined")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lessonloop.people.models import Person
@@ -85,6 +85,9 @@ class Review(Record, Base):
     contributing_factors: Mapped[list[str]] = mapped_column(JSON, default=list)
     held_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Blame-language findings in the answers, kept by the coach's flush hook (signals/annotate.py)
+    # so the metrics read a column instead of re-reading every review.
+    blame_findings: Mapped[int] = mapped_column(Integer, default=0)
 
     assumptions: Mapped[list[Assumption]] = relationship(
         secondary=review_assumptions, back_populates="reviews", lazy="selectin"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lessonloop.actions import models as _actions
+from lessonloop.escalations import models as _escalations
 from lessonloop.experiments import models as _experiments
 from lessonloop.failures import models as _failures
 from lessonloop.lessons import models as _lessons
@@ -11,5 +12,5 @@ from lessonloop.reviews import models as _reviews
 from lessonloop.store import history as _history
 from lessonloop.store.base import Base
 
-MODULES = (_people, _failures, _reviews, _actions, _experiments, _lessons, _history)
+MODULES = (_people, _failures, _reviews, _actions, _experiments, _lessons, _escalations, _history)
 metadata = Base.metadata
