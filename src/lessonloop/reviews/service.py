@@ -72,12 +72,29 @@ def record_assumption(session: Session, statement: str, *, status: str | None = 
     return assumption
 
 
+# A failure moved to in-review by hand has no review yet: it can still start one.
+REVIEWABLE = (FailureStatus.observed.value, FailureStatus.in_review.value, FailureStatus.repeated.value)
+
+
+def check_reviewable(session: Session, failure_id: int | str) -> Failure:
+    """Refuse up front what :func:`conduct_review` would refuse, before anyone types an answer."""
+    failure = get_failure(session, failure_id)
+    existing = session.scalar(select(Review).where(Review.failure_id == failure.id))
+    if existing is not None and existing.status == ReviewStatus.completed.value:
+        raise Conflict(f"review {existing.id} is completed; reopen the failure to change it", field="status")
+    if existing is None and failure.status not in REVIEWABLE:
+        raise Conflict(
+            f"failure {failure.id} is {failure.status}; a review starts from observed", field="status"
+        )
+    return failure
+
+
 def start_review(session: Session, failure_id: int | str, *, held_at: Any = None) -> Review:
     failure = get_failure(session, failure_id)
     existing = session.scalar(select(Review).where(Review.failure_id == failure.id))
     if existing is not None:
         return existing
-    if failure.status not in (FailureStatus.observed.value, FailureStatus.repeated.value):
+    if failure.status not in REVIEWABLE:
         raise Conflict(
             f"failure {failure.id} is {failure.status}; a review starts from observed", field="status"
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from lessonloop.accounts import models as _accounts
 from lessonloop.actions import models as _actions
+from lessonloop.coaching import models as _coaching
 from lessonloop.escalations import models as _escalations
 from lessonloop.experiments import models as _experiments
 from lessonloop.failures import models as _failures
@@ -12,5 +14,16 @@ from lessonloop.reviews import models as _reviews
 from lessonloop.store import history as _history
 from lessonloop.store.base import Base
 
-MODULES = (_people, _failures, _reviews, _actions, _experiments, _lessons, _escalations, _history)
+MODULES = (
+    _people,
+    _failures,
+    _reviews,
+    _actions,
+    _experiments,
+    _lessons,
+    _escalations,
+    _history,
+    _accounts,
+    _coaching,
+)
 metadata = Base.metadata

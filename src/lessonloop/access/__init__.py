@@ -1,0 +1,42 @@
+"""Who may see and change what: the visibility policy as predicates and matching SQL clauses."""
+
+from lessonloop.access.policy import (
+    can_edit_failure,
+    can_see,
+    can_see_failure,
+    can_see_lesson,
+    can_see_note,
+    can_see_plan,
+    require_can_edit_failure,
+    require_visible,
+    visible_actions_clause,
+    visible_experiments_clause,
+    visible_failures_clause,
+    visible_lessons_clause,
+    visible_notes_clause,
+    visible_observations_clause,
+    visible_plans_clause,
+    visible_reviews_clause,
+)
+from lessonloop.access.viewer import Viewer, viewer_for
+
+__all__ = [
+    "Viewer",
+    "can_edit_failure",
+    "can_see",
+    "can_see_failure",
+    "can_see_lesson",
+    "can_see_note",
+    "can_see_plan",
+    "require_can_edit_failure",
+    "require_visible",
+    "viewer_for",
+    "visible_actions_clause",
+    "visible_experiments_clause",
+    "visible_failures_clause",
+    "visible_lessons_clause",
+    "visible_notes_clause",
+    "visible_observations_clause",
+    "visible_plans_clause",
+    "visible_reviews_clause",
+]

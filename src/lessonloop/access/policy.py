@@ -1,0 +1,268 @@
+"""The visibility policy: plain predicates on loaded records, and SQL clauses that agree with them.
+
+Every ``can_see_*`` predicate has a ``visible_*_clause`` twin for ``select(X).where(...)``; the
+tests check on SQLite and PostgreSQL that both give the same answer for every combination of
+viewer and record. ``viewer=None`` (nobody signed in) sees nothing. The rules are written out as
+a table in ``docs/security.md``.
+
+The clauses are two-valued (never SQL ``NULL``), so ``~visible_failures_clause(v)`` is exactly the
+set a viewer may *not* see. They alias every link table they use, so they can be combined with
+queries that join the same tables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.orm import Session, aliased
+
+from lessonloop.access.viewer import Viewer
+from lessonloop.actions.models import Action
+from lessonloop.coaching.models import CoachingNote, DevelopmentPlan
+from lessonloop.errors import PermissionDenied
+from lessonloop.experiments.models import Experiment, Observation
+from lessonloop.failures.models import Failure, Visibility, failure_people
+from lessonloop.lessons.models import Lesson, lesson_audience, lesson_failures
+from lessonloop.people.models import Person, Role, Team
+from lessonloop.reviews.models import Review
+
+# Team roles that may edit a team's failures (the org-wide admin flag is separate).
+EDITING_ROLES = frozenset({Role.lead.value, Role.admin.value})
+
+
+# -- failures -----------------------------------------------------------------------------------
+
+
+def is_own_failure(viewer: Viewer, failure: Failure) -> bool:
+    """The viewer reported the failure or is one of the people involved."""
+    return failure.reporter_id == viewer.person_id or any(p.id == viewer.person_id for p in failure.people)
+
+
+def can_see_failure(viewer: Viewer | None, failure: Failure) -> bool:
+    """May ``viewer`` see this failure (and so its review, actions and experiments)?
+
+    * ``org``: everyone signed in.
+    * ``team``: members of the failure's team in any role, org admins, the reporter and the
+      people involved. A ``team`` failure with no team is seen by everyone signed in: there is no
+      narrower group to show it to.
+    * ``private``: the people involved, the reporter and the *leads* of the failure's team —
+      not org admins, not team-role admins, not other members.
+
+    Reads ``failure.reporter_id``, ``team_id`` and ``people``: flush a new failure first.
+    Unknown visibility values are treated as invisible.
+    """
+    if viewer is None:
+        return False
+    visibility = failure.visibility
+    if visibility == Visibility.org.value:
+        return True
+    if visibility == Visibility.team.value:
+        return (
+            is_own_failure(viewer, failure)
+            or viewer.is_admin
+            or failure.team_id is None
+            or failure.team_id in viewer.roles
+        )
+    if visibility == Visibility.private.value:
+        return is_own_failure(viewer, failure) or viewer.role_in(failure.team_id) == Role.lead.value
+    return False
+
+
+def can_edit_failure(viewer: Viewer | None, failure: Failure) -> bool:
+    """May ``viewer`` change the failure (and write its review and actions)?
+
+    The reporter, the people involved, leads and team-role admins of the failure's team, and org
+    admins unless the failure is private. Nobody may edit what they may not see, so a
+    team-role admin cannot edit a *private* failure of their team.
+    """
+    if viewer is None or not can_see_failure(viewer, failure):
+        return False
+    if is_own_failure(viewer, failure):
+        return True
+    if viewer.role_in(failure.team_id) in EDITING_ROLES:
+        return True
+    return viewer.is_admin and failure.visibility != Visibility.private.value
+
+
+def visible_failures_clause(viewer: Viewer | None, failure: Any = Failure) -> ColumnElement[bool]:
+    """The SQL twin of :func:`can_see_failure`: ``select(Failure).where(visible_failures_clause(v))``.
+
+    ``failure`` may be an :func:`~sqlalchemy.orm.aliased` ``Failure`` to filter an alias.
+    """
+    if viewer is None:
+        return false()
+    pid = viewer.person_id
+    fp = failure_people.alias()
+    involved = select(fp.c.failure_id).where(fp.c.failure_id == failure.id, fp.c.person_id == pid).exists()
+    own = or_(and_(failure.reporter_id.is_not(None), failure.reporter_id == pid), involved)
+    member_teams = viewer.teams()
+    lead_teams = viewer.teams_with_role(Role.lead)
+    in_member_team = (
+        and_(failure.team_id.is_not(None), failure.team_id.in_(member_teams)) if member_teams else false()
+    )
+    in_lead_team = (
+        and_(failure.team_id.is_not(None), failure.team_id.in_(lead_teams)) if lead_teams else false()
+    )
+    team_rule = or_(own, true() if viewer.is_admin else false(), failure.team_id.is_(None), in_member_team)
+    return or_(
+        failure.visibility == Visibility.org.value,
+        and_(failure.visibility == Visibility.team.value, team_rule),
+        and_(failure.visibility == Visibility.private.value, or_(own, in_lead_team)),
+    )
+
+
+def visible_failure_ids(viewer: Viewer | None) -> Any:
+    """``SELECT failures.id`` the viewer may see, for ``X.failure_id.in_(...)``."""
+    f = aliased(Failure)
+    return select(f.id).where(visible_failures_clause(viewer, f))
+
+
+# -- records that inherit a failure's visibility ------------------------------------------------
+
+
+def visible_reviews_clause(viewer: Viewer | None, review: Any = Review) -> ColumnElement[bool]:
+    return review.failure_id.in_(visible_failure_ids(viewer)) if viewer is not None else false()
+
+
+def visible_actions_clause(viewer: Viewer | None, action: Any = Action) -> ColumnElement[bool]:
+    return action.failure_id.in_(visible_failure_ids(viewer)) if viewer is not None else false()
+
+
+def visible_experiments_clause(viewer: Viewer | None, experiment: Any = Experiment) -> ColumnElement[bool]:
+    if viewer is None:
+        return false()
+    a = aliased(Action)
+    return experiment.action_id.in_(select(a.id).where(a.failure_id.in_(visible_failure_ids(viewer))))
+
+
+def visible_observations_clause(viewer: Viewer | None, observation: Any = Observation) -> ColumnElement[bool]:
+    if viewer is None:
+        return false()
+    e = aliased(Experiment)
+    return observation.experiment_id.in_(select(e.id).where(visible_experiments_clause(viewer, e)))
+
+
+# -- lessons ------------------------------------------------------------------------------------
+
+
+def can_see_lesson(viewer: Viewer | None, lesson: Lesson) -> bool:
+    """A lesson with no linked failure is for everyone signed in. Otherwise: members (any role) of
+    its audience teams, its author, and anyone who may see at least one of its failures."""
+    if viewer is None:
+        return False
+    if not lesson.failures:
+        return True
+    if lesson.author_id is not None and lesson.author_id == viewer.person_id:
+        return True
+    if any(team.id in viewer.roles for team in lesson.audience):
+        return True
+    return any(can_see_failure(viewer, failure) for failure in lesson.failures)
+
+
+def visible_lessons_clause(viewer: Viewer | None, lesson: Any = Lesson) -> ColumnElement[bool]:
+    """The SQL twin of :func:`can_see_lesson`."""
+    if viewer is None:
+        return false()
+    lf = lesson_failures.alias()
+    has_failures = select(lf.c.lesson_id).where(lf.c.lesson_id == lesson.id).exists()
+    author = and_(lesson.author_id.is_not(None), lesson.author_id == viewer.person_id)
+    teams = viewer.teams()
+    la = lesson_audience.alias()
+    audience = (
+        select(la.c.lesson_id).where(la.c.lesson_id == lesson.id, la.c.team_id.in_(teams)).exists()
+        if teams
+        else false()
+    )
+    lf2 = lesson_failures.alias()
+    f = aliased(Failure)
+    sees_a_failure = (
+        select(lf2.c.lesson_id)
+        .where(lf2.c.lesson_id == lesson.id, lf2.c.failure_id == f.id, visible_failures_clause(viewer, f))
+        .exists()
+    )
+    return or_(~has_failures, author, audience, sees_a_failure)
+
+
+# -- coaching: author and subject only, never admins --------------------------------------------
+
+
+def can_see_note(viewer: Viewer | None, note: CoachingNote) -> bool:
+    return viewer is not None and viewer.person_id in {note.author_id, note.subject_id}
+
+
+def visible_notes_clause(viewer: Viewer | None, note: Any = CoachingNote) -> ColumnElement[bool]:
+    if viewer is None:
+        return false()
+    pid = viewer.person_id
+    return or_(and_(note.author_id.is_not(None), note.author_id == pid), note.subject_id == pid)
+
+
+def can_see_plan(viewer: Viewer | None, plan: DevelopmentPlan) -> bool:
+    return viewer is not None and viewer.person_id in {plan.author_id, plan.person_id}
+
+
+def visible_plans_clause(viewer: Viewer | None, plan: Any = DevelopmentPlan) -> ColumnElement[bool]:
+    if viewer is None:
+        return false()
+    pid = viewer.person_id
+    return or_(and_(plan.author_id.is_not(None), plan.author_id == pid), plan.person_id == pid)
+
+
+# -- any record ---------------------------------------------------------------------------------
+
+
+def failure_of(session: Session, record: Review | Action | Experiment | Observation) -> Failure:
+    """The failure whose visibility a review, action, experiment or observation inherits."""
+    if isinstance(record, Observation):
+        experiment = session.get(Experiment, record.experiment_id)
+        if experiment is None:
+            raise LookupError(f"observation {record.id} has no experiment")
+        record = experiment
+    if isinstance(record, Experiment):
+        action = session.get(Action, record.action_id)
+        if action is None:
+            raise LookupError(f"experiment {record.id} has no action")
+        record = action
+    failure = session.get(Failure, record.failure_id)
+    if failure is None:
+        raise LookupError(f"{record.__record_type__} {record.id} has no failure")
+    return failure
+
+
+def can_see(session: Session, viewer: Viewer | None, record: object) -> bool:
+    """One entry point for adapters: dispatches on the record's type."""
+    if viewer is None:
+        return False
+    if isinstance(record, Failure):
+        return can_see_failure(viewer, record)
+    if isinstance(record, Review | Action | Experiment | Observation):
+        return can_see_failure(viewer, failure_of(session, record))
+    if isinstance(record, Lesson):
+        return can_see_lesson(viewer, record)
+    if isinstance(record, CoachingNote):
+        return can_see_note(viewer, record)
+    if isinstance(record, DevelopmentPlan):
+        return can_see_plan(viewer, record)
+    if isinstance(record, Person | Team):
+        return True  # the directory is open to everyone signed in
+    raise TypeError(f"no visibility rule for {type(record).__name__}")
+
+
+def require_visible(session: Session, viewer: Viewer | None, record: object) -> None:
+    """Raise :class:`PermissionDenied` (403) unless ``viewer`` may see ``record``."""
+    if not can_see(session, viewer, record):
+        label = getattr(record, "__record_type__", type(record).__name__.lower())
+        rid = getattr(record, "id", None)
+        raise PermissionDenied(
+            f"you may not see {label} {rid}" if rid is not None else f"you may not see this {label}"
+        )
+
+
+def require_can_edit_failure(viewer: Viewer | None, failure: Failure) -> None:
+    if not can_edit_failure(viewer, failure):
+        raise PermissionDenied(
+            "only the reporter, the people involved, the team's leads or admins, "
+            "or an org admin (not for private failures) may change this failure",
+            field="failure",
+        )

@@ -1,0 +1,1 @@
+"""Who may sign in, and how: accounts (argon2id passwords), API tokens and web sessions."""

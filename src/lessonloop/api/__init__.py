@@ -1,0 +1,24 @@
+"""The JSON API, mounted at ``/api/v1`` by :func:`lessonloop.app.create_app`.
+
+Routers are thin: a pydantic request model validates the input, a service does the work inside
+the request's transaction (:data:`lessonloop.api.deps.DbSession`), a schema from the concept
+package is the response. Every route depends on :func:`lessonloop.api.deps.current_actor`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from lessonloop.api import actions, experiments, failures, lessons, people, reviews, search
+from lessonloop.api.common import API_PREFIX
+from lessonloop.api.deps import current_actor
+
+__all__ = ["API_PREFIX", "build_router"]
+
+
+def build_router() -> APIRouter:
+    """All API routes, without the prefix. Built per app, so nothing is shared between apps."""
+    router = APIRouter(dependencies=[Depends(current_actor)])
+    for module in (failures, reviews, actions, experiments, lessons, people, search):
+        router.include_router(module.router)
+    return router

@@ -1,0 +1,71 @@
+"""Domain errors → HTTP: NotFound 404, Invalid 422, Conflict 409, PermissionDenied 403.
+
+422 bodies have the shape FastAPI gives its own request validation errors,
+``{"detail": [{"loc": [source, field], "msg": ..., "type": ...}]}``, so a client reads one
+format whether pydantic or a service refused the input. The others are
+``{"detail": message, "field": name-or-null}``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from lessonloop.api.deps import ACTOR_HEADER
+from lessonloop.errors import Invalid, LessonloopError
+
+log = logging.getLogger("lessonloop.api")
+
+_NO_BODY = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+
+
+def error_location(request: Request, field: str | None) -> list[str | int]:
+    """Where the named input came from: path, query, header or body."""
+    if field == ACTOR_HEADER:
+        return ["header", field]
+    if field is not None and field in request.path_params:
+        source = "path"
+    elif field is not None and field in request.query_params:
+        source = "query"
+    else:
+        source = "query" if request.method in _NO_BODY else "body"
+    return [source] if field is None else [source, field]
+
+
+def invalid_body(request: Request, exc: LessonloopError) -> dict[str, object]:
+    return {
+        "detail": [{"loc": error_location(request, exc.field), "msg": exc.message, "type": "value_error"}]
+    }
+
+
+async def lessonloop_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LessonloopError)
+    if isinstance(exc, Invalid):
+        return JSONResponse(invalid_body(request, exc), status_code=exc.status_code)
+    return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=exc.status_code)
+
+
+async def integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    # The services check uniqueness and references first; this is the race they cannot see
+    # (two requests creating the same handle at once). The SQL is not shown to the client.
+    log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": "the change conflicts with data written meanwhile; reload and retry", "field": None},
+        status_code=409,
+    )
+
+
+async def operational_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("database error on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": "the database is unavailable or busy; retry shortly", "field": None}, status_code=503
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(LessonloopError, lessonloop_error)
+    app.add_exception_handler(IntegrityError, integrity_error)
+    app.add_exception_handler(OperationalError, operational_error)

@@ -1,0 +1,156 @@
+"""Observe: log, list, change and move failures through the loop; a failure's overview and history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from lessonloop.api.common import ERROR_RESPONSES, PageOut, page_out
+from lessonloop.api.deps import DbSession, Paging
+from lessonloop.failures import service
+from lessonloop.failures.models import FailureKind, FailureStatus, Severity, Visibility
+from lessonloop.failures.overview import FailureOverview, HistoryOut, failure_overview
+from lessonloop.failures.schemas import FailureOut
+
+router = APIRouter(tags=["failures"], responses=ERROR_RESPONSES)
+
+Ref = int | str
+
+
+class FailureIn(BaseModel):
+    """Only the title is required: logging a failure must take under a minute."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=300, examples=["Checkout v2 missed the launch date"])
+    observation: str = Field(default="", description="What happened, in a few sentences.")
+    kind: FailureKind = FailureKind.other
+    severity: Severity = Severity.medium
+    visibility: Visibility = Visibility.team
+    team: Ref | None = Field(default=None, description="Team id or name.")
+    reporter: Ref | None = Field(default=None, description="Person id, handle or e-mail.")
+    people: list[Ref] = Field(default=[], description="The people involved (id, handle or e-mail).")
+    labels: list[str] = []
+    occurred_at: dt.datetime | None = Field(
+        default=None, description="ISO 8601 date or time (UTC if no zone)."
+    )
+    detected_at: dt.datetime | None = Field(default=None, description="Default: now.")
+    impact: str = ""
+    impact_value: float | None = None
+    impact_unit: str | None = Field(default=None, max_length=40)
+    external_id: str | None = Field(default=None, max_length=200)
+    source: str | None = Field(default=None, max_length=120)
+    company: str | None = Field(default=None, max_length=200)
+    url: str | None = Field(default=None, max_length=2000)
+
+
+class FailurePatch(BaseModel):
+    """Only the fields sent change; ``null`` clears an optional field. ``people`` and ``labels`` replace."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = None
+    observation: str | None = None
+    kind: FailureKind | None = None
+    severity: Severity | None = None
+    visibility: Visibility | None = None
+    team: Ref | None = None
+    people: list[Ref] | None = None
+    labels: list[str] | None = None
+    occurred_at: dt.datetime | None = None
+    detected_at: dt.datetime | None = None
+    impact: str | None = None
+    impact_value: float | None = None
+    impact_unit: str | None = None
+    url: str | None = None
+    company: str | None = None
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: FailureStatus = Field(description="in-review, acting, re-evaluating or learned.")
+
+
+class RepeatIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    repeat_of: int = Field(description="The earlier failure this one repeats.")
+
+
+@router.post("/failures", status_code=201)
+def log_failure(body: FailureIn, session: DbSession) -> FailureOut:
+    """Log a failure; it starts *observed*."""
+    failure = service.log_failure(session, **body.model_dump())
+    return FailureOut.model_validate(failure)
+
+
+@router.get("/failures")
+def list_failures(
+    session: DbSession,
+    paging: Paging,
+    team: Annotated[str | None, Query(description="Team id or name.")] = None,
+    status: FailureStatus | None = None,
+    kind: FailureKind | None = None,
+    severity: Severity | None = None,
+    label: Annotated[str | None, Query(description="Only failures with this exact label.")] = None,
+    since: Annotated[
+        dt.datetime | None, Query(description="Detected on or after (ISO date or time).")
+    ] = None,
+    until: Annotated[dt.datetime | None, Query(description="Detected before (ISO date or time).")] = None,
+) -> PageOut[FailureOut]:
+    """Failures, the most recently detected first."""
+    page = service.list_failures(
+        session,
+        team=team,
+        status=status,
+        kind=kind,
+        severity=severity,
+        label=label,
+        since=since,
+        until=until,
+        page=paging.page,
+        page_size=paging.page_size,
+    )
+    return page_out(page, FailureOut.model_validate)
+
+
+@router.get("/failures/{failure_id}")
+def get_failure(failure_id: int, session: DbSession) -> FailureOut:
+    return FailureOut.model_validate(service.get_failure(session, failure_id))
+
+
+@router.patch("/failures/{failure_id}")
+def update_failure(failure_id: int, body: FailurePatch, session: DbSession) -> FailureOut:
+    """Change the fields sent; the history log records old → new."""
+    failure = service.update_failure(session, failure_id, body.model_dump(exclude_unset=True))
+    return FailureOut.model_validate(failure)
+
+
+@router.delete("/failures/{failure_id}", status_code=204)
+def delete_failure(failure_id: int, session: DbSession) -> None:
+    """Delete a failure with its review, actions and experiments."""
+    service.delete_failure(session, failure_id)
+
+
+@router.post("/failures/{failure_id}/transition")
+def transition(failure_id: int, body: TransitionIn, session: DbSession) -> FailureOut:
+    """Move a failure through the loop; a move the rules refuse is a 409 saying why."""
+    return FailureOut.model_validate(service.transition(session, failure_id, body.status))
+
+
+@router.post("/failures/{failure_id}/repeat")
+def confirm_repeat(failure_id: int, body: RepeatIn, session: DbSession) -> FailureOut:
+    """Confirm that this failure repeats an earlier one; it becomes *repeated*."""
+    return FailureOut.model_validate(service.confirm_repeat(session, failure_id, body.repeat_of))
+
+
+@router.get("/failures/{failure_id}/overview")
+def overview(failure_id: int, session: DbSession) -> FailureOverview:
+    """The failure with its review, actions, experiments, lessons, repeats, next steps and history."""
+    return failure_overview(session, failure_id)
+
+
+@router.get("/failures/{failure_id}/history")
+def history(failure_id: int, session: DbSession) -> list[HistoryOut]:
+    """Every change to the failure, its review and its actions: who, when, old → new."""
+    return failure_overview(session, failure_id).history

@@ -1,0 +1,80 @@
+"""Re-evaluate: "What we learned" notes, and the assumptions reviews named."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from lessonloop.api.common import ERROR_RESPONSES, PageOut, page_out
+from lessonloop.api.deps import DbSession, Paging
+from lessonloop.lessons import service
+from lessonloop.lessons.schemas import LessonOut
+from lessonloop.reviews.models import AssumptionStatus
+from lessonloop.reviews.schemas import AssumptionOut
+from lessonloop.reviews.service import list_assumptions
+
+router = APIRouter(tags=["lessons"], responses=ERROR_RESPONSES)
+
+Ref = int | str
+
+
+class LessonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=300, examples=["Date every external dependency"])
+    learned: str = Field(min_length=1, description="What we learned.")
+    changed: str = Field(default="", description="What we changed because of it.")
+    author: Ref | None = Field(default=None, description="Person id, handle or e-mail.")
+    failures: list[int] = Field(default=[], description="Failures that taught it.")
+    audience: list[Ref] = Field(default=[], description="Teams (id or name) that should hear it.")
+    publish: bool = Field(default=False, description="Publish now (default: a draft).")
+    published_at: dt.datetime | None = Field(default=None, description="Backdate a publication.")
+
+
+@router.post("/lessons", status_code=201)
+def create_lesson(body: LessonIn, session: DbSession) -> LessonOut:
+    return LessonOut.of(service.create_lesson(session, **body.model_dump()))
+
+
+@router.get("/lessons")
+def list_lessons(
+    session: DbSession,
+    paging: Paging,
+    team: Annotated[str | None, Query(description="Lessons addressed to this team (id or name).")] = None,
+    published: Annotated[
+        bool | None, Query(description="true: published only; false: drafts only; omitted: both.")
+    ] = None,
+    failure: Annotated[int | None, Query(description="Lessons linked to this failure.")] = None,
+) -> PageOut[LessonOut]:
+    """Lessons, the most recently published first (drafts last)."""
+    page = service.list_lessons(
+        session,
+        team=team,
+        published=published,
+        failure_id=failure,
+        page=paging.page,
+        page_size=paging.page_size,
+    )
+    return page_out(page, LessonOut.of)
+
+
+@router.get("/lessons/{lesson_id}")
+def get_lesson(lesson_id: int, session: DbSession) -> LessonOut:
+    return LessonOut.of(service.get_lesson(session, lesson_id))
+
+
+@router.post("/lessons/{lesson_id}/publish")
+def publish_lesson(lesson_id: int, session: DbSession) -> LessonOut:
+    """Publish a draft to its audience (409 if it was published already)."""
+    return LessonOut.of(service.publish_lesson(session, lesson_id))
+
+
+@router.get("/assumptions", tags=["assumptions"])
+def assumptions(session: DbSession, status: AssumptionStatus | None = None) -> list[AssumptionOut]:
+    """Assumptions named in reviews with how many failures they were behind, the most frequent first."""
+    return [
+        AssumptionOut.model_validate(a).model_copy(update={"failure_count": count})
+        for a, count in list_assumptions(session, status=status)
+    ]

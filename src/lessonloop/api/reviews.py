@@ -1,0 +1,141 @@
+"""Interpret: the blameless review — three questions, root cause, gap type, ONE primary action.
+
+Step by step (start, answer, add actions, complete) or in one call (``POST /failures/{id}/review``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from lessonloop.actions.schemas import ActionOut
+from lessonloop.api.common import ERROR_RESPONSES
+from lessonloop.api.deps import AppSettings, DbSession
+from lessonloop.errors import NotFound
+from lessonloop.failures.service import get_failure
+from lessonloop.reviews import service
+from lessonloop.reviews.models import GapType
+from lessonloop.reviews.schemas import ReviewOut
+
+router = APIRouter(tags=["reviews"], responses=ERROR_RESPONSES)
+
+Ref = int | str
+
+
+class ReviewAnswers(BaseModel):
+    """Only the answers sent change. Completing needs the three answers, root cause, gap type and its justification."""
+
+    model_config = ConfigDict(extra="forbid")
+    assumption_text: str | None = Field(default=None, description="Which assumption guided the decision?")
+    evidence: str | None = Field(default=None, description="What evidence did we have?")
+    what_changed: str | None = Field(default=None, description="What changed?")
+    root_cause: str | None = None
+    gap_type: GapType | None = None
+    gap_justification: str | None = Field(default=None, description="One line: why this gap type.")
+    contributing_factors: list[str] | None = None
+    held_at: dt.datetime | None = None
+    reviewers: list[Ref] | None = Field(default=None, description="People (id, handle or e-mail).")
+    assumptions: list[str] | None = Field(
+        default=None, description="General beliefs to count across failures; recorded as failed."
+    )
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class ActionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=500)
+    owner: Ref = Field(description="The ONE owner: person id, handle or e-mail.", examples=["ben"])
+    due_date: dt.date
+    review_date: dt.date | None = Field(default=None, description="Default: due date + 14 days.")
+
+    def spec(self) -> dict[str, Any]:
+        return self.model_dump(include={"title", "owner", "due_date", "review_date"})
+
+
+class ReviewActionIn(ActionSpec):
+    primary: bool = Field(default=False, description="The review's one primary corrective action.")
+
+
+class StartReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    failure_id: int
+    held_at: dt.datetime | None = None
+
+
+class ConductReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answers: ReviewAnswers
+    primary_action: ActionSpec
+    secondary_actions: list[ActionSpec] = []
+
+
+@router.post("/failures/{failure_id}/review", status_code=201)
+def conduct_review(
+    failure_id: int, body: ConductReviewIn, session: DbSession, settings: AppSettings
+) -> ReviewOut:
+    """Start, answer and complete a review in one call; the failure moves to *acting*.
+
+    All or nothing: if any part is refused (an unknown owner, a missing answer) nothing is saved.
+    """
+    review = service.conduct_review(
+        session,
+        failure_id,
+        answers=body.answers.changes(),
+        primary_action=body.primary_action.spec(),
+        secondary_actions=[a.spec() for a in body.secondary_actions],
+        review_offset_days=settings.default_review_offset_days,
+    )
+    return ReviewOut.model_validate(review)
+
+
+@router.get("/failures/{failure_id}/review")
+def review_of_failure(failure_id: int, session: DbSession) -> ReviewOut:
+    """The failure's review (404 when none has been started)."""
+    failure = get_failure(session, failure_id)
+    review = service.review_for_failure(session, failure.id)
+    if review is None:
+        raise NotFound(f"failure {failure.id} has no review yet", field="review")
+    return ReviewOut.model_validate(review)
+
+
+@router.post("/reviews", status_code=201)
+def start_review(body: StartReviewIn, session: DbSession) -> ReviewOut:
+    """Start a draft review; the failure moves to *in-review*. Starting again returns the same review."""
+    return ReviewOut.model_validate(service.start_review(session, body.failure_id, held_at=body.held_at))
+
+
+@router.get("/reviews/{review_id}")
+def get_review(review_id: int, session: DbSession) -> ReviewOut:
+    return ReviewOut.model_validate(service.get_review(session, review_id))
+
+
+@router.patch("/reviews/{review_id}")
+def answer_review(review_id: int, body: ReviewAnswers, session: DbSession) -> ReviewOut:
+    """Fill in or change answers of a draft review."""
+    return ReviewOut.model_validate(service.update_review(session, review_id, body.changes()))
+
+
+@router.post("/reviews/{review_id}/actions", status_code=201)
+def add_review_action(
+    review_id: int, body: ReviewActionIn, session: DbSession, settings: AppSettings
+) -> ActionOut:
+    """Add an action to the review; a second primary action is a 409."""
+    action = service.add_review_action(
+        session,
+        review_id,
+        body.spec(),
+        primary=body.primary,
+        review_offset_days=settings.default_review_offset_days,
+    )
+    return ActionOut.model_validate(action)
+
+
+@router.post("/reviews/{review_id}/complete")
+def complete_review(review_id: int, session: DbSession) -> ReviewOut:
+    """Complete the review (422 naming the first missing answer); the failure moves to *acting*."""
+    return ReviewOut.model_validate(service.complete_review(session, review_id))

@@ -1,0 +1,980 @@
+"""The loop from the command line: observe → interpret → act → re-evaluate.
+
+    lessonloop log "Checkout release missed the launch date" --team Payments
+    lessonloop review 12                      # or: --file review.md / review.yaml
+    lessonloop action done 7 --evidence "checklist step merged"
+    lessonloop experiment observe 3 0.92
+    lessonloop lesson add "Ask for dated commitments" --learned "..." --failure 12 --publish
+    lessonloop status 12 learned
+
+Every command is one transaction. Options are taken as text and handed to the services, which
+name the field at fault on bad input (one line, exit code 1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from rich.text import Text
+from sqlalchemy.orm import Session
+
+from lessonloop.actions import service as actions
+from lessonloop.actions.schemas import ActionOut
+from lessonloop.cli import common, render
+from lessonloop.cli.main import app
+from lessonloop.coerce import as_date, as_enum, as_text
+from lessonloop.errors import Invalid, LessonloopError
+from lessonloop.experiments import service as experiments
+from lessonloop.experiments.schemas import ExperimentOut
+from lessonloop.failures import service as failures
+from lessonloop.failures.models import FailureKind, FailureStatus, Severity, Visibility
+from lessonloop.failures.overview import failure_overview
+from lessonloop.failures.schemas import FailureOut
+from lessonloop.lessons import service as lessons
+from lessonloop.lessons.schemas import LessonOut
+from lessonloop.people import service as people
+from lessonloop.people.schemas import PersonOut
+from lessonloop.reviews import service as reviews
+from lessonloop.reviews.models import AssumptionStatus, GapType
+from lessonloop.reviews.schemas import AssumptionOut
+from lessonloop.store.search import KIND_CODES
+from lessonloop.store.search import search as search_index
+
+JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+def _values(enum_type: Any) -> str:
+    return ", ".join(str(m.value) for m in enum_type)
+
+
+def _present(values: Sequence[str] | None) -> list[str]:
+    return [v for v in (values or []) if v.strip()]
+
+
+def _page_size(value: int | None) -> int:
+    return value if value is not None else common.settings().default_page_size
+
+
+# --- observe ----------------------------------------------------------------------------------
+
+
+@app.command("log")
+@common.handle_errors
+def log(
+    title: str = typer.Argument(..., help="One line: what went wrong."),
+    what: str = typer.Option("", "--what", "-w", help="What happened, in a few sentences."),
+    kind: str = typer.Option("other", "--kind", "-k", help=f"One of: {_values(FailureKind)}."),
+    severity: str = typer.Option("medium", "--severity", "-s", help=f"One of: {_values(Severity)}."),
+    visibility: str = typer.Option("team", "--visibility", help=f"One of: {_values(Visibility)}."),
+    team: str | None = typer.Option(None, "--team", "-t", help="Team id or name."),
+    reporter: str | None = typer.Option(None, "--reporter", help="Who reports it (id, handle, e-mail)."),
+    person: list[str] | None = typer.Option(None, "--person", "-p", help="Someone involved (repeatable)."),
+    label: list[str] | None = typer.Option(None, "--label", "-l", help="A tag or cause label (repeatable)."),
+    impact: str = typer.Option("", "--impact", help="The impact, in words."),
+    impact_value: str | None = typer.Option(None, "--impact-value", help="The impact as a number."),
+    impact_unit: str | None = typer.Option(None, "--impact-unit", help="Unit of --impact-value (EUR, h…)."),
+    occurred: str | None = typer.Option(None, "--occurred", help="When it happened (ISO date or time)."),
+    detected: str | None = typer.Option(None, "--detected", help="When it was noticed (default: now)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the new id."),
+    as_json: bool = JSON,
+) -> None:
+    """Log a failure: only the title is needed. Prints the new id."""
+    with common.unit() as session:
+        failure = failures.log_failure(
+            session,
+            title=title,
+            observation=what,
+            kind=kind,
+            severity=severity,
+            visibility=visibility,
+            team=team,
+            reporter=reporter,
+            people=person or [],
+            labels=label or [],
+            impact=impact,
+            impact_value=impact_value,
+            impact_unit=impact_unit,
+            occurred_at=occurred,
+            detected_at=detected,
+        )
+        result = FailureOut.model_validate(failure)
+    if as_json:
+        common.print_json(result)
+    elif quiet:
+        common.console.print(result.id)
+    else:
+        render.say(f"logged failure {result.id}: {result.title}")
+        render.hint(f"next: lessonloop review {result.id}")
+
+
+@app.command("failures")
+@common.handle_errors
+def failure_list(
+    team: str | None = typer.Option(None, "--team", "-t", help="Team id or name."),
+    status: str | None = typer.Option(None, "--status", help=f"One of: {_values(FailureStatus)}."),
+    kind: str | None = typer.Option(None, "--kind", "-k", help=f"One of: {_values(FailureKind)}."),
+    severity: str | None = typer.Option(None, "--severity", "-s", help=f"One of: {_values(Severity)}."),
+    label: str | None = typer.Option(None, "--label", "-l", help="Only failures with this label."),
+    since: str | None = typer.Option(None, "--since", help="Detected on or after (ISO date or time)."),
+    until: str | None = typer.Option(None, "--until", help="Detected before (ISO date or time)."),
+    page: int = typer.Option(1, "--page", help="Page number."),
+    page_size: int | None = typer.Option(None, "--page-size", help="Rows per page (default 50)."),
+    as_json: bool = JSON,
+) -> None:
+    """List failures, the most recently detected first."""
+    with common.unit() as session:
+        result = failures.list_failures(
+            session,
+            team=team,
+            status=status,
+            kind=kind,
+            severity=severity,
+            label=label,
+            since=since,
+            until=until,
+            page=page,
+            page_size=_page_size(page_size),
+        )
+        items = [(FailureOut.model_validate(f), f.team.name if f.team else "") for f in result.items]
+    if as_json:
+        common.print_json(render.page_json(result, [f for f, _ in items]))
+        return
+    if items:
+        render.out(render.failures_table(items))
+    render.page_footer(result, "failure")
+
+
+@app.command("show")
+@common.handle_errors
+def show(
+    failure_id: str = typer.Argument(..., help="Failure id."),
+    as_json: bool = JSON,
+) -> None:
+    """Show a failure with its review, actions, experiments, lessons, next steps and history."""
+    with common.unit() as session:
+        overview = failure_overview(session, failure_id)
+        failure = failures.get_failure(session, overview.failure.id)
+        team = failure.team.name if failure.team else ""
+        reporter = failure.reporter.handle if failure.reporter else ""
+    if as_json:
+        common.print_json(overview)
+        return
+    render.out(render.overview(overview, team=team, reporter=reporter))
+
+
+@app.command("history")
+@common.handle_errors
+def history(
+    failure_id: str = typer.Argument(..., help="Failure id."),
+    as_json: bool = JSON,
+) -> None:
+    """Every change to a failure, its review and its actions: who, when, old → new."""
+    with common.unit() as session:
+        entries = failure_overview(session, failure_id).history
+    if as_json:
+        common.print_json(entries)
+        return
+    render.out(render.history_table(entries))
+
+
+@app.command("status")
+@common.handle_errors
+def status(
+    failure_id: str = typer.Argument(..., help="Failure id."),
+    target: str = typer.Argument(..., help="in-review, acting, re-evaluating or learned."),
+) -> None:
+    """Move a failure through the loop (the rules say which moves are allowed)."""
+    with common.unit() as session:
+        before = failures.get_failure(session, failure_id).status
+        failure = failures.transition(session, failure_id, target)
+        fid, after = failure.id, failure.status
+    render.say(f"failure {fid}: {before} → {after}")
+
+
+@app.command("repeat")
+@common.handle_errors
+def repeat(
+    failure_id: str = typer.Argument(..., help="The later failure."),
+    of: str | None = typer.Option(None, "--of", help="The earlier failure it repeats."),
+) -> None:
+    """Confirm that a failure repeats an earlier one."""
+    if of is None or not of.strip():
+        raise Invalid("is required: the id of the earlier failure it repeats", field="of")
+    with common.unit() as session:
+        failure = failures.confirm_repeat(session, failure_id, of)
+        fid, repeat_of = failure.id, failure.repeat_of_id
+    render.say(f"failure {fid} repeats failure {repeat_of} (status repeated)")
+    render.hint(f"review it: lessonloop review {fid}")
+
+
+@app.command("edit")
+@common.handle_errors
+def edit(
+    failure_id: str = typer.Argument(..., help="Failure id."),
+    title: str | None = typer.Option(None, "--title"),
+    what: str | None = typer.Option(None, "--what", "-w", help="What happened."),
+    kind: str | None = typer.Option(None, "--kind", "-k", help=f"One of: {_values(FailureKind)}."),
+    severity: str | None = typer.Option(None, "--severity", "-s", help=f"One of: {_values(Severity)}."),
+    visibility: str | None = typer.Option(None, "--visibility", help=f"One of: {_values(Visibility)}."),
+    team: str | None = typer.Option(None, "--team", "-t", help="Team id or name ('' to clear)."),
+    person: list[str] | None = typer.Option(
+        None, "--person", "-p", help="Replaces the people involved (repeatable; '' clears)."
+    ),
+    label: list[str] | None = typer.Option(
+        None, "--label", "-l", help="Replaces the labels (repeatable; '' clears)."
+    ),
+    impact: str | None = typer.Option(None, "--impact"),
+    impact_value: str | None = typer.Option(None, "--impact-value"),
+    impact_unit: str | None = typer.Option(None, "--impact-unit"),
+    occurred: str | None = typer.Option(None, "--occurred", help="ISO date or time ('' to clear)."),
+    detected: str | None = typer.Option(None, "--detected", help="ISO date or time."),
+    url: str | None = typer.Option(None, "--url"),
+    company: str | None = typer.Option(None, "--company"),
+) -> None:
+    """Change a failure's fields; only the options given change."""
+    given: dict[str, Any] = {
+        "title": title,
+        "observation": what,
+        "kind": kind,
+        "severity": severity,
+        "visibility": visibility,
+        "team": team,
+        "people": _present(person) if person is not None else None,
+        "labels": label,
+        "impact": impact,
+        "impact_value": impact_value,
+        "impact_unit": impact_unit,
+        "occurred_at": occurred,
+        "detected_at": detected,
+        "url": url,
+        "company": company,
+    }
+    changes = {key: value for key, value in given.items() if value is not None}
+    if not changes:
+        raise Invalid("nothing to change: give at least one option, e.g. --title", field="changes")
+    with common.unit() as session:
+        failure = failures.update_failure(session, failure_id, changes)
+        fid = failure.id
+    render.say(f"updated failure {fid}: {', '.join(changes)}")
+
+
+# --- interpret: the review --------------------------------------------------------------------
+
+
+def _norm(key: Any) -> str:
+    raw = str(key).strip().lower().rstrip("?:").strip()
+    return " ".join(raw.replace("_", " ").replace("-", " ").split())
+
+
+_REVIEW_KEYS: dict[str, str] = {
+    **{_norm(field): field for field in reviews.ANSWER_FIELDS},
+    **{_norm(question): field for field, question in reviews.DIAGNOSTIC_QUESTIONS},
+    "assumption": "assumption_text",
+    "gap": "gap_type",
+    "justification": "gap_justification",
+    "why this gap type": "gap_justification",
+    "factors": "contributing_factors",
+    "held": "held_at",
+    "reviewer": "reviewers",
+    "primary action": "primary_action",
+    "secondary action": "secondary_actions",
+    "secondary actions": "secondary_actions",
+}
+_ACTION_KEYS: dict[str, str] = {
+    "title": "title",
+    "owner": "owner",
+    "due": "due_date",
+    "due date": "due_date",
+    "review": "review_date",
+    "review date": "review_date",
+}
+_LIST_FIELDS = frozenset({"contributing_factors", "assumptions", "reviewers"})
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])(?:\s+|$)")
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
+def _review_key(key: Any) -> str:
+    canonical = _REVIEW_KEYS.get(_norm(key))
+    if canonical is None:
+        raise Invalid(
+            "is not a review section (see `lessonloop review --template` or docs/cli.md)", field=str(key)
+        )
+    return canonical
+
+
+def _action_spec(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise Invalid("must have title, owner, due (and optionally review)", field=where)
+    spec: dict[str, Any] = {}
+    for key, item in value.items():
+        canonical = _ACTION_KEYS.get(_norm(key))
+        if canonical is None:
+            raise Invalid(f"{key!r} is not an action field (title, owner, due, review)", field=where)
+        spec[canonical] = item
+    return spec
+
+
+def _names(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    return [name for item in items for name in re.split(r"[,\s]+", str(item or "")) if name]
+
+
+def _text_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return "\n".join(str(v) for v in value)
+    return value
+
+
+def _review_spec(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """Answers, primary action and secondary actions from a parsed review file."""
+    answers: dict[str, Any] = {}
+    primary: dict[str, Any] | None = None
+    secondary: list[dict[str, Any]] = []
+    for raw_key, value in data.items():
+        key = _review_key(raw_key)
+        if key == "primary_action":
+            primary = _action_spec(value, "primary_action")
+        elif key == "secondary_actions":
+            for item in value if isinstance(value, list) else [value]:
+                spec = _action_spec(item, "secondary_actions")
+                if any(str(v or "").strip() for v in spec.values()):
+                    secondary.append(spec)
+        elif key == "reviewers":
+            answers[key] = _names(value)
+        elif key in _LIST_FIELDS:
+            answers[key] = value if isinstance(value, list) else str(value or "")
+        else:
+            answers[key] = _text_value(value)
+    if primary is None:
+        raise Invalid("is missing: add a 'Primary action' with title, owner and due", field="primary_action")
+    return answers, primary, secondary
+
+
+def _yaml(source: str, where: str) -> Any:
+    try:
+        return yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        at = f" (line {mark.line + 1})" if mark is not None else ""
+        raise Invalid(f"is not valid YAML{at}: {problem}", field=where) from None
+
+
+def _key_values(lines: list[str], heading: str) -> dict[str, str]:
+    spec: dict[str, str] = {}
+    for line in lines:
+        line = _BULLET.sub("", line).strip()
+        if not line:
+            continue
+        if ":" not in line:
+            raise Invalid(f"expected 'key: value' lines, got {line!r}", field=heading)
+        key, value = line.split(":", 1)
+        spec[key.strip()] = value.strip()
+    return spec
+
+
+def parse_markdown_review(source: str) -> dict[str, Any]:
+    """Front matter (optional) and ``## Heading`` sections → the keys :func:`_review_spec` reads."""
+    source = _COMMENT.sub("", source)
+    lines = source.splitlines()
+    data: dict[str, Any] = {}
+    if lines and lines[0].strip() == "---":
+        end = next((i for i, line in enumerate(lines[1:], 1) if line.strip() in {"---", "..."}), None)
+        if end is None:
+            raise Invalid("front matter opened with '---' is never closed", field="file")
+        front = _yaml("\n".join(lines[1:end]), "front matter") or {}
+        if not isinstance(front, dict):
+            raise Invalid("must be 'key: value' lines", field="front matter")
+        data.update({_review_key(k): v for k, v in front.items()})
+        lines = lines[end + 1 :]
+    sections: list[tuple[str, list[str]]] = []
+    current: list[str] | None = None
+    for line in lines:
+        match = _HEADING.match(line)
+        if match and len(match.group(1)) == 1:
+            current = None  # the document's own title
+        elif match:
+            current = []
+            sections.append((match.group(2), current))
+        elif current is not None:
+            current.append(line)
+    seen: set[str] = set()
+    for heading, body in sections:
+        key = _review_key(heading)
+        if key in seen and key != "secondary_actions":
+            raise Invalid("appears twice", field=heading)
+        seen.add(key)
+        if key == "primary_action":
+            data[key] = _key_values(body, heading)
+        elif key == "secondary_actions":
+            existing = data.get(key) or []
+            data[key] = [
+                *(existing if isinstance(existing, list) else [existing]),
+                _key_values(body, heading),
+            ]
+        elif key in _LIST_FIELDS:
+            data[key] = [_BULLET.sub("", line).strip() for line in body if _BULLET.sub("", line).strip()]
+        else:
+            data[key] = "\n".join(body).strip()
+    return data
+
+
+def read_review_file(path: Path) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    source = path.read_text(encoding="utf-8")
+    if path.suffix.lower() in {".md", ".markdown", ".txt"}:
+        data = parse_markdown_review(source)
+    else:
+        data = _yaml(source, "file") or {}
+        if not isinstance(data, dict):
+            raise Invalid("a YAML review file must be a mapping of 'key: value'", field="file")
+    return _review_spec(data)
+
+
+def review_template(failure_id: int, title: str) -> str:
+    questions = "\n\n".join(f"## {question}\n" for _, question in reviews.DIAGNOSTIC_QUESTIONS)
+    return f"""# Review of failure {failure_id}: {title}
+<!-- Blameless: describe decisions, evidence and conditions, not people.
+     Submit with: lessonloop review {failure_id} --file THIS_FILE.md -->
+
+{questions}
+## Root cause
+
+
+## Gap type
+<!-- one of: {_values(GapType)} -->
+
+
+## Justification
+<!-- one line: why this gap type -->
+
+
+## Contributing factors
+-
+
+## Assumptions
+<!-- general beliefs to track across failures, one per line -->
+-
+
+## Primary action
+title:
+owner:
+due:
+<!-- review: YYYY-MM-DD (default: due + 14 days) -->
+
+## Secondary action
+<!-- optional; repeat this section for more -->
+"""
+
+
+Check = Callable[[str], object]
+
+
+def _ask(prompt: str, *, default: str | None = None, check: Check | None = None) -> str:
+    """Prompt until the answer passes ``check`` (a coerce/service call that names the field)."""
+    suffix = " " if prompt.endswith("?") else ": "
+    while True:
+        value = str(typer.prompt(prompt, default=default, show_default=bool(default), prompt_suffix=suffix))
+        value = value.strip()
+        if check is None:
+            return value
+        try:
+            check(value)
+            return value
+        except LessonloopError as exc:
+            common.err_console.print(
+                Text.assemble(("error: ", "red"), str(exc)), highlight=False, soft_wrap=True
+            )
+
+
+def _ask_list(prompt: str) -> list[str]:
+    items: list[str] = []
+    while True:
+        value = _ask(f"{prompt} {len(items) + 1} (empty to finish)", default="")
+        if not value:
+            return items
+        items.append(value)
+
+
+def _ask_action(session: Session, label: str) -> dict[str, Any]:
+    offset = common.settings().default_review_offset_days
+    title = _ask(f"{label}: title", check=lambda v: as_text(v, "title", required=True, max_len=500))
+    owner = _ask(
+        f"{label}: owner (id, handle or e-mail)", check=lambda v: people.get_person(session, v, field="owner")
+    )
+    due = as_date(_ask(f"{label}: due date (YYYY-MM-DD, +7d)", check=lambda v: as_date(v, "due_date")), "due")
+
+    def check_review(value: str) -> None:
+        if as_date(value, "review_date") < due:
+            raise Invalid("must be on or after the due date", field="review_date")
+
+    review = _ask(
+        f"{label}: review date",
+        default=(due + dt.timedelta(days=offset)).isoformat(),
+        check=check_review,
+    )
+    return {"title": title, "owner": owner, "due_date": due.isoformat(), "review_date": review}
+
+
+def _interview(session: Session) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    answers: dict[str, Any] = {}
+    total = len(reviews.DIAGNOSTIC_QUESTIONS)
+    for number, (key, question) in enumerate(reviews.DIAGNOSTIC_QUESTIONS, 1):
+        answers[key] = _ask(f"{number}/{total} {question}")
+    answers["root_cause"] = _ask("Root cause")
+    answers["gap_type"] = _ask(
+        f"Gap type ({_values(GapType)})", check=lambda v: as_enum(v, GapType, "gap_type")
+    )
+    answers["gap_justification"] = _ask(
+        "Why this gap type (one line)",
+        check=lambda v: as_text(v, "gap_justification", required=True, max_len=reviews.JUSTIFICATION_MAX),
+    )
+    answers["contributing_factors"] = _ask_list("Contributing factor")
+    answers["assumptions"] = _ask_list("Assumption to track")
+    render.say("The ONE primary corrective action:")
+    primary = _ask_action(session, "Primary action")
+    secondary: list[dict[str, Any]] = []
+    while typer.confirm("Add a secondary action?", default=False):
+        secondary.append(_ask_action(session, f"Secondary action {len(secondary) + 1}"))
+    return answers, primary, secondary
+
+
+@app.command("review")
+@common.handle_errors
+def review(
+    failure_id: str = typer.Argument(..., help="Failure id."),
+    file: Path | None = typer.Option(
+        None, "--file", "-f", help="Read the review from a Markdown (.md) or YAML (.yaml) file."
+    ),
+    reviewer: list[str] | None = typer.Option(None, "--reviewer", help="Who took part (repeatable)."),
+    held: str | None = typer.Option(None, "--held", help="When the review was held (default: now)."),
+    template: bool = typer.Option(False, "--template", help="Print a Markdown review file to fill in."),
+) -> None:
+    """Run the blameless review: three questions, root cause, gap type, ONE primary action.
+
+    Without --file it asks the questions one at a time.
+    """
+    spec = read_review_file(file) if file is not None else None
+    offset = common.settings().default_review_offset_days
+    with common.unit() as session:
+        failure = reviews.check_reviewable(session, failure_id)
+        if template:
+            typer.echo(review_template(failure.id, failure.title), nl=False)
+            return
+        if spec is None:
+            render.say(f"Review of failure {failure.id}: {failure.title}", "bold")
+            if failure.observation:
+                render.say(failure.observation)
+            render.hint("Blameless: describe decisions, evidence and conditions, not people.")
+            spec = _interview(session)
+        answers, primary, secondary = spec
+        if reviewer:
+            answers["reviewers"] = _present(reviewer)
+        if held:
+            answers["held_at"] = held
+        reviews.conduct_review(
+            session,
+            failure.id,
+            answers=answers,
+            primary_action=primary,
+            secondary_actions=secondary,
+            review_offset_days=offset,
+        )
+        status_now = failure.status
+        made = [
+            ActionOut.model_validate(a) for a in actions.list_actions(session, failure_id=failure.id).items
+        ]
+    render.say(f"review completed: failure {failure.id} is now {status_now}")
+    for action in made:
+        render.say(render.action_line(action))
+    primary_out = next((a for a in made if a.is_primary), None)
+    if primary_out is not None:
+        render.hint(f"when it is done: lessonloop action done {primary_out.id} --evidence TEXT")
+
+
+# --- act: actions -----------------------------------------------------------------------------
+
+action_app = typer.Typer(
+    help="Corrective actions: one owner, a due date, a review date.", no_args_is_help=True
+)
+app.add_typer(action_app, name="action")
+
+
+@action_app.command("add")
+@common.handle_errors
+def action_add(
+    failure_id: str = typer.Argument(..., help="Failure id."),
+    title: str = typer.Argument(..., help="What will be done."),
+    owner: str | None = typer.Option(None, "--owner", "-o", help="The ONE owner (id, handle or e-mail)."),
+    due: str | None = typer.Option(None, "--due", help="Due date (YYYY-MM-DD, today, +7d, +2w)."),
+    review_date: str | None = typer.Option(
+        None, "--review-date", help="When to check it worked (default due + 14 days)."
+    ),
+) -> None:
+    """Add a corrective action to a failure."""
+    with common.unit() as session:
+        action = actions.add_action(
+            session,
+            failure_id=failure_id,
+            title=title,
+            owner=owner,
+            due_date=due,
+            review_date=review_date,
+            review_offset_days=common.settings().default_review_offset_days,
+        )
+        line = render.action_line(ActionOut.model_validate(action))
+    render.say(f"added {line}")
+
+
+@action_app.command("done")
+@common.handle_errors
+def action_done(
+    action_id: str = typer.Argument(..., help="Action id."),
+    evidence: str | None = typer.Option(None, "--evidence", "-e", help="What shows it is done (link, note)."),
+) -> None:
+    """Complete an action, with evidence."""
+    with common.unit() as session:
+        action = actions.complete_action(session, action_id, evidence=evidence or "")
+        aid, fid, primary = action.id, action.failure_id, action.is_primary
+    render.say(f"action {aid} is done")
+    if primary:
+        render.hint(f"the primary action is closed; next steps: lessonloop show {fid}")
+
+
+@action_app.command("drop")
+@common.handle_errors
+def action_drop(
+    action_id: str = typer.Argument(..., help="Action id."),
+    reason: str | None = typer.Option(None, "--reason", "-r", help="Why it is dropped (required)."),
+) -> None:
+    """Drop an action, with a written reason."""
+    with common.unit() as session:
+        action = actions.drop_action(session, action_id, reason=reason or "")
+        aid, fid, primary = action.id, action.failure_id, action.is_primary
+    render.say(f"action {aid} is dropped")
+    if primary:
+        render.hint(f"the primary action is closed; next steps: lessonloop show {fid}")
+
+
+@action_app.command("list")
+@common.handle_errors
+def action_list(
+    owner: str | None = typer.Option(None, "--owner", "-o", help="Owner id, handle or e-mail."),
+    team: str | None = typer.Option(None, "--team", "-t", help="Team id or name."),
+    status: str | None = typer.Option(None, "--status", help="open, done or dropped."),
+    failure: int | None = typer.Option(None, "--failure", help="Only this failure's actions."),
+    overdue: bool = typer.Option(False, "--overdue", help="Only open actions past their due date."),
+    page: int = typer.Option(1, "--page"),
+    page_size: int | None = typer.Option(None, "--page-size"),
+    as_json: bool = JSON,
+) -> None:
+    """List actions, the earliest due first."""
+    with common.unit() as session:
+        result = actions.list_actions(
+            session,
+            owner=owner,
+            team=team,
+            status=status,
+            failure_id=failure,
+            overdue=overdue,
+            page=page,
+            page_size=_page_size(page_size),
+        )
+        items = [ActionOut.model_validate(a) for a in result.items]
+    if as_json:
+        common.print_json(render.page_json(result, items))
+        return
+    if items:
+        render.out(render.actions_table(items))
+    render.page_footer(result, "action")
+
+
+@app.command("overdue")
+@common.handle_errors
+def overdue(
+    team: str | None = typer.Option(None, "--team", "-t", help="Team id or name."),
+    as_json: bool = JSON,
+) -> None:
+    """Open actions past their due date, grouped by owner."""
+    today = dt.date.today()
+    with common.unit() as session:
+        groups = [
+            (PersonOut.model_validate(owner), [ActionOut.model_validate(a) for a in items])
+            for owner, items in actions.overdue_by_owner(session, today=today, team=team)
+        ]
+    if as_json:
+        common.print_json([{"owner": owner, "actions": items} for owner, items in groups])
+        return
+    if not groups:
+        render.say("nothing is overdue")
+        return
+    render.out(render.overdue_report(groups, today))
+
+
+# --- act: experiments -------------------------------------------------------------------------
+
+experiment_app = typer.Typer(help="Small bets that check a corrective action worked.", no_args_is_help=True)
+app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("add")
+@common.handle_errors
+def experiment_add(
+    action_id: str = typer.Argument(..., help="The action this experiment validates."),
+    hypothesis: str | None = typer.Option(None, "--hypothesis", help="What we expect, in a sentence."),
+    metric: str | None = typer.Option(None, "--metric", help="What is measured."),
+    comparator: str | None = typer.Option(None, "--comparator", help="One of >=, <=, =, >, <."),
+    threshold: str | None = typer.Option(None, "--threshold", help="The number the metric is compared to."),
+    start: str = typer.Option("today", "--start", help="First day (default today)."),
+    end: str | None = typer.Option(None, "--end", help="Last day (YYYY-MM-DD, +14d)."),
+    as_json: bool = JSON,
+) -> None:
+    """Add an experiment with explicit success criteria; its verdict is computed."""
+    with common.unit() as session:
+        experiment = experiments.add_experiment(
+            session,
+            action_id=action_id,
+            hypothesis=hypothesis or "",
+            metric=metric or "",
+            comparator=comparator or "",
+            threshold=threshold,
+            start_date=start,
+            end_date=end,
+        )
+        result = ExperimentOut.of(experiment)
+    if as_json:
+        common.print_json(result)
+        return
+    render.say(f"added experiment {result.id}: success if {render.criterion(result)}")
+    render.hint(f"record a measurement: lessonloop experiment observe {result.id} VALUE")
+
+
+@experiment_app.command("observe", context_settings={"ignore_unknown_options": True})
+@common.handle_errors
+def experiment_observe(
+    experiment_id: str = typer.Argument(..., help="Experiment id."),
+    value: str = typer.Argument(..., help="The measured value (negative numbers work: -3)."),
+    at: str | None = typer.Option(None, "--at", help="When it was measured (default now)."),
+    note: str = typer.Option("", "--note", help="A short note."),
+    as_json: bool = JSON,
+) -> None:
+    """Record a measurement and print the computed verdict."""
+    with common.unit() as session:
+        observation = experiments.record_observation(
+            session, experiment_id, value=value, observed_at=at, note=note
+        )
+        result = ExperimentOut.of(experiments.get_experiment(session, experiment_id))
+        observed = observation.value
+    if as_json:
+        common.print_json(result)
+        return
+    common.console.print(
+        render.text(f"experiment {result.id}: observed {render.number(observed)} → verdict "),
+        render.status(result.verdict),
+        render.text(f" (success if {render.criterion(result)}; latest {render.latest(result)})"),
+        sep="",
+    )
+
+
+@experiment_app.command("show")
+@common.handle_errors
+def experiment_show(
+    experiment_id: str = typer.Argument(..., help="Experiment id."),
+    as_json: bool = JSON,
+) -> None:
+    """Show an experiment, its observations and verdict."""
+    with common.unit() as session:
+        result = ExperimentOut.of(experiments.get_experiment(session, experiment_id))
+    if as_json:
+        common.print_json(result)
+        return
+    render.out(render.experiment_panel(result))
+
+
+@experiment_app.command("list")
+@common.handle_errors
+def experiment_list(
+    action: int | None = typer.Option(None, "--action", help="Only this action's experiments."),
+    as_json: bool = JSON,
+) -> None:
+    """List experiments with their verdicts."""
+    with common.unit() as session:
+        items = [ExperimentOut.of(e) for e in experiments.list_experiments(session, action_id=action)]
+    if as_json:
+        common.print_json(items)
+        return
+    if items:
+        render.out(render.experiments_table(items))
+    render.hint(render.plural(len(items), "experiment") if items else "no experiments")
+
+
+# --- re-evaluate: lessons ---------------------------------------------------------------------
+
+lesson_app = typer.Typer(help="'What we learned' notes, shared with teams.", no_args_is_help=True)
+app.add_typer(lesson_app, name="lesson")
+
+
+@lesson_app.command("add")
+@common.handle_errors
+def lesson_add(
+    title: str = typer.Argument(..., help="The lesson in one line."),
+    learned: str | None = typer.Option(None, "--learned", help="What we learned (required)."),
+    changed: str = typer.Option("", "--changed", help="What we changed because of it."),
+    failure: list[str] | None = typer.Option(
+        None, "--failure", help="A failure that taught it (repeatable)."
+    ),
+    audience: list[str] | None = typer.Option(
+        None, "--audience", help="A team that should hear it (repeatable)."
+    ),
+    author: str | None = typer.Option(None, "--author", help="Who wrote it."),
+    publish: bool = typer.Option(False, "--publish", help="Publish now (default: save a draft)."),
+) -> None:
+    """Write a lesson (a draft unless --publish)."""
+    with common.unit() as session:
+        lesson = lessons.create_lesson(
+            session,
+            title=title,
+            learned=learned or "",
+            changed=changed,
+            author=author,
+            failures=_present(failure),
+            audience=_present(audience),
+            publish=publish,
+        )
+        result = LessonOut.of(lesson)
+    if result.published_at is not None:
+        to = f" to {', '.join(result.audience)}" if result.audience else ""
+        render.say(f"published lesson {result.id}{to}: {result.title}")
+    else:
+        render.say(f"drafted lesson {result.id}: {result.title}")
+        render.hint(f"publish it: lessonloop lesson publish {result.id}")
+
+
+@lesson_app.command("publish")
+@common.handle_errors
+def lesson_publish(lesson_id: str = typer.Argument(..., help="Lesson id.")) -> None:
+    """Publish a draft lesson to its audience."""
+    with common.unit() as session:
+        result = LessonOut.of(lessons.publish_lesson(session, lesson_id))
+    to = f" to {', '.join(result.audience)}" if result.audience else ""
+    render.say(f"published lesson {result.id}{to}")
+
+
+@lesson_app.command("list")
+@common.handle_errors
+def lesson_list(
+    team: str | None = typer.Option(None, "--team", "-t", help="Lessons addressed to this team."),
+    drafts: bool = typer.Option(False, "--drafts", help="Only drafts (default: only published)."),
+    show_all: bool = typer.Option(False, "--all", help="Drafts and published."),
+    page: int = typer.Option(1, "--page"),
+    page_size: int | None = typer.Option(None, "--page-size"),
+    as_json: bool = JSON,
+) -> None:
+    """List published lessons (or drafts), the newest first."""
+    published = None if show_all else not drafts
+    with common.unit() as session:
+        result = lessons.list_lessons(
+            session, team=team, published=published, page=page, page_size=_page_size(page_size)
+        )
+        items = [LessonOut.of(lesson) for lesson in result.items]
+    if as_json:
+        common.print_json(render.page_json(result, items))
+        return
+    if items:
+        render.out(render.lessons_table(items))
+    render.page_footer(result, "lesson" if published is None else "draft" if drafts else "published lesson")
+
+
+@lesson_app.command("show")
+@common.handle_errors
+def lesson_show(
+    lesson_id: str = typer.Argument(..., help="Lesson id."),
+    as_json: bool = JSON,
+) -> None:
+    """Show a lesson."""
+    with common.unit() as session:
+        lesson = lessons.get_lesson(session, lesson_id)
+        result = LessonOut.of(lesson)
+        author = lesson.author.handle if lesson.author else ""
+    if as_json:
+        common.print_json(result)
+        return
+    render.out(render.lesson_panel(result, author=author))
+
+
+# --- re-evaluate: assumptions and search ------------------------------------------------------
+
+
+@app.command("assumptions")
+@common.handle_errors
+def assumptions(
+    status: str | None = typer.Option(None, "--status", help=f"One of: {_values(AssumptionStatus)}."),
+    as_json: bool = JSON,
+) -> None:
+    """Assumptions named in reviews, the most often behind a failure first."""
+    with common.unit() as session:
+        items = [
+            AssumptionOut.model_validate(a).model_copy(update={"failure_count": count})
+            for a, count in reviews.list_assumptions(session, status=status)
+        ]
+    if as_json:
+        common.print_json(items)
+        return
+    if items:
+        render.out(render.assumptions_table(items))
+    render.hint(render.plural(len(items), "assumption") if items else "no assumptions recorded yet")
+
+
+_OPEN_WITH = {
+    "failure": "lessonloop show {id}",
+    "lesson": "lessonloop lesson show {id}",
+    "assumption": "lessonloop assumptions",
+}
+
+
+@app.command("search")
+@common.handle_errors
+def search(
+    query: str = typer.Argument(..., help="Words to look for (all must match)."),
+    kind: list[str] | None = typer.Option(
+        None, "--kind", help=f"Only these kinds (repeatable): {', '.join(KIND_CODES)}."
+    ),
+    limit: int = typer.Option(20, "--limit", min=1, max=200, help="At most this many hits."),
+    as_json: bool = JSON,
+) -> None:
+    """Full-text search over failures, reviews, actions, assumptions and lessons."""
+    kinds = [k.strip().lower() for k in _present(kind)]
+    for k in kinds:
+        if k not in KIND_CODES:
+            raise Invalid(f"must be one of: {', '.join(KIND_CODES)} (got {k!r})", field="kind")
+    with common.unit() as session:
+        hits = search_index(session, query, kinds=kinds or None, limit=limit)
+        open_with: list[str] = []
+        for hit in hits:
+            if hit.kind == "review":
+                open_with.append(f"lessonloop show {reviews.get_review(session, hit.record_id).failure_id}")
+            elif hit.kind == "action":
+                open_with.append(f"lessonloop show {actions.get_action(session, hit.record_id).failure_id}")
+            else:
+                open_with.append(_OPEN_WITH.get(hit.kind, "").format(id=hit.record_id))
+    if as_json:
+        common.print_json(
+            [
+                {"kind": h.kind, "id": h.record_id, "title": h.title, "snippet": h.snippet, "score": h.score}
+                for h in hits
+            ]
+        )
+        return
+    if not hits:
+        render.say(f"nothing matches {query!r}")
+        return
+    grid = render.table("kind", "id", "title", "match", "open with")
+    for hit, command in zip(hits, open_with, strict=True):
+        render.row(grid, hit.kind, hit.record_id, hit.title, render.snippet(hit.snippet), command)
+    render.out(grid)

@@ -1,0 +1,90 @@
+"""`lessonloop serve`: the web app and API on one address (used by `make run`)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from sqlalchemy.engine import make_url
+
+from lessonloop.cli import common, render
+from lessonloop.cli.main import app
+
+
+def _address(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
+    if ":" in shown:  # an IPv6 literal
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # a malformed URL fails later with its own message
+        return url
+
+
+def _module(name: str) -> Any:
+    """Import lazily: the web app and the demo are heavy, and every other command skips them."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        raise common.fail(f"serve: {name} is not installed in this build") from None
+
+
+def run_server(application: Any, host: str, port: int, on_ready: Callable[[], None]) -> None:
+    """Run uvicorn until Ctrl+C; ``on_ready`` runs once the socket is listening."""
+    import uvicorn
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:
+                on_ready()
+
+    server = _Server(uvicorn.Config(application, host=host, port=port, log_level="info"))
+    try:
+        server.run()
+    except SystemExit as exc:  # uvicorn exits when it cannot bind or start the app
+        if exc.code not in (0, None):
+            raise common.fail(
+                f"port: could not serve on {host}:{port} (in use? see the message above)"
+            ) from None
+
+
+@app.command("serve")
+@common.handle_errors
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    demo_if_empty: bool = typer.Option(
+        False, "--demo-if-empty", help="Load the demo workspace first when the database is empty."
+    ),
+) -> None:
+    """Serve the web app and the API."""
+    settings = common.settings()
+    if demo_if_empty:
+        demo = _module("lessonloop.demo")
+        with common.unit() as session:
+            loaded = bool(demo.workspace_is_empty(session))
+            summary: Any = demo.build_demo(session) if loaded else None
+        if loaded:
+            counts = summary.as_dict() if hasattr(summary, "as_dict") else {}
+            detail = ", ".join(f"{n} {name}" for name, n in counts.items())
+            render.say("the workspace was empty: loaded the demo data" + (f" ({detail})" if detail else ""))
+    application = _module("lessonloop.app").create_app(settings)
+    common.reset()  # the app opens its own engine; do not keep the CLI's pool open while serving
+    address = _address(host, port)
+
+    def ready() -> None:
+        render.say(f"lessonloop is running at {address} (database {_safe_url(settings.database_url)})")
+        if host in {"0.0.0.0", "::"}:
+            render.hint(f"listening on every interface ({host}:{port})")
+        render.hint("press Ctrl+C to stop")
+
+    run_server(application, host, port, ready)

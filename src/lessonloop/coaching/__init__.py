@@ -1,0 +1,1 @@
+"""Coaching notes and development plans: private between a lead (or the person) and the person."""

@@ -1,0 +1,1 @@
+"""Learning signals computed from the failures a team has logged."""
