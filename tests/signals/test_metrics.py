@@ -103,3 +103,17 @@ def test_filters_and_csv(session: Session) -> None:
 def test_empty_workspace(session: Session) -> None:
     result = compute_metrics(session, today=TODAY)
     assert result["months"] == [] and result["totals"]["repeat_rate"] is None
+
+
+def test_coach_scores_are_kept_on_write(session: Session) -> None:
+    team_with_people(session)
+    f = failure(session, team="Payments")
+    review = reviewed(session, f, root_cause="Ben was careless and should have known better")
+    assert review.blame_findings >= 1
+    action = primary_action(session, review)
+    assert action is not None and action.specificity is not None and action.specificity > 50
+    vague = add_action(session, failure_id=f.id, title="Be more careful", owner="ben", due_date="2026-12-01")
+    assert vague.specificity is not None and vague.specificity < action.specificity
+    totals = compute_metrics(session, today=TODAY)["totals"]
+    assert totals["blame_rate"] == 1.0
+    assert totals["mean_specificity"] == round((action.specificity + vague.specificity) / 2, 1)

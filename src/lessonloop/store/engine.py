@@ -51,6 +51,10 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     # History and the search index are written by flush hooks, so no write path can skip them.
     event.listen(factory, "after_flush", record_flush)
     event.listen(factory, "after_flush", index_flush)
+    # The coach's scores are stored on reviews and actions for the metrics (signals/annotate.py).
+    from lessonloop.signals.annotate import annotate_flush
+
+    event.listen(factory, "before_flush", annotate_flush)
     return factory
 
 
