@@ -21,6 +21,10 @@ class Settings:
     # Days between an action's due date and its review date when none is given.
     default_review_offset_days: int = 14
     echo_sql: bool = False
+    # Escalation: the same cause label, failed assumption or team repeating this many times
+    # within this many days opens an escalation (the seed's "escalate if patterns persist").
+    escalation_threshold: int = 3
+    escalation_window_days: int = 90
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -35,4 +39,6 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         database_url=env.get("LESSONLOOP_DATABASE_URL", DEFAULT_DATABASE_URL),
         default_review_offset_days=int(env.get("LESSONLOOP_REVIEW_OFFSET_DAYS", "14")),
         echo_sql=env.get("LESSONLOOP_ECHO_SQL", "") in {"1", "true", "yes"},
+        escalation_threshold=int(env.get("LESSONLOOP_ESCALATION_THRESHOLD", "3")),
+        escalation_window_days=int(env.get("LESSONLOOP_ESCALATION_WINDOW_DAYS", "90")),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from lessonloop.api import actions, experiments, failures, lessons, people, reviews, search
+from lessonloop.api import actions, experiments, failures, lessons, people, reviews, search, signals
 from lessonloop.api.common import API_PREFIX
 from lessonloop.api.deps import current_actor
 
@@ -19,6 +19,6 @@ __all__ = ["API_PREFIX", "build_router"]
 def build_router() -> APIRouter:
     """All API routes, without the prefix. Built per app, so nothing is shared between apps."""
     router = APIRouter(dependencies=[Depends(current_actor)])
-    for module in (failures, reviews, actions, experiments, lessons, people, search):
+    for module in (failures, reviews, actions, experiments, lessons, people, search, signals):
         router.include_router(module.router)
     return router

@@ -40,7 +40,15 @@ def _register() -> None:
     # Imported for their side effect of adding commands; each module owns one area.
     import importlib
 
-    for name in ("db_cmds", "people_cmds", "loop_cmds", "portability_cmds", "signals_cmds", "serve_cmds"):
+    for name in (
+        "db_cmds",
+        "people_cmds",
+        "loop_cmds",
+        "portability_cmds",
+        "signals_cmds",
+        "insight_cmds",
+        "serve_cmds",
+    ):
         try:
             importlib.import_module(f"lessonloop.cli.{name}")
         except ModuleNotFoundError as exc:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lessonloop.coerce import as_enum, as_text
-from lessonloop.errors import Conflict
+from lessonloop.errors import Conflict, Invalid
 from lessonloop.escalations.models import (
     ROUTE_LABELS,
     Escalation,
@@ -29,6 +29,7 @@ from lessonloop.failures.models import Failure, FailureKind, FailureLabel, Sever
 from lessonloop.people.models import Membership, Role
 from lessonloop.people.service import PersonRef, get_person
 from lessonloop.reviews.models import Assumption, AssumptionStatus, Review, review_assumptions
+from lessonloop.settings import Settings
 from lessonloop.store.base import utcnow
 from lessonloop.store.crud import get_or_404
 
@@ -46,6 +47,12 @@ _COMMS = re.compile(
 class EscalationPolicy:
     threshold: int = 3
     window_days: int = 90
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EscalationPolicy:
+        if settings.escalation_threshold < 2 or settings.escalation_window_days < 1:
+            raise Invalid("escalation threshold must be >= 2 and window >= 1 day", field="escalation")
+        return cls(threshold=settings.escalation_threshold, window_days=settings.escalation_window_days)
 
 
 @dataclass(frozen=True)
