@@ -19,9 +19,12 @@ from lessonloop.escalations.service import (
     list_escalations,
     update_escalation,
 )
+from lessonloop.failures.service import get_failure
 from lessonloop.people.service import get_team
 from lessonloop.signals.coach import coach_review, coach_text
 from lessonloop.signals.metrics import compute_metrics, metrics_csv
+from lessonloop.signals.observe import suggest_repeat
+from lessonloop.signals.similar import similar_failures
 
 router = APIRouter(tags=["signals"], responses=ERROR_RESPONSES)
 
@@ -110,3 +113,39 @@ def coach(body: CoachIn) -> dict[str, Any]:
             fields["text"] = body.text
         return coach_review(fields, list(body.actions or []))
     return {"findings": [f.to_dict() for f in coach_text(body.text or "")]}
+
+
+class SimilarIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, description="What went wrong, in one line.")
+    text: str = Field(default="", description="What happened.")
+    labels: list[str] = Field(default=[], description="Known labels (they help the ranking).")
+    limit: int = Field(default=5, ge=1, le=50)
+
+
+@router.post("/similar")
+def similar(body: SimilarIn, session: DbSession) -> list[dict[str, Any]]:
+    """Earlier failures most like the one described, with their root cause, action and lessons."""
+    matches = similar_failures(
+        session, title=body.title, text=body.text, labels=body.labels, limit=body.limit
+    )
+    return [m.to_dict() for m in matches]
+
+
+@router.get("/failures/{failure_id}/similar")
+def similar_to_failure(
+    failure_id: int, session: DbSession, limit: Annotated[int, Query(ge=1, le=50)] = 5
+) -> dict[str, Any]:
+    """ "Have we seen this before?" for a logged failure, with a repeat suggestion when one is close."""
+    failure = get_failure(session, failure_id)
+    matches = similar_failures(
+        session,
+        title=failure.title,
+        text=failure.observation,
+        labels=failure.labels,
+        limit=limit,
+        exclude_ids=[failure.id],
+    )
+    match, share = suggest_repeat(session, failure, matches)
+    repeat = {"failure_id": match.id, "overlap": share} if match else None
+    return {"matches": [m.to_dict() for m in matches], "suggested_repeat": repeat}

@@ -30,6 +30,7 @@ from lessonloop.cli import common, render
 from lessonloop.cli.main import app
 from lessonloop.coerce import as_date, as_enum, as_text
 from lessonloop.errors import Invalid, LessonloopError
+from lessonloop.escalations.service import EscalationPolicy
 from lessonloop.experiments import service as experiments
 from lessonloop.experiments.schemas import ExperimentOut
 from lessonloop.failures import service as failures
@@ -43,6 +44,7 @@ from lessonloop.people.schemas import PersonOut
 from lessonloop.reviews import service as reviews
 from lessonloop.reviews.models import AssumptionStatus, GapType
 from lessonloop.reviews.schemas import AssumptionOut
+from lessonloop.signals.observe import after_logging
 from lessonloop.store.search import KIND_CODES
 from lessonloop.store.search import search as search_index
 
@@ -104,12 +106,29 @@ def log(
             detected_at=detected,
         )
         result = FailureOut.model_validate(failure)
+        report = after_logging(session, failure, policy=EscalationPolicy.from_settings(common.settings()))
+        similar = [m.to_dict() for m in report.similar]
+        repeat = report.suggested_repeat.id if report.suggested_repeat else None
+        opened = [(e.id, e.subject, e.count) for e in report.escalations]
     if as_json:
         common.print_json(result)
     elif quiet:
         common.console.print(result.id)
     else:
         render.say(f"logged failure {result.id}: {result.title}")
+        if similar:
+            render.say("have we seen this before?")
+            for m in similar:
+                cause = f" — root cause: {m['root_cause']}" if m.get("root_cause") else ""
+                render.say(f"  #{m['id']} {m['title']}{cause}")
+                if m.get("primary_action"):
+                    render.say(f"      action: {m['primary_action']}")
+                for lesson in m.get("lessons") or []:
+                    render.say(f"      lesson: {lesson}")
+        if repeat is not None:
+            render.hint(f"this looks like a repeat of #{repeat}: lessonloop repeat {result.id} --of {repeat}")
+        for eid, subject, count in opened:
+            render.say(f"escalation #{eid}: {subject} ({count} failures) — lessonloop escalations list")
         render.hint(f"next: lessonloop review {result.id}")
 
 
