@@ -18,6 +18,11 @@ record left out of the statistics, as for lessonloop):
 * BM25 (k1 = 1.2, b = 0.75, every query word once per occurrence);
 * majority label (the most frequent cause label among the other records).
 
+With the ``semantic`` extra installed (``pip install 'lessonloop[semantic]'``), two more columns:
+``semantic`` (``similar_failures(..., semantic=True)``: BM25F blended with sentence-embedding
+cosine, then cause agreement) and ``cosine`` (the 5 nearest by cosine alone, a baseline).
+``--no-semantic`` leaves them out (NaN).
+
     .venv/bin/python bench/similar_eval.py [FILE.jsonl ...] [--json]
 """
 
@@ -37,6 +42,7 @@ from typing import Any
 
 from lessonloop.failures.service import log_failure
 from lessonloop.settings import Settings
+from lessonloop.signals import semantic as sem
 from lessonloop.signals.similar import SimilarMatch, is_cause_label, similar_failures, suggest_labels
 from lessonloop.signals.text import tokens
 from lessonloop.store.engine import Database
@@ -57,6 +63,8 @@ class Result:
     lessonloop_label_acc: float
     majority_label_acc: float
     seconds: float
+    semantic_p5: float = math.nan  # NaN without the semantic extra
+    cosine_p5: float = math.nan
     # Diagnostics per method: the share of top-5 matches that have a cause label at all, and
     # the precision among those (how well the cause is matched once a cause is known).
     labelled_share: dict[str, float] = field(default_factory=dict)
@@ -160,21 +168,28 @@ class Baselines:
 # --- the run ------------------------------------------------------------------------------------
 
 
-def evaluate(path: Path, *, progress: bool = False, extras: bool = True) -> Result:
+def evaluate(path: Path, *, progress: bool = False, extras: bool = True, semantic: bool = False) -> Result:
     """Leave-one-out over one file. ``extras=False`` skips the text-only ablation and the label
-    suggestions (their figures are then NaN): precision@5 against the baselines only."""
+    suggestions (their figures are then NaN): precision@5 against the baselines only.
+    ``semantic=True`` adds the semantic and cosine columns (needs the semantic extra)."""
     started = time.perf_counter()
     records = read_records(path)
     labels = [cause_labels(r.get("categories") or []) for r in records]
     queries = [i for i, lbls in enumerate(labels) if lbls]
     baselines = Baselines(records)
     methods = ["lessonloop", "text-only", "tfidf", "bm25"] if extras else ["lessonloop", "tfidf", "bm25"]
+    if semantic:
+        methods += ["semantic", "cosine"]
     tops: dict[str, list[tuple[set[str], list[set[str]]]]] = {m: [] for m in methods}
     acc_ll = acc_major = 0
     with tempfile.TemporaryDirectory(prefix="similar-eval-") as tmp:
         db = Database.open(Settings(database_url=f"sqlite:///{Path(tmp) / 'eval.db'}"))
         try:
             ids = import_records(db, records)
+            if semantic:
+                sem.clear_cache()
+                sem.embed_all(db.unit)
+                by_id = {fid: i for i, fid in enumerate(ids[r["id"]] for r in records)}
             with db.unit(actor="similar-eval") as session:
                 for n, q in enumerate(queries, 1):
                     if progress and n % 50 == 0:
@@ -193,6 +208,14 @@ def evaluate(path: Path, *, progress: bool = False, extras: bool = True) -> Resu
                         "tfidf": [labels[i] for i in baselines.tfidf(q)],
                         "bm25": [labels[i] for i in baselines.bm25(q)],
                     }
+                    if semantic:
+                        got["semantic"] = found(
+                            similar_failures(
+                                session, title=title, text=body, limit=K, exclude_ids=own, semantic=True
+                            )
+                        )
+                        near = sem.semantic_scores(session, title=title, text=body, exclude=own, k=K)
+                        got["cosine"] = [labels[by_id[fid]] for fid in near.top]
                     if extras:
                         got["text-only"] = found(
                             similar_failures(
@@ -236,6 +259,8 @@ def evaluate(path: Path, *, progress: bool = False, extras: bool = True) -> Resu
         lessonloop_label_acc=acc_ll / nq if extras else math.nan,
         majority_label_acc=acc_major / nq if extras else math.nan,
         seconds=time.perf_counter() - started,
+        semantic_p5=p5("semantic"),
+        cosine_p5=p5("cosine"),
         labelled_share=share,
         labelled_precision=among,
     )
@@ -244,14 +269,14 @@ def evaluate(path: Path, *, progress: bool = False, extras: bool = True) -> Resu
 def table(results: Sequence[Result]) -> str:
     head = (
         f"{'file':<48} {'n':>4} {'q':>4} | {'P@5 lessonloop':>14} {'text-only':>9} {'TF-IDF':>7} "
-        f"{'BM25':>7} {'ratio':>6} | {'label acc':>9} {'majority':>8} | {'s':>5}"
+        f"{'BM25':>7} {'ratio':>6} | {'label acc':>9} {'majority':>8} | {'semantic':>8} {'cosine':>7} | {'s':>5}"
     )
     lines = [head, "-" * len(head)]
     for r in results:
         lines.append(
             f"{r.file:<48} {r.records:>4} {r.queries:>4} | {r.lessonloop_p5:>14.3f} {r.text_only_p5:>9.3f} "
             f"{r.tfidf_p5:>7.3f} {r.bm25_p5:>7.3f} {r.ratio:>5.2f}x | {r.lessonloop_label_acc:>9.3f} "
-            f"{r.majority_label_acc:>8.3f} | {r.seconds:>5.1f}"
+            f"{r.majority_label_acc:>8.3f} | {r.semantic_p5:>8.3f} {r.cosine_p5:>7.3f} | {r.seconds:>5.1f}"
         )
     lines += ["", "top-5 matches with a cause label (share) / same cause among those (precision):"]
     for r in results:
@@ -268,12 +293,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("files", nargs="*", type=Path, help=f"JSONL files (default: {DATA_DIR}/*.jsonl)")
     parser.add_argument("--json", action="store_true", help="one JSON object per file instead of a table")
+    parser.add_argument(
+        "--no-semantic", action="store_true", help="leave out the semantic columns even with the extra"
+    )
     args = parser.parse_args(argv)
     files = args.files or sorted(DATA_DIR.glob("*.jsonl"))
     if not files:
         print(f"no data: {DATA_DIR} has no .jsonl files", file=sys.stderr)
         return 2
-    results = [evaluate(path, progress=not args.json) for path in files]
+    use_semantic = sem.available() and not args.no_semantic
+    if not use_semantic and not args.no_semantic:
+        print(f"semantic columns left out: {sem.INSTALL_HINT}", file=sys.stderr)
+    results = [evaluate(path, progress=not args.json, semantic=use_semantic) for path in files]
     if args.json:
         for r in results:
             print(json.dumps({**asdict(r), "ratio": round(r.ratio, 4)}))

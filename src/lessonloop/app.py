@@ -3,7 +3,9 @@
     /api/v1/...             the JSON API (lessonloop.api)
     /api/v1/openapi.json    its OpenAPI document; /api/v1/docs the interactive docs
     /healthz                200 when the database answers, 503 when it does not
-    /                       redirects to the API docs until the web pages exist
+    /                       the web pages (lessonloop.web): sign-in, dashboard, the whole loop
+    /static/...             their stylesheet and the vendored htmx
+    /calendar/{token}.ics   a person's or team's iCalendar feed (the secret token is the credential)
 
 ``lessonloop serve`` runs uvicorn on ``create_app(get_settings())``; tests pass an opened
 database: ``create_app(database=db)``.
@@ -15,12 +17,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 import lessonloop
 from lessonloop.api import API_PREFIX, build_router
 from lessonloop.api.errors import install_error_handlers
+from lessonloop.api.security import install_security
 from lessonloop.settings import Settings, get_settings
 from lessonloop.store.engine import Database
 
@@ -30,7 +33,10 @@ Turn a team's failures into learning signals: **observe** (log a failure) → **
 experiments with a computed verdict) → **re-evaluate** (lessons, repeats).
 
 Each request is one transaction: it is saved completely or not at all.
-Until authentication arrives, send `X-Lessonloop-Actor: <name>` to name yourself in the history log.
+
+**Authentication**: send `Authorization: Bearer <API token>` with every request (create one with
+`lessonloop token create --user HANDLE` or `POST /api/v1/auth/tokens`); without it the answer is
+401. You see only what the visibility rules let you see: a record you may not see is a 404.
 """
 
 
@@ -59,15 +65,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version=lessonloop.__version__,
         description=DESCRIPTION,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served by install_security, with a CSP of its own
         redoc_url=None,
-        swagger_ui_oauth2_redirect_url=f"{API_PREFIX}/docs/oauth2-redirect",
+        swagger_ui_oauth2_redirect_url=None,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.db = db
 
     install_error_handlers(app)
+    install_security(app, api_prefix=API_PREFIX, docs_url=f"{API_PREFIX}/docs")
     app.include_router(build_router(), prefix=API_PREFIX)
 
     @app.get("/healthz", include_in_schema=False)
@@ -79,15 +86,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             return JSONResponse({"status": "unavailable", "detail": type(exc).__name__}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    # --- calendar feeds: the secret token in the URL is the credential (no sign-in, no /api/v1) ---
+    from lessonloop.calendars.routes import router as calendar_router
+
+    app.include_router(calendar_router)
+
     # --- web pages ------------------------------------------------------------------------------
-    # The server-rendered pages (a later issue) go here, e.g.
-    #     from lessonloop.web import build_router as build_web_router
-    #     app.include_router(build_web_router(), include_in_schema=False)
-    #     app.mount("/static", StaticFiles(packages=[("lessonloop.web", "static")]), name="static")
-    # and replace this redirect with the home page. The API's error handlers answer JSON; pages
-    # that need HTML errors catch LessonloopError in their own handlers (or check the path).
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse(f"{API_PREFIX}/docs")
+    # The server-rendered pages at "/" (lessonloop.web): they answer HTML, never the API's JSON
+    # errors, and add the security headers to everything outside the API.
+    from lessonloop.web import install as install_web
+
+    install_web(app, api_prefix=API_PREFIX)
 
     return app

@@ -16,6 +16,8 @@ E = TypeVar("E", bound=enum.Enum)
 
 def as_text(value: Any, field: str, *, required: bool = False, max_len: int | None = None) -> str:
     text = "" if value is None else str(value).strip()
+    if "\x00" in text:  # PostgreSQL text cannot hold it; no person types it
+        raise Invalid("must not contain NUL characters", field=field)
     if required and not text:
         raise Invalid("is required", field=field)
     if max_len is not None and len(text) > max_len:
@@ -56,6 +58,19 @@ def as_date(value: Any, field: str) -> dt.date:
 
 
 def as_datetime(value: Any, field: str) -> dt.datetime:
+    """An aware datetime; one that has no UTC equivalent (year 1 or 9999 at an offset) is refused."""
+    return _in_utc_range(_as_datetime(value, field), field)
+
+
+def _in_utc_range(value: dt.datetime, field: str) -> dt.datetime:
+    try:
+        value.astimezone(dt.UTC)  # times are stored in UTC
+    except OverflowError:
+        raise Invalid("is out of range (years 1 to 9999 in UTC)", field=field) from None
+    return value
+
+
+def _as_datetime(value: Any, field: str) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if isinstance(value, dt.date):

@@ -1,6 +1,6 @@
 """One error type per kind of refusal.
 
-The API maps them to HTTP codes (404/422/409), the CLI to a one-line message and exit code 1,
+The API maps them to HTTP codes (404/422/409/403/401), the CLI to a one-line message and exit code 1,
 the pages to a message beside the field. Services raise nothing else on bad input.
 """
 
@@ -37,3 +37,9 @@ class Conflict(LessonloopError):
 
 class PermissionDenied(LessonloopError):
     status_code = 403
+
+
+class NotAuthenticated(LessonloopError):
+    """Nobody (valid) is signed in: no credentials, or an unknown, revoked or expired one (401)."""
+
+    status_code = 401

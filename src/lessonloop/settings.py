@@ -25,6 +25,9 @@ class Settings:
     # within this many days opens an escalation (the seed's "escalate if patterns persist").
     escalation_threshold: int = 3
     escalation_window_days: int = 90
+    # Optional semantic ranking (the ``semantic`` extra): store an embedding of every failure
+    # written, so ``similar --semantic`` is current. Off by default: loading the model is slow.
+    semantic: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -41,4 +44,5 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         echo_sql=env.get("LESSONLOOP_ECHO_SQL", "") in {"1", "true", "yes"},
         escalation_threshold=int(env.get("LESSONLOOP_ESCALATION_THRESHOLD", "3")),
         escalation_window_days=int(env.get("LESSONLOOP_ESCALATION_WINDOW_DAYS", "90")),
+        semantic=env.get("LESSONLOOP_SEMANTIC", "") in {"1", "true", "yes"},
     )

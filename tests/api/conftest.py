@@ -1,4 +1,8 @@
-"""An HTTP client on the app built around the test's database (both backends with ``db``)."""
+"""An HTTP client on the app built around the test's database (both backends with ``db``).
+
+``client`` is signed in as ``admin``, an org admin in no team, with an API token; requests as
+someone else pass ``headers=as_user(db, "ana")``. ``anon`` sends no credentials.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,55 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from lessonloop.accounts.models import Account
+from lessonloop.accounts.service import account_of, issue_token
 from lessonloop.app import create_app
+from lessonloop.people.service import add_person, get_person
 from lessonloop.store.engine import Database
 
 API = "/api/v1"
+ADMIN = "admin"
+
+
+def as_user(db: Database, handle: str, *, admin: bool = False, name: str | None = None) -> dict[str, str]:
+    """``Authorization`` headers for ``handle`` (created when missing; ``admin``: an org admin).
+
+    No real password: the account's hash is unusable (API tokens do not need one) and cheap.
+    """
+    with db.unit(actor="test") as session:
+        try:
+            person = get_person(session, handle)
+        except Exception:
+            person = add_person(session, name=name or handle.title(), handle=handle)
+        if admin and account_of(session, person) is None:
+            session.add(Account(person=person, password_hash="!unusable", is_admin=True, failed_logins=0))
+            session.flush()
+        _token, plaintext = issue_token(session, person, "tests")
+    return {"Authorization": f"Bearer {plaintext}"}
 
 
 @pytest.fixture
-def client(db: Database) -> Iterator[TestClient]:
+def admin_headers(db: Database) -> dict[str, str]:
+    return as_user(db, ADMIN, admin=True, name="Org Admin")
+
+
+@pytest.fixture
+def client(db: Database, admin_headers: dict[str, str]) -> Iterator[TestClient]:
+    """Signed in as the org admin ``admin`` (a person in no team)."""
+    with TestClient(create_app(database=db), headers=admin_headers) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def anon(db: Database) -> Iterator[TestClient]:
+    """No credentials at all."""
     with TestClient(create_app(database=db)) as test_client:
         yield test_client
+
+
+def others(people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A list of people without the signed-in ``admin`` the fixture adds."""
+    return [p for p in people if p["handle"] != ADMIN]
 
 
 def day(offset: int) -> str:

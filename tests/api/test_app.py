@@ -1,4 +1,4 @@
-"""The app factory, the transaction per request, the OpenAPI document and the actor seam."""
+"""The app factory, the transaction per request, the OpenAPI document and the authentication seam."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
 
 from lessonloop.actions.models import Action
-from lessonloop.api.deps import current_actor
+from lessonloop.api.deps import AUTH_ACTOR, current_actor
 from lessonloop.api.search import SearchKind
 from lessonloop.app import create_app
 from lessonloop.failures.models import Failure
@@ -21,7 +21,7 @@ from lessonloop.settings import Settings
 from lessonloop.store.engine import Database
 from lessonloop.store.history import HistoryEntry
 from lessonloop.store.search import KIND_CODES
-from tests.api.conftest import ANSWERS, API, day, ok, setup_people
+from tests.api.conftest import ANSWERS, API, as_user, day, ok, setup_people
 
 
 def count(db: Database, model: Any) -> int:
@@ -57,53 +57,68 @@ def test_a_refused_review_leaves_nothing_written(client: TestClient, db: Databas
     assert count(db, Review) == 0
 
 
-def test_a_failing_commit_is_an_error_not_a_200(db: Database) -> None:
+def test_a_failing_commit_is_an_error_not_a_200(db: Database, admin_headers: dict[str, str]) -> None:
     """The commit runs before the response is sent: if it fails, the client hears so."""
+    people_before = count(db, Person)  # the signed-in admin
 
-    def refuse(_session: Any) -> None:
-        raise RuntimeError("the disk is full")
+    def refuse(session: Any) -> None:
+        if session.info.get("actor") != AUTH_ACTOR:  # checking the token still works
+            raise RuntimeError("the disk is full")
 
     event.listen(db.sessions, "before_commit", refuse)
     try:
-        with TestClient(create_app(database=db), raise_server_exceptions=False) as client:
+        with TestClient(
+            create_app(database=db), raise_server_exceptions=False, headers=admin_headers
+        ) as client:
             response = client.post(f"{API}/people", json={"name": "Ana", "handle": "ana"})
         assert response.status_code == 500
     finally:
         event.remove(db.sessions, "before_commit", refuse)
-    assert count(db, Person) == 0
+    assert count(db, Person) == people_before
 
 
 def test_each_request_commits_its_own_work(client: TestClient, db: Database) -> None:
+    people_before = count(db, Person)  # the signed-in admin
     ok(client.post(f"{API}/people", json={"name": "Ana", "handle": "ana"}), 201)
     conflict = client.post(f"{API}/people", json={"name": "Ana again", "handle": "ana"})
     assert conflict.status_code == 409 and conflict.json()["field"] == "handle"
-    assert count(db, Person) == 1  # the first request was committed, the second rolled back
+    assert count(db, Person) == people_before + 1  # the first request was committed, the second rolled back
 
 
-def test_the_actor_header_is_recorded(client: TestClient, db: Database) -> None:
-    ok(client.post(f"{API}/failures", json={"title": "a"}, headers={"X-Lessonloop-Actor": "  ana  "}), 201)
+def test_the_signed_in_handle_is_the_actor(client: TestClient, db: Database) -> None:
+    ana = as_user(db, "ana")
+    ok(client.post(f"{API}/failures", json={"title": "a"}, headers=ana), 201)
     ok(client.post(f"{API}/failures", json={"title": "b"}), 201)
     with db.unit() as session:
-        actors = list(session.scalars(select(HistoryEntry.actor).order_by(HistoryEntry.id)))
-    assert actors == ["ana", "api"]
-    too_long = client.post(f"{API}/failures", json={"title": "c"}, headers={"X-Lessonloop-Actor": "x" * 201})
-    assert too_long.status_code == 422
-    assert too_long.json()["detail"][0]["loc"] == ["header", "X-Lessonloop-Actor"]
-    assert count(db, Failure) == 2
+        actors = list(
+            session.scalars(
+                select(HistoryEntry.actor)
+                .where(HistoryEntry.record_type == "failure")
+                .order_by(HistoryEntry.id)
+            )
+        )
+    assert actors == ["ana", "admin"]
+    # the old header names nobody any more: the token decides
+    spoof = {**ana, "X-Lessonloop-Actor": "someone-else"}
+    ok(client.post(f"{API}/failures", json={"title": "c"}, headers=spoof), 201)
+    with db.unit() as session:
+        last = session.scalars(select(HistoryEntry.actor).order_by(HistoryEntry.id.desc())).first()
+    assert last == "ana"
+    assert count(db, Failure) == 3
 
 
 def test_every_route_depends_on_current_actor(client: TestClient) -> None:
-    """Authentication will replace one function: every API route must go through it."""
+    """Authentication is one function: every API route goes through it, and says so."""
     app = cast(FastAPI, client.app)
-    # current_actor reads the X-Lessonloop-Actor header: an operation that lists the header
-    # depends on it, whichever way FastAPI nests the included routers.
+    # current_principal declares the bearer and cookie schemes: every operation lists them,
+    # whichever way FastAPI nests the included routers.
     operations = ok(client.get(f"{API}/openapi.json"))["paths"]
     count = 0
     for path, methods in operations.items():
         for method, operation in methods.items():
             count += 1
-            names = {p["name"] for p in operation.get("parameters", [])}
-            assert "X-Lessonloop-Actor" in names, (method, path)
+            assert operation.get("security") == [{"token": []}, {"session": []}], (method, path)
+            assert "401" in operation["responses"], (method, path)
     assert count >= 40
 
     calls: list[str] = []
@@ -159,6 +174,15 @@ def test_openapi_lists_the_paths(client: TestClient) -> None:
         "/teams/{team}": {"get"},
         "/teams/{team}/members": {"post"},
         "/search": {"get"},
+        "/me": {"get"},
+        "/auth/tokens": {"get", "post"},
+        "/auth/tokens/{token_id}": {"delete"},
+        "/coaching-notes": {"get", "post"},
+        "/coaching-notes/{note_id}": {"get", "delete"},
+        "/development-plans": {"get", "post"},
+        "/development-plans/{plan_id}": {"get"},
+        "/development-plans/{plan_id}/complete": {"post"},
+        "/export": {"get"},
     }.items():
         assert set(paths[f"{API}{path}"]) == methods, path
     assert "/healthz" not in paths and "/" not in paths
@@ -171,8 +195,7 @@ def test_openapi_lists_the_paths(client: TestClient) -> None:
         "since",
         "until",
     }
-    assert "X-Lessonloop-Actor" in {p["name"] for p in listed["parameters"]}
-    assert {"404", "409", "422"} <= set(
+    assert {"404", "409", "422", "401", "403"} <= set(
         paths[f"{API}/failures/{{failure_id}}/transition"]["post"]["responses"]
     )
 
@@ -180,8 +203,8 @@ def test_openapi_lists_the_paths(client: TestClient) -> None:
 def test_docs_root_and_health(client: TestClient) -> None:
     docs = client.get(f"{API}/docs")
     assert docs.status_code == 200 and f"{API}/openapi.json" in docs.text
-    root = client.get("/", follow_redirects=False)
-    assert root.status_code in (302, 307) and root.headers["location"] == f"{API}/docs"
+    assert "script-src https://cdn.jsdelivr.net 'sha256-" in docs.headers["content-security-policy"]
+    assert client.get("/", follow_redirects=False).status_code < 500  # the web pages' own
     assert ok(client.get("/healthz")) == {"status": "ok"}
 
 
@@ -194,11 +217,12 @@ def test_create_app_opens_migrates_and_closes_its_own_database(tmp_path: Path) -
     app = create_app(settings)
     assert app.state.settings is settings
     with TestClient(app) as client:
-        ok(client.post(f"{API}/teams", json={"name": "Payments"}), 201)
-        assert [t["name"] for t in ok(client.get(f"{API}/teams"))] == ["Payments"]
+        headers = as_user(app.state.db, "admin", admin=True)
+        ok(client.post(f"{API}/teams", json={"name": "Payments"}, headers=headers), 201)
+        assert [t["name"] for t in ok(client.get(f"{API}/teams", headers=headers))] == ["Payments"]
     # shut down: the app closed the engine it opened; a new app sees the saved team
     with TestClient(create_app(settings)) as client:
-        assert [t["name"] for t in ok(client.get(f"{API}/teams"))] == ["Payments"]
+        assert [t["name"] for t in ok(client.get(f"{API}/teams", headers=headers))] == ["Payments"]
 
 
 def test_create_app_leaves_a_given_database_open(sqlite_db: Database) -> None:

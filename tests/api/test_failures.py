@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import API, conduct, ok, setup_people
+from lessonloop.store.engine import Database
+from tests.api.conftest import API, as_user, conduct, ok, setup_people
 
 
 def log(client: TestClient, title: str, **fields: Any) -> Any:
@@ -138,20 +139,20 @@ def test_create_refusals_are_422_with_field_details(
         assert error["type"] == kind
 
 
-def test_patch_changes_only_what_is_sent(client: TestClient, five: list[int]) -> None:
+def test_patch_changes_only_what_is_sent(client: TestClient, five: list[int], db: Database) -> None:
     fid = five[0]
     changed = ok(
         client.patch(
             f"{API}/failures/{fid}",
             json={"title": "Renamed", "severity": "critical", "labels": ["a", "b"], "team": None},
-            headers={"X-Lessonloop-Actor": "ben"},
+            headers=as_user(db, "ana"),  # the lead of Payments, the failure's team
         )
     )
     assert changed["title"] == "Renamed" and changed["severity"] == "critical"
     assert changed["labels"] == ["a", "b"] and changed["team_id"] is None
     assert changed["kind"] == "missed-deadline"  # untouched
     last = ok(client.get(f"{API}/failures/{fid}/history"))[-1]
-    assert last["actor"] == "ben" and last["changes"]["title"] == ["Failure 1", "Renamed"]
+    assert last["actor"] == "ana" and last["changes"]["title"] == ["Failure 1", "Renamed"]
 
     refused = client.patch(f"{API}/failures/{fid}", json={"title": None})
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "title"]

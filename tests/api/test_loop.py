@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import ANSWERS, API, conduct, day, ok, setup_people
+from lessonloop.store.engine import Database
+from tests.api.conftest import ANSWERS, API, as_user, conduct, day, ok, setup_people
 
 
-def test_the_whole_loop(client: TestClient) -> None:
+def test_the_whole_loop(client: TestClient, db: Database) -> None:
     setup_people(client)
-    actor = {"X-Lessonloop-Actor": "ana"}
+    actor = as_user(db, "ana")  # ana logs it; the rest is done by the signed-in org admin
 
     # observe
     failure = ok(
@@ -140,7 +141,7 @@ def test_the_whole_loop(client: TestClient) -> None:
     history = ok(client.get(f"{API}/failures/{fid}/history"))
     assert history == overview["history"]
     assert history[0]["action"] == "failure create" and history[0]["actor"] == "ana"
-    assert {h["actor"] for h in history[1:]} == {"api"}  # no header: the default actor
+    assert {h["actor"] for h in history[1:]} == {"admin"}  # the client's own token
 
     hits = ok(client.get(f"{API}/search", params={"q": "vendor"}))
     assert {"kind": "failure", "id": fid} in [{"kind": h["kind"], "id": h["id"]} for h in hits]

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from lessonloop.app import create_app
 from lessonloop.store.engine import Database
+from tests.api.conftest import as_user
 from tests.cli import Cli
 from tests.factories import failure, team_with_people
 
@@ -33,7 +34,8 @@ def _seed_pattern(db: Database) -> None:
 
 @pytest.fixture
 def client(sqlite_db: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(database=sqlite_db)) as test_client:
+    headers = as_user(sqlite_db, "admin", admin=True)  # the API needs a signed-in person
+    with TestClient(create_app(database=sqlite_db), headers=headers) as test_client:
         yield test_client
 
 

@@ -7,9 +7,11 @@ from sqlalchemy.orm import Session
 from lessonloop.actions.service import add_action, complete_action
 from lessonloop.experiments.service import add_experiment, record_observation
 from lessonloop.failures.service import confirm_repeat, transition
+from lessonloop.followthrough.recognition import recognise
 from lessonloop.lessons.service import create_lesson
 from lessonloop.reviews.service import primary_action
 from lessonloop.signals.metrics import compute_metrics, metrics_csv
+from lessonloop.worker.checks import record_check
 from tests.factories import failure, reviewed, team_with_people
 
 TODAY = dt.date(2026, 11, 30)
@@ -64,10 +66,12 @@ def test_learning_conversion_needs_done_and_verified(session: Session) -> None:
     team_with_people(session)
     verified = failure(session, team="Payments", detected_at="2026-11-01")
     unverified = failure(session, team="Payments", detected_at="2026-11-02")
+    actions = {}
     for f in (verified, unverified):
         review = reviewed(session, f)
         action = primary_action(session, review)
         assert action is not None
+        actions[f.id] = action.id
         complete_action(session, action.id, evidence="shipped")
         if f is verified:
             exp = add_experiment(
@@ -82,6 +86,21 @@ def test_learning_conversion_needs_done_and_verified(session: Session) -> None:
             )
             record_observation(session, exp.id, value=0)
     assert compute_metrics(session, today=TODAY)["totals"]["learning_conversion"] == 0.5
+    # The owner's "no" at the review-date check does not verify it; a later "yes" does.
+    check = actions[unverified.id]
+    record_check(session, check, worked="no", now=dt.datetime(2026, 11, 20, tzinfo=dt.UTC))
+    assert compute_metrics(session, today=TODAY)["totals"]["learning_conversion"] == 0.5
+    record_check(session, check, worked="yes", now=dt.datetime(2026, 11, 27, tzinfo=dt.UTC))
+    assert compute_metrics(session, today=TODAY)["totals"]["learning_conversion"] == 1.0
+
+
+def test_learned_counts_as_verified(session: Session) -> None:
+    team_with_people(session)
+    unverified = failure(session, team="Payments", detected_at="2026-11-02")
+    action = primary_action(session, reviewed(session, unverified))
+    assert action is not None
+    complete_action(session, action.id, evidence="shipped")
+    assert compute_metrics(session, today=TODAY)["totals"]["learning_conversion"] == 0.0
     transition(session, unverified.id, "re-evaluating")
     transition(session, unverified.id, "learned")
     assert compute_metrics(session, today=TODAY)["totals"]["learning_conversion"] == 1.0
@@ -103,6 +122,18 @@ def test_filters_and_csv(session: Session) -> None:
 def test_empty_workspace(session: Session) -> None:
     result = compute_metrics(session, today=TODAY)
     assert result["months"] == [] and result["totals"]["repeat_rate"] is None
+    assert result["recognition"]["total"] == 0
+
+
+def test_recognition_is_counted_beside_the_loop(session: Session) -> None:
+    ctx = team_with_people(session)
+    failure(session, team="Payments", detected_at="2026-11-01")
+    recognise(session, person="ben", kind="candid-review", by="ana", team="Payments")
+    recognise(session, person="ben", kind="validated-fix", by="ana", team="Payments")
+    result = compute_metrics(session, team_id=ctx["team"].id, today=TODAY)
+    assert result["recognition"]["total"] == 2
+    assert result["recognition"]["by_person"] == {"ben": 2}
+    assert result["recognition"]["by_kind"]["candid-review"] == 1
 
 
 def test_coach_scores_are_kept_on_write(session: Session) -> None:

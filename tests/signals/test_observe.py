@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from lessonloop.app import create_app
 from lessonloop.signals.observe import after_logging
 from lessonloop.store.engine import Database
+from tests.api.conftest import as_user
 from tests.cli import Cli
 from tests.factories import failure, reviewed, team_with_people
 
@@ -56,7 +57,8 @@ def test_api_similar_endpoints(sqlite_db: Database) -> None:
     with sqlite_db.unit() as s:
         failure(s, title="Nightly export job timed out on the reporting database", detected_at="2026-11-01")
         failure(s, title="Nightly export job timed out again on reporting database")
-    with TestClient(create_app(database=sqlite_db)) as client:
+    headers = as_user(sqlite_db, "admin", admin=True)  # the API needs a signed-in person
+    with TestClient(create_app(database=sqlite_db), headers=headers) as client:
         body = client.get("/api/v1/failures/2/similar").json()
         assert body["matches"][0]["id"] == 1 and body["suggested_repeat"]["failure_id"] == 1
         hits = client.post("/api/v1/similar", json={"title": "export job timeout"}).json()

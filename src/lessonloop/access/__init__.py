@@ -1,15 +1,27 @@
-"""Who may see and change what: the visibility policy as predicates and matching SQL clauses."""
+"""Who may see and change what: the visibility policy as predicates and matching SQL clauses.
+
+``access.policy`` holds the rules (``viewer=None`` there: nobody signed in, sees nothing);
+``access.scope`` applies them in services (``viewer=None`` there: a trusted local caller);
+``access.indexed`` filters search hits.
+"""
 
 from lessonloop.access.policy import (
     can_edit_failure,
+    can_edit_lesson,
+    can_manage_directory,
+    can_manage_team,
     can_see,
+    can_see_assumption,
+    can_see_escalation,
     can_see_failure,
     can_see_lesson,
     can_see_note,
     can_see_plan,
+    can_work_on_action,
     require_can_edit_failure,
     require_visible,
     visible_actions_clause,
+    visible_assumptions_clause,
     visible_experiments_clause,
     visible_failures_clause,
     visible_lessons_clause,
@@ -23,15 +35,22 @@ from lessonloop.access.viewer import Viewer, viewer_for
 __all__ = [
     "Viewer",
     "can_edit_failure",
+    "can_edit_lesson",
+    "can_manage_directory",
+    "can_manage_team",
     "can_see",
+    "can_see_assumption",
+    "can_see_escalation",
     "can_see_failure",
     "can_see_lesson",
     "can_see_note",
     "can_see_plan",
+    "can_work_on_action",
     "require_can_edit_failure",
     "require_visible",
     "viewer_for",
     "visible_actions_clause",
+    "visible_assumptions_clause",
     "visible_experiments_clause",
     "visible_failures_clause",
     "visible_lessons_clause",

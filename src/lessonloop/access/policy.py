@@ -21,11 +21,12 @@ from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action
 from lessonloop.coaching.models import CoachingNote, DevelopmentPlan
 from lessonloop.errors import PermissionDenied
+from lessonloop.escalations.models import Escalation
 from lessonloop.experiments.models import Experiment, Observation
 from lessonloop.failures.models import Failure, Visibility, failure_people
 from lessonloop.lessons.models import Lesson, lesson_audience, lesson_failures
 from lessonloop.people.models import Person, Role, Team
-from lessonloop.reviews.models import Review
+from lessonloop.reviews.models import Assumption, Review, review_assumptions
 
 # Team roles that may edit a team's failures (the org-wide admin flag is separate).
 EDITING_ROLES = frozenset({Role.lead.value, Role.admin.value})
@@ -143,6 +144,54 @@ def visible_observations_clause(viewer: Viewer | None, observation: Any = Observ
     return observation.experiment_id.in_(select(e.id).where(visible_experiments_clause(viewer, e)))
 
 
+# -- assumptions --------------------------------------------------------------------------------
+
+
+def visible_assumptions_clause(viewer: Viewer | None, assumption: Any = Assumption) -> ColumnElement[bool]:
+    """An assumption named in no review is for everyone signed in; one named in reviews is seen by
+    whoever may see at least one of those reviews' failures (its statement may say what went wrong).
+    """
+    if viewer is None:
+        return false()
+    ra = review_assumptions.alias()
+    named = select(ra.c.assumption_id).where(ra.c.assumption_id == assumption.id).exists()
+    ra2 = review_assumptions.alias()
+    r = aliased(Review)
+    seen = (
+        select(ra2.c.assumption_id)
+        .where(
+            ra2.c.assumption_id == assumption.id, ra2.c.review_id == r.id, visible_reviews_clause(viewer, r)
+        )
+        .exists()
+    )
+    return or_(~named, seen)
+
+
+def can_see_assumption(session: Session, viewer: Viewer | None, assumption: Assumption) -> bool:
+    if viewer is None:
+        return False
+    a = aliased(Assumption)
+    stmt = select(a.id).where(a.id == assumption.id, visible_assumptions_clause(viewer, a))
+    return session.scalar(stmt) is not None
+
+
+# -- escalations --------------------------------------------------------------------------------
+
+
+def can_see_escalation(session: Session, viewer: Viewer | None, escalation: Escalation) -> bool:
+    """An escalation lists its failures by title: it is seen by whoever may see *every* one of them
+    that still exists (an org admin is no exception for a private failure)."""
+    if viewer is None:
+        return False
+    ids = [int(i) for i in (escalation.failure_ids or []) if isinstance(i, int)]
+    if not ids:
+        return True
+    existing = set(session.scalars(select(Failure.id).where(Failure.id.in_(ids))))
+    f = aliased(Failure)
+    visible = set(session.scalars(select(f.id).where(f.id.in_(ids), visible_failures_clause(viewer, f))))
+    return existing <= visible
+
+
 # -- lessons ------------------------------------------------------------------------------------
 
 
@@ -182,6 +231,42 @@ def visible_lessons_clause(viewer: Viewer | None, lesson: Any = Lesson) -> Colum
         .exists()
     )
     return or_(~has_failures, author, audience, sees_a_failure)
+
+
+def can_edit_lesson(viewer: Viewer | None, lesson: Lesson) -> bool:
+    """May ``viewer`` publish the lesson? Its author, an org admin, a lead or team admin of one of
+    its audience teams, or anyone who may change one of its failures. Never what one may not see."""
+    if viewer is None or not can_see_lesson(viewer, lesson):
+        return False
+    if viewer.is_admin or (lesson.author_id is not None and lesson.author_id == viewer.person_id):
+        return True
+    if any(viewer.role_in(team.id) in EDITING_ROLES for team in lesson.audience):
+        return True
+    return any(can_edit_failure(viewer, failure) for failure in lesson.failures)
+
+
+# -- actions: their owner may work on them --------------------------------------------------------
+
+
+def can_work_on_action(viewer: Viewer | None, action: Action, failure: Failure) -> bool:
+    """Complete, drop or reschedule an action, or run an experiment on it: whoever may change its
+    failure, and the action's owner as long as they may see the failure."""
+    if viewer is None or not can_see_failure(viewer, failure):
+        return False
+    return action.owner_id == viewer.person_id or can_edit_failure(viewer, failure)
+
+
+# -- the directory: people, teams, memberships ----------------------------------------------------
+
+
+def can_manage_directory(viewer: Viewer | None) -> bool:
+    """Add people and teams: org admins."""
+    return viewer is not None and viewer.is_admin
+
+
+def can_manage_team(viewer: Viewer | None, team_id: int) -> bool:
+    """Add members to a team or change their roles: org admins and the team's leads and admins."""
+    return viewer is not None and (viewer.is_admin or viewer.role_in(team_id) in EDITING_ROLES)
 
 
 # -- coaching: author and subject only, never admins --------------------------------------------
@@ -240,6 +325,10 @@ def can_see(session: Session, viewer: Viewer | None, record: object) -> bool:
         return can_see_failure(viewer, failure_of(session, record))
     if isinstance(record, Lesson):
         return can_see_lesson(viewer, record)
+    if isinstance(record, Assumption):
+        return can_see_assumption(session, viewer, record)
+    if isinstance(record, Escalation):
+        return can_see_escalation(session, viewer, record)
     if isinstance(record, CoachingNote):
         return can_see_note(viewer, record)
     if isinstance(record, DevelopmentPlan):

@@ -32,6 +32,7 @@ from lessonloop.errors import Conflict, Invalid, NotFound, PermissionDenied
 from lessonloop.people.models import Person
 from lessonloop.people.service import PersonRef, add_person, get_person
 from lessonloop.store.base import utcnow
+from lessonloop.store.crud import id_in_range
 
 if TYPE_CHECKING:
     from lessonloop.store.engine import Database
@@ -105,6 +106,11 @@ def create_account(
     return account
 
 
+def has_accounts(session: Session) -> bool:
+    """False on a fresh workspace: nobody can sign in yet (the web app then asks for a first admin)."""
+    return session.scalar(select(Account.id).limit(1)) is not None
+
+
 def account_of(session: Session, person: Person | int) -> Account | None:
     person_id = person if isinstance(person, int) else person.id
     return session.scalar(select(Account).where(Account.person_id == person_id))
@@ -112,7 +118,7 @@ def account_of(session: Session, person: Person | int) -> Account | None:
 
 def _account_for_sign_in(session: Session, handle_or_email: str) -> Account | None:
     raw = (handle_or_email or "").strip().lower()
-    if not raw:
+    if not raw or "\x00" in raw:  # no handle or e-mail holds a NUL (and PostgreSQL refuses it)
         return None
     stmt = (
         select(Account)
@@ -325,7 +331,7 @@ def revoke_token(
         tid = int(token_id)
     except (TypeError, ValueError):
         raise Invalid(f"token id must be a number, got {token_id!r}", field="token_id") from None
-    token = session.get(ApiToken, tid)
+    token = session.get(ApiToken, tid) if id_in_range(tid) else None
     actor_account = account_of(session, actor)
     is_admin = actor_account is not None and actor_account.is_admin
     if token is None or (token.person_id != actor.id and not is_admin):

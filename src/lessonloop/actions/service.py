@@ -1,4 +1,9 @@
-"""Act: corrective actions with one micro-owner, a due date and a review date."""
+"""Act: corrective actions with one micro-owner, a due date and a review date.
+
+``viewer=None`` is a trusted local caller (:mod:`lessonloop.access.scope`). With a viewer, an
+action is seen by whoever may see its failure; adding one needs the right to change the failure;
+completing, dropping or rescheduling one is also open to its owner.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,17 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.policy import visible_actions_clause
+from lessonloop.access.scope import (
+    require_action_workable,
+    require_failure_editable,
+    require_failure_seen,
+    where_visible,
+)
+from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action, ActionStatus
 from lessonloop.coerce import as_date, as_enum, as_text
 from lessonloop.errors import Conflict, Invalid
@@ -16,7 +29,7 @@ from lessonloop.failures.models import Failure
 from lessonloop.people.models import Person
 from lessonloop.people.service import PersonRef, TeamRef, get_person, get_team
 from lessonloop.store.base import utcnow
-from lessonloop.store.crud import Page, get_or_404, paginate
+from lessonloop.store.crud import Page, get_or_404, id_in_range, paginate
 
 DEFAULT_REVIEW_OFFSET_DAYS = 14
 
@@ -32,8 +45,10 @@ def add_action(
     review_id: int | None = None,
     primary: bool = False,
     review_offset_days: int = DEFAULT_REVIEW_OFFSET_DAYS,
+    viewer: Viewer | None = None,
 ) -> Action:
     failure = get_or_404(session, Failure, failure_id)
+    require_failure_editable(viewer, failure)
     if owner is None or str(owner).strip() == "":
         raise Invalid("every action needs exactly one owner", field="owner")
     owner_obj = get_person(session, owner, field="owner")
@@ -66,8 +81,25 @@ def add_action(
     return action
 
 
-def get_action(session: Session, action_id: int | str) -> Action:
-    return get_or_404(session, Action, action_id)
+def get_action(session: Session, action_id: int | str, *, viewer: Viewer | None = None) -> Action:
+    """An action; 404 when ``viewer`` may not see its failure."""
+    action = get_or_404(session, Action, action_id)
+    if viewer is not None:
+        require_failure_seen(viewer, _failure_of(session, action))
+    return action
+
+
+def _failure_of(session: Session, action: Action) -> Failure:
+    failure = session.get(Failure, action.failure_id)
+    assert failure is not None  # a foreign key
+    return failure
+
+
+def _workable_action(session: Session, action_id: int | str, viewer: Viewer | None) -> Action:
+    action = get_or_404(session, Action, action_id)
+    if viewer is not None:
+        require_action_workable(viewer, action, _failure_of(session, action))
+    return action
 
 
 def _require_open(action: Action, verb: str) -> None:
@@ -77,8 +109,10 @@ def _require_open(action: Action, verb: str) -> None:
         )
 
 
-def complete_action(session: Session, action_id: int | str, *, evidence: str) -> Action:
-    action = get_action(session, action_id)
+def complete_action(
+    session: Session, action_id: int | str, *, evidence: str, viewer: Viewer | None = None
+) -> Action:
+    action = _workable_action(session, action_id, viewer)
     _require_open(action, "completed")
     action.evidence = as_text(evidence, "evidence", required=True)
     action.status = ActionStatus.done.value
@@ -87,8 +121,10 @@ def complete_action(session: Session, action_id: int | str, *, evidence: str) ->
     return action
 
 
-def drop_action(session: Session, action_id: int | str, *, reason: str) -> Action:
-    action = get_action(session, action_id)
+def drop_action(
+    session: Session, action_id: int | str, *, reason: str, viewer: Viewer | None = None
+) -> Action:
+    action = _workable_action(session, action_id, viewer)
     _require_open(action, "dropped")
     action.drop_reason = as_text(reason, "reason", required=True)
     action.status = ActionStatus.dropped.value
@@ -98,9 +134,14 @@ def drop_action(session: Session, action_id: int | str, *, reason: str) -> Actio
 
 
 def reschedule_action(
-    session: Session, action_id: int | str, *, due_date: Any, review_date: Any = None
+    session: Session,
+    action_id: int | str,
+    *,
+    due_date: Any,
+    review_date: Any = None,
+    viewer: Viewer | None = None,
 ) -> Action:
-    action = get_action(session, action_id)
+    action = _workable_action(session, action_id, viewer)
     _require_open(action, "rescheduled")
     action.due_date = as_date(due_date, "due_date")
     action.review_date = (
@@ -125,8 +166,10 @@ def list_actions(
     today: dt.date | None = None,
     page: int = 1,
     page_size: int = 50,
+    viewer: Viewer | None = None,
 ) -> Page[Action]:
-    stmt = select(Action)
+    """Actions, the earliest due first; only those of failures ``viewer`` may see."""
+    stmt = where_visible(select(Action), viewer, visible_actions_clause(viewer))
     if owner not in (None, ""):
         stmt = stmt.where(Action.owner_id == get_person(session, owner, field="owner").id)
     if team not in (None, ""):
@@ -135,7 +178,7 @@ def list_actions(
     if status:
         stmt = stmt.where(Action.status == as_enum(status, ActionStatus, "status").value)
     if failure_id is not None:
-        stmt = stmt.where(Action.failure_id == failure_id)
+        stmt = stmt.where(Action.failure_id == failure_id if id_in_range(failure_id) else false())
     if overdue:
         stmt = stmt.where(
             Action.status == ActionStatus.open.value, Action.due_date < (today or dt.date.today())
@@ -145,17 +188,24 @@ def list_actions(
 
 
 def overdue_by_owner(
-    session: Session, *, today: dt.date | None = None, team: TeamRef | None = None
+    session: Session,
+    *,
+    today: dt.date | None = None,
+    team: TeamRef | None = None,
+    viewer: Viewer | None = None,
 ) -> list[tuple[Person, list[Action]]]:
-    """Open actions past their due date, grouped by owner, the most overdue owner first."""
+    """Open actions past their due date, grouped by owner, the most overdue owner first
+    (only actions of failures ``viewer`` may see)."""
     today = today or dt.date.today()
-    page = list_actions(session, team=team, overdue=True, today=today, page_size=500)
+    page = list_actions(session, team=team, overdue=True, today=today, page_size=500, viewer=viewer)
     items = page.items
     # Collect every page: the grouping is a report, not a paged list.
     number = 1
     while number < page.pages:
         number += 1
-        items += list_actions(session, team=team, overdue=True, today=today, page=number, page_size=500).items
+        items += list_actions(
+            session, team=team, overdue=True, today=today, page=number, page_size=500, viewer=viewer
+        ).items
     grouped: dict[int, list[Action]] = defaultdict(list)
     owners: dict[int, Person] = {}
     for action in items:

@@ -2,14 +2,28 @@
 
 Routers are thin: a pydantic request model validates the input, a service does the work inside
 the request's transaction (:data:`lessonloop.api.deps.DbSession`), a schema from the concept
-package is the response. Every route depends on :func:`lessonloop.api.deps.current_actor`.
+package is the response. Every route depends on :func:`lessonloop.api.deps.current_actor`, which
+needs an API token (``Authorization: Bearer``) or the web session cookie — else 401 — and routers
+pass the signed-in person's ``viewer`` to the services, which filter by the access policy.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from lessonloop.api import actions, experiments, failures, lessons, people, reviews, search, signals
+from lessonloop.api import (
+    actions,
+    auth,
+    coaching,
+    experiments,
+    export,
+    failures,
+    lessons,
+    people,
+    reviews,
+    search,
+    signals,
+)
 from lessonloop.api.common import API_PREFIX
 from lessonloop.api.deps import current_actor
 
@@ -19,6 +33,19 @@ __all__ = ["API_PREFIX", "build_router"]
 def build_router() -> APIRouter:
     """All API routes, without the prefix. Built per app, so nothing is shared between apps."""
     router = APIRouter(dependencies=[Depends(current_actor)])
-    for module in (failures, reviews, actions, experiments, lessons, people, search, signals):
+    modules = (
+        failures,
+        reviews,
+        actions,
+        experiments,
+        lessons,
+        people,
+        search,
+        signals,
+        coaching,
+        export,
+        auth,
+    )
+    for module in modules:
         router.include_router(module.router)
     return router

@@ -12,10 +12,11 @@ from lessonloop.actions import service
 from lessonloop.actions.models import ActionStatus
 from lessonloop.actions.schemas import ActionOut
 from lessonloop.api.common import ERROR_RESPONSES, PageOut, page_out
-from lessonloop.api.deps import AppSettings, DbSession, Paging
+from lessonloop.api.deps import AppSettings, CurrentViewer, DbSession, Paging
+from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.people.schemas import PersonOut
 
-router = APIRouter(tags=["actions"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=OneThreadRoute, tags=["actions"], responses=ERROR_RESPONSES)
 
 Ref = int | str
 
@@ -51,7 +52,7 @@ class OverdueGroup(BaseModel):
 
 
 @router.post("/actions", status_code=201)
-def add_action(body: ActionIn, session: DbSession, settings: AppSettings) -> ActionOut:
+def add_action(body: ActionIn, session: DbSession, settings: AppSettings, viewer: CurrentViewer) -> ActionOut:
     """Add a corrective action to a failure (outside a review)."""
     action = service.add_action(
         session,
@@ -61,6 +62,7 @@ def add_action(body: ActionIn, session: DbSession, settings: AppSettings) -> Act
         due_date=body.due_date,
         review_date=body.review_date,
         review_offset_days=settings.default_review_offset_days,
+        viewer=viewer,
     )
     return ActionOut.model_validate(action)
 
@@ -68,6 +70,7 @@ def add_action(body: ActionIn, session: DbSession, settings: AppSettings) -> Act
 @router.get("/actions")
 def list_actions(
     session: DbSession,
+    viewer: CurrentViewer,
     paging: Paging,
     owner: Annotated[str | None, Query(description="Owner id, handle or e-mail.")] = None,
     team: Annotated[str | None, Query(description="Team id or name (of the action's failure).")] = None,
@@ -75,7 +78,7 @@ def list_actions(
     failure: Annotated[int | None, Query(description="Only this failure's actions.")] = None,
     overdue: Annotated[bool, Query(description="Only open actions past their due date.")] = False,
 ) -> PageOut[ActionOut]:
-    """Actions, the earliest due first."""
+    """The actions of failures you may see, the earliest due first."""
     page = service.list_actions(
         session,
         owner=owner,
@@ -85,6 +88,7 @@ def list_actions(
         overdue=overdue,
         page=paging.page,
         page_size=paging.page_size,
+        viewer=viewer,
     )
     return page_out(page, ActionOut.model_validate)
 
@@ -93,6 +97,7 @@ def list_actions(
 @router.get("/actions/overdue")
 def overdue_by_owner(
     session: DbSession,
+    viewer: CurrentViewer,
     team: Annotated[str | None, Query(description="Team id or name.")] = None,
 ) -> list[OverdueGroup]:
     """Open actions past their due date, grouped by owner, the most overdue owner first."""
@@ -100,31 +105,37 @@ def overdue_by_owner(
         OverdueGroup(
             owner=PersonOut.model_validate(owner), actions=[ActionOut.model_validate(a) for a in items]
         )
-        for owner, items in service.overdue_by_owner(session, team=team)
+        for owner, items in service.overdue_by_owner(session, team=team, viewer=viewer)
     ]
 
 
 @router.get("/actions/{action_id}")
-def get_action(action_id: int, session: DbSession) -> ActionOut:
-    return ActionOut.model_validate(service.get_action(session, action_id))
+def get_action(action_id: int, session: DbSession, viewer: CurrentViewer) -> ActionOut:
+    """An action (404 when you may not see its failure)."""
+    return ActionOut.model_validate(service.get_action(session, action_id, viewer=viewer))
 
 
 @router.post("/actions/{action_id}/complete")
-def complete_action(action_id: int, body: CompleteIn, session: DbSession) -> ActionOut:
+def complete_action(action_id: int, body: CompleteIn, session: DbSession, viewer: CurrentViewer) -> ActionOut:
     """Complete an open action, with evidence (409 if it is not open)."""
-    return ActionOut.model_validate(service.complete_action(session, action_id, evidence=body.evidence))
+    action = service.complete_action(session, action_id, evidence=body.evidence, viewer=viewer)
+    return ActionOut.model_validate(action)
 
 
 @router.post("/actions/{action_id}/drop")
-def drop_action(action_id: int, body: DropIn, session: DbSession) -> ActionOut:
+def drop_action(action_id: int, body: DropIn, session: DbSession, viewer: CurrentViewer) -> ActionOut:
     """Drop an open action, with a written reason (409 if it is not open)."""
-    return ActionOut.model_validate(service.drop_action(session, action_id, reason=body.reason))
+    return ActionOut.model_validate(
+        service.drop_action(session, action_id, reason=body.reason, viewer=viewer)
+    )
 
 
 @router.post("/actions/{action_id}/reschedule")
-def reschedule_action(action_id: int, body: RescheduleIn, session: DbSession) -> ActionOut:
+def reschedule_action(
+    action_id: int, body: RescheduleIn, session: DbSession, viewer: CurrentViewer
+) -> ActionOut:
     """Move an open action's due (and review) date."""
     action = service.reschedule_action(
-        session, action_id, due_date=body.due_date, review_date=body.review_date
+        session, action_id, due_date=body.due_date, review_date=body.review_date, viewer=viewer
     )
     return ActionOut.model_validate(action)

@@ -33,7 +33,7 @@ def page_out(page: Page[R], convert: Callable[[R], T]) -> PageOut[T]:
 
 
 class ErrorOut(BaseModel):
-    """404, 409 (and 403): a message and the input it is about, when there is one."""
+    """401, 403, 404, 409: a message and the input it is about, when there is one."""
 
     detail: str
     field: str | None = None
@@ -52,6 +52,11 @@ class ValidationErrorOut(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ErrorOut,
+        "description": "Not signed in: no API token or session, or an unknown, revoked or expired one.",
+    },
+    403: {"model": ErrorOut, "description": "Signed in, but not allowed to do this."},
     404: {"model": ErrorOut, "description": "No record with that id (or an unknown reference)."},
     409: {"model": ErrorOut, "description": "The record's state refuses the request."},
     422: {"model": ValidationErrorOut, "description": "The input is invalid; `loc` names the field."},

@@ -1,12 +1,31 @@
 """What every endpoint shares: who is asking, the request's transaction, paging.
 
-One request is one transaction. :func:`db_session` yields a session from ``Database.unit``; it
-is declared with ``scope="function"`` so FastAPI leaves the ``with`` block — and so commits —
-right after the endpoint returned and its response was serialised, but *before* the response is
-sent. A commit that fails therefore becomes an error response, never a 200 for work that was
-not saved. An exception in the endpoint rolls everything back.
+**Who is asking.** Every ``/api/v1`` route depends on :func:`current_actor` (the API router
+declares it for all routes), which depends on :func:`current_principal`: the request must carry
 
-Authentication comes later: :func:`current_actor` is the one function to replace.
+* ``Authorization: Bearer ll_…`` — an API token (``accounts.issue_token``), or
+* the web session cookie ``lessonloop_session`` (``accounts.start_session``, set by the pages).
+
+Otherwise the answer is **401** with ``WWW-Authenticate: Bearer``. A bearer header that is present
+always decides: a bad token is a 401 even when a valid cookie is sent too. The credential is
+checked in a short unit of work of its own (so a token's ``last_used_at`` is kept even when the
+request then fails), which also reads the person's :class:`~lessonloop.access.Viewer`.
+
+Routers take ``viewer: CurrentViewer`` and pass ``viewer=`` to the services, which filter with
+the access policy; the history log's actor is the person's handle.
+
+A cookie is sent by the browser on its own, so a change (POST, PATCH, PUT, DELETE) authenticated
+by the cookie alone is refused (403) when the browser says it comes from another site
+(``Sec-Fetch-Site: cross-site``/``same-site`` or an ``Origin`` that is not this host). The cookie is
+also ``SameSite=Lax``; bearer tokens are not sent by browsers on their own and need no check.
+
+**One request is one transaction, on one thread.** :func:`db_session` yields a session from
+``Database.unit``. ``DbSession`` marks it :class:`~lessonloop.api.one_thread.InRequestThread`, so
+the routers' :class:`~lessonloop.api.one_thread.OneThreadRoute` opens the unit, runs the endpoint
+and commits in one thread-pool call (a session that hopped threads crashed CPython 3.11 under
+load). The commit runs after the endpoint returned its response model but *before* the response is
+sent: a commit that fails becomes an error response, never a 200 for work that was not saved. An
+exception in the endpoint rolls everything back.
 """
 
 from __future__ import annotations
@@ -14,50 +33,132 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Query, Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from lessonloop.errors import Invalid
+from lessonloop.access.viewer import Viewer, viewer_for
+from lessonloop.accounts.service import resolve_session, resolve_token
+from lessonloop.api.one_thread import InRequestThread
+from lessonloop.errors import Invalid, NotAuthenticated, PermissionDenied
+from lessonloop.people.models import Person
 from lessonloop.settings import Settings
 from lessonloop.store.engine import Database
 
-DEFAULT_ACTOR = "api"
-ACTOR_HEADER = "X-Lessonloop-Actor"
-_ACTOR_MAX = 200  # the history log's actor column
+#: The web pages' session cookie (HttpOnly, Secure, SameSite=Lax).
+SESSION_COOKIE = "lessonloop_session"
+AUTH_ACTOR = "auth"  # the actor of the short unit that checks credentials (it writes no history)
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    bearerFormat="ll_…",
+    description="An API token: `Authorization: Bearer ll_…` (`lessonloop token create` or "
+    "`POST /api/v1/auth/tokens`). Shown once when created.",
+)
+cookie_scheme = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="session",
+    description="The web pages' session cookie, for the pages' own scripts.",
+)
 
 
-def current_actor(
-    x_lessonloop_actor: Annotated[
-        str | None,
-        Header(
-            alias=ACTOR_HEADER,
-            description="Who makes the change, as recorded in the history log (default: api). "
-            "Placeholder until authentication: a bearer token will decide this instead.",
-        ),
-    ] = None,
-) -> str:
-    """Who is making this request; recorded with every change in the history log.
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in person behind a request and how they proved it (``token`` or ``session``)."""
 
-    The single seam for authentication: every route depends on this function (directly and
-    through :func:`db_session`). A later issue replaces its body — e.g. read an
-    ``Authorization: Bearer`` token, look up the account, raise 401 when it is missing — and
-    nothing else in ``api/`` has to change.
-    """
-    actor = " ".join((x_lessonloop_actor or "").split())
-    if not actor:
-        return DEFAULT_ACTOR
-    if len(actor) > _ACTOR_MAX:
-        raise Invalid(f"is longer than {_ACTOR_MAX} characters", field=ACTOR_HEADER)
-    return actor
-
-
-Actor = Annotated[str, Depends(current_actor)]
+    person_id: int
+    handle: str
+    viewer: Viewer
+    via: str
 
 
 def get_database(request: Request) -> Database:
     database: Database = request.app.state.db
     return database
+
+
+def _refuse(message: str) -> NotAuthenticated:
+    return NotAuthenticated(message, field="authorization")
+
+
+def _check_same_site(request: Request) -> None:
+    """Refuse a cookie-authenticated change that the browser says comes from another site."""
+    if request.method not in _UNSAFE:
+        return
+    fetch_site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    if fetch_site is not None:
+        foreign = fetch_site not in {"same-origin", "none"}
+    elif origin is not None:  # an older browser: compare the Origin with the host asked
+        foreign = (
+            origin == "null" or urlsplit(origin).netloc.lower() != (request.headers.get("host") or "").lower()
+        )
+    else:
+        foreign = False  # not a browser
+    if foreign:
+        raise PermissionDenied("cross-site request refused; use an API token", field="origin")
+
+
+def current_principal(
+    request: Request,
+    database: Annotated[Database, Depends(get_database)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
+    session_id: Annotated[str | None, Security(cookie_scheme)] = None,
+) -> Principal:
+    """Who is asking: an API token, else the web session cookie, else 401."""
+    header = request.headers.get("authorization")
+    if header is not None and credentials is None:
+        raise _refuse("use 'Authorization: Bearer <API token>'")
+    if credentials is None and not session_id:
+        raise _refuse("sign in: send 'Authorization: Bearer <API token>' (lessonloop token create)")
+    problem: str | None = None
+    principal: Principal | None = None
+    with database.unit(actor=AUTH_ACTOR) as session:
+        try:
+            person: Person = (
+                resolve_token(session, credentials.credentials)
+                if credentials is not None
+                else resolve_session(session, session_id or "")
+            )
+        except PermissionDenied as exc:  # unknown, revoked or expired: not signed in
+            problem = exc.message
+        else:
+            principal = Principal(
+                person_id=person.id,
+                handle=person.handle,
+                viewer=viewer_for(session, person),
+                via="token" if credentials is not None else "session",
+            )
+    if principal is None:
+        raise _refuse(problem or "not signed in")
+    if principal.via == "session":
+        _check_same_site(request)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def current_actor(principal: CurrentPrincipal) -> str:
+    """Who is making this request, as the history log records it: the person's handle.
+
+    The single seam every route depends on (directly and through :func:`db_session`).
+    """
+    return principal.handle
+
+
+def current_viewer(principal: CurrentPrincipal) -> Viewer:
+    """The signed-in person as the visibility rules see them: pass it on as ``viewer=``."""
+    return principal.viewer
+
+
+Actor = Annotated[str, Depends(current_actor)]
+CurrentViewer = Annotated[Viewer, Depends(current_viewer)]
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -74,8 +175,8 @@ def db_session(actor: Actor, database: Annotated[Database, Depends(get_database)
         yield session
 
 
-# scope="function": the commit runs before the response is sent (see the module docstring).
-DbSession = Annotated[Session, Depends(db_session, scope="function")]
+# Run in the endpoint's own thread by OneThreadRoute (see the module docstring).
+DbSession = Annotated[Session, InRequestThread(db_session)]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Domain errors → HTTP: NotFound 404, Invalid 422, Conflict 409, PermissionDenied 403.
+"""Domain errors → HTTP: NotFound 404, Invalid 422, Conflict 409, PermissionDenied 403,
+NotAuthenticated 401 (with ``WWW-Authenticate: Bearer``).
 
 422 bodies have the shape FastAPI gives its own request validation errors,
 ``{"detail": [{"loc": [source, field], "msg": ..., "type": ...}]}``, so a client reads one
@@ -14,8 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from lessonloop.api.deps import ACTOR_HEADER
-from lessonloop.errors import Invalid, LessonloopError
+from lessonloop.errors import Invalid, LessonloopError, NotAuthenticated
 
 log = logging.getLogger("lessonloop.api")
 
@@ -24,8 +24,6 @@ _NO_BODY = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 
 def error_location(request: Request, field: str | None) -> list[str | int]:
     """Where the named input came from: path, query, header or body."""
-    if field == ACTOR_HEADER:
-        return ["header", field]
     if field is not None and field in request.path_params:
         source = "path"
     elif field is not None and field in request.query_params:
@@ -45,7 +43,13 @@ async def lessonloop_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LessonloopError)
     if isinstance(exc, Invalid):
         return JSONResponse(invalid_body(request, exc), status_code=exc.status_code)
-    return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=exc.status_code)
+    headers = None
+    if isinstance(exc, NotAuthenticated):
+        presented = "authorization" in request.headers
+        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"' if presented else "Bearer"}
+    return JSONResponse(
+        {"detail": exc.message, "field": exc.field}, status_code=exc.status_code, headers=headers
+    )
 
 
 async def integrity_error(request: Request, exc: Exception) -> JSONResponse:

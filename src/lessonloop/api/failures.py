@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from lessonloop.api.common import ERROR_RESPONSES, PageOut, page_out
-from lessonloop.api.deps import DbSession, Paging
+from lessonloop.api.deps import CurrentViewer, DbSession, Paging
+from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.failures import service
 from lessonloop.failures.models import FailureKind, FailureStatus, Severity, Visibility
 from lessonloop.failures.overview import FailureOverview, HistoryOut, failure_overview
 from lessonloop.failures.schemas import FailureOut
 
-router = APIRouter(tags=["failures"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=OneThreadRoute, tags=["failures"], responses=ERROR_RESPONSES)
 
 Ref = int | str
 
@@ -30,7 +31,7 @@ class FailureIn(BaseModel):
     severity: Severity = Severity.medium
     visibility: Visibility = Visibility.team
     team: Ref | None = Field(default=None, description="Team id or name.")
-    reporter: Ref | None = Field(default=None, description="Person id, handle or e-mail.")
+    reporter: Ref | None = Field(default=None, description="Person id, handle or e-mail (default: you).")
     people: list[Ref] = Field(default=[], description="The people involved (id, handle or e-mail).")
     labels: list[str] = []
     occurred_at: dt.datetime | None = Field(
@@ -78,15 +79,16 @@ class RepeatIn(BaseModel):
 
 
 @router.post("/failures", status_code=201)
-def log_failure(body: FailureIn, session: DbSession) -> FailureOut:
-    """Log a failure; it starts *observed*."""
-    failure = service.log_failure(session, **body.model_dump())
+def log_failure(body: FailureIn, session: DbSession, viewer: CurrentViewer) -> FailureOut:
+    """Log a failure; it starts *observed*. You are its reporter unless ``reporter`` names someone else."""
+    failure = service.log_failure(session, **body.model_dump(), viewer=viewer)
     return FailureOut.model_validate(failure)
 
 
 @router.get("/failures")
 def list_failures(
     session: DbSession,
+    viewer: CurrentViewer,
     paging: Paging,
     team: Annotated[str | None, Query(description="Team id or name.")] = None,
     status: FailureStatus | None = None,
@@ -98,7 +100,7 @@ def list_failures(
     ] = None,
     until: Annotated[dt.datetime | None, Query(description="Detected before (ISO date or time).")] = None,
 ) -> PageOut[FailureOut]:
-    """Failures, the most recently detected first."""
+    """The failures you may see, the most recently detected first."""
     page = service.list_failures(
         session,
         team=team,
@@ -110,47 +112,53 @@ def list_failures(
         until=until,
         page=paging.page,
         page_size=paging.page_size,
+        viewer=viewer,
     )
     return page_out(page, FailureOut.model_validate)
 
 
 @router.get("/failures/{failure_id}")
-def get_failure(failure_id: int, session: DbSession) -> FailureOut:
-    return FailureOut.model_validate(service.get_failure(session, failure_id))
+def get_failure(failure_id: int, session: DbSession, viewer: CurrentViewer) -> FailureOut:
+    """A failure (404 when you may not see it, as if it did not exist)."""
+    return FailureOut.model_validate(service.get_visible_failure(session, failure_id, viewer))
 
 
 @router.patch("/failures/{failure_id}")
-def update_failure(failure_id: int, body: FailurePatch, session: DbSession) -> FailureOut:
+def update_failure(
+    failure_id: int, body: FailurePatch, session: DbSession, viewer: CurrentViewer
+) -> FailureOut:
     """Change the fields sent; the history log records old → new."""
-    failure = service.update_failure(session, failure_id, body.model_dump(exclude_unset=True))
+    failure = service.update_failure(session, failure_id, body.model_dump(exclude_unset=True), viewer=viewer)
     return FailureOut.model_validate(failure)
 
 
 @router.delete("/failures/{failure_id}", status_code=204)
-def delete_failure(failure_id: int, session: DbSession) -> None:
+def delete_failure(failure_id: int, session: DbSession, viewer: CurrentViewer) -> None:
     """Delete a failure with its review, actions and experiments."""
-    service.delete_failure(session, failure_id)
+    service.delete_failure(session, failure_id, viewer=viewer)
 
 
 @router.post("/failures/{failure_id}/transition")
-def transition(failure_id: int, body: TransitionIn, session: DbSession) -> FailureOut:
+def transition(failure_id: int, body: TransitionIn, session: DbSession, viewer: CurrentViewer) -> FailureOut:
     """Move a failure through the loop; a move the rules refuse is a 409 saying why."""
-    return FailureOut.model_validate(service.transition(session, failure_id, body.status))
+    return FailureOut.model_validate(service.transition(session, failure_id, body.status, viewer=viewer))
 
 
 @router.post("/failures/{failure_id}/repeat")
-def confirm_repeat(failure_id: int, body: RepeatIn, session: DbSession) -> FailureOut:
+def confirm_repeat(failure_id: int, body: RepeatIn, session: DbSession, viewer: CurrentViewer) -> FailureOut:
     """Confirm that this failure repeats an earlier one; it becomes *repeated*."""
-    return FailureOut.model_validate(service.confirm_repeat(session, failure_id, body.repeat_of))
+    return FailureOut.model_validate(
+        service.confirm_repeat(session, failure_id, body.repeat_of, viewer=viewer)
+    )
 
 
 @router.get("/failures/{failure_id}/overview")
-def overview(failure_id: int, session: DbSession) -> FailureOverview:
+def overview(failure_id: int, session: DbSession, viewer: CurrentViewer) -> FailureOverview:
     """The failure with its review, actions, experiments, lessons, repeats, next steps and history."""
-    return failure_overview(session, failure_id)
+    return failure_overview(session, failure_id, viewer=viewer)
 
 
 @router.get("/failures/{failure_id}/history")
-def history(failure_id: int, session: DbSession) -> list[HistoryOut]:
+def history(failure_id: int, session: DbSession, viewer: CurrentViewer) -> list[HistoryOut]:
     """Every change to the failure, its review and its actions: who, when, old → new."""
-    return failure_overview(session, failure_id).history
+    return failure_overview(session, failure_id, viewer=viewer).history

@@ -9,14 +9,15 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from lessonloop.api.common import ERROR_RESPONSES, PageOut, page_out
-from lessonloop.api.deps import DbSession, Paging
+from lessonloop.api.deps import CurrentViewer, DbSession, Paging
+from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.lessons import service
 from lessonloop.lessons.schemas import LessonOut
 from lessonloop.reviews.models import AssumptionStatus
 from lessonloop.reviews.schemas import AssumptionOut
 from lessonloop.reviews.service import list_assumptions
 
-router = APIRouter(tags=["lessons"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=OneThreadRoute, tags=["lessons"], responses=ERROR_RESPONSES)
 
 Ref = int | str
 
@@ -26,7 +27,10 @@ class LessonIn(BaseModel):
     title: str = Field(min_length=1, max_length=300, examples=["Date every external dependency"])
     learned: str = Field(min_length=1, description="What we learned.")
     changed: str = Field(default="", description="What we changed because of it.")
-    author: Ref | None = Field(default=None, description="Person id, handle or e-mail.")
+    author: Ref | None = Field(
+        default=None,
+        description="Person id, handle or e-mail (default: you; only an org admin names another).",
+    )
     failures: list[int] = Field(default=[], description="Failures that taught it.")
     audience: list[Ref] = Field(default=[], description="Teams (id or name) that should hear it.")
     publish: bool = Field(default=False, description="Publish now (default: a draft).")
@@ -34,13 +38,15 @@ class LessonIn(BaseModel):
 
 
 @router.post("/lessons", status_code=201)
-def create_lesson(body: LessonIn, session: DbSession) -> LessonOut:
-    return LessonOut.of(service.create_lesson(session, **body.model_dump()))
+def create_lesson(body: LessonIn, session: DbSession, viewer: CurrentViewer) -> LessonOut:
+    """Draft (or publish) a lesson; it may link only failures you may see."""
+    return LessonOut.of(service.create_lesson(session, **body.model_dump(), viewer=viewer), viewer)
 
 
 @router.get("/lessons")
 def list_lessons(
     session: DbSession,
+    viewer: CurrentViewer,
     paging: Paging,
     team: Annotated[str | None, Query(description="Lessons addressed to this team (id or name).")] = None,
     published: Annotated[
@@ -48,7 +54,7 @@ def list_lessons(
     ] = None,
     failure: Annotated[int | None, Query(description="Lessons linked to this failure.")] = None,
 ) -> PageOut[LessonOut]:
-    """Lessons, the most recently published first (drafts last)."""
+    """The lessons you may see, the most recently published first (drafts last)."""
     page = service.list_lessons(
         session,
         team=team,
@@ -56,25 +62,33 @@ def list_lessons(
         failure_id=failure,
         page=paging.page,
         page_size=paging.page_size,
+        viewer=viewer,
     )
-    return page_out(page, LessonOut.of)
+    return page_out(page, lambda lesson: LessonOut.of(lesson, viewer))
 
 
 @router.get("/lessons/{lesson_id}")
-def get_lesson(lesson_id: int, session: DbSession) -> LessonOut:
-    return LessonOut.of(service.get_lesson(session, lesson_id))
+def get_lesson(lesson_id: int, session: DbSession, viewer: CurrentViewer) -> LessonOut:
+    """A lesson (404 when you may not see it)."""
+    return LessonOut.of(service.get_lesson(session, lesson_id, viewer=viewer), viewer)
 
 
 @router.post("/lessons/{lesson_id}/publish")
-def publish_lesson(lesson_id: int, session: DbSession) -> LessonOut:
+def publish_lesson(lesson_id: int, session: DbSession, viewer: CurrentViewer) -> LessonOut:
     """Publish a draft to its audience (409 if it was published already)."""
-    return LessonOut.of(service.publish_lesson(session, lesson_id))
+    return LessonOut.of(service.publish_lesson(session, lesson_id, viewer=viewer), viewer)
 
 
 @router.get("/assumptions", tags=["assumptions"])
-def assumptions(session: DbSession, status: AssumptionStatus | None = None) -> list[AssumptionOut]:
-    """Assumptions named in reviews with how many failures they were behind, the most frequent first."""
+def assumptions(
+    session: DbSession, viewer: CurrentViewer, status: AssumptionStatus | None = None
+) -> list[AssumptionOut]:
+    """Assumptions named in reviews with how many failures they were behind, the most frequent first.
+
+    Only assumptions named in no review or in a review of a failure you may see; only those
+    failures are counted.
+    """
     return [
         AssumptionOut.model_validate(a).model_copy(update={"failure_count": count})
-        for a, count in list_assumptions(session, status=status)
+        for a, count in list_assumptions(session, status=status, viewer=viewer)
     ]

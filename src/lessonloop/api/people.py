@@ -6,12 +6,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from lessonloop.api.common import ERROR_RESPONSES
-from lessonloop.api.deps import DbSession
+from lessonloop.api.deps import CurrentViewer, DbSession
+from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.people import service
 from lessonloop.people.models import Role, Team
 from lessonloop.people.schemas import MembershipOut, PersonOut, TeamOut
 
-router = APIRouter(tags=["people"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=OneThreadRoute, tags=["people"], responses=ERROR_RESPONSES)
 
 Ref = int | str
 
@@ -55,9 +56,9 @@ def _team_detail(team: Team) -> TeamDetailOut:
 
 
 @router.post("/people", status_code=201)
-def add_person(body: PersonIn, session: DbSession) -> PersonOut:
-    """Add a person; the handle defaults to one made from the name."""
-    person = service.add_person(session, name=body.name, handle=body.handle, email=body.email)
+def add_person(body: PersonIn, session: DbSession, viewer: CurrentViewer) -> PersonOut:
+    """Add a person (org admins); the handle defaults to one made from the name."""
+    person = service.add_person(session, name=body.name, handle=body.handle, email=body.email, viewer=viewer)
     return PersonOut.model_validate(person)
 
 
@@ -74,9 +75,11 @@ def get_person(person: str, session: DbSession) -> PersonOut:
 
 
 @router.post("/teams", status_code=201)
-def add_team(body: TeamIn, session: DbSession) -> TeamDetailOut:
-    """Add a team (names are unique, case-insensitively)."""
-    return _team_detail(service.add_team(session, name=body.name, description=body.description))
+def add_team(body: TeamIn, session: DbSession, viewer: CurrentViewer) -> TeamDetailOut:
+    """Add a team (org admins; names are unique, case-insensitively)."""
+    return _team_detail(
+        service.add_team(session, name=body.name, description=body.description, viewer=viewer)
+    )
 
 
 @router.get("/teams")
@@ -92,7 +95,8 @@ def get_team(team: str, session: DbSession) -> TeamDetailOut:
 
 
 @router.post("/teams/{team}/members")
-def add_member(team: str, body: MemberIn, session: DbSession) -> MembershipOut:
-    """Add a person to a team, or change their role in it (the same call)."""
-    membership = service.add_member(session, team=team, person=body.person, role=body.role)
+def add_member(team: str, body: MemberIn, session: DbSession, viewer: CurrentViewer) -> MembershipOut:
+    """Add a person to a team, or change their role in it (the same call): org admins and the
+    team's leads and admins."""
+    membership = service.add_member(session, team=team, person=body.person, role=body.role, viewer=viewer)
     return MembershipOut.model_validate(membership)

@@ -13,14 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lessonloop.actions.schemas import ActionOut
 from lessonloop.api.common import ERROR_RESPONSES
-from lessonloop.api.deps import AppSettings, DbSession
+from lessonloop.api.deps import AppSettings, CurrentViewer, DbSession
+from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.errors import NotFound
-from lessonloop.failures.service import get_failure
+from lessonloop.failures.service import get_visible_failure
 from lessonloop.reviews import service
 from lessonloop.reviews.models import GapType
 from lessonloop.reviews.schemas import ReviewOut
 
-router = APIRouter(tags=["reviews"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=OneThreadRoute, tags=["reviews"], responses=ERROR_RESPONSES)
 
 Ref = int | str
 
@@ -76,7 +77,7 @@ class ConductReviewIn(BaseModel):
 
 @router.post("/failures/{failure_id}/review", status_code=201)
 def conduct_review(
-    failure_id: int, body: ConductReviewIn, session: DbSession, settings: AppSettings
+    failure_id: int, body: ConductReviewIn, session: DbSession, settings: AppSettings, viewer: CurrentViewer
 ) -> ReviewOut:
     """Start, answer and complete a review in one call; the failure moves to *acting*.
 
@@ -89,14 +90,15 @@ def conduct_review(
         primary_action=body.primary_action.spec(),
         secondary_actions=[a.spec() for a in body.secondary_actions],
         review_offset_days=settings.default_review_offset_days,
+        viewer=viewer,
     )
     return ReviewOut.model_validate(review)
 
 
 @router.get("/failures/{failure_id}/review")
-def review_of_failure(failure_id: int, session: DbSession) -> ReviewOut:
+def review_of_failure(failure_id: int, session: DbSession, viewer: CurrentViewer) -> ReviewOut:
     """The failure's review (404 when none has been started)."""
-    failure = get_failure(session, failure_id)
+    failure = get_visible_failure(session, failure_id, viewer)
     review = service.review_for_failure(session, failure.id)
     if review is None:
         raise NotFound(f"failure {failure.id} has no review yet", field="review")
@@ -104,25 +106,29 @@ def review_of_failure(failure_id: int, session: DbSession) -> ReviewOut:
 
 
 @router.post("/reviews", status_code=201)
-def start_review(body: StartReviewIn, session: DbSession) -> ReviewOut:
+def start_review(body: StartReviewIn, session: DbSession, viewer: CurrentViewer) -> ReviewOut:
     """Start a draft review; the failure moves to *in-review*. Starting again returns the same review."""
-    return ReviewOut.model_validate(service.start_review(session, body.failure_id, held_at=body.held_at))
+    review = service.start_review(session, body.failure_id, held_at=body.held_at, viewer=viewer)
+    return ReviewOut.model_validate(review)
 
 
 @router.get("/reviews/{review_id}")
-def get_review(review_id: int, session: DbSession) -> ReviewOut:
-    return ReviewOut.model_validate(service.get_review(session, review_id))
+def get_review(review_id: int, session: DbSession, viewer: CurrentViewer) -> ReviewOut:
+    """A review (404 when you may not see its failure)."""
+    return ReviewOut.model_validate(service.get_review(session, review_id, viewer=viewer))
 
 
 @router.patch("/reviews/{review_id}")
-def answer_review(review_id: int, body: ReviewAnswers, session: DbSession) -> ReviewOut:
+def answer_review(
+    review_id: int, body: ReviewAnswers, session: DbSession, viewer: CurrentViewer
+) -> ReviewOut:
     """Fill in or change answers of a draft review."""
-    return ReviewOut.model_validate(service.update_review(session, review_id, body.changes()))
+    return ReviewOut.model_validate(service.update_review(session, review_id, body.changes(), viewer=viewer))
 
 
 @router.post("/reviews/{review_id}/actions", status_code=201)
 def add_review_action(
-    review_id: int, body: ReviewActionIn, session: DbSession, settings: AppSettings
+    review_id: int, body: ReviewActionIn, session: DbSession, settings: AppSettings, viewer: CurrentViewer
 ) -> ActionOut:
     """Add an action to the review; a second primary action is a 409."""
     action = service.add_review_action(
@@ -131,11 +137,12 @@ def add_review_action(
         body.spec(),
         primary=body.primary,
         review_offset_days=settings.default_review_offset_days,
+        viewer=viewer,
     )
     return ActionOut.model_validate(action)
 
 
 @router.post("/reviews/{review_id}/complete")
-def complete_review(review_id: int, session: DbSession) -> ReviewOut:
+def complete_review(review_id: int, session: DbSession, viewer: CurrentViewer) -> ReviewOut:
     """Complete the review (422 naming the first missing answer); the failure moves to *acting*."""
-    return ReviewOut.model_validate(service.complete_review(session, review_id))
+    return ReviewOut.model_validate(service.complete_review(session, review_id, viewer=viewer))

@@ -1,4 +1,7 @@
-"""Full-text search over failures, reviews, actions, assumptions and lessons."""
+"""Full-text search over failures, reviews, actions, assumptions and lessons — those you may see.
+
+Coaching notes and development plans are never indexed, so they never appear here.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,13 @@ from sqlalchemy.orm import Session
 
 from lessonloop.actions.service import get_action
 from lessonloop.api.common import API_PREFIX, ERROR_RESPONSES
-from lessonloop.api.deps import DbSession
+from lessonloop.api.deps import CurrentViewer, DbSession
+from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.reviews.service import get_review
 from lessonloop.store.search import Hit
 from lessonloop.store.search import search as search_index
 
-router = APIRouter(tags=["search"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=OneThreadRoute, tags=["search"], responses=ERROR_RESPONSES)
 
 # The indexed kinds (store.search.KIND_CODES; a test keeps the two in step).
 SearchKind = Literal["failure", "review", "action", "assumption", "lesson"]
@@ -62,6 +66,7 @@ def _hit(session: Session, hit: Hit) -> HitOut:
 @router.get("/search")
 def search(
     session: DbSession,
+    viewer: CurrentViewer,
     q: Annotated[str, Query(min_length=1, description="Words to look for (all must match).")],
     kind: Annotated[
         list[SearchKind] | None, Query(description="Only these kinds (repeat the parameter for more).")
@@ -70,4 +75,5 @@ def search(
 ) -> list[HitOut]:
     """The best matches first; ``[`` and ``]`` mark the matched words in ``snippet``."""
     kinds = list(dict.fromkeys(kind)) if kind else None
-    return [_hit(session, h) for h in search_index(session, q, kinds=kinds, limit=limit)]
+    hits = search_index(session, q, kinds=kinds, limit=limit, viewer=viewer)
+    return [_hit(session, h) for h in hits]

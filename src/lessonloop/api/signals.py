@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from lessonloop.access.policy import can_see_failure
+from lessonloop.access.viewer import Viewer
 from lessonloop.api.common import ERROR_RESPONSES
-from lessonloop.api.deps import AppSettings, DbSession
+from lessonloop.api.deps import AppSettings, CurrentViewer, DbSession
+from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.escalations.models import EscalationStatus
 from lessonloop.escalations.schemas import EscalationOut
 from lessonloop.escalations.service import (
@@ -18,23 +22,32 @@ from lessonloop.escalations.service import (
     check_escalations,
     list_escalations,
     update_escalation,
+    visible_escalations,
 )
-from lessonloop.failures.service import get_failure
+from lessonloop.failures.models import Failure
+from lessonloop.failures.service import get_visible_failure
 from lessonloop.people.service import get_team
 from lessonloop.signals.coach import coach_review, coach_text
 from lessonloop.signals.metrics import compute_metrics, metrics_csv
 from lessonloop.signals.observe import suggest_repeat
 from lessonloop.signals.similar import similar_failures
 
-router = APIRouter(tags=["signals"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=OneThreadRoute, tags=["signals"], responses=ERROR_RESPONSES)
 
 
-def _metrics(session: Any, team: str | None, since: dt.date | None, until: dt.date | None) -> dict[str, Any]:
+def _metrics(
+    session: Any, viewer: Viewer, team: str | None, since: dt.date | None, until: dt.date | None
+) -> dict[str, Any]:
     def at(day: dt.date | None) -> dt.datetime | None:
         return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) if day else None
 
     team_id = get_team(session, team).id if team else None
-    return compute_metrics(session, team_id=team_id, since=at(since), until=at(until))
+    return compute_metrics(session, team_id=team_id, since=at(since), until=at(until), viewer=viewer)
+
+
+def _seen_by(viewer: Viewer) -> Callable[[Failure], bool]:
+    """The similarity search's visibility hook: hidden failures never show and never vote."""
+    return lambda failure: can_see_failure(viewer, failure)
 
 
 TeamQ = Annotated[str | None, Query(description="Team id or name.")]
@@ -44,36 +57,45 @@ UntilQ = Annotated[dt.date | None, Query(description="Failures detected before t
 
 @router.get("/metrics")
 def metrics(
-    session: DbSession, team: TeamQ = None, since: SinceQ = None, until: UntilQ = None
+    session: DbSession, viewer: CurrentViewer, team: TeamQ = None, since: SinceQ = None, until: UntilQ = None
 ) -> dict[str, Any]:
-    """Learning metrics per team and month, with totals and the most-failed assumptions."""
-    return _metrics(session, team, since, until)
+    """Learning metrics per team and month (over the failures you may see), with totals and the
+    most-failed assumptions."""
+    return _metrics(session, viewer, team, since, until)
 
 
 @router.get("/metrics.csv", response_class=PlainTextResponse)
-def metrics_as_csv(session: DbSession, team: TeamQ = None, since: SinceQ = None, until: UntilQ = None) -> str:
+def metrics_as_csv(
+    session: DbSession, viewer: CurrentViewer, team: TeamQ = None, since: SinceQ = None, until: UntilQ = None
+) -> str:
     """The same metrics as CSV, one row per team and month plus a totals row."""
-    return metrics_csv(_metrics(session, team, since, until))
+    return metrics_csv(_metrics(session, viewer, team, since, until))
 
 
 @router.get("/escalations")
 def escalations(
     session: DbSession,
+    viewer: CurrentViewer,
     status: Annotated[EscalationStatus | None, Query()] = None,
     team: TeamQ = None,
 ) -> list[EscalationOut]:
     team_id = get_team(session, team).id if team else None
     return [
         EscalationOut.model_validate(e)
-        for e in list_escalations(session, status=status.value if status else None, team_id=team_id)
+        for e in list_escalations(
+            session, status=status.value if status else None, team_id=team_id, viewer=viewer
+        )
     ]
 
 
 @router.post("/escalations/check")
-def run_escalation_check(session: DbSession, settings: AppSettings) -> list[EscalationOut]:
-    """Open or grow escalations for patterns in the current window; returns what changed."""
+def run_escalation_check(
+    session: DbSession, settings: AppSettings, viewer: CurrentViewer
+) -> list[EscalationOut]:
+    """Open or grow escalations for patterns in the current window; returns what changed (of
+    what you may see)."""
     changed = check_escalations(session, policy=EscalationPolicy.from_settings(settings))
-    return [EscalationOut.model_validate(e) for e in changed]
+    return [EscalationOut.model_validate(e) for e in visible_escalations(session, changed, viewer)]
 
 
 class EscalationPatch(BaseModel):
@@ -84,13 +106,17 @@ class EscalationPatch(BaseModel):
 
 
 @router.patch("/escalations/{escalation_id}")
-def patch_escalation(escalation_id: int, body: EscalationPatch, session: DbSession) -> EscalationOut:
+def patch_escalation(
+    escalation_id: int, body: EscalationPatch, session: DbSession, viewer: CurrentViewer
+) -> EscalationOut:
+    """Acknowledge, resolve or re-assign: its owner, a lead or admin of its team, or an org admin."""
     escalation = update_escalation(
         session,
         escalation_id,
         status=body.status.value if body.status else None,
         owner=body.owner,
         resolution=body.resolution,
+        viewer=viewer,
     )
     return EscalationOut.model_validate(escalation)
 
@@ -124,20 +150,26 @@ class SimilarIn(BaseModel):
 
 
 @router.post("/similar")
-def similar(body: SimilarIn, session: DbSession) -> list[dict[str, Any]]:
-    """Earlier failures most like the one described, with their root cause, action and lessons."""
+def similar(body: SimilarIn, session: DbSession, viewer: CurrentViewer) -> list[dict[str, Any]]:
+    """Earlier failures (that you may see) most like the one described, with their root cause,
+    action and lessons."""
     matches = similar_failures(
-        session, title=body.title, text=body.text, labels=body.labels, limit=body.limit
+        session,
+        title=body.title,
+        text=body.text,
+        labels=body.labels,
+        limit=body.limit,
+        visible=_seen_by(viewer),
     )
     return [m.to_dict() for m in matches]
 
 
 @router.get("/failures/{failure_id}/similar")
 def similar_to_failure(
-    failure_id: int, session: DbSession, limit: Annotated[int, Query(ge=1, le=50)] = 5
+    failure_id: int, session: DbSession, viewer: CurrentViewer, limit: Annotated[int, Query(ge=1, le=50)] = 5
 ) -> dict[str, Any]:
     """ "Have we seen this before?" for a logged failure, with a repeat suggestion when one is close."""
-    failure = get_failure(session, failure_id)
+    failure = get_visible_failure(session, failure_id, viewer)
     matches = similar_failures(
         session,
         title=failure.title,
@@ -145,6 +177,7 @@ def similar_to_failure(
         labels=failure.labels,
         limit=limit,
         exclude_ids=[failure.id],
+        visible=_seen_by(viewer),
     )
     match, share = suggest_repeat(session, failure, matches)
     repeat = {"failure_id": match.id, "overlap": share} if match else None

@@ -43,11 +43,14 @@ def _register() -> None:
     for name in (
         "db_cmds",
         "people_cmds",
+        "auth_cmds",
         "loop_cmds",
         "portability_cmds",
         "signals_cmds",
         "insight_cmds",
         "serve_cmds",
+        "worker_cmds",
+        "followthrough_cmds",
     ):
         try:
             importlib.import_module(f"lessonloop.cli.{name}")

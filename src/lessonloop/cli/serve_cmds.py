@@ -68,6 +68,8 @@ def serve(
 ) -> None:
     """Serve the web app and the API."""
     settings = common.settings()
+    logins: list[tuple[str, str]] = []
+    demo_password = ""
     if demo_if_empty:
         demo = _module("lessonloop.demo")
         with common.unit() as session:
@@ -77,12 +79,20 @@ def serve(
             counts = summary.as_dict() if hasattr(summary, "as_dict") else {}
             detail = ", ".join(f"{n} {name}" for name, n in counts.items())
             render.say("the workspace was empty: loaded the demo data" + (f" ({detail})" if detail else ""))
+        if hasattr(demo, "demo_logins"):
+            with common.unit() as session:
+                logins = list(demo.demo_logins(session))
+            demo_password = str(getattr(demo, "DEMO_PASSWORD", ""))
     application = _module("lessonloop.app").create_app(settings)
     common.reset()  # the app opens its own engine; do not keep the CLI's pool open while serving
     address = _address(host, port)
 
     def ready() -> None:
         render.say(f"lessonloop is running at {address} (database {_safe_url(settings.database_url)})")
+        if logins:
+            render.say(f"demo sign-in: any handle below, password {demo_password!r} (demo data only)")
+            for handle, roles in logins:
+                render.say(f"  {handle:<8} {roles}")
         if host in {"0.0.0.0", "::"}:
             render.hint(f"listening on every interface ({host}:{port})")
         render.hint("press Ctrl+C to stop")

@@ -2,10 +2,12 @@
 
     lessonloop similar "Bad config push took down the edge routers"
     lessonloop similar --from-file queries.jsonl --limit 5 --json      # one JSON line per query
+    lessonloop similar --semantic "Storage on the DB host ran full"    # needs lessonloop[semantic]
+    lessonloop embed --all                                             # backfill embeddings
     lessonloop suggest-labels "Disk filled up on the primary database" --json
     lessonloop coach review.md --json                                  # or - for stdin
 
-Each command is one read-only transaction.
+Each command is one read-only transaction (``embed`` writes, one transaction per batch).
 """
 
 from __future__ import annotations
@@ -72,6 +74,19 @@ def _own_failure(session: Session, query_id: Any) -> list[int]:
     return [found] if found is not None else []
 
 
+def _require_semantic() -> None:
+    """The semantic extra, or one line on stderr (escaped: ``[semantic]`` is not markup)."""
+    from rich.markup import escape
+
+    from lessonloop.signals.semantic import SemanticUnavailable, require
+
+    try:
+        require()
+    except SemanticUnavailable as exc:
+        common.err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
 def _render_matches(matches: list[SimilarMatch]) -> None:
     if not matches:
         render.say("nothing similar found")
@@ -79,9 +94,12 @@ def _render_matches(matches: list[SimilarMatch]) -> None:
     for rank, m in enumerate(matches, 1):
         ref = f"#{m.id}" + (f" ({m.external_id})" if m.external_id else "")
         render.out(render.text(f"{rank}. {m.title}", "bold"))
-        render.out(
-            render.text(f"   {ref}  score {m.score:.2f}  matched: {', '.join(m.matched_terms)}", "dim")
-        )
+        detail = f"   {ref}  score {m.score:.2f}"
+        if m.semantic is not None:
+            detail += f"  cosine {m.semantic:.2f}"
+        if m.matched_terms:
+            detail += f"  matched: {', '.join(m.matched_terms)}"
+        render.out(render.text(detail, "dim"))
         for name, value in (
             ("labels", ", ".join(m.labels)),
             ("root cause", m.root_cause or ""),
@@ -108,17 +126,26 @@ def similar(
         "--from-file",
         help='JSONL of {"id", "title", "text"} queries (- for stdin); prints one JSON line per query.',
     ),
+    semantic: bool = typer.Option(
+        False,
+        "--semantic",
+        help="Blend in sentence-embedding similarity (needs the optional semantic extra; see lessonloop embed).",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Have we seen this before? The logged failures most like this one, with what was learned."""
+    if semantic:
+        _require_semantic()
     if from_file is not None:
         if text is not None:
             raise Invalid("give either TEXT or --from-file, not both", field="from-file")
-        _similar_batch(from_file, limit)
+        _similar_batch(from_file, limit, semantic=semantic)
         return
     title, body = _split(_query_text(text))
     with common.unit() as session:
-        matches = similar_failures(session, title=title, text=body, labels=label or [], limit=limit)
+        matches = similar_failures(
+            session, title=title, text=body, labels=label or [], limit=limit, semantic=semantic
+        )
     if as_json:
         common.print_json(
             {"query": {"title": title, "text": body}, "matches": [m.to_dict() for m in matches]}
@@ -127,7 +154,7 @@ def similar(
         _render_matches(matches)
 
 
-def _similar_batch(source: str, limit: int) -> None:
+def _similar_batch(source: str, limit: int, *, semantic: bool = False) -> None:
     """One line ``{"query": ID, "matches": [{"external_id", "id", "score"}, ...]}`` per query."""
     stream: TextIO = sys.stdin if source == "-" else Path(source).open(encoding="utf-8")  # noqa: SIM115
     try:
@@ -139,6 +166,7 @@ def _similar_batch(source: str, limit: int) -> None:
                     text=body,
                     limit=limit,
                     exclude_ids=_own_failure(session, query_id),
+                    semantic=semantic,
                 )
                 line = {
                     "query": query_id,
@@ -152,6 +180,52 @@ def _similar_batch(source: str, limit: int) -> None:
     finally:
         if stream is not sys.stdin:
             stream.close()
+
+
+@app.command("embed")
+@common.handle_errors
+def embed(
+    ids: list[int] | None = typer.Argument(None, help="Failure ids to embed (or --all)."),
+    all_: bool = typer.Option(False, "--all", help="Every failure whose embedding is missing or stale."),
+    force: bool = typer.Option(False, "--force", help="Embed again even when the text is unchanged."),
+    batch: int = typer.Option(256, "--batch", min=1, max=10_000, help="Failures per transaction."),
+) -> None:
+    """Store sentence embeddings for similar --semantic (needs the optional semantic extra)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from lessonloop.signals import semantic as sem
+
+    _require_semantic()
+    if bool(ids) == all_:
+        raise Invalid("give failure ids or --all (not both)", field="ids")
+    if ids:
+        with common.unit() as session:
+            done = embedded = 0
+            for start in range(0, len(ids), batch):
+                chunk = ids[start : start + batch]
+                embedded += sem.embed_failures(session, chunk, force=force)
+                done += len(chunk)
+        render.say(f"{render.plural(embedded, 'embedding')} written for {render.plural(done, 'failure')}")
+        return
+    with Progress(
+        TextColumn("embedding"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=common.err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("embed", total=None)
+
+        def step(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        sem.get_encoder()  # load the model before the bar starts counting
+        done, embedded = sem.embed_all(lambda: common.unit(), force=force, batch=batch, progress=step)
+    render.say(
+        f"{render.plural(embedded, 'embedding')} written, "
+        f"{render.plural(done - embedded, 'failure')} already current"
+    )
 
 
 @app.command("suggest-labels")

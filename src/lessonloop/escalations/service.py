@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.policy import EDITING_ROLES, can_see_escalation
+from lessonloop.access.scope import not_found
+from lessonloop.access.viewer import Viewer
 from lessonloop.coerce import as_enum, as_text
-from lessonloop.errors import Conflict, Invalid
+from lessonloop.errors import Conflict, Invalid, PermissionDenied
 from lessonloop.escalations.models import (
     ROUTE_LABELS,
     Escalation,
@@ -229,18 +232,30 @@ def _explain(
 
 
 def list_escalations(
-    session: Session, *, status: str | None = None, team_id: int | None = None
+    session: Session, *, status: str | None = None, team_id: int | None = None, viewer: Viewer | None = None
 ) -> list[Escalation]:
+    """Escalations, the newest first. An escalation names its failures, so a ``viewer`` sees only
+    those whose every failure they may see (``access.policy.can_see_escalation``)."""
     stmt = select(Escalation).order_by(Escalation.opened_at.desc(), Escalation.id.desc())
     if status:
         stmt = stmt.where(Escalation.status == as_enum(status, EscalationStatus, "status").value)
     if team_id is not None:
         stmt = stmt.where(Escalation.team_id == team_id)
-    return list(session.scalars(stmt))
+    found = list(session.scalars(stmt))
+    return found if viewer is None else visible_escalations(session, found, viewer)
 
 
-def get_escalation(session: Session, escalation_id: int | str) -> Escalation:
-    return get_or_404(session, Escalation, escalation_id)
+def visible_escalations(
+    session: Session, escalations: Iterable[Escalation], viewer: Viewer | None
+) -> list[Escalation]:
+    return [e for e in escalations if viewer is None or can_see_escalation(session, viewer, e)]
+
+
+def get_escalation(session: Session, escalation_id: int | str, *, viewer: Viewer | None = None) -> Escalation:
+    escalation = get_or_404(session, Escalation, escalation_id)
+    if viewer is not None and not can_see_escalation(session, viewer, escalation):
+        raise not_found(escalation)
+    return escalation
 
 
 def update_escalation(
@@ -250,8 +265,20 @@ def update_escalation(
     status: str | None = None,
     owner: PersonRef | None = None,
     resolution: str | None = None,
+    viewer: Viewer | None = None,
 ) -> Escalation:
-    escalation = get_escalation(session, escalation_id)
+    """Acknowledge, resolve or re-assign. With a ``viewer``: someone who may see it and is an org
+    admin, its owner, or a lead or admin of its team."""
+    escalation = get_escalation(session, escalation_id, viewer=viewer)
+    if viewer is not None and not (
+        viewer.is_admin
+        or escalation.owner_id == viewer.person_id
+        or viewer.role_in(escalation.team_id) in EDITING_ROLES
+    ):
+        raise PermissionDenied(
+            "only the escalation's owner, a lead or admin of its team, or an org admin may change it",
+            field="escalation",
+        )
     if owner not in (None, ""):
         escalation.owner = get_person(session, owner, field="owner")
     if status:

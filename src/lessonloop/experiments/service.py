@@ -1,19 +1,28 @@
-"""Act: small bets with explicit success criteria that validate a corrective action."""
+"""Act: small bets with explicit success criteria that validate a corrective action.
+
+``viewer=None`` is a trusted local caller (:mod:`lessonloop.access.scope`). With a viewer, an
+experiment is seen by whoever may see its action's failure, and run (added to, observed) by the
+action's owner or whoever may change the failure.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.policy import visible_experiments_clause
+from lessonloop.access.scope import require_action_workable, require_failure_seen, where_visible
+from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action
 from lessonloop.coerce import as_date, as_datetime, as_float, as_text
 from lessonloop.errors import Invalid
 from lessonloop.experiments.models import Experiment, Observation
 from lessonloop.experiments.verdict import Verdict, check_comparator, verdict
+from lessonloop.failures.models import Failure
 from lessonloop.store.base import utcnow
-from lessonloop.store.crud import get_or_404
+from lessonloop.store.crud import get_or_404, id_in_range
 
 
 def add_experiment(
@@ -26,8 +35,11 @@ def add_experiment(
     threshold: Any,
     start_date: Any,
     end_date: Any,
+    viewer: Viewer | None = None,
 ) -> Experiment:
     action = get_or_404(session, Action, action_id)
+    if viewer is not None:
+        require_action_workable(viewer, action, _failure_of(session, action))
     start = as_date(start_date, "start_date")
     end = as_date(end_date, "end_date")
     if end < start:
@@ -46,14 +58,39 @@ def add_experiment(
     return experiment
 
 
-def get_experiment(session: Session, experiment_id: int | str) -> Experiment:
-    return get_or_404(session, Experiment, experiment_id)
+def _failure_of(session: Session, action: Action) -> Failure:
+    failure = session.get(Failure, action.failure_id)
+    assert failure is not None  # a foreign key
+    return failure
+
+
+def _action_of(session: Session, experiment: Experiment) -> Action:
+    action = session.get(Action, experiment.action_id)
+    assert action is not None  # a foreign key
+    return action
+
+
+def get_experiment(session: Session, experiment_id: int | str, *, viewer: Viewer | None = None) -> Experiment:
+    """An experiment; 404 when ``viewer`` may not see its action's failure."""
+    experiment = get_or_404(session, Experiment, experiment_id)
+    if viewer is not None:
+        require_failure_seen(viewer, _failure_of(session, _action_of(session, experiment)))
+    return experiment
 
 
 def record_observation(
-    session: Session, experiment_id: int | str, *, value: Any, observed_at: Any = None, note: str = ""
+    session: Session,
+    experiment_id: int | str,
+    *,
+    value: Any,
+    observed_at: Any = None,
+    note: str = "",
+    viewer: Viewer | None = None,
 ) -> Observation:
-    experiment = get_experiment(session, experiment_id)
+    experiment = get_or_404(session, Experiment, experiment_id)
+    if viewer is not None:
+        action = _action_of(session, experiment)
+        require_action_workable(viewer, action, _failure_of(session, action))
     observation = Observation(
         value=as_float(value, "value"),
         observed_at=as_datetime(observed_at, "observed_at") if observed_at not in (None, "") else utcnow(),
@@ -76,8 +113,13 @@ def experiments_for_actions(session: Session, action_ids: list[int]) -> list[Exp
     return list(session.scalars(stmt))
 
 
-def list_experiments(session: Session, *, action_id: int | None = None) -> list[Experiment]:
-    stmt = select(Experiment).order_by(Experiment.id)
+def list_experiments(
+    session: Session, *, action_id: int | None = None, viewer: Viewer | None = None
+) -> list[Experiment]:
+    """Experiments, oldest first; only those of failures ``viewer`` may see."""
+    stmt = where_visible(select(Experiment), viewer, visible_experiments_clause(viewer)).order_by(
+        Experiment.id
+    )
     if action_id is not None:
-        stmt = stmt.where(Experiment.action_id == action_id)
+        stmt = stmt.where(Experiment.action_id == action_id if id_in_range(action_id) else false())
     return list(session.scalars(stmt))

@@ -9,6 +9,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.policy import visible_failures_clause
+from lessonloop.access.scope import where_visible
+from lessonloop.access.viewer import Viewer
 from lessonloop.actions.schemas import ActionOut
 from lessonloop.actions.service import list_actions
 from lessonloop.experiments.schemas import ExperimentOut
@@ -16,7 +19,7 @@ from lessonloop.experiments.service import experiments_for_actions
 from lessonloop.failures.lifecycle import TRANSITIONS, refusal
 from lessonloop.failures.models import Failure, FailureStatus
 from lessonloop.failures.schemas import FailureOut
-from lessonloop.failures.service import get_failure, loop_facts
+from lessonloop.failures.service import get_visible_failure, loop_facts
 from lessonloop.lessons.schemas import LessonOut
 from lessonloop.lessons.service import list_lessons
 from lessonloop.reviews.schemas import ReviewOut
@@ -48,15 +51,20 @@ class FailureOverview(BaseModel):
     history: list[HistoryOut]
 
 
-def failure_overview(session: Session, failure_id: int | str) -> FailureOverview:
-    failure = get_failure(session, failure_id)
+def failure_overview(
+    session: Session, failure_id: int | str, *, viewer: Viewer | None = None
+) -> FailureOverview:
+    """Everything about one failure. With a ``viewer``: 404 unless they may see the failure; its
+    review, actions, experiments, lessons and history are then theirs to see too (they inherit the
+    failure's visibility), and only the repeats they may see are listed."""
+    failure = get_visible_failure(session, failure_id, viewer)
     review = review_for_failure(session, failure.id)
-    actions = list_actions(session, failure_id=failure.id, page_size=500).items
+    actions = list_actions(session, failure_id=failure.id, page_size=500, viewer=viewer).items
     experiments = experiments_for_actions(session, [a.id for a in actions])
-    lessons = list_lessons(session, failure_id=failure.id, page_size=500).items
-    repeats = list(
-        session.scalars(select(Failure.id).where(Failure.repeat_of_id == failure.id).order_by(Failure.id))
-    )
+    lessons = list_lessons(session, failure_id=failure.id, page_size=500, viewer=viewer).items
+    repeats_stmt = select(Failure.id).where(Failure.repeat_of_id == failure.id)
+    repeats_stmt = where_visible(repeats_stmt, viewer, visible_failures_clause(viewer))
+    repeats = list(session.scalars(repeats_stmt.order_by(Failure.id)))
     facts = loop_facts(session, failure)
     current = FailureStatus(failure.status)
     steps = [
@@ -75,7 +83,7 @@ def failure_overview(session: Session, failure_id: int | str) -> FailureOverview
         review=ReviewOut.model_validate(review) if review else None,
         actions=[ActionOut.model_validate(a) for a in actions],
         experiments=[ExperimentOut.of(e) for e in experiments],
-        lessons=[LessonOut.of(lesson) for lesson in lessons],
+        lessons=[LessonOut.of(lesson, viewer) for lesson in lessons],
         repeats=repeats,
         next_steps=steps,
         history=[

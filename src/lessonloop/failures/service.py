@@ -1,4 +1,9 @@
-"""Observe: log, change, list and move failures through the loop."""
+"""Observe: log, change, list and move failures through the loop.
+
+Every function takes ``viewer``: ``None`` is a trusted local caller that sees and may change
+everything (see :mod:`lessonloop.access.scope`); with a viewer, reads are filtered and a failure
+the viewer may not see answers 404, a change they may not make 403.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,12 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.policy import visible_failures_clause
+from lessonloop.access.scope import require_failure_editable, require_failure_seen, where_visible
+from lessonloop.access.viewer import Viewer
 from lessonloop.coerce import as_datetime, as_enum, as_float, as_text
 from lessonloop.errors import Conflict, Invalid
 from lessonloop.failures.lifecycle import LoopFacts, check_transition
@@ -28,7 +36,7 @@ from lessonloop.store.crud import Page, get_or_404, paginate
 def clean_labels(labels: Iterable[str]) -> list[str]:
     seen: dict[str, str] = {}
     for raw in labels:
-        label = " ".join(str(raw).split())[:200]
+        label = " ".join(str(raw).replace("\x00", "").split())[:200]
         if label and label.lower() not in seen:
             seen[label.lower()] = label
     return sorted(seen.values())
@@ -55,8 +63,13 @@ def log_failure(
     source: str | None = None,
     company: str | None = None,
     url: str | None = None,
+    viewer: Viewer | None = None,
 ) -> Failure:
-    """Record what happened. Only the title is required: logging must take under a minute."""
+    """Record what happened. Only the title is required: logging must take under a minute.
+
+    With a ``viewer`` (the signed-in person logging it), they are the reporter unless
+    ``reporter`` names someone else: a private failure is then never lost to its own author.
+    """
     failure = Failure(
         title=as_text(title, "title", required=True, max_len=300),
         observation=as_text(observation, "observation"),
@@ -86,6 +99,8 @@ def log_failure(
         failure.team = get_team(session, team)
     if reporter is not None and reporter != "":
         failure.reporter = get_person(session, reporter, field="reporter")
+    elif viewer is not None:
+        failure.reporter = get_person(session, viewer.person_id, field="reporter")
     failure.people = _people(session, people)
     failure.label_rows = [FailureLabel(label=label) for label in clean_labels(labels)]
     session.add(failure)
@@ -102,7 +117,23 @@ def _people(session: Session, refs: Sequence[PersonRef]) -> list[Any]:
 
 
 def get_failure(session: Session, failure_id: int | str) -> Failure:
+    """Any failure, visible or not: for trusted callers and for checks that follow."""
     return get_or_404(session, Failure, failure_id)
+
+
+def get_visible_failure(session: Session, failure_id: int | str, viewer: Viewer | None) -> Failure:
+    """The failure if ``viewer`` may see it; 404 (not 403) otherwise, as if it did not exist."""
+    failure = get_failure(session, failure_id)
+    require_failure_seen(viewer, failure)
+    return failure
+
+
+def get_editable_failure(session: Session, failure_id: int | str, viewer: Viewer | None) -> Failure:
+    """The failure if ``viewer`` may change it: 404 when they may not see it, 403 when they may
+    see but not change it."""
+    failure = get_failure(session, failure_id)
+    require_failure_editable(viewer, failure)
+    return failure
 
 
 EDITABLE = frozenset(
@@ -126,8 +157,10 @@ EDITABLE = frozenset(
 )
 
 
-def update_failure(session: Session, failure_id: int | str, changes: Mapping[str, Any]) -> Failure:
-    failure = get_failure(session, failure_id)
+def update_failure(
+    session: Session, failure_id: int | str, changes: Mapping[str, Any], *, viewer: Viewer | None = None
+) -> Failure:
+    failure = get_editable_failure(session, failure_id, viewer)
     unknown = set(changes) - EDITABLE
     if unknown:
         raise Invalid(f"cannot be changed: {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
@@ -160,8 +193,8 @@ def update_failure(session: Session, failure_id: int | str, changes: Mapping[str
     return failure
 
 
-def delete_failure(session: Session, failure_id: int | str) -> None:
-    session.delete(get_failure(session, failure_id))
+def delete_failure(session: Session, failure_id: int | str, *, viewer: Viewer | None = None) -> None:
+    session.delete(get_editable_failure(session, failure_id, viewer))
     session.flush()
 
 
@@ -182,8 +215,10 @@ def loop_facts(session: Session, failure: Failure) -> LoopFacts:
     return LoopFacts(review_completed=completed, primary_action_closed=closed)
 
 
-def transition(session: Session, failure_id: int | str, target: str | FailureStatus) -> Failure:
-    failure = get_failure(session, failure_id)
+def transition(
+    session: Session, failure_id: int | str, target: str | FailureStatus, *, viewer: Viewer | None = None
+) -> Failure:
+    failure = get_editable_failure(session, failure_id, viewer)
     target_status = as_enum(target, FailureStatus, "status")
     if target_status == FailureStatus.repeated:
         raise Conflict("a failure becomes repeated only by confirming what it repeats", field="status")
@@ -193,10 +228,13 @@ def transition(session: Session, failure_id: int | str, target: str | FailureSta
     return failure
 
 
-def confirm_repeat(session: Session, failure_id: int | str, repeat_of: int | str) -> Failure:
-    """Mark ``failure_id`` as a confirmed repeat of an earlier failure."""
-    failure = get_failure(session, failure_id)
+def confirm_repeat(
+    session: Session, failure_id: int | str, repeat_of: int | str, *, viewer: Viewer | None = None
+) -> Failure:
+    """Mark ``failure_id`` as a confirmed repeat of an earlier failure (which the viewer must see)."""
+    failure = get_editable_failure(session, failure_id, viewer)
     earlier = get_or_404(session, Failure, repeat_of)
+    require_failure_seen(viewer, earlier)
     if earlier.id == failure.id:
         raise Invalid("a failure cannot repeat itself", field="repeat_of")
     if earlier.detected_at > failure.detected_at:
@@ -228,7 +266,12 @@ def failure_query(
     if severity:
         stmt = stmt.where(Failure.severity == as_enum(severity, Severity, "severity").value)
     if label:
-        stmt = stmt.where(Failure.id.in_(select(FailureLabel.failure_id).where(FailureLabel.label == label)))
+        # No stored label holds a NUL (clean_labels drops it), and PostgreSQL refuses it in a query.
+        stmt = stmt.where(
+            Failure.id.in_(select(FailureLabel.failure_id).where(FailureLabel.label == label))
+            if "\x00" not in label
+            else false()
+        )
     if since is not None:
         stmt = stmt.where(Failure.detected_at >= since)
     if until is not None:
@@ -248,7 +291,9 @@ def list_failures(
     until: Any = None,
     page: int = 1,
     page_size: int = 50,
+    viewer: Viewer | None = None,
 ) -> Page[Failure]:
+    """Failures, the most recently detected first; only those ``viewer`` may see."""
     stmt = failure_query(
         team_id=get_team(session, team).id if team not in (None, "") else None,
         status=status,
@@ -258,4 +303,5 @@ def list_failures(
         since=as_datetime(since, "since") if since not in (None, "") else None,
         until=as_datetime(until, "until") if until not in (None, "") else None,
     )
+    stmt = where_visible(stmt, viewer, visible_failures_clause(viewer))
     return paginate(session, stmt, page, page_size)

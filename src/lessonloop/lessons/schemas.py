@@ -6,6 +6,8 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict
 
+from lessonloop.access.policy import can_see_failure
+from lessonloop.access.viewer import Viewer
 from lessonloop.lessons.models import Lesson
 
 
@@ -21,7 +23,9 @@ class LessonOut(BaseModel):
     audience: list[str]
 
     @classmethod
-    def of(cls, lesson: Lesson) -> LessonOut:
+    def of(cls, lesson: Lesson, viewer: Viewer | None = None) -> LessonOut:
+        """``viewer``: list only the linked failures they may see (a lesson may reach its audience
+        without opening its failures to them); ``None`` lists them all."""
         return cls(
             id=lesson.id,
             title=lesson.title,
@@ -29,6 +33,6 @@ class LessonOut(BaseModel):
             changed=lesson.changed,
             author_id=lesson.author_id,
             published_at=lesson.published_at,
-            failure_ids=[f.id for f in lesson.failures],
+            failure_ids=[f.id for f in lesson.failures if viewer is None or can_see_failure(viewer, f)],
             audience=[t.name for t in lesson.audience],
         )

@@ -1,19 +1,29 @@
-"""People and teams. References accept an id, a handle/e-mail (people) or a name (teams)."""
+"""People and teams. References accept an id, a handle/e-mail (people) or a name (teams).
+
+The directory is open to everyone signed in. Writes take ``viewer`` (``None``: a trusted local
+caller, see :mod:`lessonloop.access.scope`): only an org admin adds people and teams; an org
+admin or the team's leads and admins add members or change their roles (403 otherwise).
+"""
 
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.scope import require_directory_admin, require_team_manager
+from lessonloop.access.viewer import Viewer
 from lessonloop.coerce import as_enum, as_text
 from lessonloop.errors import Conflict, Invalid, NotFound
 from lessonloop.people.models import Membership, Person, Role, Team
+from lessonloop.store.crud import id_in_range
 
 _HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 PersonRef = int | str | Person
+M = TypeVar("M", Person, Team)
 TeamRef = int | str | Team
 
 
@@ -22,7 +32,15 @@ def make_handle(name: str) -> str:
     return handle[:64] or "person"
 
 
-def add_person(session: Session, *, name: str, handle: str | None = None, email: str | None = None) -> Person:
+def add_person(
+    session: Session,
+    *,
+    name: str,
+    handle: str | None = None,
+    email: str | None = None,
+    viewer: Viewer | None = None,
+) -> Person:
+    require_directory_admin(viewer, "add people")
     name = as_text(name, "name", required=True, max_len=200)
     handle = as_text(handle, "handle") or make_handle(name)
     if not _HANDLE.match(handle):
@@ -40,6 +58,12 @@ def add_person(session: Session, *, name: str, handle: str | None = None, email:
     return person
 
 
+def _by_id(session: Session, model: type[M], raw: str) -> M | None:
+    """The record whose id ``raw`` (decimal digits) is; an id no record can have is None."""
+    number = int(raw) if len(raw) <= 12 else 0
+    return session.get(model, number) if id_in_range(number) else None
+
+
 def get_person(session: Session, ref: PersonRef, *, field: str = "person") -> Person:
     if isinstance(ref, Person):
         return ref
@@ -47,8 +71,10 @@ def get_person(session: Session, ref: PersonRef, *, field: str = "person") -> Pe
     if not raw:
         raise Invalid("is required", field=field)
     person: Person | None
-    if raw.isdigit():
-        person = session.get(Person, int(raw))
+    if raw.isdecimal():
+        person = _by_id(session, Person, raw)
+    elif "\x00" in raw:  # no handle or e-mail holds one (and PostgreSQL refuses it in a query)
+        person = None
     else:
         person = session.scalar(
             select(Person).where(or_(Person.handle == raw.lower(), func.lower(Person.email) == raw.lower()))
@@ -62,7 +88,8 @@ def list_people(session: Session) -> list[Person]:
     return list(session.scalars(select(Person).order_by(Person.handle)))
 
 
-def add_team(session: Session, *, name: str, description: str = "") -> Team:
+def add_team(session: Session, *, name: str, description: str = "", viewer: Viewer | None = None) -> Team:
+    require_directory_admin(viewer, "add teams")
     name = as_text(name, "name", required=True, max_len=120)
     if session.scalar(select(Team).where(func.lower(Team.name) == name.lower())) is not None:
         raise Conflict(f"a team named {name!r} exists already", field="name")
@@ -78,11 +105,13 @@ def get_team(session: Session, ref: TeamRef, *, field: str = "team") -> Team:
     raw = str(ref).strip()
     if not raw:
         raise Invalid("is required", field=field)
-    team = (
-        session.get(Team, int(raw))
-        if raw.isdigit()
-        else session.scalar(select(Team).where(func.lower(Team.name) == raw.lower()))
-    )
+    team: Team | None
+    if raw.isdecimal():
+        team = _by_id(session, Team, raw)
+    elif "\x00" in raw:
+        team = None
+    else:
+        team = session.scalar(select(Team).where(func.lower(Team.name) == raw.lower()))
     if team is None:
         raise NotFound(f"no team {raw!r} (use an id or name)", field=field)
     return team
@@ -98,9 +127,15 @@ def list_teams(session: Session) -> list[Team]:
 
 
 def add_member(
-    session: Session, *, team: TeamRef, person: PersonRef, role: str | Role = Role.member
+    session: Session,
+    *,
+    team: TeamRef,
+    person: PersonRef,
+    role: str | Role = Role.member,
+    viewer: Viewer | None = None,
 ) -> Membership:
     team_obj = get_team(session, team)
+    require_team_manager(viewer, team_obj.id)
     person_obj = get_person(session, person)
     role_value = as_enum(role, Role, "role").value
     existing = session.scalar(

@@ -3,6 +3,10 @@
 A review asks the three diagnostic questions (which assumption guided the decision, what
 evidence we had, what changed), then root cause, gap type with a one-line justification and
 exactly one primary corrective action. Completing it moves the failure to *acting*.
+
+``viewer=None`` is a trusted local caller (:mod:`lessonloop.access.scope`). With a viewer, a
+review is seen by whoever may see its failure (404 otherwise) and written by whoever may change
+the failure (403 otherwise).
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.policy import visible_assumptions_clause, visible_failures_clause
+from lessonloop.access.scope import require_failure_editable, require_failure_seen
+from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action
 from lessonloop.actions.service import DEFAULT_REVIEW_OFFSET_DAYS, add_action
 from lessonloop.coerce import as_datetime, as_enum, as_text
@@ -76,9 +83,10 @@ def record_assumption(session: Session, statement: str, *, status: str | None = 
 REVIEWABLE = (FailureStatus.observed.value, FailureStatus.in_review.value, FailureStatus.repeated.value)
 
 
-def check_reviewable(session: Session, failure_id: int | str) -> Failure:
+def check_reviewable(session: Session, failure_id: int | str, *, viewer: Viewer | None = None) -> Failure:
     """Refuse up front what :func:`conduct_review` would refuse, before anyone types an answer."""
     failure = get_failure(session, failure_id)
+    require_failure_editable(viewer, failure)
     existing = session.scalar(select(Review).where(Review.failure_id == failure.id))
     if existing is not None and existing.status == ReviewStatus.completed.value:
         raise Conflict(f"review {existing.id} is completed; reopen the failure to change it", field="status")
@@ -89,8 +97,11 @@ def check_reviewable(session: Session, failure_id: int | str) -> Failure:
     return failure
 
 
-def start_review(session: Session, failure_id: int | str, *, held_at: Any = None) -> Review:
+def start_review(
+    session: Session, failure_id: int | str, *, held_at: Any = None, viewer: Viewer | None = None
+) -> Review:
     failure = get_failure(session, failure_id)
+    require_failure_editable(viewer, failure)
     existing = session.scalar(select(Review).where(Review.failure_id == failure.id))
     if existing is not None:
         return existing
@@ -110,16 +121,38 @@ def start_review(session: Session, failure_id: int | str, *, held_at: Any = None
     return review
 
 
-def get_review(session: Session, review_id: int | str) -> Review:
-    return get_or_404(session, Review, review_id)
+def _failure_of(session: Session, review: Review) -> Failure:
+    failure = session.get(Failure, review.failure_id)
+    assert failure is not None  # a foreign key
+    return failure
 
 
-def review_for_failure(session: Session, failure_id: int) -> Review | None:
+def get_review(session: Session, review_id: int | str, *, viewer: Viewer | None = None) -> Review:
+    """A review; 404 when ``viewer`` may not see its failure."""
+    review = get_or_404(session, Review, review_id)
+    if viewer is not None:
+        require_failure_seen(viewer, _failure_of(session, review))
+    return review
+
+
+def _editable_review(session: Session, review_id: int | str, viewer: Viewer | None) -> Review:
+    review = get_or_404(session, Review, review_id)
+    if viewer is not None:
+        require_failure_editable(viewer, _failure_of(session, review))
+    return review
+
+
+def review_for_failure(session: Session, failure_id: int, *, viewer: Viewer | None = None) -> Review | None:
+    """The failure's review, if it has one (404 when ``viewer`` may not see the failure)."""
+    if viewer is not None:
+        require_failure_seen(viewer, get_failure(session, failure_id))
     return session.scalar(select(Review).where(Review.failure_id == failure_id))
 
 
-def update_review(session: Session, review_id: int | str, answers: Mapping[str, Any]) -> Review:
-    review = get_review(session, review_id)
+def update_review(
+    session: Session, review_id: int | str, answers: Mapping[str, Any], *, viewer: Viewer | None = None
+) -> Review:
+    review = _editable_review(session, review_id, viewer)
     if review.status == ReviewStatus.completed.value:
         raise Conflict(f"review {review.id} is completed; reopen the failure to change it", field="status")
     unknown = set(answers) - ANSWER_FIELDS
@@ -158,8 +191,9 @@ def _strings(value: Any) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
-        return [line.strip(" -*\t") for line in value.splitlines() if line.strip(" -*\t")]
-    return [str(v).strip() for v in value if str(v).strip()]
+        lines = value.replace("\x00", "").splitlines()
+        return [line.strip(" -*\t") for line in lines if line.strip(" -*\t")]
+    return [str(v).replace("\x00", "").strip() for v in value if str(v).replace("\x00", "").strip()]
 
 
 def _factors(value: Any) -> list[str]:
@@ -196,8 +230,8 @@ def missing_for_completion(session: Session, review: Review) -> list[tuple[str, 
     return missing
 
 
-def complete_review(session: Session, review_id: int | str) -> Review:
-    review = get_review(session, review_id)
+def complete_review(session: Session, review_id: int | str, *, viewer: Viewer | None = None) -> Review:
+    review = _editable_review(session, review_id, viewer)
     if review.status == ReviewStatus.completed.value:
         raise Conflict(f"review {review.id} is already completed", field="status")
     missing = missing_for_completion(session, review)
@@ -223,9 +257,10 @@ def conduct_review(
     primary_action: Mapping[str, Any],
     secondary_actions: Sequence[Mapping[str, Any]] = (),
     review_offset_days: int = DEFAULT_REVIEW_OFFSET_DAYS,
+    viewer: Viewer | None = None,
 ) -> Review:
     """Start, fill and complete a review in one step (CLI prompts, a review file, the API)."""
-    review = start_review(session, failure_id, held_at=answers.get("held_at"))
+    review = start_review(session, failure_id, held_at=answers.get("held_at"), viewer=viewer)
     update_review(session, review.id, answers)
     for index, spec in enumerate([primary_action, *secondary_actions]):
         _action_from_spec(session, review, spec, primary=index == 0, offset=review_offset_days)
@@ -259,20 +294,35 @@ def add_review_action(
     *,
     primary: bool = False,
     review_offset_days: int = DEFAULT_REVIEW_OFFSET_DAYS,
+    viewer: Viewer | None = None,
 ) -> Action:
-    review = get_review(session, review_id)
+    review = _editable_review(session, review_id, viewer)
     return _action_from_spec(session, review, spec, primary=primary, offset=review_offset_days)
 
 
-def list_assumptions(session: Session, *, status: str | None = None) -> list[tuple[Assumption, int]]:
-    """Assumptions with how many failures they were named in, the most frequent first."""
+def list_assumptions(
+    session: Session, *, status: str | None = None, viewer: Viewer | None = None
+) -> list[tuple[Assumption, int]]:
+    """Assumptions with how many failures they were named in, the most frequent first.
+
+    With a ``viewer``: only assumptions named in no review or in the review of a failure they may
+    see, and only those failures are counted.
+    """
     count = func.count(review_assumptions.c.review_id)
+    join_on = review_assumptions.c.assumption_id == Assumption.id
+    if viewer is not None:
+        visible_reviews = select(Review.id).where(
+            Review.failure_id.in_(select(Failure.id).where(visible_failures_clause(viewer)))
+        )
+        join_on = join_on & review_assumptions.c.review_id.in_(visible_reviews)
     stmt = (
         select(Assumption, count)
-        .outerjoin(review_assumptions, review_assumptions.c.assumption_id == Assumption.id)
+        .outerjoin(review_assumptions, join_on)
         .group_by(Assumption.id)
         .order_by(count.desc(), Assumption.id)
     )
+    if viewer is not None:
+        stmt = stmt.where(visible_assumptions_clause(viewer))
     if status:
         stmt = stmt.where(Assumption.status == as_enum(status, AssumptionStatus, "status").value)
     return [(row[0], int(row[1])) for row in session.execute(stmt)]

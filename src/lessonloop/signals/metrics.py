@@ -10,8 +10,11 @@ Per team and per month (the month a failure was detected, or an action was due):
   to today), the share still open past their due date or closed late, and how late the open
   ones are today.
 - ``mean_specificity``: the coach's 0–100 score of the actions created for those failures.
-- ``learning_conversion``: failures whose primary action is done *and* verified, by a passed
-  experiment on it or by the failure reaching *learned* (re-evaluated after the review date).
+- ``learning_conversion``: failures whose primary action is done *and* verified: by a passed
+  experiment on it, by its owner answering "yes, it worked" at the review-date check (the
+  worker's "did this work?" prompt), or by the failure reaching *learned* (re-evaluated).
+- ``recognition`` (whole result): recognition given for learning and correction, by kind and
+  person, so learning is counted beside wins.
 - ``blame_rate``: completed reviews with at least one blame-language finding.
 - ``gap_types``: skill / process / context / resourcing split of completed reviews.
 
@@ -32,10 +35,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.policy import visible_failures_clause
+from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action, ActionStatus
 from lessonloop.experiments.models import Experiment, Observation
 from lessonloop.experiments.verdict import Verdict, verdict
 from lessonloop.failures.models import Failure, FailureStatus
+from lessonloop.followthrough.recognition import recognition_counts
 from lessonloop.lessons.models import Lesson, lesson_failures
 from lessonloop.people.models import Team
 from lessonloop.reviews.models import Review, ReviewStatus
@@ -113,13 +119,18 @@ def compute_metrics(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     today: dt.date | None = None,
+    viewer: Viewer | None = None,
 ) -> dict[str, Any]:
+    """``viewer``: count only the failures they may see (and their reviews, actions and
+    assumptions); ``None`` is a trusted local caller that counts everything."""
     today = today or dt.date.today()
     team_names = dict(session.execute(select(Team.id, Team.name)).all())
 
     fq = select(Failure.id, Failure.team_id, Failure.detected_at, Failure.repeat_of_id, Failure.status)
     if team_id is not None:
         fq = fq.where(Failure.team_id == team_id)
+    if viewer is not None:
+        fq = fq.where(visible_failures_clause(viewer))
     if since is not None:
         fq = fq.where(Failure.detected_at >= since)
     if until is not None:
@@ -157,7 +168,7 @@ def compute_metrics(
                     b.lessons_not_implemented += 1
 
     if not info:
-        return _result([], _row(ALL_TEAMS, "all", totals), session, today, team_id, since, until)
+        return _result([], _row(ALL_TEAMS, "all", totals), session, today, team_id, since, until, viewer)
 
     for fid, completed, gap, blame, status in session.execute(
         select(Review.failure_id, Review.completed_at, Review.gap_type, Review.blame_findings, Review.status)
@@ -203,18 +214,24 @@ def compute_metrics(
             for b in add(fid):
                 b.specificity.append(spec)
 
-    passed = _passed_experiments(
-        session, [aid for aid, (_f, st) in primaries.items() if st == ActionStatus.done.value]
-    )
+    done = [aid for aid, (_f, st) in primaries.items() if st == ActionStatus.done.value]
+    verified = _passed_experiments(session, done) | _worked_at_review_date(session, done)
     for aid, (fid, status) in primaries.items():
         if status != ActionStatus.done.value:
             continue
-        if aid in passed or info[fid][3] == FailureStatus.learned.value:
+        if aid in verified or info[fid][3] == FailureStatus.learned.value:
             for b in add(fid):
                 b.converted += 1
 
     rows = [_row(team, month, b) for (team, month), b in sorted(buckets.items())]
-    return _result(rows, _row(ALL_TEAMS, "all", totals), session, today, team_id, since, until)
+    return _result(rows, _row(ALL_TEAMS, "all", totals), session, today, team_id, since, until, viewer)
+
+
+def _worked_at_review_date(session: Session, action_ids: list[int]) -> set[int]:
+    """Actions whose owner answered "yes" to the review-date check (see lessonloop.worker)."""
+    from lessonloop.worker.checks import verified_action_ids  # the worker builds on the domain
+
+    return verified_action_ids(session, action_ids) if action_ids else set()
 
 
 def _passed_experiments(session: Session, action_ids: list[int]) -> set[int]:
@@ -255,10 +272,11 @@ def _result(
     team_id: int | None,
     since: dt.datetime | None,
     until: dt.datetime | None,
+    viewer: Viewer | None = None,
 ) -> dict[str, Any]:
     top = [
         {"id": a.id, "statement": a.statement, "failures": n}
-        for a, n in list_assumptions(session, status="failed")[:10]
+        for a, n in list_assumptions(session, status="failed", viewer=viewer)[:10]
         if n > 0
     ]
     return {
@@ -271,6 +289,7 @@ def _result(
         "totals": asdict(totals),
         "months": [asdict(r) for r in rows],
         "top_failed_assumptions": top,
+        "recognition": recognition_counts(session, team_id=team_id, since=since, until=until, viewer=viewer),
     }
 
 

@@ -31,6 +31,10 @@ Three steps, the same on SQLite and PostgreSQL:
 
 Leave-one-out: ``exclude_ids`` removes failures from the candidates *and* from the corpus
 statistics, so an excluded record never influences the ranking of the others.
+
+Optional semantic ranking (``semantic=True``, the ``semantic`` extra): the nearest stored
+failures by sentence-embedding cosine join the candidates and the text score becomes a blend of
+BM25F and cosine before cause agreement; see :mod:`lessonloop.signals.semantic`.
 """
 
 from __future__ import annotations
@@ -98,6 +102,7 @@ class SimilarMatch:
     primary_action: str | None = None
     lessons: tuple[str, ...] = ()
     matched_terms: tuple[str, ...] = ()  # the query words that contributed most
+    semantic: float | None = None  # cosine similarity, with semantic ranking only
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,7 +115,7 @@ class SimilarMatch:
             "primary_action": self.primary_action,
             "lessons": list(self.lessons),
             "matched_terms": list(self.matched_terms),
-        }
+        } | ({"semantic": round(self.semantic, 4)} if self.semantic is not None else {})
 
 
 # --- the query ----------------------------------------------------------------------------------
@@ -269,6 +274,7 @@ class _Ranked:
     text_score: float
     parts: list[tuple[float, str]]
     score: float = 0.0
+    cosine: float | None = None  # semantic ranking only
 
 
 def _field_terms(value: str) -> Counter[str]:
@@ -348,11 +354,12 @@ def _rank_by_text(
     session: Session,
     query: Query,
     *,
-    labels: Iterable[str],
     exclude: Collection[int],
     visible: Visible | None,
+    also: Sequence[int] = (),
 ) -> list[_Ranked]:
-    """Candidates from the index, ranked by BM25F text similarity (best first)."""
+    """Candidates from the index, ranked by BM25F text similarity (best first). ``also``: more
+    candidate failure ids (semantic neighbours), kept even when no query term matches them."""
     excluded = _excluded_docs(session, exclude)
     n, df = _document_frequencies(session, query.surface, excluded)
     terms = {
@@ -362,20 +369,28 @@ def _rank_by_text(
     }
     heaviest = sorted(terms, key=lambda t: (-terms[t], t))[:RETRIEVAL_TERMS]
     ids = _candidate_ids(session, [query.surface[t] for t in heaviest], excluded, CANDIDATES)
-    docs = _load_docs(session, ids[:CANDIDATES], visible)
+    keep = {i for i in also if i not in exclude}
+    docs = _load_docs(session, list(dict.fromkeys([*ids[:CANDIDATES], *keep])), visible)
     avg = _average_lengths(docs)
-    wanted = {lbl.strip().lower() for lbl in labels if is_cause_label(lbl)}
     ranked = []
     for doc in docs:
         item = _bm25f(doc, terms, avg)
-        if wanted:
-            shared = wanted & {lbl.lower() for lbl in doc.cause_labels}
-            item.text_score *= 1.0 + LABEL_BONUS * len(shared) / len(wanted)
-            item.score = item.text_score
-        if item.text_score > 0:
+        if item.text_score > 0 or doc.failure.id in keep:
             ranked.append(item)
     ranked.sort(key=lambda r: (-r.text_score, r.doc.failure.id))
     return ranked
+
+
+def _apply_label_bonus(ranked: list[_Ranked], labels: Iterable[str]) -> list[_Ranked]:
+    """Sharing the caller-given query labels raises a text score (:data:`LABEL_BONUS`)."""
+    wanted = {lbl.strip().lower() for lbl in labels if is_cause_label(lbl)}
+    if not wanted:
+        return ranked
+    for item in ranked:
+        shared = wanted & {lbl.lower() for lbl in item.doc.cause_labels}
+        item.text_score *= 1.0 + LABEL_BONUS * len(shared) / len(wanted)
+        item.score = item.text_score
+    return sorted(ranked, key=lambda r: (-r.text_score, r.doc.failure.id))
 
 
 def _cause_votes(ranked: Sequence[_Ranked]) -> dict[str, float]:
@@ -430,6 +445,7 @@ def similar_failures(
     exclude_ids: Iterable[int] = (),
     visible: Visible | None = None,
     cause_agreement: bool = True,
+    semantic: bool = False,
 ) -> list[SimilarMatch]:
     """The logged failures most like the one described, best first.
 
@@ -437,16 +453,28 @@ def similar_failures(
     ``exclude_ids``: failure ids left out of candidates and statistics (e.g. the failure
     being looked at). ``visible``: optional predicate on a candidate :class:`Failure`; hidden
     ones are dropped before ranking, so they never show and never vote.
-    ``cause_agreement=False`` ranks by text similarity alone.
+    ``cause_agreement=False`` ranks by text similarity alone. ``semantic=True`` blends in
+    sentence-embedding similarity (needs the ``semantic`` extra, else
+    :class:`~lessonloop.signals.semantic.SemanticUnavailable`), so a failure described in other
+    words can match.
     """
     if limit <= 0:
         return []
     query = Query.parse(title, text)
-    if not query.weights:
+    exclude = {int(i) for i in exclude_ids}
+    if semantic:
+        from lessonloop.signals.semantic import blend, semantic_scores
+
+        if not (title.strip() or text.strip()):
+            return []
+        scores = semantic_scores(session, title=title, text=text, exclude=exclude)
+        ranked = _rank_by_text(session, query, exclude=exclude, visible=visible, also=list(scores.top))
+        ranked = blend(ranked, scores)
+    elif not query.weights:
         return []
-    ranked = _rank_by_text(
-        session, query, labels=labels, exclude={int(i) for i in exclude_ids}, visible=visible
-    )
+    else:
+        ranked = _rank_by_text(session, query, exclude=exclude, visible=visible)
+    ranked = _apply_label_bonus(ranked, labels)
     if cause_agreement:
         ranked = _apply_consensus(ranked)
     ranked = ranked[:limit]
@@ -466,6 +494,7 @@ def similar_failures(
                 primary_action=actions.get(failure.id),
                 lessons=tuple(lessons.get(failure.id, ())),
                 matched_terms=tuple(best),
+                semantic=item.cosine,
             )
         )
     return out
@@ -489,7 +518,7 @@ def suggest_labels(
     query = Query.parse(title, text)
     if k <= 0 or not query.weights:
         return []
-    ranked = _rank_by_text(session, query, labels=(), exclude={int(i) for i in exclude_ids}, visible=visible)
+    ranked = _rank_by_text(session, query, exclude={int(i) for i in exclude_ids}, visible=visible)
     votes = _cause_votes(ranked)
     names: dict[str, str] = {}
     for item in ranked:

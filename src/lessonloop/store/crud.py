@@ -13,6 +13,14 @@ from lessonloop.errors import Invalid, NotFound
 
 T = TypeVar("T")
 
+#: Ids are ``INTEGER`` columns: 32-bit on PostgreSQL. A number outside 1..MAX_ID names no record
+#: (and must never reach the driver, which would refuse to convert it: an error, not a 404).
+MAX_ID = 2**31 - 1
+
+
+def id_in_range(value: int) -> bool:
+    return 1 <= value <= MAX_ID
+
 
 def get_or_404(session: Session, model: type[T], record_id: int | str) -> T:
     label = getattr(model, "__record_type__", model.__name__.lower())
@@ -20,7 +28,7 @@ def get_or_404(session: Session, model: type[T], record_id: int | str) -> T:
         rid = int(record_id)
     except (TypeError, ValueError):
         raise Invalid(f"{label} id must be a number, got {record_id!r}", field="id") from None
-    obj = session.get(model, rid)
+    obj = session.get(model, rid) if id_in_range(rid) else None
     if obj is None:
         raise NotFound(f"no {label} with id {rid}", field=f"{label}_id")
     return obj
@@ -54,5 +62,8 @@ def paginate(
     if not 1 <= page_size <= max_size:
         raise Invalid(f"page_size must be between 1 and {max_size}", field="page_size")
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    items = list(session.scalars(stmt.limit(page_size).offset((page - 1) * page_size)))
+    offset = (page - 1) * page_size
+    # A page past the end is empty; one past any possible row is not even asked for (the offset
+    # would overflow the driver's 64-bit integer).
+    items = list(session.scalars(stmt.limit(page_size).offset(offset))) if offset < total else []
     return Page(items=items, total=int(total), page=page, page_size=page_size)

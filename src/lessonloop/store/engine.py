@@ -44,7 +44,7 @@ def make_engine(settings: Settings) -> Engine:
     return engine
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+def make_sessionmaker(engine: Engine, *, semantic: bool = False) -> sessionmaker[Session]:
     # expire_on_commit=False: objects stay readable after the unit of work ends, so the CLI
     # and API can render what they just wrote without another query.
     factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
@@ -55,6 +55,11 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     from lessonloop.signals.annotate import annotate_flush
 
     event.listen(factory, "before_flush", annotate_flush)
+    # Embeddings for the optional semantic ranking (signals/semantic.py), when enabled.
+    if semantic:
+        from lessonloop.signals.semantic import register_embedding_hook
+
+        register_embedding_hook(factory)
     return factory
 
 
@@ -74,7 +79,9 @@ class Database:
         engine = make_engine(settings)
         if migrate:
             ensure_schema(engine)
-        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+        return cls(
+            settings=settings, engine=engine, sessions=make_sessionmaker(engine, semantic=settings.semantic)
+        )
 
     def unit(self, actor: str | None = None) -> AbstractContextManager[Session]:
         return unit_of_work(self.sessions, actor)

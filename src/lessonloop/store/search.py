@@ -14,11 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from lessonloop.access.viewer import Viewer
 
 KIND_CODES: dict[str, int] = {"failure": 1, "review": 2, "assumption": 3, "lesson": 4, "action": 5}
 _STRIDE = 10**10
@@ -42,18 +45,34 @@ def _is_sqlite(conn: Connection) -> bool:
     return conn.dialect.name == "sqlite"
 
 
-def index_documents(conn: Connection, docs: Sequence[tuple[str, int, str, str]]) -> None:
-    """Insert or replace ``(kind, record_id, title, body)`` documents."""
+def index_documents(
+    conn: Connection, docs: Sequence[tuple[str, int, str, str]], *, new: bool = False
+) -> None:
+    """Insert or replace ``(kind, record_id, title, body)`` documents.
+
+    ``new=True`` promises that none of them is indexed yet (records just bulk-inserted): the
+    documents are then only inserted, with ``COPY`` on PostgreSQL, which is much cheaper.
+    """
     if not docs:
+        return
+    if new and not _is_sqlite(conn):
+        dbapi: Any = conn.connection.dbapi_connection  # psycopg: COPY is not in the DB-API
+        with (
+            dbapi.cursor() as cursor,
+            cursor.copy("COPY search_documents (doc_id, kind, record_id, title, body) FROM STDIN") as copy,
+        ):
+            for k, rid, title, body in docs:
+                copy.write_row((doc_id(k, rid), k, rid, title or "", body or ""))
         return
     rows = [
         {"doc_id": doc_id(k, rid), "kind": k, "record_id": rid, "title": title or "", "body": body or ""}
         for k, rid, title, body in docs
     ]
     if _is_sqlite(conn):
-        conn.execute(
-            text("DELETE FROM search_fts WHERE rowid = :doc_id"), [{"doc_id": r["doc_id"]} for r in rows]
-        )
+        if not new:
+            conn.execute(
+                text("DELETE FROM search_fts WHERE rowid = :doc_id"), [{"doc_id": r["doc_id"]} for r in rows]
+            )
         conn.execute(
             text(
                 "INSERT INTO search_fts(rowid, kind, record_id, title, body) "
@@ -117,10 +136,19 @@ def search(
     limit: int = 20,
     offset: int = 0,
     any_term: bool = False,
+    viewer: Viewer | None = None,
 ) -> list[Hit]:
-    """Rank matching documents; all terms must match unless ``any_term``."""
+    """Rank matching documents; all terms must match unless ``any_term``.
+
+    ``viewer``: only the documents they may see (:mod:`lessonloop.access.indexed`), ``limit`` and
+    ``offset`` counted over those; ``None`` is a trusted local caller that sees every document.
+    """
     if not terms(query):
         return []
+    if viewer is not None:
+        return _visible_search(
+            session, query, viewer, kinds=kinds, limit=limit, offset=offset, any_term=any_term
+        )
     conn = session.connection()
     params: dict[str, Any] = {"limit": limit, "offset": offset}
     kind_filter = ""
@@ -151,3 +179,31 @@ def search(
         )
     rows = conn.execute(text(sql), params).all()
     return [Hit(r[0], int(r[1]), r[2], r[3] or "", float(r[4])) for r in rows]
+
+
+def _visible_search(
+    session: Session,
+    query: str,
+    viewer: Viewer,
+    *,
+    kinds: Sequence[str] | None,
+    limit: int,
+    offset: int,
+    any_term: bool,
+) -> list[Hit]:
+    """Rank as :func:`search` does, dropping what ``viewer`` may not see, batch by batch."""
+    from lessonloop.access.indexed import visible_documents  # access builds on the models
+
+    wanted = offset + limit
+    batch = max(2 * wanted, 50)
+    kept: list[Hit] = []
+    start = 0
+    while len(kept) < wanted:
+        hits = search(session, query, kinds=kinds, limit=batch, offset=start, any_term=any_term)
+        seen = visible_documents(session, viewer, [(h.kind, h.record_id) for h in hits])
+        kept += [h for h in hits if (h.kind, h.record_id) in seen]
+        if len(hits) < batch:
+            break
+        start += batch
+        batch *= 2
+    return kept[offset:wanted]

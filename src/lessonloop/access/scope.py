@@ -1,0 +1,132 @@
+"""The policy as services use it: ``viewer=None`` is a *trusted local caller*.
+
+Every service that reads or changes loop records takes ``viewer: Viewer | None = None``:
+
+* ``None`` — a trusted local caller: the CLI on its own database file, the worker, a migration,
+  a test. It sees and may change everything. Whoever can open the database file can read and
+  write every row anyway, so the CLI is in effect an org admin *and more* (it also sees private
+  failures, coaching notes and plans). Adapters that serve other people (the JSON API, the web
+  pages) must always pass a viewer.
+* a :class:`~lessonloop.access.viewer.Viewer` — reads are filtered with the access clauses; a
+  record the viewer may not see answers :class:`~lessonloop.errors.NotFound` (404) exactly as if
+  it did not exist, and a change the viewer may see but not make answers
+  :class:`~lessonloop.errors.PermissionDenied` (403).
+
+Mind the difference with :mod:`lessonloop.access.policy`, where ``viewer=None`` means *nobody
+signed in* and sees nothing: the helpers here skip the policy for ``None``; they never pass it on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select
+from sqlalchemy.orm import Session
+
+from lessonloop.access.policy import (
+    can_edit_failure,
+    can_edit_lesson,
+    can_manage_directory,
+    can_manage_team,
+    can_see,
+    can_see_failure,
+    can_see_lesson,
+    can_work_on_action,
+)
+from lessonloop.access.viewer import Viewer
+from lessonloop.actions.models import Action
+from lessonloop.errors import NotFound, PermissionDenied
+from lessonloop.failures.models import Failure
+from lessonloop.lessons.models import Lesson
+from lessonloop.store.history import HistoryEntry, list_history
+
+#: Spelled out at call sites that mean it: ``list_failures(session, viewer=TRUSTED)``.
+TRUSTED: Viewer | None = None
+
+
+def not_found(record: Any) -> NotFound:
+    """The same 404 :func:`lessonloop.store.crud.get_or_404` gives for a missing id."""
+    label = getattr(record, "__record_type__", type(record).__name__.lower())
+    return NotFound(f"no {label} with id {getattr(record, 'id', '?')}", field=f"{label}_id")
+
+
+def where_visible(stmt: Select[Any], viewer: Viewer | None, clause: ColumnElement[bool]) -> Select[Any]:
+    """``stmt`` filtered by ``clause`` unless the caller is trusted."""
+    return stmt if viewer is None else stmt.where(clause)
+
+
+def require_seen(session: Session, viewer: Viewer | None, record: Any) -> None:
+    """404 unless the viewer may see ``record`` (any record type :func:`can_see` knows)."""
+    if viewer is not None and not can_see(session, viewer, record):
+        raise not_found(record)
+
+
+def require_failure_seen(viewer: Viewer | None, failure: Failure) -> None:
+    if viewer is not None and not can_see_failure(viewer, failure):
+        raise not_found(failure)
+
+
+def require_failure_editable(viewer: Viewer | None, failure: Failure) -> None:
+    """404 when the viewer may not see the failure, 403 when they may see but not change it."""
+    if viewer is None:
+        return
+    require_failure_seen(viewer, failure)
+    if not can_edit_failure(viewer, failure):
+        raise PermissionDenied(
+            "only the reporter, the people involved, the team's leads or admins, "
+            f"or an org admin (not for private failures) may change failure {failure.id}",
+            field="failure",
+        )
+
+
+def require_action_workable(viewer: Viewer | None, action: Action, failure: Failure) -> None:
+    """404 when the viewer may not see the action's failure; 403 unless they own the action or
+    may change the failure."""
+    if viewer is None:
+        return
+    require_failure_seen(viewer, failure)
+    if not can_work_on_action(viewer, action, failure):
+        raise PermissionDenied(
+            f"only the action's owner or someone who may change failure {failure.id} may do this",
+            field="action",
+        )
+
+
+def require_lesson_editable(viewer: Viewer | None, lesson: Lesson) -> None:
+    if viewer is None:
+        return
+    if not can_see_lesson(viewer, lesson):
+        raise not_found(lesson)
+    if not can_edit_lesson(viewer, lesson):
+        raise PermissionDenied(
+            "only the lesson's author, an org admin, a lead of an audience team or someone who may "
+            "change one of its failures may do this",
+            field="lesson",
+        )
+
+
+def require_directory_admin(viewer: Viewer | None, what: str) -> None:
+    if viewer is not None and not can_manage_directory(viewer):
+        raise PermissionDenied(f"only an org admin may {what}", field="viewer")
+
+
+def require_team_manager(viewer: Viewer | None, team_id: int) -> None:
+    if viewer is not None and not can_manage_team(viewer, team_id):
+        raise PermissionDenied(
+            "only an org admin or the team's leads and admins may change its members", field="team"
+        )
+
+
+def record_history(session: Session, record: Any, *, viewer: Viewer | None = None) -> list[HistoryEntry]:
+    """The history of one record, oldest first; 404 unless ``viewer`` may see the record.
+
+    Records the policy has no rule for (accounts, tokens) are shown to trusted callers only.
+    """
+    if viewer is not None:
+        try:
+            visible = can_see(session, viewer, record)
+        except TypeError:
+            visible = False
+        if not visible:
+            raise not_found(record)
+    return list_history(session, getattr(record, "__record_type__", record.__tablename__), record.id)

@@ -1,0 +1,1 @@
+"""iCalendar feeds per person and per team behind secret, revocable URL tokens."""

@@ -1,0 +1,300 @@
+"""Versioned checklists, templates and decision criteria.
+
+Every revision stores the full list of items (never a patch), who wrote it and why, and — for
+every version after the first — the failure that prompted it (and optionally the lesson). A
+revision that changes nothing is refused, so the history only holds real changes.
+
+``viewer=None`` is a trusted local caller (:mod:`lessonloop.access.scope`). With a viewer, the
+failures and lessons a revision points at are only named when the viewer may see them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lessonloop.access.policy import can_see_failure, can_see_lesson
+from lessonloop.access.scope import require_failure_seen
+from lessonloop.access.viewer import Viewer
+from lessonloop.coerce import as_enum, as_text
+from lessonloop.errors import Conflict, Invalid, NotFound
+from lessonloop.failures.models import Failure
+from lessonloop.followthrough.models import Checklist, ChecklistKind, ChecklistRevision
+from lessonloop.lessons.models import Lesson
+from lessonloop.people.models import Person
+from lessonloop.people.service import PersonRef, get_person
+from lessonloop.store.crud import get_or_404
+
+MAX_ITEMS = 200
+
+
+class RevisionOut(BaseModel):
+    checklist: str
+    kind: str
+    version: int
+    items: list[str]
+    reason: str
+    author: str | None
+    failure_id: int | None  # the prompting failure's number (kept after it is deleted)
+    failure_title: str | None  # None when deleted or not visible to the viewer
+    lesson_id: int | None
+    lesson_title: str | None
+    created_at: dt.datetime | None
+
+
+class ChecklistOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    version: int
+    items: list[str]
+    revisions: int
+    shaped_by: list[int]
+
+
+def clean_items(items: Iterable[Any]) -> list[str]:
+    out = [" ".join(str(item).split()) for item in items]
+    out = [item for item in out if item]
+    if not out:
+        raise Invalid("give at least one item", field="items")
+    if len(out) > MAX_ITEMS:
+        raise Invalid(f"at most {MAX_ITEMS} items", field="items")
+    for item in out:
+        if len(item) > 2000:
+            raise Invalid("an item is longer than 2000 characters", field="items")
+    return out
+
+
+def get_checklist(session: Session, ref: int | str | Checklist) -> Checklist:
+    """A checklist by id or name (case-insensitive)."""
+    if isinstance(ref, Checklist):
+        return ref
+    raw = str(ref).strip()
+    if not raw:
+        raise Invalid("is required", field="checklist")
+    checklist = session.scalar(select(Checklist).where(func.lower(Checklist.name) == raw.lower()))
+    if checklist is None and raw.isdigit():
+        checklist = session.get(Checklist, int(raw))
+    if checklist is None:
+        raise NotFound(f"no checklist {raw!r} (use its name or id)", field="checklist")
+    return checklist
+
+
+def list_checklists(session: Session, *, kind: str | None = None) -> list[Checklist]:
+    stmt = select(Checklist).order_by(Checklist.name)
+    if kind:
+        stmt = stmt.where(Checklist.kind == as_enum(kind, ChecklistKind, "kind").value)
+    return list(session.scalars(stmt))
+
+
+def _link(
+    session: Session, failure_id: int | str | None, lesson_id: int | str | None, viewer: Viewer | None
+) -> tuple[Failure | None, Lesson | None]:
+    failure = lesson = None
+    if failure_id not in (None, ""):
+        failure = get_or_404(session, Failure, failure_id)
+        require_failure_seen(viewer, failure)
+    if lesson_id not in (None, ""):
+        lesson = get_or_404(session, Lesson, lesson_id)
+        if viewer is not None and not can_see_lesson(viewer, lesson):
+            raise NotFound(f"no lesson with id {lesson.id}", field="lesson_id")
+    return failure, lesson
+
+
+def create_checklist(
+    session: Session,
+    *,
+    name: str,
+    items: Sequence[Any],
+    kind: str | ChecklistKind = ChecklistKind.checklist,
+    author: PersonRef | None = None,
+    reason: str = "",
+    failure_id: int | str | None = None,
+    lesson_id: int | str | None = None,
+    viewer: Viewer | None = None,
+) -> Checklist:
+    """Version 1. A first version may name a failure or lesson, but need not."""
+    name = as_text(name, "name", required=True, max_len=200)
+    if name.isdigit():
+        raise Invalid("a name cannot be only digits (it would read as an id)", field="name")
+    if session.scalar(select(Checklist.id).where(func.lower(Checklist.name) == name.lower())) is not None:
+        raise Conflict(f"a checklist named {name!r} exists already", field="name")
+    failure, lesson = _link(session, failure_id, lesson_id, viewer)
+    writer = get_person(session, author, field="author") if author not in (None, "") else None
+    clean = clean_items(items)
+    checklist = Checklist(name=name, kind=as_enum(kind, ChecklistKind, "kind").value)
+    session.add(checklist)
+    _add_revision(
+        session,
+        checklist,
+        items=clean,
+        reason=as_text(reason, "reason") or "first version",
+        author=writer,
+        failure=failure,
+        lesson=lesson,
+    )
+    return checklist
+
+
+def revise_checklist(
+    session: Session,
+    checklist: int | str | Checklist,
+    *,
+    items: Sequence[Any],
+    reason: str,
+    failure_id: int | str | None,
+    lesson_id: int | str | None = None,
+    author: PersonRef | None = None,
+    viewer: Viewer | None = None,
+) -> ChecklistRevision:
+    """A new version. It must say which failure prompted it and why, and must change something."""
+    target = get_checklist(session, checklist)
+    if failure_id in (None, ""):
+        raise Invalid(
+            "a revision must name the failure that prompted it (--because-of FAILURE_ID)",
+            field="failure_id",
+        )
+    reason = as_text(reason, "reason", required=True)
+    failure, lesson = _link(session, failure_id, lesson_id, viewer)
+    new_items = clean_items(items)
+    if new_items == target.latest.items:
+        raise Conflict(
+            f"the items are the same as version {target.latest.version} of {target.name}", field="items"
+        )
+    writer = get_person(session, author, field="author") if author not in (None, "") else None
+    return _add_revision(
+        session, target, items=new_items, reason=reason, author=writer, failure=failure, lesson=lesson
+    )
+
+
+def _add_revision(
+    session: Session,
+    checklist: Checklist,
+    *,
+    items: list[str],
+    reason: str,
+    author: Person | None,
+    failure: Failure | None,
+    lesson: Lesson | None,
+) -> ChecklistRevision:
+    version = (checklist.revisions[-1].version + 1) if checklist.revisions else 1
+    revision = ChecklistRevision(
+        version=version,
+        items=items,
+        reason=reason,
+        failure_id=failure.id if failure else None,
+        failure_ref=failure.id if failure else None,
+        lesson_id=lesson.id if lesson else None,
+        author=author,
+    )
+    checklist.revisions.append(revision)
+    session.flush()
+    return revision
+
+
+def get_revision(
+    session: Session, checklist: int | str | Checklist, version: int | str | None = None
+) -> ChecklistRevision:
+    target = get_checklist(session, checklist)
+    if version in (None, ""):
+        return target.latest
+    try:
+        number = int(version)
+    except (TypeError, ValueError):
+        raise Invalid(f"must be a number, got {version!r}", field="version") from None
+    for revision in target.revisions:
+        if revision.version == number:
+            return revision
+    raise NotFound(
+        f"{target.name} has no version {number} (versions 1–{target.latest.version})", field="version"
+    )
+
+
+def diff_versions(session: Session, checklist: int | str | Checklist, old: int | str, new: int | str) -> str:
+    """A unified diff of the items of two versions (one item per line); empty when equal."""
+    a = get_revision(session, checklist, old)
+    b = get_revision(session, checklist, new)
+    name = a.checklist.name
+    lines = difflib.unified_diff(
+        a.items, b.items, fromfile=f"{name} v{a.version}", tofile=f"{name} v{b.version}", lineterm=""
+    )
+    return "\n".join(lines)
+
+
+def checklist_history(session: Session, checklist: int | str | Checklist) -> list[ChecklistRevision]:
+    return list(get_checklist(session, checklist).revisions)
+
+
+def revisions_because_of(
+    session: Session, failure_id: int | str, *, viewer: Viewer | None = None
+) -> list[ChecklistRevision]:
+    """Every revision prompted by failure #N (found by its number, even after a deletion)."""
+    try:
+        number = int(failure_id)
+    except (TypeError, ValueError):
+        raise Invalid(f"failure id must be a number, got {failure_id!r}", field="failure_id") from None
+    failure = session.get(Failure, number)
+    if failure is not None:
+        require_failure_seen(viewer, failure)
+    elif viewer is not None:
+        return []  # a deleted failure's consequences are for trusted callers only
+    stmt = (
+        select(ChecklistRevision)
+        .where(ChecklistRevision.failure_ref == number)
+        .order_by(ChecklistRevision.checklist_id, ChecklistRevision.version)
+    )
+    return list(session.scalars(stmt))
+
+
+def shaping_failures(session: Session, checklist: int | str | Checklist) -> list[int]:
+    """The numbers of the failures that prompted a revision of this checklist, oldest first."""
+    seen: dict[int, None] = {}
+    for revision in get_checklist(session, checklist).revisions:
+        if revision.failure_ref is not None:
+            seen[revision.failure_ref] = None
+    return list(seen)
+
+
+def revision_out(session: Session, revision: ChecklistRevision, viewer: Viewer | None = None) -> RevisionOut:
+    failure = session.get(Failure, revision.failure_id) if revision.failure_id is not None else None
+    lesson = session.get(Lesson, revision.lesson_id) if revision.lesson_id is not None else None
+    failure_title = (
+        failure.title
+        if failure is not None and (viewer is None or can_see_failure(viewer, failure))
+        else None
+    )
+    lesson_title = (
+        lesson.title if lesson is not None and (viewer is None or can_see_lesson(viewer, lesson)) else None
+    )
+    return RevisionOut(
+        checklist=revision.checklist.name,
+        kind=revision.checklist.kind,
+        version=revision.version,
+        items=list(revision.items),
+        reason=revision.reason,
+        author=revision.author.handle if revision.author else None,
+        failure_id=revision.failure_ref,
+        failure_title=failure_title,
+        lesson_id=revision.lesson_id,
+        lesson_title=lesson_title,
+        created_at=revision.created_at,
+    )
+
+
+def checklist_out(session: Session, checklist: Checklist) -> ChecklistOut:
+    latest = checklist.latest
+    return ChecklistOut(
+        id=checklist.id,
+        name=checklist.name,
+        kind=checklist.kind,
+        version=latest.version,
+        items=list(latest.items),
+        revisions=len(checklist.revisions),
+        shaped_by=shaping_failures(session, checklist),
+    )

@@ -1,0 +1,195 @@
+"""Recognition for learning and correction, not only for wins.
+
+Kinds: ``candid-review`` (said what really happened), ``validated-fix`` (proved a fix with an
+experiment), ``shared-lesson`` (wrote up what others need to know) and ``win``. A recognition
+may point at the failure, lesson or experiment it is for; with a viewer, one that points at
+something the viewer may not see is left out (its note may describe it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from lessonloop.access.policy import (
+    visible_experiments_clause,
+    visible_failures_clause,
+    visible_lessons_clause,
+)
+from lessonloop.access.scope import require_failure_seen, require_seen
+from lessonloop.access.viewer import Viewer
+from lessonloop.coerce import as_datetime, as_enum, as_text
+from lessonloop.errors import Invalid
+from lessonloop.experiments.models import Experiment
+from lessonloop.failures.models import Failure
+from lessonloop.followthrough.models import Recognition, RecognitionKind
+from lessonloop.lessons.models import Lesson
+from lessonloop.people.models import Membership, Person
+from lessonloop.people.service import PersonRef, TeamRef, get_person, get_team
+from lessonloop.store.crud import get_or_404
+
+
+class RecognitionOut(BaseModel):
+    id: int
+    kind: str
+    person: str
+    team: str | None
+    given_by: str | None
+    note: str
+    failure_id: int | None
+    lesson_id: int | None
+    experiment_id: int | None
+    created_at: dt.datetime
+
+
+def recognise(
+    session: Session,
+    *,
+    person: PersonRef,
+    kind: str | RecognitionKind,
+    note: str = "",
+    by: PersonRef | None = None,
+    team: TeamRef | None = None,
+    failure_id: int | str | None = None,
+    lesson_id: int | str | None = None,
+    experiment_id: int | str | None = None,
+    at: Any = None,
+    viewer: Viewer | None = None,
+) -> Recognition:
+    """Record recognition. ``team`` defaults to the person's only team, if they have exactly one."""
+    row = Recognition(
+        person=get_person(session, person),
+        kind=as_enum(kind, RecognitionKind, "kind").value,
+        note=as_text(note, "note", max_len=2000),
+    )
+    if by not in (None, ""):
+        row.given_by = get_person(session, by, field="by")
+        if row.given_by.id == row.person.id:
+            raise Invalid("recognition is given to someone else", field="by")
+    if team not in (None, ""):
+        row.team = get_team(session, team)
+    elif len(row.person.memberships) == 1:
+        row.team_id = row.person.memberships[0].team_id
+    if at not in (None, ""):
+        row.created_at = as_datetime(at, "at")
+    if failure_id not in (None, ""):
+        failure = get_or_404(session, Failure, failure_id)
+        require_failure_seen(viewer, failure)
+        row.failure_id = failure.id
+    if lesson_id not in (None, ""):
+        lesson = get_or_404(session, Lesson, lesson_id)
+        require_seen(session, viewer, lesson)
+        row.lesson_id = lesson.id
+    if experiment_id not in (None, ""):
+        experiment = get_or_404(session, Experiment, experiment_id)
+        require_seen(session, viewer, experiment)
+        row.experiment_id = experiment.id
+    session.add(row)
+    session.flush()
+    return row
+
+
+def visible_recognitions_clause(viewer: Viewer | None) -> Any:
+    """Recognitions whose links (if any) the viewer may see; ``None`` = trusted, everything."""
+    if viewer is None:
+        return true()
+    f = select(Failure.id).where(visible_failures_clause(viewer))
+    lesson = select(Lesson.id).where(visible_lessons_clause(viewer))
+    e = select(Experiment.id).where(visible_experiments_clause(viewer))
+    return and_(
+        or_(Recognition.failure_id.is_(None), Recognition.failure_id.in_(f)),
+        or_(Recognition.lesson_id.is_(None), Recognition.lesson_id.in_(lesson)),
+        or_(Recognition.experiment_id.is_(None), Recognition.experiment_id.in_(e)),
+    )
+
+
+def _team_scope(team_id: int) -> Any:
+    """Recognition given within the team, or to one of its members without a team named."""
+    members = select(Membership.person_id).where(Membership.team_id == team_id)
+    return or_(
+        Recognition.team_id == team_id,
+        and_(Recognition.team_id.is_(None), Recognition.person_id.in_(members)),
+    )
+
+
+def list_recognitions(
+    session: Session,
+    *,
+    team: TeamRef | None = None,
+    person: PersonRef | None = None,
+    kind: str | None = None,
+    since: Any = None,
+    until: Any = None,
+    viewer: Viewer | None = None,
+) -> list[Recognition]:
+    """The newest first."""
+    stmt = select(Recognition).order_by(Recognition.created_at.desc(), Recognition.id.desc())
+    if viewer is not None:
+        stmt = stmt.where(visible_recognitions_clause(viewer))
+    if team not in (None, ""):
+        stmt = stmt.where(_team_scope(get_team(session, team).id))
+    if person not in (None, ""):
+        stmt = stmt.where(Recognition.person_id == get_person(session, person).id)
+    if kind:
+        stmt = stmt.where(Recognition.kind == as_enum(kind, RecognitionKind, "kind").value)
+    if since not in (None, ""):
+        stmt = stmt.where(Recognition.created_at >= as_datetime(since, "since"))
+    if until not in (None, ""):
+        stmt = stmt.where(Recognition.created_at < as_datetime(until, "until"))
+    return list(session.scalars(stmt))
+
+
+def recognition_counts(
+    session: Session,
+    team_id: int | None = None,
+    since: Any = None,
+    until: Any = None,
+    viewer: Viewer | None = None,
+) -> dict[str, Any]:
+    """For the metrics: ``{"total": n, "by_kind": {kind: n, ...}, "by_person": {handle: n}}``.
+
+    Every kind is present (0 when none). ``team_id`` narrows to recognition given within the
+    team or to its members; ``since``/``until`` (dates or datetimes) to what was given in that
+    window; ``viewer`` to recognition whose linked failure, lesson or experiment they may see.
+    """
+    stmt = select(Recognition.kind, Person.handle, func.count()).join(
+        Person, Person.id == Recognition.person_id
+    )
+    if team_id is not None:
+        stmt = stmt.where(_team_scope(team_id))
+    if viewer is not None:
+        stmt = stmt.where(visible_recognitions_clause(viewer))
+    if since not in (None, ""):
+        stmt = stmt.where(Recognition.created_at >= as_datetime(since, "since"))
+    if until not in (None, ""):
+        stmt = stmt.where(Recognition.created_at < as_datetime(until, "until"))
+    stmt = stmt.group_by(Recognition.kind, Person.handle)
+    by_kind = {k.value: 0 for k in RecognitionKind}
+    by_person: dict[str, int] = {}
+    for kind, handle, count in session.execute(stmt).all():
+        by_kind[kind] = by_kind.get(kind, 0) + int(count)
+        by_person[handle] = by_person.get(handle, 0) + int(count)
+    return {
+        "total": sum(by_kind.values()),
+        "by_kind": by_kind,
+        "by_person": dict(sorted(by_person.items(), key=lambda kv: (-kv[1], kv[0]))),
+    }
+
+
+def recognition_out(row: Recognition) -> RecognitionOut:
+    return RecognitionOut(
+        id=row.id,
+        kind=row.kind,
+        person=row.person.handle,
+        team=row.team.name if row.team else None,
+        given_by=row.given_by.handle if row.given_by else None,
+        note=row.note,
+        failure_id=row.failure_id,
+        lesson_id=row.lesson_id,
+        experiment_id=row.experiment_id,
+        created_at=row.created_at,
+    )

@@ -1,0 +1,105 @@
+"""The outbox: notifications, their per-channel deliveries, and who wants which channel.
+
+* ``Notification`` is the message itself and the in-app list entry. Its ``dedupe_key`` is
+  unique, so enqueuing the same reminder twice (a restart, a second worker) is a no-op.
+* ``Delivery`` is one attempt stream per external channel (``email``, ``webhook``): status,
+  attempts, the next retry time and a lease that a worker holds while it sends.
+* ``NotificationPreference`` is a person's choice of channels and addresses.
+
+None of these reach the history log (``__history_skip__``): they are machine bookkeeping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lessonloop.people.models import Person
+from lessonloop.store.base import Base, Record, UTCDateTime, utcnow
+
+
+class Channel(enum.StrEnum):
+    in_app = "in-app"
+    email = "email"
+    webhook = "webhook"
+
+
+EXTERNAL_CHANNELS = (Channel.email, Channel.webhook)
+
+
+class DeliveryStatus(enum.StrEnum):
+    pending = "pending"  # waiting for its next attempt (next_attempt_at)
+    sending = "sending"  # claimed by a worker; the lease says until when
+    sent = "sent"
+    dead = "dead"  # gave up after max attempts: listed by `lessonloop notifications dead`
+
+
+class Notification(Record, Base):
+    __tablename__ = "notifications"
+    __record_type__ = "notification"
+    __history_skip__ = True
+    __table_args__ = (Index("ix_notifications_person_created", "person_id", "created_at"),)
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text, nullable=True)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    person: Mapped[Person] = relationship(lazy="joined")
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="notification", cascade="all, delete-orphan", lazy="selectin", order_by="Delivery.id"
+    )
+
+
+class Delivery(Record, Base):
+    __tablename__ = "notification_deliveries"
+    __record_type__ = "delivery"
+    __history_skip__ = True
+    __table_args__ = (
+        UniqueConstraint(
+            "notification_id", "channel", name="uq_notification_deliveries_notification_channel"
+        ),
+        Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    # Where it goes, fixed when enqueued (an e-mail address or a webhook URL).
+    target: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.pending.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    notification: Mapped[Notification] = relationship(back_populates="deliveries", lazy="joined")
+
+    @property
+    def idempotency_key(self) -> str:
+        """Sent with every attempt (``Idempotency-Key`` header, e-mail ``Message-ID``)."""
+        return f"{self.notification.dedupe_key}#{self.channel}"
+
+
+class NotificationPreference(Record, Base):
+    __tablename__ = "notification_preferences"
+    __record_type__ = "notification_preference"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), unique=True)
+    # Comma-separated channel names, e.g. "in-app,email".
+    channels: Mapped[str] = mapped_column(String(100), default=Channel.in_app.value)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    webhook_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+
+    person: Mapped[Person] = relationship(lazy="joined")
+
+    @property
+    def channel_set(self) -> set[str]:
+        return {c for c in (p.strip() for p in self.channels.split(",")) if c}

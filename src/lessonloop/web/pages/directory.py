@@ -1,0 +1,127 @@
+"""Teams and people: who is in which team, what they own, and accounts for org admins."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.responses import RedirectResponse, Response
+
+from lessonloop.access.scope import require_directory_admin
+from lessonloop.accounts.service import account_of, create_account, create_user
+from lessonloop.actions.service import list_actions
+from lessonloop.coaching.service import notes_visible_to, plans_visible_to, teams_led_over
+from lessonloop.failures.service import list_failures
+from lessonloop.lessons.service import list_lessons
+from lessonloop.people.service import get_person, get_team, list_people, list_teams
+from lessonloop.store.base import utcnow
+from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute
+from lessonloop.web.forms import Form as PageForm
+from lessonloop.web.pages.home import metric_charts
+from lessonloop.web.render import set_flash
+
+router = APIRouter(route_class=WebRoute)
+
+USER_FIELDS = ("name", "handle", "email", "password", "admin")
+ACCOUNT_FIELDS = ("person", "password", "admin")
+
+
+@router.get("/teams")
+def team_list(ctx: SignedIn) -> Response:
+    return ctx.page("teams/list.html", nav="teams", teams=list_teams(ctx.session))
+
+
+@router.get("/teams/{team_id}")
+def team_show(ctx: SignedIn, team_id: int) -> Response:
+    s, v = ctx.session, ctx.viewer
+    team = get_team(s, team_id)
+    return ctx.page(
+        "teams/show.html",
+        nav="teams",
+        team=team,
+        members=sorted(team.memberships, key=lambda m: (m.role != "lead", m.person.name)),
+        failures=list_failures(s, team=team.id, page_size=15, viewer=v),
+        actions=list_actions(s, team=team.id, status="open", page_size=100, viewer=v).items,
+        lessons=list_lessons(s, team=team.id, page_size=10, viewer=v).items,
+        **metric_charts(ctx, team_id=team.id),
+    )
+
+
+@router.get("/people/{handle}")
+def person_show(ctx: SignedIn, handle: str) -> Response:
+    s, v = ctx.session, ctx.viewer
+    person = get_person(s, handle)
+    leads = person.id != ctx.person.id and bool(teams_led_over(s, ctx.person, person))
+    return ctx.page(
+        "people/show.html",
+        nav="teams",
+        person=person,
+        memberships=sorted(person.memberships, key=lambda m: m.team.name),
+        actions=list_actions(s, owner=person.id, status="open", page_size=100, viewer=v).items,
+        done=list_actions(s, owner=person.id, status="done", page_size=10, viewer=v),
+        notes=notes_visible_to(s, v, subject=person.id),
+        plans=[p for p in plans_visible_to(s, v) if p.person_id == person.id],
+        may_coach=leads,
+        is_me=person.id == ctx.person.id,
+        form=PageForm(("body",)),
+    )
+
+
+def _accounts_page(ctx: Ctx, *, status_code: int = 200, **forms: PageForm) -> Response:
+    require_directory_admin(ctx.viewer, "manage accounts")
+    people = list_people(ctx.session)
+    accounts = {p.id: account_of(ctx.session, p) for p in people}
+    return ctx.page(
+        "admin/accounts.html",
+        nav="admin",
+        status_code=status_code,
+        people=people,
+        accounts=accounts,
+        without_account=[(p.handle, f"{p.name} ({p.handle})") for p in people if accounts[p.id] is None],
+        now_utc=utcnow(),
+        user_form=forms.get("user_form", PageForm(USER_FIELDS)),
+        account_form=forms.get("account_form", PageForm(ACCOUNT_FIELDS)),
+    )
+
+
+@router.get("/admin/accounts")
+def accounts_page(ctx: SignedIn) -> Response:
+    return _accounts_page(ctx)
+
+
+@router.post("/admin/accounts")
+def accounts_create_user(ctx: SignedIn, data: Form) -> Response:
+    require_directory_admin(ctx.viewer, "manage accounts")
+    form = PageForm.posted(data, USER_FIELDS)
+    with form.attempt(ctx.session):
+        account = create_user(
+            ctx.session,
+            name=form.text("name"),
+            handle=form.text("handle").lower(),
+            email=form.text("email") or None,
+            password=form.raw("password"),
+            admin=form.text("admin") == "yes",
+        )
+    if not form.ok:
+        form.values["password"] = ""
+        return _accounts_page(ctx, status_code=422, user_form=form)
+    response = RedirectResponse("/admin/accounts", status_code=303)
+    set_flash(response, ctx.request, f"{account.person.name} can now sign in as {account.person.handle}.")
+    return response
+
+
+@router.post("/admin/accounts/existing")
+def accounts_create_for_person(ctx: SignedIn, data: Form) -> Response:
+    require_directory_admin(ctx.viewer, "manage accounts")
+    form = PageForm.posted(data, ACCOUNT_FIELDS)
+    with form.attempt(ctx.session):
+        account = create_account(
+            ctx.session,
+            form.text("person"),
+            password=form.raw("password"),
+            admin=form.text("admin") == "yes",
+        )
+    if not form.ok:
+        form.values["password"] = ""
+        return _accounts_page(ctx, status_code=422, account_form=form)
+    response = RedirectResponse("/admin/accounts", status_code=303)
+    set_flash(response, ctx.request, f"{account.person.name} can now sign in as {account.person.handle}.")
+    return response

@@ -1,0 +1,274 @@
+"""Observe: the failure list, the one-minute log form and the failure page with everything linked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.responses import RedirectResponse, Response
+
+from lessonloop.access.policy import can_edit_failure, can_see_failure, can_work_on_action
+from lessonloop.actions.service import add_action, list_actions
+from lessonloop.coaching.service import teams_led_over
+from lessonloop.escalations.service import EscalationPolicy
+from lessonloop.failures.models import FailureStatus, Severity, Visibility
+from lessonloop.failures.overview import failure_overview
+from lessonloop.failures.service import (
+    confirm_repeat,
+    get_visible_failure,
+    list_failures,
+    log_failure,
+    transition,
+)
+from lessonloop.people.service import list_people, list_teams
+from lessonloop.reviews.models import GapType
+from lessonloop.reviews.service import review_for_failure
+from lessonloop.signals.observe import after_logging, suggest_repeat
+from lessonloop.signals.similar import similar_failures
+from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute
+from lessonloop.web.forms import Form as PageForm
+from lessonloop.web.render import set_flash
+
+router = APIRouter(route_class=WebRoute)
+
+LOG_FIELDS = (
+    "title",
+    "observation",
+    "kind",
+    "severity",
+    "visibility",
+    "team",
+    "people",
+    "labels",
+    "impact",
+    "occurred_at",
+    "detected_at",
+)
+ACTION_FIELDS = ("title", "owner", "due_date", "review_date")
+EXPERIMENT_FIELDS = ("hypothesis", "metric", "comparator", "threshold", "start_date", "end_date")
+PLAN_FIELDS = ("person", "goals", "support", "review_date")
+
+
+def split_list(raw: str) -> list[str]:
+    """``"ana, ben"`` → ``["ana", "ben"]`` (commas, semicolons or new lines)."""
+    return [part.strip() for part in re.split(r"[,;\n]", raw or "") if part.strip()]
+
+
+VISIBILITY_HELP = {
+    Visibility.team.value: "team — its team, the reporter and the people involved",
+    Visibility.org.value: "org — everyone signed in",
+    Visibility.private.value: "private — the reporter, the people involved and the team's leads",
+}
+
+
+def _choices(ctx: Ctx) -> dict[str, Any]:
+    teams = list_teams(ctx.session)
+    return {
+        "teams": teams,
+        "team_options": [(t.id, t.name) for t in teams],
+        "severity_options": [(s.value, s.value) for s in Severity],
+        "visibility_options": [(v, VISIBILITY_HELP[v]) for v in ("team", "org", "private")],
+        "statuses": [s.value for s in FailureStatus],
+    }
+
+
+@router.get("/failures")
+def failure_list(ctx: SignedIn, status: str = "", team: str = "", label: str = "", page: int = 1) -> Response:
+    found = list_failures(
+        ctx.session,
+        status=status or None,
+        team=team or None,
+        label=label or None,
+        page=max(1, page),
+        page_size=25,
+        viewer=ctx.viewer,
+    )
+    return ctx.page(
+        "failures/list.html",
+        nav="failures",
+        found=found,
+        filters={"status": status, "team": team, "label": label},
+        **_choices(ctx),
+    )
+
+
+@router.get("/failures/new")
+def failure_new(ctx: SignedIn) -> Response:
+    teams = ctx.viewer.teams()
+    form = PageForm(
+        LOG_FIELDS,
+        {
+            "kind": "other",
+            "severity": "medium",
+            "visibility": "team",
+            "team": str(teams[0]) if teams else "",
+            "detected_at": dt.date.today().isoformat(),
+        },
+    )
+    return ctx.page("failures/new.html", nav="log", form=form, **_choices(ctx))
+
+
+@router.post("/failures")
+def failure_create(ctx: SignedIn, data: Form) -> Response:
+    form = PageForm.posted(data, LOG_FIELDS)
+    viewer = ctx.viewer
+    with form.attempt(ctx.session):
+        failure = log_failure(
+            ctx.session,
+            title=form.text("title"),
+            observation=form.text("observation"),
+            kind=form.text("kind") or "other",
+            severity=form.text("severity") or "medium",
+            visibility=form.text("visibility") or "team",
+            team=form.text("team") or None,
+            people=split_list(form.text("people")),
+            labels=split_list(form.text("labels")),
+            impact=form.text("impact"),
+            occurred_at=form.text("occurred_at") or None,
+            detected_at=form.text("detected_at") or None,
+            viewer=viewer,
+        )
+        report = after_logging(
+            ctx.session,
+            failure,
+            policy=EscalationPolicy.from_settings(ctx.request.app.state.settings),
+            visible=lambda f: can_see_failure(viewer, f),
+        )
+    if not form.ok:
+        return ctx.page("failures/new.html", nav="log", status_code=422, form=form, **_choices(ctx))
+    message = f"Failure {failure.id} logged."
+    if report.similar:
+        message += " Have we seen this before? See the similar failures below."
+    if report.escalations:
+        message += f" The pattern now repeats: {len(report.escalations)} escalation(s) opened or grown."
+    response = RedirectResponse(f"/failures/{failure.id}", status_code=303)
+    set_flash(response, ctx.request, message)
+    return response
+
+
+def failure_page(
+    ctx: Ctx,
+    failure_id: int,
+    *,
+    status_code: int = 200,
+    experiment_action: int | None = None,
+    **forms: PageForm,
+) -> Response:
+    """The failure with its review, actions, experiments, lessons, repeats, history and similar ones."""
+    s, v = ctx.session, ctx.viewer
+    failure = get_visible_failure(s, failure_id, v)
+    overview = failure_overview(s, failure.id, viewer=v)
+    actions = list_actions(s, failure_id=failure.id, page_size=500, viewer=v).items
+    workable = {a.id for a in actions if can_work_on_action(v, a, failure)}
+    similar = similar_failures(
+        s,
+        title=failure.title,
+        text=failure.observation,
+        labels=failure.labels,
+        limit=3,
+        exclude_ids=[failure.id],
+        visible=lambda f: can_see_failure(v, f),
+    )
+    suggested, overlap = suggest_repeat(s, failure, similar)
+    review = review_for_failure(s, failure.id, viewer=v)
+    involved = [p for p in [failure.reporter, *failure.people] if p is not None]
+    plan_people = list({p.id: p for p in involved}.values())
+    may_plan = bool(
+        review is not None
+        and review.gap_type == GapType.skill.value
+        and any(p.id == ctx.person.id or teams_led_over(s, ctx.person, p) for p in plan_people)
+    )
+    today = dt.date.today()
+    defaults = {
+        "action": PageForm(ACTION_FIELDS, {"owner": ctx.person.handle}),
+        "experiment": PageForm(
+            EXPERIMENT_FIELDS,
+            {
+                "comparator": ">=",
+                "start_date": today.isoformat(),
+                "end_date": (today + dt.timedelta(days=30)).isoformat(),
+            },
+        ),
+        "plan": PageForm(PLAN_FIELDS, {"review_date": (today + dt.timedelta(days=30)).isoformat()}),
+    }
+    defaults.update(forms)
+    return ctx.page(
+        "failures/show.html",
+        nav="failures",
+        status_code=status_code,
+        failure=failure,
+        overview=overview,
+        experiments_by_action={
+            a.id: [e for e in overview.experiments if e.action_id == a.id] for a in overview.actions
+        },
+        workable=workable,
+        can_edit=can_edit_failure(v, failure),
+        similar=similar,
+        suggested=suggested,
+        overlap=overlap,
+        may_plan=may_plan,
+        plan_people=plan_people,
+        people_options=[(p.handle, f"{p.name} ({p.handle})") for p in list_people(s)],
+        forms=defaults,
+        experiment_action=experiment_action,
+    )
+
+
+@router.get("/failures/{failure_id}")
+def failure_show(ctx: SignedIn, failure_id: int) -> Response:
+    return failure_page(ctx, failure_id)
+
+
+@router.post("/failures/{failure_id}/status")
+def failure_status(ctx: SignedIn, failure_id: int, data: Form) -> Response:
+    form = PageForm.posted(data, ("status",))
+    with form.attempt(ctx.session):
+        transition(ctx.session, failure_id, form.text("status"), viewer=ctx.viewer)
+    response = RedirectResponse(f"/failures/{failure_id}", status_code=303)
+    set_flash(
+        response,
+        ctx.request,
+        f"Moved to {form.text('status')}."
+        if form.ok
+        else f"Not moved: {form.message or '; '.join(form.errors.values())}",
+    )
+    return response
+
+
+@router.post("/failures/{failure_id}/repeat")
+def failure_repeat(ctx: SignedIn, failure_id: int, data: Form) -> Response:
+    form = PageForm.posted(data, ("repeat_of",))
+    with form.attempt(ctx.session):
+        confirm_repeat(ctx.session, failure_id, form.text("repeat_of"), viewer=ctx.viewer)
+    response = RedirectResponse(f"/failures/{failure_id}", status_code=303)
+    message = (
+        f"Confirmed as a repeat of failure {form.text('repeat_of')}."
+        if form.ok
+        else f"Not confirmed: {form.message or form.error('repeat_of')}"
+    )
+    set_flash(response, ctx.request, message)
+    return response
+
+
+@router.post("/failures/{failure_id}/actions")
+def failure_add_action(ctx: SignedIn, failure_id: int, data: Form) -> Response:
+    form = PageForm.posted(data, ACTION_FIELDS)
+    with form.attempt(ctx.session):
+        review = review_for_failure(ctx.session, failure_id, viewer=ctx.viewer)
+        action = add_action(
+            ctx.session,
+            failure_id=failure_id,
+            review_id=review.id if review is not None else None,
+            title=form.text("title"),
+            owner=form.text("owner") or None,
+            due_date=form.text("due_date"),
+            review_date=form.text("review_date") or None,
+            viewer=ctx.viewer,
+        )
+    if not form.ok:
+        return failure_page(ctx, failure_id, status_code=422, action=form)
+    response = RedirectResponse(f"/failures/{failure_id}#action-{action.id}", status_code=303)
+    set_flash(response, ctx.request, f"Action {action.id} added, owned by {action.owner.name}.")
+    return response

@@ -1,0 +1,298 @@
+"""Interpret: the review wizard, one question per page, with the coach's hints inline.
+
+Steps: the three diagnostic questions one at a time, then the root cause, the gap type with its
+one-line justification, and the one primary corrective action (owner, due and review dates),
+which completes the review. Every step is a plain form that works without JavaScript; with htmx
+the coach's hints also appear while typing (``POST /coach/hints``).
+
+Each answer is saved as it is given (a draft review). When the coach flags blame language or a
+vague action, the step is shown again with its hints and the answer kept; "Continue anyway"
+goes on with the same text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.responses import RedirectResponse, Response
+
+from lessonloop.coerce import as_date
+from lessonloop.errors import Invalid, NotFound
+from lessonloop.people.service import list_people
+from lessonloop.reviews.models import GapType, Review
+from lessonloop.reviews.service import (
+    DIAGNOSTIC_QUESTIONS,
+    JUSTIFICATION_MAX,
+    add_review_action,
+    check_reviewable,
+    complete_review,
+    primary_action,
+    review_for_failure,
+    start_review,
+    update_review,
+)
+from lessonloop.signals.coach import BLAME, Finding, coach_review, coach_text, score_action
+from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute
+from lessonloop.web.forms import Form as PageForm
+from lessonloop.web.render import set_flash
+
+router = APIRouter(route_class=WebRoute)
+
+QUESTIONS = dict(DIAGNOSTIC_QUESTIONS)
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    heading: str
+    fields: tuple[str, ...]
+    question: str
+    help: str
+
+
+STEPS: tuple[Step, ...] = (
+    Step(
+        "assumption",
+        "Question 1 of 3",
+        ("assumption_text",),
+        QUESTIONS["assumption_text"],
+        "What did we believe when we decided? Describe the belief, not the person who held it.",
+    ),
+    Step(
+        "evidence",
+        "Question 2 of 3",
+        ("evidence",),
+        QUESTIONS["evidence"],
+        "What did we know at the time, and how solid was it? 'None' is a useful answer.",
+    ),
+    Step(
+        "changed",
+        "Question 3 of 3",
+        ("what_changed",),
+        QUESTIONS["what_changed"],
+        "What was different this time: the conditions, the system, the people, the market?",
+    ),
+    Step(
+        "cause",
+        "Root cause",
+        ("root_cause", "contributing_factors", "assumptions"),
+        "What is the root cause?",
+        "The condition that, changed, keeps this from happening to the next person too.",
+    ),
+    Step(
+        "gap",
+        "Gap type",
+        ("gap_type", "gap_justification"),
+        "What kind of gap let it happen?",
+        "Pick one and justify it in one line.",
+    ),
+    Step(
+        "action",
+        "Primary corrective action",
+        ("title", "owner", "due_date", "review_date"),
+        "What one action will change the conditions?",
+        "Exactly one primary action, with one owner, a due date and a date to check it worked.",
+    ),
+)
+STEP_BY_KEY = {step.key: step for step in STEPS}
+STEP_OF_FIELD = {field: step.key for step in STEPS for field in step.fields}
+STEP_OF_FIELD["primary_action"] = "action"
+GAP_HELP = {
+    GapType.skill.value: "Someone lacked a skill they needed: training, pairing, practice.",
+    GapType.process.value: "A step, check or guardrail was missing or did not fit: change the process.",
+    GapType.context.value: "The information needed was not where the work happened.",
+    GapType.resourcing.value: "Not enough time, budget or people for what was asked.",
+}
+CONTROL_FIELDS = ("coached", "go")
+OPTIONAL = frozenset({"contributing_factors", "assumptions"})
+
+
+def _fingerprint(values: Sequence[str]) -> str:
+    return hashlib.sha256("\x1f".join(values).encode()).hexdigest()[:16]
+
+
+def _step(key: str) -> Step:
+    step = STEP_BY_KEY.get(key)
+    if step is None:
+        raise NotFound(f"no review step {key!r}", field="step")
+    return step
+
+
+def _answers(review: Review | None) -> dict[str, str]:
+    if review is None:
+        return {}
+    return {
+        "assumption_text": review.assumption_text,
+        "evidence": review.evidence,
+        "what_changed": review.what_changed,
+        "root_cause": review.root_cause,
+        "contributing_factors": "\n".join(review.contributing_factors or []),
+        "assumptions": "\n".join(a.statement for a in review.assumptions),
+        "gap_type": review.gap_type or "",
+        "gap_justification": review.gap_justification,
+    }
+
+
+def _text_findings(form: PageForm, step: Step) -> dict[str, list[Finding]]:
+    found = {}
+    for name in step.fields:
+        if name in {"gap_type", "owner", "due_date", "review_date"}:
+            continue
+        findings = coach_text(form.text(name))
+        if findings:
+            found[name] = findings
+    return found
+
+
+def _action_score(form: PageForm) -> Any:
+    try:
+        due = as_date(form.text("due_date"), "due_date") if form.text("due_date") else None
+    except Invalid:
+        due = None
+    return score_action(form.text("title"), owner=form.text("owner") or None, due_date=due)
+
+
+def _page(
+    ctx: Ctx,
+    failure_id: int,
+    step: Step,
+    form: PageForm,
+    *,
+    status_code: int = 200,
+    hints: dict[str, list[Finding]] | None = None,
+    score: Any = None,
+    coached: str = "",
+) -> Response:
+    failure = check_reviewable(ctx.session, failure_id, viewer=ctx.viewer)
+    review = review_for_failure(ctx.session, failure.id, viewer=ctx.viewer)
+    answers = _answers(review)
+    existing_primary = primary_action(ctx.session, review) if review is not None else None
+    summary = None
+    if step.key == "action":
+        summary = coach_review(
+            {k: answers.get(k, "") for k in ("assumption_text", "evidence", "what_changed", "root_cause")},
+            [],
+        )
+    index = STEPS.index(step)
+    return ctx.page(
+        "review/step.html",
+        nav="failures",
+        status_code=status_code,
+        failure=failure,
+        review=review,
+        step=step,
+        steps=STEPS,
+        index=index,
+        previous=STEPS[index - 1] if index > 0 else None,
+        form=form,
+        hints=hints if hints is not None else _text_findings(form, step),
+        score=score,
+        coached=coached,
+        answers=answers,
+        questions=QUESTIONS,
+        summary=summary,
+        existing_primary=existing_primary,
+        gap_types=[(g.value, GAP_HELP[g.value]) for g in GapType],
+        justification_max=JUSTIFICATION_MAX,
+        people_options=[(p.handle, f"{p.name} ({p.handle})") for p in list_people(ctx.session)],
+        step_of_field=STEP_OF_FIELD,
+    )
+
+
+@router.get("/failures/{failure_id}/review")
+def review_start(ctx: SignedIn, failure_id: int) -> Response:
+    """Go to the first step still unanswered."""
+    check_reviewable(ctx.session, failure_id, viewer=ctx.viewer)
+    answers = _answers(review_for_failure(ctx.session, failure_id, viewer=ctx.viewer))
+    for step in STEPS[:-1]:
+        required = [f for f in step.fields if f not in OPTIONAL]
+        if not all(answers.get(f, "").strip() for f in required):
+            return RedirectResponse(f"/failures/{failure_id}/review/{step.key}", status_code=303)
+    return RedirectResponse(f"/failures/{failure_id}/review/action", status_code=303)
+
+
+@router.get("/failures/{failure_id}/review/{key}")
+def review_step(ctx: SignedIn, failure_id: int, key: str) -> Response:
+    step = _step(key)
+    failure = check_reviewable(ctx.session, failure_id, viewer=ctx.viewer)
+    review = review_for_failure(ctx.session, failure.id, viewer=ctx.viewer)
+    values: dict[str, Any] = _answers(review)
+    if step.key == "action":
+        values = {
+            "owner": ctx.person.handle,
+            "due_date": (dt.date.today() + dt.timedelta(days=14)).isoformat(),
+        }
+    form = PageForm(step.fields, values)
+    score = _action_score(form) if step.key == "action" and form.text("title") else None
+    return _page(ctx, failure_id, step, form, score=score)
+
+
+def _next_url(failure_id: int, step: Step, go: str) -> str:
+    index = STEPS.index(step)
+    target = index - 1 if go == "back" else index + 1
+    target = max(0, min(target, len(STEPS) - 1))
+    return f"/failures/{failure_id}/review/{STEPS[target].key}"
+
+
+@router.post("/failures/{failure_id}/review/{key}")
+def review_answer(ctx: SignedIn, failure_id: int, key: str, data: Form) -> Response:
+    step = _step(key)
+    form = PageForm.posted(data, step.fields + CONTROL_FIELDS)
+    go = form.text("go")
+    if step.key == "action":
+        return _complete(ctx, failure_id, step, form, go)
+    with form.attempt(ctx.session):
+        review = start_review(ctx.session, failure_id, viewer=ctx.viewer)
+        update_review(ctx.session, review.id, {f: form.text(f) for f in step.fields}, viewer=ctx.viewer)
+    if not form.ok:
+        return _page(ctx, failure_id, step, form, status_code=422)
+    hints = _text_findings(form, step)
+    fingerprint = _fingerprint([form.text(f) for f in step.fields])
+    if hints and go != "back" and form.text("coached") != fingerprint:
+        # Saved; shown again once so the hints are read before going on.
+        return _page(ctx, failure_id, step, form, hints=hints, coached=fingerprint)
+    return RedirectResponse(_next_url(failure_id, step, go), status_code=303)
+
+
+def _complete(ctx: Ctx, failure_id: int, step: Step, form: PageForm, go: str) -> Response:
+    """The last step: add the primary action (unless it exists) and complete the review."""
+    if go == "back":
+        return RedirectResponse(_next_url(failure_id, step, go), status_code=303)
+    existing = None
+    review_now = review_for_failure(ctx.session, failure_id, viewer=ctx.viewer)
+    if review_now is not None:
+        existing = primary_action(ctx.session, review_now)
+    score = None
+    if existing is None:
+        score = _action_score(form)
+        blame = [f for f in coach_text(form.text("title")) if f.kind == BLAME]
+        fingerprint = _fingerprint([form.text(f) for f in step.fields])
+        if (score.vague or blame) and form.text("coached") != fingerprint:
+            hints = {"title": blame} if blame else {}
+            return _page(ctx, failure_id, step, form, hints=hints, score=score, coached=fingerprint)
+    with form.attempt(ctx.session):
+        review = start_review(ctx.session, failure_id, viewer=ctx.viewer)
+        if existing is None:
+            spec = {f: form.text(f) for f in ("title", "owner", "due_date", "review_date")}
+            add_review_action(ctx.session, review.id, spec, primary=True, viewer=ctx.viewer)
+        complete_review(ctx.session, review.id, viewer=ctx.viewer)
+    if not form.ok:
+        return _page(ctx, failure_id, step, form, status_code=422, hints={}, score=score)
+    response = RedirectResponse(f"/failures/{failure_id}#review", status_code=303)
+    set_flash(response, ctx.request, "Review completed: the failure is now acting on its primary action.")
+    return response
+
+
+@router.post("/coach/hints")
+def coach_hints(ctx: SignedIn, data: Form, field: str = "") -> Response:
+    """The coach's hints for one field while typing (an htmx fragment)."""
+    form = PageForm.posted(data, ("title", "owner", "due_date", field) if field else ("title",))
+    if field == "title":
+        return ctx.page("review/_hints.html", name=field, findings=[], score=_action_score(form))
+    findings = coach_text(form.text(field)) if field else []
+    return ctx.page("review/_hints.html", name=field, findings=findings, score=None)

@@ -1,0 +1,222 @@
+"""The built-in jobs. Each finds its triggers by date and enqueues with a key naming the event,
+so running it again (a restart, a second worker, a pass every minute) sends nothing twice.
+
+Triggers older than ``catch_up_days`` are ignored: a worker started for the first time on a
+year of history does not flood everyone with last spring's reminders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lessonloop.actions.models import Action, ActionStatus
+from lessonloop.escalations.service import EscalationPolicy, check_escalations
+from lessonloop.experiments.models import Experiment
+from lessonloop.failures.models import Failure
+from lessonloop.notifications.service import enqueue
+from lessonloop.people.models import Membership, Role
+from lessonloop.worker.models import ActionCheck, ReflectionSession, ReflectionStatus
+from lessonloop.worker.scheduler import JobContext, job
+
+
+def _days(n: int) -> str:
+    return "1 day" if abs(n) == 1 else f"{abs(n)} days"
+
+
+@job("action-reminders", description="Remind owners N days before an action is due, and when overdue")
+def action_reminders(ctx: JobContext) -> str:
+    today = ctx.today
+    horizon = max(ctx.config.reminder_days, default=0)
+    rows = ctx.session.scalars(
+        select(Action).where(
+            Action.status == ActionStatus.open.value,
+            Action.due_date >= today - dt.timedelta(days=ctx.config.catch_up_days),
+            Action.due_date <= today + dt.timedelta(days=horizon),
+        )
+    )
+    sent = 0
+    for action in rows:
+        left = (action.due_date - today).days
+        due = action.due_date.isoformat()
+        if left >= 0:
+            # The smallest configured offset that has been reached: one reminder per offset.
+            reached = [n for n in ctx.config.reminder_days if left <= n]
+            if not reached:
+                continue
+            offset = min(reached)
+            key = f"reminder:action:{action.id}:due-{offset}d:{due}"
+            when = "today" if left == 0 else f"in {_days(left)}"
+            subject = f"Action #{action.id} is due {when}: {action.title}"
+        else:
+            late = -left
+            repeat = ctx.config.overdue_repeat_days
+            round_ = late // repeat if repeat > 0 else 0
+            key = f"reminder:action:{action.id}:overdue:{due}:{round_}"
+            subject = f"Action #{action.id} is overdue by {_days(late)}: {action.title}"
+        body = (
+            f"{subject}\n\nDue {due}, review on {action.review_date.isoformat()}.\n"
+            f"When it is done: lessonloop action done {action.id} --evidence TEXT\n"
+            f"If the date no longer holds, reschedule it rather than let it drift."
+        )
+        if enqueue(
+            ctx.session,
+            person_id=action.owner_id,
+            kind="reminder",
+            subject=subject,
+            body_text=body,
+            dedupe_key=key,
+            now=ctx.now,
+        ):
+            sent += 1
+    return f"{sent} reminders"
+
+
+@job("review-checks", description='On an action\'s review date, ask its owner "did this work?"')
+def review_checks(ctx: JobContext) -> str:
+    today = ctx.today
+    answered = select(ActionCheck.action_id)
+    rows = ctx.session.scalars(
+        select(Action).where(
+            Action.status != ActionStatus.dropped.value,
+            Action.review_date <= today,
+            Action.review_date >= today - dt.timedelta(days=ctx.config.catch_up_days),
+            Action.id.not_in(answered),
+        )
+    )
+    sent = 0
+    for action in rows:
+        subject = f"Did this work? Action #{action.id}: {action.title}"
+        body = (
+            f"Today ({action.review_date.isoformat()}) is the review date of action #{action.id}, "
+            f"“{action.title}” (status: {action.status}).\n\nDid it work? Answer with:\n"
+            f'  lessonloop action check {action.id} --worked yes|no|partly --note "what you saw"'
+        )
+        if enqueue(
+            ctx.session,
+            person_id=action.owner_id,
+            kind="review-check",
+            subject=subject,
+            body_text=body,
+            dedupe_key=f"review-check:action:{action.id}:{action.review_date.isoformat()}",
+            now=ctx.now,
+        ):
+            sent += 1
+    return f"{sent} review prompts"
+
+
+@job("experiment-ends", description="When an experiment ends, ask its action owner for observations")
+def experiment_ends(ctx: JobContext) -> str:
+    today = ctx.today
+    rows = ctx.session.execute(
+        select(Experiment, Action.owner_id)
+        .join(Action, Action.id == Experiment.action_id)
+        .where(
+            Experiment.end_date <= today,
+            Experiment.end_date >= today - dt.timedelta(days=ctx.config.catch_up_days),
+        )
+    )
+    sent = 0
+    for experiment, owner_id in rows:
+        count = len(experiment.observations)
+        subject = f"Experiment #{experiment.id} has ended: record what you observed"
+        body = (
+            f"The experiment “{experiment.hypothesis}” ended on {experiment.end_date.isoformat()}.\n"
+            f"Metric: {experiment.metric} {experiment.comparator} {experiment.threshold:g} "
+            f"({count} observation{'s' if count != 1 else ''} so far).\n\n"
+            f"Record the latest value: lessonloop experiment observe {experiment.id} VALUE"
+        )
+        if enqueue(
+            ctx.session,
+            person_id=owner_id,
+            kind="experiment-end",
+            subject=subject,
+            body_text=body,
+            dedupe_key=f"experiment-end:experiment:{experiment.id}:{experiment.end_date.isoformat()}",
+            now=ctx.now,
+        ):
+            sent += 1
+    return f"{sent} observation requests"
+
+
+@job("escalations", every="daily", description="Check for persistent patterns; tell the owner")
+def escalations(ctx: JobContext) -> str:
+    policy = EscalationPolicy.from_settings(ctx.settings)
+    touched = check_escalations(ctx.session, now=ctx.now, policy=policy)
+    for escalation in touched:
+        if escalation.owner_id is None:
+            continue
+        enqueue(
+            ctx.session,
+            person_id=escalation.owner_id,
+            kind="escalation",
+            subject=f"Escalation #{escalation.id}: {escalation.subject}",
+            body_text=escalation.explanation,
+            dedupe_key=f"escalation:{escalation.id}:{escalation.count}",
+            now=ctx.now,
+        )
+    return f"{len(touched)} escalations opened or grown"
+
+
+def _facilitator(session: Session, failure: Failure) -> int | None:
+    if failure.team_id is not None:
+        lead = session.scalar(
+            select(Membership.person_id)
+            .where(
+                Membership.team_id == failure.team_id,
+                Membership.role.in_([Role.lead.value, Role.admin.value]),
+            )
+            .order_by(Membership.role.desc(), Membership.id)
+            .limit(1)
+        )
+        if lead is not None:
+            return int(lead)
+    return failure.reporter_id
+
+
+@job("reflection-sessions", description="Propose a dated reflection session after a high/critical failure")
+def reflection_sessions(ctx: JobContext) -> str:
+    since = ctx.now - dt.timedelta(days=ctx.config.catch_up_days)
+    planned = select(ReflectionSession.failure_id)
+    failures = ctx.session.scalars(
+        select(Failure).where(
+            Failure.severity.in_(ctx.config.reflection_severities),
+            Failure.detected_at >= since,
+            Failure.detected_at <= ctx.now,
+            Failure.id.not_in(planned),
+        )
+    )
+    made = 0
+    for failure in failures:
+        when = max(
+            failure.detected_at.date() + dt.timedelta(days=ctx.config.reflection_within_days), ctx.today
+        )
+        facilitator = _facilitator(ctx.session, failure)
+        reflection = ReflectionSession(
+            failure_id=failure.id,
+            team_id=failure.team_id,
+            facilitator_id=facilitator,
+            title=f"Reflection session: {failure.title}"[:400],
+            scheduled_for=when,
+            status=ReflectionStatus.proposed.value,
+        )
+        ctx.session.add(reflection)
+        ctx.session.flush()
+        made += 1
+        if facilitator is not None:
+            enqueue(
+                ctx.session,
+                person_id=facilitator,
+                kind="reflection",
+                subject=f"Hold a reflection session on failure #{failure.id} by {when.isoformat()}",
+                body_text=(
+                    f"Failure #{failure.id} “{failure.title}” was {failure.severity}. A reflection "
+                    f"session is proposed for {when.isoformat()} (it is in your team's calendar).\n"
+                    f"Run the review: lessonloop review {failure.id}"
+                ),
+                dedupe_key=f"reflection:failure:{failure.id}",
+                now=ctx.now,
+            )
+    return f"{made} reflection sessions proposed"

@@ -1,0 +1,80 @@
+"""E-mail over SMTP and Slack-compatible webhooks, against real receivers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from lessonloop.notifications import service as outbox
+from lessonloop.notifications.channels import message_id
+from lessonloop.notifications.config import SmtpConfig, WorkerConfig
+from lessonloop.notifications.models import Delivery
+from lessonloop.people.service import add_person
+from lessonloop.store.engine import Database
+from lessonloop.worker.runner import deliver
+from tests.notifications.receivers import smtp_server, webhook_server
+
+T0 = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
+
+
+def test_email_and_webhook_reach_their_receivers(sqlite_db: Database) -> None:
+    with smtp_server() as (port, smtp), webhook_server() as hook:
+        with sqlite_db.unit() as s:
+            ana = add_person(s, name="Ana", handle="ana", email="ana@example.com")
+            outbox.set_preferences(s, "ana", channels=["email", "webhook"], webhook_url=hook.url)
+            outbox.enqueue(
+                s,
+                person_id=ana.id,
+                kind="reminder",
+                subject="Action #1 is due in 3 days",
+                body_text="Due 2026-05-07.",
+                body_html="<p>Due 2026-05-07.</p>",
+                dedupe_key="reminder:action:1:due-3d:2026-05-07",
+                now=T0,
+            )
+        config = WorkerConfig(smtp=SmtpConfig(host="127.0.0.1", port=port, sender="loop@example.com"))
+        report = deliver(sqlite_db, now=T0, config=config, worker_id="w")
+        assert report.sent == 2, report
+
+        (msg,) = smtp.messages
+        assert smtp.recipients == [["ana@example.com"]]
+        assert msg["Subject"] == "Action #1 is due in 3 days"
+        assert msg["From"] == "loop@example.com"
+        assert msg["Message-ID"] == message_id("reminder:action:1:due-3d:2026-05-07#email")
+        assert msg.is_multipart()  # text and html alternatives
+
+        ((key, payload),) = hook.requests
+        assert key == "reminder:action:1:due-3d:2026-05-07#webhook"
+        assert payload == {"text": "*Action #1 is due in 3 days*\nDue 2026-05-07."}
+        with sqlite_db.unit() as s:
+            assert sorted(s.scalars(select(Delivery.status))) == ["sent", "sent"]
+
+
+def test_a_webhook_error_is_retried_then_sent(sqlite_db: Database) -> None:
+    with webhook_server() as hook:
+        hook.fail_first = 1
+        with sqlite_db.unit() as s:
+            ben = add_person(s, name="Ben", handle="ben")
+            outbox.set_preferences(s, "ben", channels=["webhook"], webhook_url=hook.url)
+            outbox.enqueue(s, person_id=ben.id, kind="t", subject="s", body_text="b", dedupe_key="k", now=T0)
+        config = WorkerConfig(retry_base_seconds=30)
+        first = deliver(sqlite_db, now=T0, config=config, worker_id="w")
+        assert (first.sent, first.retried) == (0, 1)
+        with sqlite_db.unit() as s:
+            assert "HTTP 500" in s.scalars(select(Delivery.last_error)).one()
+        second = deliver(sqlite_db, now=T0 + dt.timedelta(seconds=30), config=config, worker_id="w")
+        assert second.sent == 1
+        assert hook.acknowledged == ["k#webhook"]
+
+
+def test_unconfigured_smtp_is_a_failed_attempt_not_a_silent_drop(sqlite_db: Database) -> None:
+    with sqlite_db.unit() as s:
+        ana = add_person(s, name="Ana", handle="ana", email="ana@example.com")
+        outbox.set_preferences(s, "ana", channels=["email"])
+        outbox.enqueue(s, person_id=ana.id, kind="t", subject="s", body_text="b", dedupe_key="k", now=T0)
+    report = deliver(sqlite_db, now=T0, config=WorkerConfig(max_attempts=1), worker_id="w")
+    assert report.dead == 1
+    with sqlite_db.unit() as s:
+        (dead,) = outbox.dead_letters(s)
+        assert "LESSONLOOP_SMTP_HOST" in dead.last_error
