@@ -3,7 +3,8 @@
 For a failure of team Payments (reported by ``reporter``, who is in no team, with ``involved``,
 also in no team) at each visibility, and each role, every path that shows a failure is checked:
 ``GET /failures/{id}`` (200 or 404), the ``GET /failures`` list, ``GET /search`` and the
-``GET /export`` JSON Lines. Then the writes (``PATCH``: 200, 403 or 404), and coaching notes and
+``GET /export`` JSON Lines — and the web pages, signed in with each role's session cookie: the
+failure page (200 or 404) and the failures list page. Then the writes (``PATCH``: 200, 403 or 404), and coaching notes and
 development plans: their author and their subject only — never an org admin — never in search,
 never in someone else's export.
 """
@@ -22,7 +23,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lessonloop.accounts.models import Account
-from lessonloop.accounts.service import issue_token
+from lessonloop.accounts.service import issue_token, start_session
+from lessonloop.api.deps import SESSION_COOKIE
 from lessonloop.app import create_app
 from lessonloop.coaching.service import start_plan, write_note
 from lessonloop.people.service import add_member, add_person, add_team
@@ -42,12 +44,17 @@ NOTE_WORD = "pangolin"  # only in the coaching note and the development plan
 class World:
     client: TestClient
     headers: dict[str, dict[str, str]]  # role → Authorization header
+    cookies: dict[str, dict[str, str]]  # role → the web session cookie, as a header
     failures: dict[str, int]  # visibility → failure id
     note_id: int
     plan_id: int
 
     def as_(self, role: str) -> dict[str, str]:
         return self.headers[role]
+
+    def page(self, role: str, path: str) -> Any:
+        """A web page as ``role`` sees it (signed in with a session cookie, no token)."""
+        return self.client.get(path, headers=self.cookies[role], follow_redirects=False)
 
 
 @pytest.fixture
@@ -90,9 +97,19 @@ def world(db: Database) -> Iterator[World]:
             role: {"Authorization": f"Bearer {issue_token(session, people[role], 'tests')[1]}"}
             for role in ROLES
         }
+        cookies = {
+            role: {"Cookie": f"{SESSION_COOKIE}={start_session(session, people[role])}"} for role in ROLES
+        }
         note_id, plan_id = note.id, plan.id
     with TestClient(create_app(database=db)) as client:
-        yield World(client=client, headers=headers, failures=failures, note_id=note_id, plan_id=plan_id)
+        yield World(
+            client=client,
+            headers=headers,
+            cookies=cookies,
+            failures=failures,
+            note_id=note_id,
+            plan_id=plan_id,
+        )
 
 
 def exported(world: World, role: str) -> list[dict[str, Any]]:
@@ -111,7 +128,8 @@ def search_failures(world: World, role: str, word: str) -> set[int]:
     return {h["id"] for h in hits if h["kind"] == "failure"}
 
 
-# Who sees a failure of team Payments: every cell of every path, written out.
+# Who sees a failure of team Payments: every cell of every path, written out. GET is both the
+# API's and the web page's answer; "in list" both the API list and the failures page.
 #   role        visibility  GET   in list  in search  in export
 SEE = [
     ("reporter", "private", 200, True, True, True),
@@ -158,6 +176,14 @@ def test_who_sees_a_failure(
 
     page = ok(world.client.get(f"{API}/failures", params={"page_size": 500}, headers=headers))
     assert (fid in {f["id"] for f in page["items"]}) is listed
+
+    web = world.page(role, f"/failures/{fid}")
+    assert web.status_code == get, web.text[:300]
+    assert (WORD[visibility] in web.text) is (get == 200)
+    web_list = world.page(role, "/failures")
+    assert web_list.status_code == 200
+    assert (f'href="/failures/{fid}"' in web_list.text) is listed
+    assert (WORD[visibility] in web_list.text) is listed
 
     assert (fid in search_failures(world, role, WORD[visibility])) is searched
 
@@ -233,6 +259,9 @@ def test_who_sees_coaching_notes_and_plans(world: World, role: str, sees: bool) 
     assert plan.status_code == (200 if sees else 404), plan.text
     if sees:
         assert NOTE_WORD in note.json()["body"] and NOTE_WORD in plan.json()["goals"]
+    web = world.page(role, "/coaching")
+    assert web.status_code == 200
+    assert (NOTE_WORD in web.text) is sees  # the note's body and the plan's goals
     notes = ok(world.client.get(f"{API}/coaching-notes", headers=headers))
     plans = ok(world.client.get(f"{API}/development-plans", headers=headers))
     assert (world.note_id in {n["id"] for n in notes}) is sees
