@@ -11,9 +11,13 @@ from sqlalchemy import select
 from lessonloop.actions.models import Action
 from lessonloop.demo import DemoSummary, build_demo, workspace_is_empty
 from lessonloop.errors import Conflict
+from lessonloop.escalations.models import Escalation
 from lessonloop.experiments.service import experiment_verdict, list_experiments
 from lessonloop.failures.models import Failure, FailureKind
 from lessonloop.failures.service import log_failure, loop_facts
+from lessonloop.followthrough.checklists import checklist_history
+from lessonloop.followthrough.guardrails import list_guardrails
+from lessonloop.followthrough.recognition import recognition_counts
 from lessonloop.lessons.models import Lesson
 from lessonloop.people.models import Membership, Person, Team
 from lessonloop.reviews.models import Review
@@ -30,7 +34,7 @@ def test_demo_fills_an_empty_workspace_with_every_stage(db: Database) -> None:
     assert summary.as_dict() == {
         "teams": 4,
         "people": 8,
-        "failures": 11,
+        "failures": 12,
         "reviews": 9,
         "actions": 11,
         "experiments": 4,
@@ -74,6 +78,15 @@ def test_demo_fills_an_empty_workspace_with_every_stage(db: Database) -> None:
 
         verdicts = Counter(experiment_verdict(e).value for e in list_experiments(session))
         assert set(verdicts) == {"passed", "failed", "inconclusive"}
+
+        # Re-evaluate and follow through: a persistent pattern escalated, a checklist revision
+        # that remembers its failure, a guardrail, recognition for learning.
+        escalations = list(session.scalars(select(Escalation)))
+        assert len(escalations) == 1 and escalations[0].count == 3 and escalations[0].owner_id
+        revisions = checklist_history(session, "Project kickoff")
+        assert [r.version for r in revisions] == [1, 2] and revisions[1].failure_id is not None
+        assert len(list_guardrails(session)) == 1
+        assert recognition_counts(session)["total"] == 3
 
         lessons = list(session.scalars(select(Lesson)))
         assert all(lesson.audience for lesson in lessons)

@@ -32,6 +32,7 @@ from lessonloop.actions.models import Action
 from lessonloop.actions.service import complete_action, drop_action
 from lessonloop.coaching.service import start_plan, write_note
 from lessonloop.errors import Conflict, LessonloopError
+from lessonloop.escalations.service import check_escalations
 from lessonloop.experiments.models import Experiment, Observation
 from lessonloop.experiments.service import add_experiment, record_observation
 from lessonloop.failures.models import Failure
@@ -778,6 +779,25 @@ def build_demo(session: Session) -> DemoSummary:
         impact="A day of confused customer calls",
     )
     confirm_repeat(session, repeat.id, handoff.id)
+    # A third hand-off failure in the window: the pattern persists, so an escalation opens (below).
+    log_failure(
+        session,
+        title="Enterprise renewal hand-off from sales lost the onboarding promises",
+        observation=(
+            "Sales promised a dedicated onboarding call at renewal; the note stayed in the CRM and the "
+            "customer success manager heard of it from the customer's complaint."
+        ),
+        kind="handoff-breakdown",
+        severity="high",
+        visibility="org",
+        team=teams["Customer Success"],
+        reporter=people["grace"],
+        people=[people["grace"]],
+        labels=["handoff", "sales"],
+        occurred_at=clock.at(-41),
+        detected_at=clock.at(-40),
+        impact="An enterprise renewal at risk",
+    )
 
     # Lessons with audiences (the hand-off lesson was published above, before its repeat).
     create_lesson(
@@ -892,6 +912,9 @@ def build_demo(session: Session) -> DemoSummary:
         by=people["hugo"],
         note="The hand-off lesson reached Platform and Growth the same week.",
     )
+
+    # Re-evaluate: three hand-off failures in 90 days open an escalation with a support route.
+    check_escalations(session, now=clock.at(0))
 
     # Backdate creation to when each failure was detected (creation time is not in the history).
     for failure in session.scalars(select(Failure)):

@@ -72,7 +72,7 @@ def test_missing_file_and_wrong_format_are_refused(cli: Cli, tmp_path: Path) -> 
 
 def test_demo_export_import_export_round_trip(cli: Cli, other_url: str, tmp_path: Path) -> None:
     out = cli("demo").stdout
-    assert out.startswith("demo workspace ready: 4 teams, 8 people, 11 failures")
+    assert out.startswith("demo workspace ready: 4 teams, 8 people, 12 failures")
     assert "not empty" in cli.fails("demo")
 
     first = tmp_path / "first.jsonl"
@@ -83,7 +83,7 @@ def test_demo_export_import_export_round_trip(cli: Cli, other_url: str, tmp_path
 
     other = Cli(other_url)
     imported = other.json("import", str(first))
-    assert imported["format"] == "native" and imported["by_type"]["failure"] == 11
+    assert imported["format"] == "native" and imported["by_type"]["failure"] == 12
     second = tmp_path / "second.jsonl"
     other("export", str(second))
     assert second.read_bytes() == first.read_bytes()
