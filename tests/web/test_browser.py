@@ -228,6 +228,9 @@ def test_the_whole_loop_in_a_real_browser(page: Any, playwright_api: Any) -> Non
     page.goto("/")
     expect(page.get_by_text("Date every external dependency")).to_be_visible()  # latest lessons
     shot(page, "10-dashboard")
+    page.goto("/insights")
+    expect(page.get_by_role("heading", name="Per team and month")).to_be_visible()
+    shot(page, "10b-insights")
 
     # Phone width: everything still fits and stays usable.
     page.set_viewport_size({"width": 390, "height": 844})
@@ -238,5 +241,8 @@ def test_the_whole_loop_in_a_real_browser(page: Any, playwright_api: Any) -> Non
     page.goto(failure_url)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "12-failure-phone")
+    page.goto("/insights")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "insights scroll sideways"
+    shot(page, "13-insights-phone")
 
     assert page.problems == [], f"console errors (CSP violations show here): {page.problems}"

@@ -258,6 +258,15 @@ def get_escalation(session: Session, escalation_id: int | str, *, viewer: Viewer
     return escalation
 
 
+def may_change_escalation(viewer: Viewer, escalation: Escalation) -> bool:
+    """Its owner, a lead or admin of its team, or an org admin (the pages offer the form to these)."""
+    return bool(
+        viewer.is_admin
+        or escalation.owner_id == viewer.person_id
+        or viewer.role_in(escalation.team_id) in EDITING_ROLES
+    )
+
+
 def update_escalation(
     session: Session,
     escalation_id: int | str,
@@ -270,11 +279,7 @@ def update_escalation(
     """Acknowledge, resolve or re-assign. With a ``viewer``: someone who may see it and is an org
     admin, its owner, or a lead or admin of its team."""
     escalation = get_escalation(session, escalation_id, viewer=viewer)
-    if viewer is not None and not (
-        viewer.is_admin
-        or escalation.owner_id == viewer.person_id
-        or viewer.role_in(escalation.team_id) in EDITING_ROLES
-    ):
+    if viewer is not None and not may_change_escalation(viewer, escalation):
         raise PermissionDenied(
             "only the escalation's owner, a lead or admin of its team, or an org admin may change it",
             field="escalation",

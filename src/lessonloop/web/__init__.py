@@ -18,10 +18,20 @@ __all__ = ["build_router", "install"]
 
 
 def build_router() -> APIRouter:
-    from lessonloop.web.pages import actions, auth, coaching, directory, failures, home, lessons, review
+    from lessonloop.web.pages import (
+        actions,
+        auth,
+        coaching,
+        directory,
+        failures,
+        home,
+        insights,
+        lessons,
+        review,
+    )
 
     router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
-    for module in (auth, home, failures, review, actions, lessons, directory, coaching):
+    for module in (auth, home, failures, review, actions, lessons, insights, directory, coaching):
         router.include_router(module.router)
     return router
 

@@ -1,0 +1,110 @@
+"""Re-evaluate: the learning metrics per team and month, their CSV, and the escalations.
+
+Everything here is computed by ``signals.metrics`` and ``escalations.service`` over what the
+signed-in person may see; the routes only read the query and choose the template.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.responses import RedirectResponse, Response
+
+from lessonloop.coerce import as_datetime
+from lessonloop.errors import LessonloopError
+from lessonloop.escalations.models import ROUTE_LABELS, EscalationStatus, SupportRoute
+from lessonloop.escalations.service import list_escalations, may_change_escalation, update_escalation
+from lessonloop.people.service import get_team, list_teams
+from lessonloop.signals.metrics import compute_metrics, metrics_csv
+from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute
+from lessonloop.web.forms import Form as PageForm
+from lessonloop.web.pages.home import metric_charts
+from lessonloop.web.render import set_flash
+
+router = APIRouter(route_class=WebRoute)
+
+ESCALATION_FIELDS = ("status", "owner", "resolution")
+
+
+def _filters(ctx: Ctx, team: str, since: str, until: str) -> tuple[dict[str, Any], dict[str, str], str]:
+    """The metrics' keyword filters, the values as typed, and an error message (or "")."""
+    typed = {"team": team.strip(), "since": since.strip(), "until": until.strip()}
+    kwargs: dict[str, Any] = {}
+    try:
+        if typed["team"]:
+            kwargs["team_id"] = get_team(ctx.session, typed["team"]).id
+        for name in ("since", "until"):
+            if typed[name]:
+                kwargs[name] = as_datetime(typed[name], name)
+    except LessonloopError as exc:
+        return {}, typed, str(exc)
+    return kwargs, typed, ""
+
+
+def _page(
+    ctx: Ctx,
+    *,
+    team: str,
+    since: str,
+    until: str,
+    forms: dict[int, PageForm] | None = None,
+    status_code: int = 200,
+) -> Response:
+    kwargs, typed, problem = _filters(ctx, team, since, until)
+    result = compute_metrics(ctx.session, today=dt.date.today(), viewer=ctx.viewer, **kwargs)
+    escalations = list_escalations(ctx.session, team_id=kwargs.get("team_id"), viewer=ctx.viewer)
+    forms = forms or {}
+    return ctx.page(
+        "insights.html",
+        nav="insights",
+        status_code=422 if problem else status_code,
+        result=result,
+        filters=typed,
+        problem=problem,
+        teams=list_teams(ctx.session),
+        escalations=escalations,
+        escalation_forms={e.id: forms.get(e.id) or PageForm(ESCALATION_FIELDS) for e in escalations},
+        changeable={e.id for e in escalations if may_change_escalation(ctx.viewer, e)},
+        route_labels={r.value: ROUTE_LABELS[r] for r in SupportRoute},
+        statuses=[s.value for s in EscalationStatus],
+        **metric_charts(ctx, team_id=kwargs.get("team_id")),
+    )
+
+
+@router.get("/insights")
+def insights(ctx: SignedIn, team: str = "", since: str = "", until: str = "") -> Response:
+    return _page(ctx, team=team, since=since, until=until)
+
+
+@router.get("/insights.csv")
+def insights_csv(ctx: SignedIn, team: str = "", since: str = "", until: str = "") -> Response:
+    kwargs, _typed, problem = _filters(ctx, team, since, until)
+    if problem:
+        return Response(problem + "\n", status_code=422, media_type="text/plain; charset=utf-8")
+    result = compute_metrics(ctx.session, today=dt.date.today(), viewer=ctx.viewer, **kwargs)
+    return Response(
+        metrics_csv(result),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="lessonloop-metrics.csv"'},
+    )
+
+
+@router.post("/escalations/{escalation_id}")
+def escalation_update(ctx: SignedIn, escalation_id: int, data: Form) -> Response:
+    form = PageForm.posted(data, ESCALATION_FIELDS)
+    with form.attempt(ctx.session):
+        update_escalation(
+            ctx.session,
+            escalation_id,
+            status=form.text("status") or None,
+            owner=form.text("owner") or None,
+            resolution=form.text("resolution") or None,
+            viewer=ctx.viewer,
+        )
+    if not form.ok:
+        return _page(ctx, team="", since="", until="", forms={escalation_id: form}, status_code=422)
+    response = RedirectResponse(f"/insights#escalation-{escalation_id}", status_code=303)
+    set_flash(response, ctx.request, f"Escalation {escalation_id} updated.")
+    return response

@@ -1,0 +1,106 @@
+"""The insights page: learning metrics per team and month, their CSV, and escalations."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from lessonloop.escalations.models import Escalation
+from lessonloop.escalations.service import EscalationPolicy, check_escalations
+from lessonloop.failures.service import log_failure
+from lessonloop.store.engine import Database
+from tests.web.conftest import Browser, another_browser
+
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _pattern(db: Database, *, team: str = "Payments", visibility: str = "team") -> int:
+    """Three failures with one cause label in a week: an escalation for the team's lead."""
+    with db.unit(actor="test") as session:
+        for n in range(3):
+            log_failure(
+                session,
+                title=f"Deploy froze checkout, time {n + 1}",
+                team=team,
+                reporter="ana" if team == "Payments" else "gil",
+                visibility=visibility,
+                labels=["deploy-freeze"],
+                detected_at=NOW - dt.timedelta(days=n),
+            )
+        (escalation,) = check_escalations(session, now=NOW, policy=EscalationPolicy())
+        return escalation.id
+
+
+def test_the_page_shows_metrics_charts_and_the_escalation(as_ana: Browser, app_db: Database) -> None:
+    eid = _pattern(app_db)
+    page = as_ana.get("/insights")
+    assert page.status_code == 200
+    html = page.text
+    assert page.text.count('<svg class="chart') == 2
+    assert "Per team and month" in html and "Payments" in html
+    assert "Learning conversion" in html and "Recognition" in html
+    assert f'id="escalation-{eid}"' in html and "deploy-freeze" in html
+    assert "organisational development specialist" in html or "leadership coach" in html
+    assert 'action="/escalations/' in html  # ana leads Payments: she may act on it
+
+
+def test_filters_narrow_and_a_bad_filter_is_explained(as_ana: Browser, app_db: Database) -> None:
+    _pattern(app_db)
+    growth = as_ana.get("/insights", params={"team": "Growth"}).text
+    assert "No failures in this selection." in growth
+    bad = as_ana.get("/insights", params={"since": "last tuesday", "team": "Payments"})
+    assert bad.status_code == 422 and "since" in bad.text
+    assert 'value="last tuesday"' in bad.text  # what was typed is kept
+    unknown = as_ana.get("/insights", params={"team": "Nope"})
+    assert unknown.status_code == 422 and "Nope" in unknown.text
+
+
+def test_csv_download_has_a_row_per_team_month_and_totals(as_ana: Browser, app_db: Database) -> None:
+    _pattern(app_db)
+    response = as_ana.get("/insights.csv", params={"team": "Payments"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert rows[-1]["team"] == "(all teams)" and rows[-1]["failures"] == "3"
+    assert {r["team"] for r in rows[:-1]} == {"Payments"}
+    assert as_ana.get("/insights.csv", params={"until": "soon"}).status_code == 422
+
+
+def test_acknowledge_then_resolve_needs_a_resolution(as_ana: Browser, app_db: Database) -> None:
+    eid = _pattern(app_db)
+    done = as_ana.post(f"/escalations/{eid}", {"status": "acknowledged"}, form_page="/insights")
+    assert done.status_code == 200 and "updated" in done.text
+    refused = as_ana.post(
+        f"/escalations/{eid}", {"status": "resolved", "resolution": "  "}, form_page="/insights"
+    )
+    assert refused.status_code == 422 and "resolution" in refused.text
+    resolved = as_ana.post(
+        f"/escalations/{eid}",
+        {"status": "resolved", "resolution": "Freeze window moved; OD specialist ran a session"},
+        form_page="/insights",
+    )
+    assert resolved.status_code == 200 and "Freeze window moved" in resolved.text
+    with app_db.unit() as session:
+        escalation = session.get(Escalation, eid)
+        assert escalation is not None and escalation.status == "resolved"
+
+
+def test_other_teams_see_no_form_and_cannot_change_it(app_db: Database, as_ana: Browser) -> None:
+    eid = _pattern(app_db, visibility="org")
+    cara = another_browser(app_db, "cara")  # a member of Growth: may see org failures, not act
+    html = cara.get("/insights").text
+    assert f'id="escalation-{eid}"' in html and f'action="/escalations/{eid}"' not in html
+    refused = cara.post(f"/escalations/{eid}", {"status": "acknowledged"}, form_page="/insights")
+    assert refused.status_code == 403
+
+
+def test_a_hidden_pattern_is_not_shown(app_db: Database, as_ana: Browser) -> None:
+    eid = _pattern(app_db, visibility="team")
+    cara = another_browser(app_db, "cara")  # cannot see Payments' team failures
+    html = cara.get("/insights").text
+    assert f'id="escalation-{eid}"' not in html and "deploy-freeze" not in html
+    assert (
+        cara.post(f"/escalations/{eid}", {"status": "acknowledged"}, form_page="/insights").status_code == 404
+    )
