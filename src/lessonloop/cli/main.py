@@ -51,6 +51,7 @@ def _register() -> None:
         "serve_cmds",
         "worker_cmds",
         "followthrough_cmds",
+        "remote_cmds",
     ):
         try:
             importlib.import_module(f"lessonloop.cli.{name}")
