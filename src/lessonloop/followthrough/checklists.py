@@ -261,6 +261,31 @@ def shaping_failures(session: Session, checklist: int | str | Checklist) -> list
     return list(seen)
 
 
+def prompted_by(
+    session: Session, revision: ChecklistRevision, viewer: Viewer | None = None
+) -> Failure | None:
+    """The failure that prompted ``revision``, if it still exists and the viewer may see it."""
+    if revision.failure_id is None:
+        return None
+    failure = session.get(Failure, revision.failure_id)
+    if failure is None or (viewer is not None and not can_see_failure(viewer, failure)):
+        return None
+    return failure
+
+
+def visible_shaping_failures(
+    session: Session, checklist: int | str | Checklist, viewer: Viewer | None = None
+) -> list[Failure]:
+    """The failures that prompted a revision of this checklist and that the viewer may see,
+    oldest revision first (deleted ones and ones the viewer may not see are left out)."""
+    seen: dict[int, Failure] = {}
+    for revision in get_checklist(session, checklist).revisions:
+        failure = prompted_by(session, revision, viewer)
+        if failure is not None:
+            seen.setdefault(failure.id, failure)
+    return list(seen.values())
+
+
 def revision_out(session: Session, revision: ChecklistRevision, viewer: Viewer | None = None) -> RevisionOut:
     failure = session.get(Failure, revision.failure_id) if revision.failure_id is not None else None
     lesson = session.get(Lesson, revision.lesson_id) if revision.lesson_id is not None else None

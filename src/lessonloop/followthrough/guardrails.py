@@ -8,6 +8,9 @@ decisions are kept in the guardrail's decision log.
 The stored ``status`` is brought up to date by :func:`sweep_expired` (the worker runs it), but
 every read goes through :func:`effective_status`, so an expired guardrail shows as expired even
 before the sweep has run.
+
+With a viewer (the web pages), only the owner, a lead or admin of the guardrail's team, or an
+org admin may renew or retire it (:func:`can_decide`); ``viewer=None`` is a trusted caller.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from lessonloop.access.policy import can_see_failure
 from lessonloop.access.scope import require_failure_seen
 from lessonloop.access.viewer import Viewer
 from lessonloop.coerce import as_date, as_enum, as_text
-from lessonloop.errors import Conflict, Invalid
+from lessonloop.errors import Conflict, Invalid, PermissionDenied
 from lessonloop.failures.models import Failure
 from lessonloop.followthrough.models import Guardrail, GuardrailDecision, GuardrailStatus
+from lessonloop.people.models import Role
 from lessonloop.people.service import PersonRef, TeamRef, get_person, get_team
 from lessonloop.store.base import utcnow
 from lessonloop.store.crud import get_or_404
@@ -80,6 +84,38 @@ def describe_state(guardrail: Guardrail, today: dt.date | None = None) -> str:
     days = (guardrail.expires_on - today).days
     left = "expires today" if days == 0 else f"expires in {days} day{'s' if days != 1 else ''}"
     return f"{status.value} — {left}"
+
+
+EXPIRING_DAYS = 7  # "expiring" from a week before the expiry (the first reminder)
+
+
+def state_kind(guardrail: Guardrail, today: dt.date | None = None) -> str:
+    """One word for a badge: ``active``, ``expiring`` (within :data:`EXPIRING_DAYS`), ``expired``
+    (needs a decision) or ``retired``. A renewed guardrail is active (or expiring) again."""
+    today = today or dt.date.today()
+    status = effective_status(guardrail, today)
+    if status in (GuardrailStatus.expired, GuardrailStatus.retired):
+        return status.value
+    return "expiring" if (guardrail.expires_on - today).days <= EXPIRING_DAYS else "active"
+
+
+def can_decide(viewer: Viewer | None, guardrail: Guardrail) -> bool:
+    """May ``viewer`` renew or retire it? The owner, a lead or admin of its team, an org admin.
+    ``None`` is a trusted caller (the CLI, the worker)."""
+    if viewer is None:
+        return True
+    if viewer.is_admin or guardrail.owner_id == viewer.person_id:
+        return True
+    return viewer.role_in(guardrail.team_id) in (Role.lead.value, Role.admin.value)
+
+
+def _require_decider(viewer: Viewer | None, guardrail: Guardrail) -> None:
+    if not can_decide(viewer, guardrail):
+        raise PermissionDenied(
+            f"only the owner of guardrail {guardrail.id}, a lead or admin of its team, or an org admin "
+            "may renew or retire it",
+            field="guardrail",
+        )
 
 
 def _expiry(value: Any, today: dt.date, field: str) -> dt.date:
@@ -162,10 +198,12 @@ def renew_guardrail(
     reason: str,
     by: PersonRef | None = None,
     today: dt.date | None = None,
+    viewer: Viewer | None = None,
 ) -> Guardrail:
     """Keep it for longer: a new expiry date (after today) and why it is still needed."""
     today = today or dt.date.today()
     guardrail = get_guardrail(session, guardrail_id)
+    _require_decider(viewer, guardrail)
     if guardrail.status == GuardrailStatus.retired.value:
         raise Conflict(f"guardrail {guardrail.id} is retired; add a new one instead", field="status")
     reason = as_text(reason, "reason", required=True)
@@ -183,9 +221,11 @@ def retire_guardrail(
     *,
     reason: str,
     by: PersonRef | None = None,
+    viewer: Viewer | None = None,
 ) -> Guardrail:
     """End it explicitly, saying why (the rollback plan was followed, the risk is gone...)."""
     guardrail = get_guardrail(session, guardrail_id)
+    _require_decider(viewer, guardrail)
     if guardrail.status == GuardrailStatus.retired.value:
         raise Conflict(f"guardrail {guardrail.id} is retired already", field="status")
     reason = as_text(reason, "reason", required=True)

@@ -9,6 +9,7 @@ something the viewer may not see is left out (its note may describe it).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
@@ -31,6 +32,13 @@ from lessonloop.lessons.models import Lesson
 from lessonloop.people.models import Membership, Person
 from lessonloop.people.service import PersonRef, TeamRef, get_person, get_team
 from lessonloop.store.crud import get_or_404
+
+KIND_HELP = {
+    RecognitionKind.candid_review.value: "candid review — said plainly what really happened",
+    RecognitionKind.validated_fix.value: "validated fix — proved a fix works",
+    RecognitionKind.shared_lesson.value: "shared lesson — wrote up what others need to know",
+    RecognitionKind.win.value: "win",
+}
 
 
 class RecognitionOut(BaseModel):
@@ -178,6 +186,14 @@ def recognition_counts(
         "by_kind": by_kind,
         "by_person": dict(sorted(by_person.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
+
+
+def counts_by_kind(rows: Iterable[Recognition]) -> dict[str, int]:
+    """How many of ``rows`` there are of each kind; every kind is present (0 when none)."""
+    counts = {k.value: 0 for k in RecognitionKind}
+    for row in rows:
+        counts[row.kind] = counts.get(row.kind, 0) + 1
+    return counts
 
 
 def recognition_out(row: Recognition) -> RecognitionOut:

@@ -24,6 +24,7 @@ def build_router() -> APIRouter:
         coaching,
         directory,
         failures,
+        followthrough,
         home,
         insights,
         lessons,
@@ -31,7 +32,18 @@ def build_router() -> APIRouter:
     )
 
     router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
-    for module in (auth, home, failures, review, actions, lessons, insights, directory, coaching):
+    for module in (
+        auth,
+        home,
+        failures,
+        review,
+        actions,
+        lessons,
+        insights,
+        directory,
+        coaching,
+        followthrough,
+    ):
         router.include_router(module.router)
     return router
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
@@ -10,6 +12,7 @@ from lessonloop.accounts.service import account_of, create_account, create_user
 from lessonloop.actions.service import list_actions
 from lessonloop.coaching.service import notes_visible_to, plans_visible_to, teams_led_over
 from lessonloop.failures.service import list_failures
+from lessonloop.followthrough.recognition import KIND_HELP, counts_by_kind, list_recognitions
 from lessonloop.lessons.service import list_lessons
 from lessonloop.people.service import get_person, get_team, list_people, list_teams
 from lessonloop.store.base import utcnow
@@ -21,6 +24,9 @@ from lessonloop.web.render import set_flash
 router = APIRouter(route_class=WebRoute)
 
 USER_FIELDS = ("name", "handle", "email", "password", "admin")
+RECOGNITION_FIELDS = ("person", "kind", "note", "failure_id")
+# get_or_404 names a failure id that is not a number "id"; recognise names the giver "by".
+RECOGNITION_ALIASES = {"id": "failure_id", "by": "person"}
 ACCOUNT_FIELDS = ("person", "password", "admin")
 
 
@@ -29,30 +35,57 @@ def team_list(ctx: SignedIn) -> Response:
     return ctx.page("teams/list.html", nav="teams", teams=list_teams(ctx.session))
 
 
-@router.get("/teams/{team_id}")
-def team_show(ctx: SignedIn, team_id: int) -> Response:
+def _recognition(ctx: Ctx, rows: list[Any], form: PageForm) -> dict[str, Any]:
+    return {
+        "recognitions": rows,
+        "recognition_counts": counts_by_kind(rows),
+        "recognition_kinds": list(KIND_HELP.items()),
+        "recognition_form": form,
+    }
+
+
+def team_page(
+    ctx: Ctx, team_id: int, *, status_code: int = 200, recognition_form: PageForm | None = None
+) -> Response:
     s, v = ctx.session, ctx.viewer
     team = get_team(s, team_id)
+    members = sorted(team.memberships, key=lambda m: (m.role != "lead", m.person.name))
+    form = recognition_form or PageForm(RECOGNITION_FIELDS, {"kind": "candid-review"})
     return ctx.page(
         "teams/show.html",
         nav="teams",
+        status_code=status_code,
         team=team,
-        members=sorted(team.memberships, key=lambda m: (m.role != "lead", m.person.name)),
+        members=members,
+        member_options=[
+            (ms.person.handle, ms.person.name) for ms in members if ms.person.id != ctx.person.id
+        ],
         failures=list_failures(s, team=team.id, page_size=15, viewer=v),
         actions=list_actions(s, team=team.id, status="open", page_size=100, viewer=v).items,
         lessons=list_lessons(s, team=team.id, page_size=10, viewer=v).items,
+        **_recognition(ctx, list_recognitions(s, team=team.id, viewer=v), form),
         **metric_charts(ctx, team_id=team.id),
     )
 
 
-@router.get("/people/{handle}")
-def person_show(ctx: SignedIn, handle: str) -> Response:
+@router.get("/teams/{team_id}")
+def team_show(ctx: SignedIn, team_id: int) -> Response:
+    return team_page(ctx, team_id)
+
+
+def person_page(
+    ctx: Ctx, handle: str, *, status_code: int = 200, recognition_form: PageForm | None = None
+) -> Response:
     s, v = ctx.session, ctx.viewer
     person = get_person(s, handle)
     leads = person.id != ctx.person.id and bool(teams_led_over(s, ctx.person, person))
+    form = recognition_form or PageForm(
+        RECOGNITION_FIELDS, {"person": person.handle, "kind": "candid-review"}
+    )
     return ctx.page(
         "people/show.html",
         nav="teams",
+        status_code=status_code,
         person=person,
         memberships=sorted(person.memberships, key=lambda m: m.team.name),
         actions=list_actions(s, owner=person.id, status="open", page_size=100, viewer=v).items,
@@ -62,7 +95,13 @@ def person_show(ctx: SignedIn, handle: str) -> Response:
         may_coach=leads,
         is_me=person.id == ctx.person.id,
         form=PageForm(("body",)),
+        **_recognition(ctx, list_recognitions(s, person=person.id, viewer=v), form),
     )
+
+
+@router.get("/people/{handle}")
+def person_show(ctx: SignedIn, handle: str) -> Response:
+    return person_page(ctx, handle)
 
 
 def _accounts_page(ctx: Ctx, *, status_code: int = 200, **forms: PageForm) -> Response:

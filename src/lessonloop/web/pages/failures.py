@@ -13,7 +13,7 @@ from lessonloop.access.policy import can_edit_failure, can_see_failure, can_work
 from lessonloop.actions.service import add_action, list_actions
 from lessonloop.coaching.service import teams_led_over
 from lessonloop.escalations.service import EscalationPolicy
-from lessonloop.failures.models import FailureStatus, Severity, Visibility
+from lessonloop.failures.models import Failure, FailureStatus, Severity, Visibility
 from lessonloop.failures.overview import failure_overview
 from lessonloop.failures.service import (
     confirm_repeat,
@@ -22,8 +22,10 @@ from lessonloop.failures.service import (
     log_failure,
     transition,
 )
+from lessonloop.followthrough.checklists import list_checklists, revisions_because_of
+from lessonloop.followthrough.guardrails import guardrail_out, guardrails_because_of, state_kind
 from lessonloop.people.service import list_people, list_teams
-from lessonloop.reviews.models import GapType
+from lessonloop.reviews.models import GapType, Review
 from lessonloop.reviews.service import review_for_failure
 from lessonloop.signals.observe import after_logging, suggest_repeat
 from lessonloop.signals.similar import similar_failures
@@ -49,6 +51,10 @@ LOG_FIELDS = (
 ACTION_FIELDS = ("title", "owner", "due_date", "review_date")
 EXPERIMENT_FIELDS = ("hypothesis", "metric", "comparator", "threshold", "start_date", "end_date")
 PLAN_FIELDS = ("person", "goals", "support", "review_date")
+REVISE_FIELDS = ("checklist", "items", "reason")
+GUARDRAIL_FIELDS = ("title", "owner", "expires_on", "rollback_plan", "reason", "team")
+# A gap in the practice, not in a person: change a checklist or add a guardrail.
+PRACTICE_GAPS = (GapType.process.value, GapType.context.value)
 
 
 def split_list(raw: str) -> list[str]:
@@ -148,12 +154,65 @@ def failure_create(ctx: SignedIn, data: Form) -> Response:
     return response
 
 
+def lines(raw: str) -> list[str]:
+    """A textarea with one item per line → the items (blank lines dropped)."""
+    return [line.strip() for line in (raw or "").splitlines() if line.strip()]
+
+
+def _followthrough(
+    ctx: Ctx, failure: Failure, review: Review | None, checklist_ref: str
+) -> tuple[dict[str, Any], dict[str, PageForm]]:
+    """What changed because of the failure, and (after a process or context gap) the forms that
+    change the practice: revise a checklist, add a guardrail."""
+    s, v = ctx.session, ctx.viewer
+    today = dt.date.today()
+    guardrails = [
+        (g, guardrail_out(s, g, viewer=v, today=today)) for g in guardrails_because_of(s, failure.id)
+    ]
+    practice_gap = bool(
+        review is not None and review.status == "completed" and review.gap_type in PRACTICE_GAPS
+    )
+    checklists = list_checklists(s) if practice_gap else []
+    chosen = None
+    if checklists:
+        chosen = checklists[0]
+        if checklist_ref:
+            chosen = next((c for c in checklists if str(c.id) == checklist_ref), chosen)
+    forms = {
+        "revise": PageForm(
+            REVISE_FIELDS,
+            {
+                "checklist": str(chosen.id) if chosen else "",
+                "items": "\n".join(chosen.latest.items) if chosen else "",
+            },
+        ),
+        "guardrail": PageForm(
+            GUARDRAIL_FIELDS,
+            {
+                "owner": ctx.person.handle,
+                "expires_on": (today + dt.timedelta(days=30)).isoformat(),
+                "team": str(failure.team_id or ""),
+            },
+        ),
+    }
+    data = {
+        "revisions": revisions_because_of(s, failure.id, viewer=v),
+        "guardrails": guardrails,
+        "guardrail_states": {g.id: state_kind(g, today) for g, _ in guardrails},
+        "practice_gap": practice_gap,
+        "checklists": checklists,
+        "chosen": chosen,
+    }
+    return data, forms
+
+
 def failure_page(
     ctx: Ctx,
     failure_id: int,
     *,
     status_code: int = 200,
     experiment_action: int | None = None,
+    checklist: str = "",
     **forms: PageForm,
 ) -> Response:
     """The failure with its review, actions, experiments, lessons, repeats, history and similar ones."""
@@ -193,6 +252,10 @@ def failure_page(
         ),
         "plan": PageForm(PLAN_FIELDS, {"review_date": (today + dt.timedelta(days=30)).isoformat()}),
     }
+    if "revise" in forms:
+        checklist = forms["revise"].text("checklist")
+    changes, practice_forms = _followthrough(ctx, failure, review, checklist)
+    defaults.update(practice_forms)
     defaults.update(forms)
     return ctx.page(
         "failures/show.html",
@@ -213,12 +276,14 @@ def failure_page(
         people_options=[(p.handle, f"{p.name} ({p.handle})") for p in list_people(s)],
         forms=defaults,
         experiment_action=experiment_action,
+        team_options=[(t.id, t.name) for t in list_teams(s)],
+        **changes,
     )
 
 
 @router.get("/failures/{failure_id}")
-def failure_show(ctx: SignedIn, failure_id: int) -> Response:
-    return failure_page(ctx, failure_id)
+def failure_show(ctx: SignedIn, failure_id: int, checklist: str = "") -> Response:
+    return failure_page(ctx, failure_id, checklist=checklist[:200])
 
 
 @router.post("/failures/{failure_id}/status")
