@@ -64,6 +64,28 @@ def test_api_escalations_check_list_resolve(sqlite_db: Database, client: TestCli
     assert client.patch(f"{API}/escalations/999", json={"status": "acknowledged"}).status_code == 404
 
 
+def test_api_logging_completes_a_pattern_and_opens_the_escalation(
+    sqlite_db: Database, client: TestClient
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    with sqlite_db.unit() as s:
+        team_with_people(s)
+    for n in (3, 2, 1):
+        assert client.get(f"{API}/escalations").json() == []
+        logged = client.post(
+            f"{API}/failures",
+            json={
+                "title": f"Vendor date slipped, {n} days ago",
+                "team": "Payments",
+                "labels": ["vendor"],
+                "detected_at": (now - dt.timedelta(days=n)).isoformat(),
+            },
+        )
+        assert logged.status_code == 201, logged.text
+    (opened,) = client.get(f"{API}/escalations").json()
+    assert opened["rule"] == "label" and opened["count"] == 3 and "vendor" in opened["subject"]
+
+
 def test_api_coach(client: TestClient) -> None:
     body = client.post(f"{API}/coach", json={"text": "Ben was careless and should have known."}).json()
     assert {f["kind"] for f in body["findings"]} == {"blame"}

@@ -9,12 +9,14 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from lessonloop.api.common import ERROR_RESPONSES, PageOut, page_out
-from lessonloop.api.deps import CurrentViewer, DbSession, Paging
+from lessonloop.api.deps import AppSettings, CurrentViewer, DbSession, Paging
 from lessonloop.api.one_thread import OneThreadRoute
+from lessonloop.escalations.service import EscalationPolicy
 from lessonloop.failures import service
 from lessonloop.failures.models import FailureKind, FailureStatus, Severity, Visibility
 from lessonloop.failures.overview import FailureOverview, HistoryOut, failure_overview
 from lessonloop.failures.schemas import FailureOut
+from lessonloop.signals.observe import after_logging
 
 router = APIRouter(route_class=OneThreadRoute, tags=["failures"], responses=ERROR_RESPONSES)
 
@@ -79,9 +81,15 @@ class RepeatIn(BaseModel):
 
 
 @router.post("/failures", status_code=201)
-def log_failure(body: FailureIn, session: DbSession, viewer: CurrentViewer) -> FailureOut:
-    """Log a failure; it starts *observed*. You are its reporter unless ``reporter`` names someone else."""
+def log_failure(
+    body: FailureIn, session: DbSession, viewer: CurrentViewer, settings: AppSettings
+) -> FailureOut:
+    """Log a failure; it starts *observed*. You are its reporter unless ``reporter`` names someone else.
+
+    A pattern it completes opens (or grows) an escalation at once (``GET /escalations``); the
+    similar earlier failures are at ``GET /failures/{id}/similar``."""
     failure = service.log_failure(session, **body.model_dump(), viewer=viewer)
+    after_logging(session, failure, policy=EscalationPolicy.from_settings(settings), find_similar=False)
     return FailureOut.model_validate(failure)
 
 

@@ -277,7 +277,7 @@ def action_check(
     note: str = typer.Option("", "--note", "-n", help="What you saw."),
     person: str | None = typer.Option(None, "--person", help="Who answers (default: the owner)."),
 ) -> None:
-    """Answer "did this work?" for an action (on or after its review date)."""
+    """Answer "did this work?" for an action; the worker asks its owner on the review date."""
     with common.unit() as session:
         check = checks.record_check(session, action_id, worked=worked, note=note, person=person)
         aid, answer = check.action_id, check.worked

@@ -62,17 +62,21 @@ def after_logging(
     policy: EscalationPolicy | None = None,
     visible: Callable[[Failure], bool] | None = None,
     limit: int = 3,
+    find_similar: bool = True,
 ) -> ObserveReport:
+    """``find_similar=False``: only the escalation check (the API's ``POST /failures`` answers at
+    once and leaves "have we seen this before?" to ``GET /failures/{id}/similar``)."""
     report = ObserveReport()
-    report.similar = similar_failures(
-        session,
-        title=failure.title,
-        text=failure.observation,
-        labels=failure.labels,
-        limit=limit,
-        exclude_ids=[failure.id],
-        visible=visible,
-    )
-    report.suggested_repeat, report.repeat_overlap = suggest_repeat(session, failure, report.similar)
+    if find_similar:
+        report.similar = similar_failures(
+            session,
+            title=failure.title,
+            text=failure.observation,
+            labels=failure.labels,
+            limit=limit,
+            exclude_ids=[failure.id],
+            visible=visible,
+        )
+        report.suggested_repeat, report.repeat_overlap = suggest_repeat(session, failure, report.similar)
     report.escalations = check_escalations(session, policy=policy)
     return report
