@@ -19,6 +19,7 @@ from lessonloop.api import (
     export,
     failures,
     lessons,
+    notifications,
     people,
     reviews,
     search,
@@ -45,6 +46,7 @@ def build_router() -> APIRouter:
         coaching,
         export,
         auth,
+        notifications,
     )
     for module in modules:
         router.include_router(module.router)

@@ -5,6 +5,11 @@ The token is shown once (``lessonloop calendar token``); only its SHA-256 is sto
 leaked database does not leak feeds, and revoking a token turns its URL into a 404 at once.
 Event UIDs are stable (``action-12-due@lessonloop``), so calendar apps update events in place
 when a date moves instead of duplicating them.
+
+Who may do what (``viewer`` given — the API and the pages; ``viewer=None`` is a trusted local
+caller, the CLI): anyone makes a feed of their *own*; a *team* feed is made by the team's leads
+and org admins (403 for others). A viewer lists and revokes their own feeds and the feeds of the
+teams they may make feeds for; any other token is a 404, as if it did not exist.
 """
 
 from __future__ import annotations
@@ -17,14 +22,16 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action, ActionStatus
 from lessonloop.calendars.models import CalendarToken
-from lessonloop.errors import Conflict, Invalid, NotFound
+from lessonloop.errors import Conflict, Invalid, NotFound, PermissionDenied
 from lessonloop.experiments.models import Experiment
 from lessonloop.failures.models import Failure
-from lessonloop.people.models import Membership, Person, Team
+from lessonloop.people.models import Membership, Person, Role, Team
 from lessonloop.people.service import PersonRef, TeamRef, get_person, get_team
 from lessonloop.store.base import utcnow
+from lessonloop.store.crud import id_in_range
 from lessonloop.worker.models import ReflectionSession, ReflectionStatus
 
 TOKEN_PREFIX = "cal_"
@@ -40,35 +47,89 @@ def digest(token: str) -> str:
 # --- tokens -----------------------------------------------------------------------------------
 
 
+def can_manage_team_feeds(viewer: Viewer, team_id: int) -> bool:
+    """A team's feed is for its leads and for org admins to hand out."""
+    return viewer.is_admin or viewer.role_in(team_id) == Role.lead.value
+
+
+def feed_teams(session: Session, viewer: Viewer) -> list[Team]:
+    """The teams ``viewer`` may make (and list, and revoke) feeds for, by name."""
+    stmt = select(Team).order_by(Team.name)
+    if not viewer.is_admin:
+        lead = viewer.teams_with_role(Role.lead)
+        if not lead:
+            return []
+        stmt = stmt.where(Team.id.in_(lead))
+    return list(session.scalars(stmt))
+
+
+def _may_manage(viewer: Viewer, row: CalendarToken) -> bool:
+    if row.person_id is not None:
+        return row.person_id == viewer.person_id
+    return row.team_id is not None and can_manage_team_feeds(viewer, row.team_id)
+
+
 def create_token(
-    session: Session, *, person: PersonRef | None = None, team: TeamRef | None = None
+    session: Session,
+    *,
+    person: PersonRef | None = None,
+    team: TeamRef | None = None,
+    viewer: Viewer | None = None,
 ) -> tuple[CalendarToken, str]:
-    """A new feed token for one person or one team; returns the record and the plaintext."""
+    """A new feed token for one person or one team; returns the record and the plaintext.
+
+    With a ``viewer``: a person's feed only for the viewer themself, a team's only for its leads
+    and org admins (403).
+    """
     if (person in (None, "")) == (team in (None, "")):
         raise Invalid("give exactly one of a person or a team", field="owner")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(24)
     row = CalendarToken(token_hash=digest(plaintext), prefix=plaintext[:10])
     if person not in (None, ""):
         row.person_id = get_person(session, person).id
+        if viewer is not None and row.person_id != viewer.person_id:
+            raise PermissionDenied("you may make a calendar feed of your own only", field="person")
     else:
         assert team is not None
         row.team_id = get_team(session, team).id
+        if viewer is not None and not can_manage_team_feeds(viewer, row.team_id):
+            raise PermissionDenied("only the team's leads and org admins may make its feed", field="team")
     session.add(row)
     session.flush()
     return row, plaintext
 
 
-def list_tokens(session: Session) -> list[CalendarToken]:
-    return list(session.scalars(select(CalendarToken).order_by(CalendarToken.id)))
+def list_tokens(session: Session, *, viewer: Viewer | None = None) -> list[CalendarToken]:
+    """Every token (trusted caller), or the viewer's own and those of teams they make feeds for."""
+    stmt = select(CalendarToken).order_by(CalendarToken.id)
+    if viewer is not None:
+        teams = [t.id for t in feed_teams(session, viewer)]
+        mine = CalendarToken.person_id == viewer.person_id
+        stmt = stmt.where(or_(mine, CalendarToken.team_id.in_(teams)) if teams else mine)
+    return list(session.scalars(stmt))
 
 
-def revoke_token(session: Session, ref: int | str, *, now: dt.datetime | None = None) -> CalendarToken:
-    """Revoke by id, by the plaintext token (or its URL) or by its shown prefix."""
+def get_token(session: Session, token_id: int | str, *, viewer: Viewer | None = None) -> CalendarToken:
+    """One token by id; 404 when it is not the viewer's to manage."""
+    raw = str(token_id).strip()
+    row = session.get(CalendarToken, int(raw)) if raw.isdigit() and id_in_range(int(raw)) else None
+    if row is None or (viewer is not None and not _may_manage(viewer, row)):
+        raise NotFound(f"no calendar token {token_id!r}", field="token_id")
+    return row
+
+
+def revoke_token(
+    session: Session, ref: int | str, *, now: dt.datetime | None = None, viewer: Viewer | None = None
+) -> CalendarToken:
+    """Revoke by id, by the plaintext token (or its URL) or by its shown prefix.
+
+    With a ``viewer``: only a token they may manage (:func:`list_tokens`); others are a 404.
+    """
     raw = str(ref).strip()
     if raw.endswith(".ics"):
         raw = raw.rsplit("/", 1)[-1][: -len(".ics")]
     row: CalendarToken | None = None
-    if raw.isdigit():
+    if raw.isdigit() and id_in_range(int(raw)):
         row = session.get(CalendarToken, int(raw))
     if row is None:
         row = session.scalar(select(CalendarToken).where(CalendarToken.token_hash == digest(raw)))
@@ -77,7 +138,7 @@ def revoke_token(session: Session, ref: int | str, *, now: dt.datetime | None = 
         if len(matches) > 1:
             raise Conflict("the prefix matches several tokens; revoke by id")
         row = matches[0] if matches else None
-    if row is None:
+    if row is None or (viewer is not None and not _may_manage(viewer, row)):
         raise NotFound(f"no calendar token {ref!r}")
     if row.revoked_at is None:
         row.revoked_at = now or utcnow()
@@ -296,3 +357,12 @@ def feed(session: Session, token: str, *, today: dt.date | None = None) -> str:
 
 def feed_path(token: str) -> str:
     return f"/calendar/{token}.ics"
+
+
+def feed_url(token: str, *, server: str) -> str:
+    """The full feed URL: ``LESSONLOOP_CALENDAR_BASE_URL`` when set (a proxy's public address),
+    else ``server`` (the address the request came to), then :func:`feed_path`."""
+    from lessonloop.notifications.config import WorkerConfig
+
+    base = WorkerConfig.from_env().calendar_base_url or server.rstrip("/")
+    return base + feed_path(token)

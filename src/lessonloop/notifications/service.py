@@ -17,14 +17,18 @@ attempted again with the same ``Idempotency-Key`` / ``Message-ID`` (at-least-onc
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from lessonloop.access.viewer import Viewer
 from lessonloop.coerce import as_enum, as_text
-from lessonloop.errors import Conflict, Invalid
+from lessonloop.errors import Conflict, Invalid, NotFound
 from lessonloop.notifications.config import WorkerConfig
 from lessonloop.notifications.models import (
     EXTERNAL_CHANNELS,
@@ -40,6 +44,21 @@ from lessonloop.store.base import utcnow
 from lessonloop.store.crud import get_or_404
 
 MAX_KEY = 255
+# One "@", something on both sides, no spaces or angle brackets (header injection), a dot-free
+# domain allowed (intranet hosts). Deliverability is the SMTP server's to judge.
+_EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
+
+
+def _check_webhook_url(url: str) -> None:
+    if not url.startswith(("http://", "https://")):
+        raise Invalid("must start with http:// or https://", field="webhook_url")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise Invalid("is not a valid URL", field="webhook_url") from None
+    if not parts.hostname or any(ch.isspace() for ch in url):
+        raise Invalid("is not a valid URL (it needs a host and no spaces)", field="webhook_url")
 
 
 # --- preferences ------------------------------------------------------------------------------
@@ -68,12 +87,12 @@ def set_preferences(
         session.add(pref)
     if email is not None:
         pref.email = as_text(email, "email", max_len=320) or None
-        if pref.email is not None and "@" not in pref.email:
+        if pref.email is not None and not _EMAIL.fullmatch(pref.email):
             raise Invalid(f"is not an e-mail address: {pref.email!r}", field="email")
     if webhook_url is not None:
         pref.webhook_url = as_text(webhook_url, "webhook_url", max_len=2000) or None
-        if pref.webhook_url is not None and not pref.webhook_url.startswith(("http://", "https://")):
-            raise Invalid("must start with http:// or https://", field="webhook_url")
+        if pref.webhook_url is not None:
+            _check_webhook_url(pref.webhook_url)
     if channels is not None:
         # In-app is always on: the in-app list is the outbox itself, the record of what was said.
         chosen = [Channel.in_app.value] + [
@@ -86,6 +105,28 @@ def set_preferences(
         raise Invalid("the webhook channel needs a URL (--webhook-url)", field="webhook_url")
     session.flush()
     return pref
+
+
+@dataclass(frozen=True)
+class PreferencesView:
+    """A person's channels as shown to them: the defaults when they never chose any."""
+
+    channels: list[str]
+    email: str | None
+    webhook_url: str | None
+    person_email: str | None  # used for the e-mail channel when ``email`` is not set
+
+
+def preferences_of(session: Session, person: PersonRef) -> PreferencesView:
+    owner = get_person(session, person)
+    pref = get_preferences(session, owner.id)
+    chosen = pref.channel_set if pref is not None else {Channel.in_app.value}
+    return PreferencesView(
+        channels=[c.value for c in Channel if c.value in chosen or c is Channel.in_app],
+        email=pref.email if pref is not None else None,
+        webhook_url=pref.webhook_url if pref is not None else None,
+        person_email=owner.email,
+    )
 
 
 def _targets(session: Session, person: Person) -> dict[str, str]:
@@ -171,13 +212,37 @@ def list_for_person(
 
 
 def mark_read(
-    session: Session, notification_id: int | str, *, now: dt.datetime | None = None
+    session: Session,
+    notification_id: int | str,
+    *,
+    now: dt.datetime | None = None,
+    viewer: Viewer | None = None,
 ) -> Notification:
+    """Mark one notification read (again: harmless).
+
+    With a ``viewer`` (the API, the pages) only one's own: someone else's answers 404 exactly
+    like a missing id. ``viewer=None`` is a trusted local caller (the CLI).
+    """
     notification = get_or_404(session, Notification, notification_id)
+    if viewer is not None and notification.person_id != viewer.person_id:
+        raise NotFound(f"no notification with id {notification.id}", field="notification_id")
     if notification.read_at is None:
         notification.read_at = now or utcnow()
         session.flush()
     return notification
+
+
+def mark_all_read(session: Session, person: PersonRef, *, now: dt.datetime | None = None) -> int:
+    """Mark every unread notification of ``person`` read; returns how many were unread."""
+    owner = get_person(session, person)
+    result = session.execute(
+        update(Notification)
+        .where(Notification.person_id == owner.id, Notification.read_at.is_(None))
+        .values(read_at=now or utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def unread_count(session: Session, person_id: int) -> int:

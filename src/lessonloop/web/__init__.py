@@ -28,6 +28,7 @@ def build_router() -> APIRouter:
         home,
         insights,
         lessons,
+        notifications,
         review,
     )
 
@@ -43,6 +44,7 @@ def build_router() -> APIRouter:
         directory,
         coaching,
         followthrough,
+        notifications,
     ):
         router.include_router(module.router)
     return router

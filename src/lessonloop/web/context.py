@@ -28,6 +28,7 @@ from lessonloop.access.viewer import Viewer, viewer_for
 from lessonloop.accounts.service import resolve_session
 from lessonloop.api.one_thread import InRequestThread, OneThreadRoute
 from lessonloop.errors import LessonloopError
+from lessonloop.notifications.service import unread_count
 from lessonloop.people.models import Person
 from lessonloop.store.engine import Database
 from lessonloop.web.render import render
@@ -65,6 +66,7 @@ class Ctx:
             me=self.person,
             viewer=self.viewer,
             nav=nav,
+            unread=unread_count(self.session, self.person.id),
             **data,
         )
 

@@ -107,9 +107,11 @@ def render(
     me: Any = None,
     viewer: Any = None,
     nav: str = "",
+    unread: int = 0,
     **data: Any,
 ) -> HTMLResponse:
-    """Render ``template`` with what every page needs: who is signed in, the CSRF token, the flash."""
+    """Render ``template`` with what every page needs: who is signed in, the CSRF token, the flash,
+    and ``unread`` (the signed-in person's unread notifications, for the nav badge)."""
     flash = decode_flash(request.cookies.get(FLASH_COOKIE))
     context = {
         "request": request,
@@ -118,6 +120,7 @@ def render(
         "csrf": expected_csrf(request) or "",
         "flash": flash,
         "nav": nav,
+        "unread": unread,
         "today": dt.date.today(),
         "htmx": request.headers.get("hx-request") == "true",
         **data,

@@ -2,6 +2,13 @@
 
 :func:`verified_action_ids` is the one function the learning metrics need: the actions whose
 latest check says ``yes``.
+
+Who may answer (``viewer`` given — the API and the pages): the same people who may work on the
+action (:func:`lessonloop.access.policy.can_work_on_action`): its owner, and whoever may change its
+failure. Someone who may not see the failure gets a 404, someone who may see but not answer a
+403. The answer is recorded as theirs. ``viewer=None`` is a trusted local caller (the CLI, the
+worker, tests): it may answer for anyone (``person``, default the owner). A dropped action is not
+checked: nothing was done whose effect could be judged.
 """
 
 from __future__ import annotations
@@ -12,8 +19,12 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lessonloop.actions.models import Action
+from lessonloop.access.scope import require_action_workable, require_failure_seen
+from lessonloop.access.viewer import Viewer
+from lessonloop.actions.models import Action, ActionStatus
 from lessonloop.coerce import as_enum, as_text
+from lessonloop.errors import Conflict
+from lessonloop.failures.models import Failure
 from lessonloop.people.service import PersonRef, get_person
 from lessonloop.store.base import utcnow
 from lessonloop.store.crud import get_or_404
@@ -28,11 +39,25 @@ def record_check(
     note: str = "",
     person: PersonRef | None = None,
     now: dt.datetime | None = None,
+    viewer: Viewer | None = None,
 ) -> ActionCheck:
-    """Record whether an action worked (yes, no, partly). A later check supersedes an earlier one."""
+    """Record whether an action worked (yes, no, partly). A later check supersedes an earlier one.
+
+    With a ``viewer``: only the action's owner or someone who may change its failure (404 when
+    they may not see it, 403 otherwise), and the answer is the viewer's (``person`` is ignored).
+    """
     action = get_or_404(session, Action, action_id)
+    if viewer is not None:
+        require_action_workable(viewer, action, _failure_of(session, action))
+    if action.status == ActionStatus.dropped.value:
+        raise Conflict(f"action {action.id} was dropped; there is nothing to check", field="status")
     answer = as_enum(worked, Worked, "worked")
-    by = get_person(session, person, field="person").id if person not in (None, "") else action.owner_id
+    if viewer is not None:
+        by = viewer.person_id
+    elif person not in (None, ""):
+        by = get_person(session, person, field="person").id
+    else:
+        by = action.owner_id
     check = ActionCheck(
         action_id=action.id,
         person_id=by,
@@ -45,14 +70,39 @@ def record_check(
     return check
 
 
-def checks_for(session: Session, action_id: int) -> list[ActionCheck]:
+def _failure_of(session: Session, action: Action) -> Failure:
+    failure = session.get(Failure, action.failure_id)
+    assert failure is not None  # a foreign key
+    return failure
+
+
+def checks_for(session: Session, action_id: int | str, *, viewer: Viewer | None = None) -> list[ActionCheck]:
+    """An action's checks, oldest first (the last one counts); 404 when ``viewer`` may not see it."""
+    action = get_or_404(session, Action, action_id)
+    if viewer is not None:
+        require_failure_seen(viewer, _failure_of(session, action))
     return list(
         session.scalars(
             select(ActionCheck)
-            .where(ActionCheck.action_id == action_id)
+            .where(ActionCheck.action_id == action.id)
             .order_by(ActionCheck.checked_at, ActionCheck.id)
         )
     )
+
+
+def latest_checks(session: Session, action_ids: Iterable[int]) -> dict[int, ActionCheck]:
+    """action id → its most recent check, for actions the caller already may see."""
+    ids = list(action_ids)
+    latest: dict[int, ActionCheck] = {}
+    for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+        chunk = ids[start : start + 900]
+        for check in session.scalars(
+            select(ActionCheck)
+            .where(ActionCheck.action_id.in_(chunk))
+            .order_by(ActionCheck.checked_at, ActionCheck.id)
+        ):
+            latest[check.action_id] = check  # ordered oldest first: the last one wins
+    return latest
 
 
 def latest_outcomes(session: Session, action_ids: Iterable[int] | None = None) -> dict[int, str]:

@@ -1,4 +1,12 @@
-"""Act: the action board by owner (overdue first), one-click done with evidence, experiments."""
+"""Act: the action board by owner (overdue first), one-click done with evidence, "did this work?",
+experiments.
+
+"Did this work?" is offered on a card once the action is **done and its review date has come**
+(to whoever may work on the action: its owner or someone who may change the failure). Before the
+review date the change has not had time to show: a "yes" on the day it was finished would count
+an untested fix as verified learning in the metrics. The worker asks on that same date. The
+latest answer is shown on the card either way; the API accepts an answer at any time.
+"""
 
 from __future__ import annotations
 
@@ -26,10 +34,15 @@ from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute, safe_next
 from lessonloop.web.forms import Form as PageForm
 from lessonloop.web.pages.failures import EXPERIMENT_FIELDS, failure_page
 from lessonloop.web.render import markup, set_flash
+from lessonloop.worker.checks import checks_for, latest_checks, record_check
+from lessonloop.worker.models import ActionCheck, Worked
 
 router = APIRouter(route_class=WebRoute)
 
 OBSERVATION_FIELDS = ("value", "observed_at", "note")
+CHECK_FIELDS = ("worked", "note", "scope", "next")
+CHECKS_ON_BOARD = 12
+WORKED = [(w.value, label) for w, label in zip(Worked, ("Yes", "No", "Partly"), strict=True)]
 
 
 @dataclass
@@ -39,6 +52,14 @@ class Card:
     workable: bool
     error: str = ""
     evidence: str = ""
+    check: ActionCheck | None = None  # the latest "did this work?" answer
+    checked_by: str = ""
+    check_form: PageForm = field(default_factory=lambda: PageForm(CHECK_FIELDS))
+
+    @property
+    def can_check(self) -> bool:
+        """Offer "did this work?": done, its review date has come, and the viewer may answer."""
+        return self.workable and self.action.status == "done" and self.action.review_date <= dt.date.today()
 
 
 @dataclass
@@ -52,9 +73,41 @@ class Lane:
         return sum(1 for c in self.cards if c.action.is_overdue(today))
 
 
-def _card(ctx: Ctx, action: Action, *, error: str = "", evidence: str = "") -> Card:
+def _card(
+    ctx: Ctx,
+    action: Action,
+    *,
+    error: str = "",
+    evidence: str = "",
+    check: ActionCheck | None = None,
+    check_form: PageForm | None = None,
+) -> Card:
     failure = get_visible_failure(ctx.session, action.failure_id, ctx.viewer)
-    return Card(action, failure, can_work_on_action(ctx.viewer, action, failure), error, evidence)
+    if check is None and action.status == "done":
+        check = latest_checks(ctx.session, [action.id]).get(action.id)
+    by = ctx.session.get(Person, check.person_id) if check is not None and check.person_id else None
+    return Card(
+        action,
+        failure,
+        can_work_on_action(ctx.viewer, action, failure),
+        error,
+        evidence,
+        check=check,
+        checked_by=by.name if by is not None else "",
+        check_form=check_form or PageForm(CHECK_FIELDS),
+    )
+
+
+def _to_check(ctx: Ctx, scope: str, done: list[Action]) -> list[Card]:
+    """Done actions whose review date has come and that the viewer may answer for, unanswered
+    first, then the longest waiting."""
+    today = dt.date.today()
+    due = [a for a in done if a.review_date <= today and (scope != "mine" or a.owner_id == ctx.person.id)]
+    latest = latest_checks(ctx.session, [a.id for a in due])
+    cards = [_card(ctx, a, check=latest.get(a.id)) for a in due]
+    cards = [c for c in cards if c.workable]
+    cards.sort(key=lambda c: (c.check is not None, c.action.review_date, c.action.id))
+    return cards[:CHECKS_ON_BOARD]
 
 
 def _board(
@@ -94,6 +147,8 @@ def _board(
         scope=scope,
         total=len(actions),
         recent=recent,
+        to_check=_to_check(ctx, scope, done),
+        worked_options=WORKED,
     )
 
 
@@ -116,7 +171,7 @@ def action_done(ctx: SignedIn, action_id: int, data: Form) -> Response:
         message = form.error("evidence") or form.message or "not done"
         if htmx:
             card = _card(ctx, get_action(ctx.session, action_id, viewer=ctx.viewer), error=message)
-            return ctx.page("actions/_card.html", card=card, scope=form.text("scope"))
+            return ctx.page("actions/_card.html", card=card, scope=form.text("scope"), worked_options=WORKED)
         return _board(
             ctx,
             form.text("scope") or "all",
@@ -124,9 +179,56 @@ def action_done(ctx: SignedIn, action_id: int, data: Form) -> Response:
             errors={action_id: (message, form.text("evidence"))},
         )
     if htmx:
-        return ctx.page("actions/_card.html", card=_card(ctx, action), scope=form.text("scope"))
+        return ctx.page(
+            "actions/_card.html", card=_card(ctx, action), scope=form.text("scope"), worked_options=WORKED
+        )
     response = RedirectResponse(_back(ctx, form.text("next"), "/actions"), status_code=303)
     set_flash(response, ctx.request, f"Action {action.id} is done; the evidence is recorded.")
+    return response
+
+
+def _action_page(ctx: Ctx, action_id: int, *, status_code: int = 200, card: Card | None = None) -> Response:
+    action = get_action(ctx.session, action_id, viewer=ctx.viewer)
+    history = []
+    for check in reversed(checks_for(ctx.session, action.id, viewer=ctx.viewer)):
+        by = ctx.session.get(Person, check.person_id) if check.person_id else None
+        history.append((check, by))
+    return ctx.page(
+        "actions/show.html",
+        nav="actions",
+        status_code=status_code,
+        card=card or _card(ctx, action),
+        history=history,
+        scope="",
+        worked_options=WORKED,
+    )
+
+
+@router.get("/actions/{action_id}")
+def action_show(ctx: SignedIn, action_id: int) -> Response:
+    return _action_page(ctx, action_id)
+
+
+@router.post("/actions/{action_id}/check")
+def action_check(ctx: SignedIn, action_id: int, data: Form) -> Response:
+    """Record "did this work?" (the rule on who may answer is record_check's)."""
+    form = PageForm.posted(data, CHECK_FIELDS)
+    with form.attempt(ctx.session):
+        check = record_check(
+            ctx.session, action_id, worked=form.text("worked"), note=form.text("note"), viewer=ctx.viewer
+        )
+    htmx = ctx.request.headers.get("hx-request") == "true"
+    if not form.ok:
+        card = _card(ctx, get_action(ctx.session, action_id, viewer=ctx.viewer), check_form=form)
+        if htmx:
+            return ctx.page("actions/_card.html", card=card, scope=form.text("scope"), worked_options=WORKED)
+        return _action_page(ctx, action_id, status_code=422, card=card)
+    action = get_action(ctx.session, action_id, viewer=ctx.viewer)
+    if htmx:
+        card = _card(ctx, action, check=check)
+        return ctx.page("actions/_card.html", card=card, scope=form.text("scope"), worked_options=WORKED)
+    response = RedirectResponse(_back(ctx, form.text("next"), f"/actions/{action_id}"), status_code=303)
+    set_flash(response, ctx.request, f"Recorded: action {action_id} worked — {check.worked}.")
     return response
 
 

@@ -1,7 +1,9 @@
-"""Signing in and out, the first-run admin, one's own password."""
+"""Signing in and out, the first-run admin, one's account: password, notification channels and
+calendar feeds (the secret feed URL is shown once, on the page that made it)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,8 +17,12 @@ from lessonloop.accounts.service import (
     sign_in,
     start_session,
 )
+from lessonloop.calendars import service as calendars
+from lessonloop.calendars.models import CalendarToken
 from lessonloop.errors import Conflict, LessonloopError
-from lessonloop.web.context import Form, SignedIn, WebRoute, database, safe_next
+from lessonloop.notifications.service import preferences_of, set_preferences
+from lessonloop.people.models import Person, Team
+from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute, database, safe_next
 from lessonloop.web.forms import Form as PageForm
 from lessonloop.web.render import render, set_flash
 from lessonloop.web.security import (
@@ -34,6 +40,8 @@ router = APIRouter(route_class=WebRoute)
 LOGIN_FIELDS = ("handle", "password", "next")
 SETUP_FIELDS = ("name", "handle", "email", "password", "password_confirm")
 PASSWORD_FIELDS = ("current_password", "new_password", "new_password_confirm")
+PREFS_FIELDS = ("channels", "email", "webhook_url")
+FEED_FIELDS = ("team",)
 
 
 def _anonymous_page(request: Request, template: str, *, status_code: int = 200, **data: Any) -> Response:
@@ -130,9 +138,104 @@ def setup(request: Request, data: Form) -> Response:
     return response
 
 
+@dataclass
+class Feed:
+    token: CalendarToken
+    name: str
+
+
+def _feeds(ctx: Ctx) -> list[Feed]:
+    feeds = []
+    for row in calendars.list_tokens(ctx.session, viewer=ctx.viewer):
+        if row.person_id is not None:
+            person = ctx.session.get(Person, row.person_id)
+            name = f"Mine ({person.name})" if person is not None else "?"
+        else:
+            team = ctx.session.get(Team, row.team_id)
+            name = f"Team {team.name}" if team is not None else "?"
+        feeds.append(Feed(row, name))
+    return feeds
+
+
+def _prefs_form(ctx: Ctx) -> PageForm:
+    view = preferences_of(ctx.session, ctx.person.id)
+    values = {"channels": view.channels, "email": view.email or "", "webhook_url": view.webhook_url or ""}
+    return PageForm(PREFS_FIELDS, values)
+
+
+def account_view(
+    ctx: Ctx,
+    *,
+    status_code: int = 200,
+    password_form: PageForm | None = None,
+    prefs_form: PageForm | None = None,
+    feed_form: PageForm | None = None,
+    new_feed: str | None = None,
+) -> Response:
+    response = ctx.page(
+        "account.html",
+        nav="account",
+        status_code=status_code,
+        form=password_form or PageForm(PASSWORD_FIELDS),
+        prefs=prefs_form or _prefs_form(ctx),
+        person_email=ctx.person.email,
+        feed_form=feed_form or PageForm(FEED_FIELDS),
+        feeds=_feeds(ctx),
+        feed_teams=[(t.id, t.name) for t in calendars.feed_teams(ctx.session, ctx.viewer)],
+        new_feed=new_feed,
+    )
+    if new_feed is not None:
+        response.headers["Cache-Control"] = "no-store"  # the secret URL is on this page only
+    return response
+
+
 @router.get("/account")
 def account_page(ctx: SignedIn) -> Response:
-    return ctx.page("account.html", form=PageForm(PASSWORD_FIELDS))
+    return account_view(ctx)
+
+
+@router.post("/account/notifications")
+def account_notifications(ctx: SignedIn, data: Form) -> Response:
+    form = PageForm.posted(data, PREFS_FIELDS, lists=("channels",))
+    with form.attempt(ctx.session):
+        set_preferences(
+            ctx.session,
+            ctx.person.id,
+            channels=[c for c in form.many("channels") if c != "in-app"],
+            email=form.text("email"),
+            webhook_url=form.text("webhook_url"),
+        )
+    if not form.ok:
+        return account_view(ctx, status_code=422, prefs_form=form)
+    response = RedirectResponse("/account#notifications", status_code=303)
+    set_flash(response, ctx.request, "Notification channels saved.")
+    return response
+
+
+@router.post("/account/calendar-feeds")
+def account_new_feed(ctx: SignedIn, data: Form) -> Response:
+    form = PageForm.posted(data, FEED_FIELDS)
+    plaintext: str | None = None
+    with form.attempt(ctx.session):
+        if form.text("team"):
+            _row, plaintext = calendars.create_token(ctx.session, team=form.text("team"), viewer=ctx.viewer)
+        else:
+            _row, plaintext = calendars.create_token(ctx.session, person=ctx.person.id, viewer=ctx.viewer)
+    if not form.ok or plaintext is None:
+        return account_view(ctx, status_code=422, feed_form=form)
+    # Rendered, not redirected: the URL must not travel in a flash cookie or a Location header.
+    return account_view(
+        ctx, status_code=201, new_feed=calendars.feed_url(plaintext, server=str(ctx.request.base_url))
+    )
+
+
+@router.post("/account/calendar-feeds/{token_id}/revoke")
+def account_revoke_feed(ctx: SignedIn, token_id: int) -> Response:
+    row = calendars.get_token(ctx.session, token_id, viewer=ctx.viewer)
+    calendars.revoke_token(ctx.session, row.id, viewer=ctx.viewer)
+    response = RedirectResponse("/account#calendar", status_code=303)
+    set_flash(response, ctx.request, f"Calendar feed {row.prefix}… is revoked: its URL no longer works.")
+    return response
 
 
 @router.post("/account/password")
@@ -151,7 +254,7 @@ def account_password(ctx: SignedIn, data: Form) -> Response:
             )
     if not form.ok:
         form.values = dict.fromkeys(PASSWORD_FIELDS, "")
-        return ctx.page("account.html", status_code=422, form=form)
+        return account_view(ctx, status_code=422, password_form=form)
     response = RedirectResponse("/account", status_code=303)
     set_flash(response, ctx.request, "Password changed; your other browsers were signed out.")
     return response
