@@ -95,7 +95,9 @@ def visible_failures_clause(viewer: Viewer | None, failure: Any = Failure) -> Co
         return false()
     pid = viewer.person_id
     fp = failure_people.alias()
-    involved = select(fp.c.failure_id).where(fp.c.failure_id == failure.id, fp.c.person_id == pid).exists()
+    # Uncorrelated: the viewer's own failure ids are looked up once per statement (an ephemeral
+    # set on SQLite, a hashed subplan on PostgreSQL), not once per failure row.
+    involved = failure.id.in_(select(fp.c.failure_id).where(fp.c.person_id == pid))
     own = or_(and_(failure.reporter_id.is_not(None), failure.reporter_id == pid), involved)
     member_teams = viewer.teams()
     lead_teams = viewer.teams_with_role(Role.lead)

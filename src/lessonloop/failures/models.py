@@ -75,7 +75,10 @@ class Failure(Record, Base):
     __search_kind__ = "failure"
     __table_args__ = (
         Index("ix_failures_team_status", "team_id", "status"),
-        Index("ix_failures_detected_at", "detected_at"),
+        # The list's order, detected_at DESC, id DESC, straight off the index (migration 0007).
+        Index("ix_failures_detected_at_id", "detected_at", "id"),
+        # Every column of the visibility rule: the visible count scans this, not the table (0007).
+        Index("ix_failures_visibility_cover", "team_id", "reporter_id", "visibility", "id"),
     )
 
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)

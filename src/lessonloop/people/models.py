@@ -24,8 +24,11 @@ class Person(Record, Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), unique=True, nullable=True)
 
+    # Loaded on access, not with every person: a person comes along with every failure listed
+    # (reporter, people involved), and eager memberships would drag in whole team rosters
+    # (docs/performance.md). Lists that show memberships ask for them (``list_teams``).
     memberships: Mapped[list[Membership]] = relationship(
-        back_populates="person", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="person", cascade="all, delete-orphan", lazy="select"
     )
 
     def history_label(self) -> str:
@@ -39,8 +42,9 @@ class Team(Record, Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str] = mapped_column(String(2000), default="")
 
+    # Loaded on access, like Person.memberships: a team comes along with every failure listed.
     memberships: Mapped[list[Membership]] = relationship(
-        back_populates="team", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="team", cascade="all, delete-orphan", lazy="select"
     )
 
     def history_label(self) -> str:

@@ -11,7 +11,7 @@ import re
 from typing import TypeVar
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from lessonloop.access.scope import require_directory_admin, require_team_manager
 from lessonloop.access.viewer import Viewer
@@ -123,7 +123,8 @@ def get_or_create_team(session: Session, name: str) -> Team:
 
 
 def list_teams(session: Session) -> list[Team]:
-    return list(session.scalars(select(Team).order_by(Team.name)))
+    # Every caller shows the members (or their count): one query for all rosters, not one per team.
+    return list(session.scalars(select(Team).options(selectinload(Team.memberships)).order_by(Team.name)))
 
 
 def add_member(

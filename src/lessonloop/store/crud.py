@@ -17,6 +17,10 @@ T = TypeVar("T")
 #: (and must never reach the driver, which would refuse to convert it: an error, not a 404).
 MAX_ID = 2**31 - 1
 
+#: No table here holds anywhere near this many rows; a larger offset is answered with an empty
+#: page without asking the database (whose drivers refuse integers past 64 bits).
+MAX_OFFSET = 2**62
+
 
 def id_in_range(value: int) -> bool:
     return 1 <= value <= MAX_ID
@@ -61,9 +65,13 @@ def paginate(
         raise Invalid("page must be 1 or more", field="page")
     if not 1 <= page_size <= max_size:
         raise Invalid(f"page_size must be between 1 and {max_size}", field="page_size")
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     offset = (page - 1) * page_size
-    # A page past the end is empty; one past any possible row is not even asked for (the offset
+    # The page first: when it is short (and not past the end), it ends the list and gives the
+    # total without a count. A page past any possible row is not even asked for (the offset
     # would overflow the driver's 64-bit integer).
-    items = list(session.scalars(stmt.limit(page_size).offset(offset))) if offset < total else []
+    items = list(session.scalars(stmt.limit(page_size).offset(offset))) if offset <= MAX_OFFSET else []
+    if len(items) < page_size and (items or offset == 0):
+        total = offset + len(items)
+    else:
+        total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     return Page(items=items, total=int(total), page=page, page_size=page_size)
