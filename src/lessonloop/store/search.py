@@ -128,6 +128,19 @@ def fts5_query(query: str, *, any_term: bool = False) -> str:
     return (" OR " if any_term else " ").join(quoted)
 
 
+#: How many matches of each kind are ranked: the newest (highest record ids) of that kind. A query
+#: that matches more documents than this (a common word in a large workspace) is answered from
+#: these candidates only, so its cost is bounded by this number instead of by the workspace —
+#: see docs/decisions.md ("Search ranks a bounded set of recent matches").
+CANDIDATES = 500
+
+
+def _kind_ranges(kinds: Sequence[str] | None) -> list[tuple[int, int]]:
+    """``[low, high)`` document-id ranges of the kinds asked for (all kinds when ``None``)."""
+    names = list(KIND_CODES) if not kinds else [k for k in KIND_CODES if k in set(kinds)]
+    return [(KIND_CODES[k] * _STRIDE, (KIND_CODES[k] + 1) * _STRIDE) for k in names]
+
+
 def search(
     session: Session,
     query: str,
@@ -137,8 +150,14 @@ def search(
     offset: int = 0,
     any_term: bool = False,
     viewer: Viewer | None = None,
+    candidates: int | None = None,
 ) -> list[Hit]:
     """Rank matching documents; all terms must match unless ``any_term``.
+
+    Only the newest ``candidates`` (default :data:`CANDIDATES`) matches of each kind are ranked,
+    then merged by score; a query matching fewer is ranked in full. ``offset + limit`` past the
+    bound widens it for that call, so a page is never cut short by it. Snippets are made for the
+    returned page only.
 
     ``viewer``: only the documents they may see (:mod:`lessonloop.access.indexed`), ``limit`` and
     ``offset`` counted over those; ``None`` is a trusted local caller that sees every document.
@@ -147,35 +166,63 @@ def search(
         return []
     if viewer is not None:
         return _visible_search(
-            session, query, viewer, kinds=kinds, limit=limit, offset=offset, any_term=any_term
+            session,
+            query,
+            viewer,
+            kinds=kinds,
+            limit=limit,
+            offset=offset,
+            any_term=any_term,
+            candidates=candidates,
         )
+    ranges = _kind_ranges(kinds)
+    if not ranges or limit < 1:
+        return []
+    # The bound never cuts a page short: asking for results past it widens it for that request.
+    cap = max(CANDIDATES if candidates is None else candidates, offset + limit)
     conn = session.connection()
     params: dict[str, Any] = {"limit": limit, "offset": offset}
-    kind_filter = ""
-    if kinds:
-        names = [k for k in kinds if k in KIND_CODES]
-        kind_filter = " AND kind IN (" + ", ".join(f"'{k}'" for k in names) + ")"
     if _is_sqlite(conn):
         params["q"] = fts5_query(query, any_term=any_term)
-        # bm25() is lower-is-better; title matches weigh 4x the body.
+        params["n"] = offset + limit  # the best n of each kind can hold the whole page
+        params["skip"] = cap - 1
+        # Per kind: the rowid of its cap-th newest match bounds the ranked scan (FTS5 walks its
+        # doclists by rowid, so finding it costs no ranking). bm25() is lower-is-better; title
+        # matches weigh 4x the body. snippet() runs in the last step, on the page only.
+        arms = " UNION ALL ".join(
+            "SELECT * FROM (SELECT rowid AS doc, bm25(search_fts, 0.0, 0.0, 4.0, 1.0) AS rank "
+            f"FROM search_fts WHERE search_fts MATCH :q AND rowid < {hi} AND rowid >= coalesce(("
+            f"SELECT rowid FROM search_fts WHERE search_fts MATCH :q AND rowid >= {lo} AND rowid < {hi} "
+            f"ORDER BY rowid DESC LIMIT 1 OFFSET :skip), {lo}) ORDER BY rank LIMIT :n)"
+            for lo, hi in ranges
+        )
         sql = (
-            "SELECT kind, record_id, title, snippet(search_fts, 3, '[', ']', '…', 12) AS snip, "
-            "-bm25(search_fts, 0.0, 0.0, 4.0, 1.0) AS score "
-            f"FROM search_fts WHERE search_fts MATCH :q{kind_filter} "
-            "ORDER BY bm25(search_fts, 0.0, 0.0, 4.0, 1.0) LIMIT :limit OFFSET :offset"
+            f"WITH ranked AS ({arms}), "
+            "page AS (SELECT doc, rank FROM ranked ORDER BY rank, doc LIMIT :limit OFFSET :offset) "
+            "SELECT f.kind, f.record_id, f.title, snippet(search_fts, 3, '[', ']', '…', 12) AS snip, "
+            "-page.rank AS score FROM page JOIN search_fts AS f ON f.rowid = page.doc "
+            "WHERE search_fts MATCH :q ORDER BY page.rank, page.doc"
         )
     else:
         joiner = " | " if any_term else " & "
         params["q"] = joiner.join(terms(query))
-        # Rank the matches first, then build headlines for the page only: ts_headline is costly.
+        params["cap"] = cap
+        # Per kind, the newest cap matches by document id; rank those only, then build headlines
+        # for the page only: ts_rank_cd and ts_headline both read the document, which is costly.
+        arms = " UNION ALL ".join(
+            "(SELECT d.doc_id FROM search_documents d WHERE d.tsv @@ to_tsquery('english', :q) "
+            f"AND d.doc_id >= {lo} AND d.doc_id < {hi} ORDER BY d.doc_id DESC LIMIT :cap)"
+            for lo, hi in ranges
+        )
         sql = (
             "WITH q AS (SELECT to_tsquery('english', :q) AS tsq), "
-            "top AS (SELECT d.kind, d.record_id, d.title, d.body, ts_rank_cd(d.tsv, q.tsq) AS score "
-            f"FROM search_documents d, q WHERE d.tsv @@ q.tsq{kind_filter.replace('kind', 'd.kind')} "
+            f"cand AS ({arms}), "
+            "top AS (SELECT d.doc_id, d.kind, d.record_id, d.title, d.body, ts_rank_cd(d.tsv, q.tsq) AS score "
+            "FROM cand JOIN search_documents d ON d.doc_id = cand.doc_id, q "
             "ORDER BY score DESC, d.doc_id LIMIT :limit OFFSET :offset) "
             "SELECT top.kind, top.record_id, top.title, "
             "ts_headline('english', top.body, q.tsq, 'StartSel=[,StopSel=],MaxWords=24,MinWords=8') AS snip, "
-            "top.score FROM top, q ORDER BY top.score DESC"
+            "top.score FROM top, q ORDER BY top.score DESC, top.doc_id"
         )
     rows = conn.execute(text(sql), params).all()
     return [Hit(r[0], int(r[1]), r[2], r[3] or "", float(r[4])) for r in rows]
@@ -190,6 +237,7 @@ def _visible_search(
     limit: int,
     offset: int,
     any_term: bool,
+    candidates: int | None,
 ) -> list[Hit]:
     """Rank as :func:`search` does, dropping what ``viewer`` may not see, batch by batch."""
     from lessonloop.access.indexed import visible_documents  # access builds on the models
@@ -199,7 +247,15 @@ def _visible_search(
     kept: list[Hit] = []
     start = 0
     while len(kept) < wanted:
-        hits = search(session, query, kinds=kinds, limit=batch, offset=start, any_term=any_term)
+        hits = search(
+            session,
+            query,
+            kinds=kinds,
+            limit=batch,
+            offset=start,
+            any_term=any_term,
+            candidates=candidates,
+        )
         seen = visible_documents(session, viewer, [(h.kind, h.record_id) for h in hits])
         kept += [h for h in hits if (h.kind, h.record_id) in seen]
         if len(hits) < batch:

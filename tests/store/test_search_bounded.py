@@ -1,0 +1,65 @@
+"""Search ranks a bounded set of candidates: the newest matches of each kind (store/search.py)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from lessonloop.lessons.service import create_lesson
+from lessonloop.store.search import search
+from tests.factories import failure
+
+
+def _workspace(session: Session) -> list[int]:
+    """Six failures that all match "zebra": the oldest is by far the best match (title and body)."""
+    best = failure(session, title="Zebra zebra zebra crossing", observation="zebra zebra zebra zebra")
+    ids = [best.id]
+    for n in range(5):
+        ids.append(
+            failure(session, title=f"Crossing {n}", observation=f"one zebra among {n} words " * (n + 1)).id
+        )
+    return ids
+
+
+def test_a_query_matching_more_than_the_bound_ranks_the_newest_candidates(session: Session) -> None:
+    ids = _workspace(session)
+    unbounded = search(session, "zebra", candidates=100)
+    assert len(unbounded) == 6 and unbounded[0].record_id == ids[0]
+
+    bounded = search(session, "zebra", candidates=3, limit=3)
+    newest = set(ids[-3:])
+    assert {h.record_id for h in bounded} == newest  # the oldest, best match is not a candidate
+    # ...and among the candidates the order is the full ranking's order
+    assert [h.record_id for h in bounded] == [h.record_id for h in unbounded if h.record_id in newest]
+    assert [h.score for h in bounded] == sorted((h.score for h in bounded), reverse=True)
+
+
+def test_pages_are_cut_from_the_ranked_candidates(session: Session) -> None:
+    ids = _workspace(session)
+    ranked = [h.record_id for h in search(session, "zebra", candidates=4, limit=4)]
+    assert set(ranked) == set(ids[-4:])
+    first = search(session, "zebra", candidates=4, limit=3)
+    second = search(session, "zebra", candidates=4, limit=1, offset=3)
+    assert [h.record_id for h in first] == ranked[:3]
+    assert [h.record_id for h in second] == ranked[3:]
+    assert all("[" in h.snippet for h in first + second)  # snippets for the returned page
+
+
+def test_asking_past_the_bound_widens_it(session: Session) -> None:
+    ids = _workspace(session)
+    everything = [h.record_id for h in search(session, "zebra", candidates=100)]
+    assert [h.record_id for h in search(session, "zebra", candidates=2, limit=6)] == everything
+    assert [h.record_id for h in search(session, "zebra", candidates=2, limit=2, offset=4)] == everything[4:]
+    assert len(search(session, "zebra", candidates=2, limit=5, offset=5)) == 1
+    assert len(ids) == 6
+
+
+def test_the_bound_applies_to_each_kind_separately(session: Session) -> None:
+    ids = _workspace(session)
+    lesson = create_lesson(session, title="Zebra zebra zebra zebra", learned="zebra zebra zebra zebra")
+    # one candidate per kind: the newest failure and the lesson, which ranks first
+    assert [(h.kind, h.record_id) for h in search(session, "zebra", candidates=1, limit=1)] == [
+        ("lesson", lesson.id)
+    ]
+    newest = search(session, "zebra", kinds=["failure"], candidates=1, limit=1)
+    assert [h.record_id for h in newest] == [ids[-1]]  # not ids[0], the best failure overall
+    assert search(session, "zebra", kinds=["no-such-kind"]) == []
