@@ -20,7 +20,7 @@ For every backend and size, on a fresh database:
    (``bench/bare_app.py``) in the same run; server RSS from ``/proc/<pid>/status``;
 5. **size** on disk (SQLite file + WAL; ``pg_database_size``).
 
-PostgreSQL runs in a database ``lessonloop_bench_<pid>`` created on the server of
+PostgreSQL runs in a database ``lessonloop_bench_<pid>_<size>`` created on the server of
 ``--pg-url`` and dropped at the end (also on Ctrl+C). Results print as a table; ``--json``
 (default ``bench/out/results-<time>.json``) keeps them. Nothing here asserts on time.
 """
@@ -124,7 +124,12 @@ def _conninfo(sqlalchemy_url: str) -> str:
 
 @contextlib.contextmanager
 def fresh_target(
-    backend: str, workdir: Path, pg_admin_url: str, size: int, keep_sqlite: bool = False
+    backend: str,
+    workdir: Path,
+    pg_admin_url: str,
+    size: int,
+    keep_sqlite: bool = False,
+    keep_pg: bool = False,
 ) -> Iterator[Target]:
     if backend == "sqlite":
         path = workdir / f"bench-{size}.db"
@@ -143,7 +148,7 @@ def fresh_target(
         raise SystemExit(f"unknown backend {backend!r} (sqlite, postgres)")
     import psycopg
 
-    name = f"lessonloop_bench_{os.getpid()}"
+    name = f"lessonloop_bench_{os.getpid()}_{size}"
     admin = _conninfo(pg_admin_url)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -152,9 +157,12 @@ def fresh_target(
     try:
         yield Target("postgres", url, pg_admin_url=pg_admin_url, pg_name=name)
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        log(f"dropped database {name}")
+        if keep_pg:
+            log(f'kept {url} (drop it yourself: DROP DATABASE "{name}")')
+        else:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            log(f"dropped database {name}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -844,6 +852,11 @@ def main(argv: list[str] | None = None) -> int:
         help="keep the SQLite files (needs --workdir) for bench/profile_api.py",
     )
     ap.add_argument(
+        "--keep-pg",
+        action="store_true",
+        help="keep the PostgreSQL bench databases (their URLs are logged) for bench/profile_api.py",
+    )
+    ap.add_argument(
         "--server-python",
         help="interpreter for the API servers (default: this one); lessonloop comes from ./src",
     )
@@ -888,7 +901,12 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(r)
                 try:
                     with fresh_target(
-                        backend, workdir, args.pg_url, size, keep_sqlite=args.keep_sqlite
+                        backend,
+                        workdir,
+                        args.pg_url,
+                        size,
+                        keep_sqlite=args.keep_sqlite,
+                        keep_pg=args.keep_pg,
                     ) as target:
                         log(f"{backend} {size:,}: import")
                         r["import"] = bench_import(target, data, size)
