@@ -29,10 +29,10 @@ import datetime as dt
 import io
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lessonloop.access.policy import visible_failures_clause
@@ -44,8 +44,7 @@ from lessonloop.failures.models import Failure, FailureStatus
 from lessonloop.followthrough.recognition import recognition_counts
 from lessonloop.lessons.models import Lesson, lesson_failures
 from lessonloop.people.models import Team
-from lessonloop.reviews.models import Review, ReviewStatus
-from lessonloop.reviews.service import list_assumptions
+from lessonloop.reviews.models import Assumption, AssumptionStatus, Review, ReviewStatus, review_assumptions
 
 ALL_TEAMS = "(all teams)"
 NO_TEAM = "(no team)"
@@ -112,6 +111,13 @@ def _row(team: str, month: str, b: _Bucket) -> MetricsRow:
     )
 
 
+def _month(column: Any, dialect: str) -> Any:
+    """``YYYY-MM`` of a stored (naive UTC) timestamp, computed by the database."""
+    if dialect == "sqlite":  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff'
+        return func.substr(column, 1, 7)
+    return func.to_char(column, "YYYY-MM")
+
+
 def compute_metrics(
     session: Session,
     *,
@@ -122,61 +128,89 @@ def compute_metrics(
     viewer: Viewer | None = None,
 ) -> dict[str, Any]:
     """``viewer``: count only the failures they may see (and their reviews, actions and
-    assumptions); ``None`` is a trusted local caller that counts everything."""
+    assumptions); ``None`` is a trusted local caller that counts everything.
+
+    Failures are counted per team and month by the database (``GROUP BY``); only repeats,
+    completed reviews and actions come back as rows, each joined to its failure's team and
+    month, with the same filters on the failure.
+    """
     today = today or dt.date.today()
     team_names = dict(session.execute(select(Team.id, Team.name)).all())
+    month = _month(Failure.detected_at, session.get_bind().dialect.name)
 
-    fq = select(Failure.id, Failure.team_id, Failure.detected_at, Failure.repeat_of_id, Failure.status)
+    where: list[Any] = []
     if team_id is not None:
-        fq = fq.where(Failure.team_id == team_id)
+        where.append(Failure.team_id == team_id)
     if viewer is not None:
-        fq = fq.where(visible_failures_clause(viewer))
+        where.append(visible_failures_clause(viewer))
     if since is not None:
-        fq = fq.where(Failure.detected_at >= since)
+        where.append(Failure.detected_at >= since)
     if until is not None:
-        fq = fq.where(Failure.detected_at < until)
-    failures = session.execute(fq).all()
-    info: dict[int, tuple[str, str, dt.datetime, str]] = {}
-    for fid, tid, detected, _rep, status in failures:
-        team = team_names.get(tid, NO_TEAM) if tid is not None else NO_TEAM
-        info[fid] = (team, f"{detected:%Y-%m}", detected, status)
+        where.append(Failure.detected_at < until)
+
+    names: dict[int | None, str] = {None: NO_TEAM}
+
+    def team_of(tid: int | None) -> str:
+        name = names.get(tid)
+        if name is None:
+            name = names[tid] = team_names.get(tid, NO_TEAM) if tid is not None else NO_TEAM
+        return name
 
     buckets: dict[tuple[str, str], _Bucket] = defaultdict(_Bucket)
     totals = _Bucket()
 
-    def add(fid: int) -> tuple[_Bucket, _Bucket]:
-        team, month, _d, _s = info[fid]
-        return buckets[(team, month)], totals
-
-    # Lessons published per failure, to tell "repeat despite a lesson".
-    lesson_dates: dict[int, dt.datetime] = {}
-    for failure_id, published in session.execute(
-        select(lesson_failures.c.failure_id, Lesson.published_at)
-        .join(Lesson, Lesson.id == lesson_failures.c.lesson_id)
-        .where(Lesson.published_at.is_not(None))
+    for tid, mon, count, repeated in session.execute(
+        select(Failure.team_id, month, func.count(), func.count(Failure.repeat_of_id))
+        .where(*where)
+        .group_by(Failure.team_id, month)
     ):
-        if failure_id not in lesson_dates or published < lesson_dates[failure_id]:
-            lesson_dates[failure_id] = published
+        for b in (buckets[(team_of(tid), mon)], totals):
+            b.failures += int(count)
+            b.repeats += int(repeated)
 
-    for fid, _tid, detected, repeat_of, _status in failures:
-        for b in add(fid):
-            b.failures += 1
-            if repeat_of is not None:
-                b.repeats += 1
-                first_lesson = lesson_dates.get(repeat_of)
-                if first_lesson is not None and first_lesson <= detected:
-                    b.lessons_not_implemented += 1
-
-    if not info:
+    if not totals.failures:
         return _result([], _row(ALL_TEAMS, "all", totals), session, today, team_id, since, until, viewer)
 
-    for fid, completed, gap, blame, status in session.execute(
-        select(Review.failure_id, Review.completed_at, Review.gap_type, Review.blame_findings, Review.status)
+    # Repeats detected after a lesson on the failure they repeat was published. The repeats are
+    # found through the index on repeat_of_id (usually few), then read by primary key.
+    repeats: list[Any] = []
+    if totals.repeats:
+        ids = list(session.scalars(select(Failure.id).where(Failure.repeat_of_id.is_not(None))))
+        for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+            repeats += session.execute(
+                select(Failure.team_id, month, Failure.detected_at, Failure.repeat_of_id).where(
+                    Failure.id.in_(ids[start : start + 900]), *where
+                )
+            ).all()
+    if repeats:
+        lesson_dates: dict[int, dt.datetime] = {}
+        for failure_id, published in session.execute(
+            select(lesson_failures.c.failure_id, func.min(Lesson.published_at))
+            .join(Lesson, Lesson.id == lesson_failures.c.lesson_id)
+            .where(Lesson.published_at.is_not(None))
+            .group_by(lesson_failures.c.failure_id)
+        ):
+            lesson_dates[failure_id] = _aware(published)
+        for tid, mon, detected, repeat_of in repeats:
+            first_lesson = lesson_dates.get(repeat_of)
+            if first_lesson is not None and first_lesson <= detected:
+                for b in (buckets[(team_of(tid), mon)], totals):
+                    b.lessons_not_implemented += 1
+
+    for tid, mon, detected, completed, gap, blame in session.execute(
+        select(
+            Failure.team_id,
+            month,
+            Failure.detected_at,
+            Review.completed_at,
+            Review.gap_type,
+            Review.blame_findings,
+        )
+        .join(Failure, Failure.id == Review.failure_id)
+        .where(Review.status == ReviewStatus.completed.value, *where)
     ):
-        if fid not in info or status != ReviewStatus.completed.value:
-            continue
-        hours = (completed - info[fid][2]).total_seconds() / 3600 if completed else None
-        for b in add(fid):
+        hours = (completed - detected).total_seconds() / 3600 if completed else None
+        for b in (buckets[(team_of(tid), mon)], totals):
             b.reviews += 1
             b.reviews_with_blame += 1 if blame else 0
             if gap:
@@ -184,47 +218,61 @@ def compute_metrics(
             if hours is not None:
                 b.hours_to_review.append(max(hours, 0.0))
 
-    primaries: dict[int, tuple[int, str]] = {}
-    for aid, fid, primary, status, due, closed, spec in session.execute(
+    open_, done_ = ActionStatus.open.value, ActionStatus.done.value
+    learned = FailureStatus.learned.value
+    done_primaries: dict[int, tuple[str, str, bool]] = {}  # action id → team, month, failure learned
+    for aid, tid, mon, primary, status, due, closed, spec, fstatus in session.execute(
         select(
             Action.id,
-            Action.failure_id,
+            Failure.team_id,
+            month,
             Action.is_primary,
             Action.status,
             Action.due_date,
             Action.closed_at,
             Action.specificity,
+            Failure.status,
         )
+        .join(Failure, Failure.id == Action.failure_id)
+        .where(*where)
     ):
-        if fid not in info:
-            continue
-        if primary:
-            primaries[aid] = (fid, status)
-        team = info[fid][0]
+        team = team_of(tid)
+        if primary and status == done_:
+            done_primaries[aid] = (team, mon, fstatus == learned)
         if due <= today:
-            late = (status == ActionStatus.open.value and due < today) or (
-                closed is not None and status == ActionStatus.done.value and closed.date() > due
-            )
+            overdue = status == open_ and due < today
+            late = overdue or (closed is not None and status == done_ and closed.date() > due)
             for b in (buckets[(team, f"{due:%Y-%m}")], totals):
                 b.actions_due += 1
                 b.actions_late += 1 if late else 0
-                if status == ActionStatus.open.value and due < today:
+                if overdue:
                     b.days_overdue.append((today - due).days)
         if spec is not None:
-            for b in add(fid):
+            for b in (buckets[(team, mon)], totals):
                 b.specificity.append(spec)
 
-    done = [aid for aid, (_f, st) in primaries.items() if st == ActionStatus.done.value]
-    verified = _passed_experiments(session, done) | _worked_at_review_date(session, done)
-    for aid, (fid, status) in primaries.items():
-        if status != ActionStatus.done.value:
-            continue
-        if aid in verified or info[fid][3] == FailureStatus.learned.value:
-            for b in add(fid):
+    done = list(done_primaries)
+    done_query = (
+        select(Action.id)
+        .join(Failure, Failure.id == Action.failure_id)
+        .where(Action.is_primary.is_(True), Action.status == done_, *where)
+    )
+    verified = _passed_experiments(session, done_query) if done else set()
+    verified |= _worked_at_review_date(session, done)
+    for aid, (team, mon, is_learned) in done_primaries.items():
+        if is_learned or aid in verified:
+            for b in (buckets[(team, mon)], totals):
                 b.converted += 1
 
-    rows = [_row(team, month, b) for (team, month), b in sorted(buckets.items())]
+    rows = [_row(team, mon, b) for (team, mon), b in sorted(buckets.items())]
     return _result(rows, _row(ALL_TEAMS, "all", totals), session, today, team_id, since, until, viewer)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """An aggregate (``min``) comes back without the column type: naive UTC, or text on SQLite."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def _worked_at_review_date(session: Session, action_ids: list[int]) -> set[int]:
@@ -234,28 +282,24 @@ def _worked_at_review_date(session: Session, action_ids: list[int]) -> set[int]:
     return verified_action_ids(session, action_ids) if action_ids else set()
 
 
-def _passed_experiments(session: Session, action_ids: list[int]) -> set[int]:
-    if not action_ids:
-        return set()
-    experiments: dict[int, tuple[int, str, float]] = {}
-    values: dict[int, list[tuple[dt.datetime, int, float]]] = defaultdict(list)
-    chunk = 900  # stay under SQLite's bound-parameter limit
-    for start in range(0, len(action_ids), chunk):
-        ids = action_ids[start : start + chunk]
+def _passed_experiments(session: Session, actions: Any) -> set[int]:
+    """Actions (ids selected by the ``actions`` query) with a passed experiment: the latest
+    observation meets the experiment's criterion."""
+    experiments = {
+        eid: (aid, comparator, threshold)
         for eid, aid, comparator, threshold in session.execute(
             select(Experiment.id, Experiment.action_id, Experiment.comparator, Experiment.threshold).where(
-                Experiment.action_id.in_(ids)
+                Experiment.action_id.in_(actions)
             )
-        ):
-            experiments[eid] = (aid, comparator, threshold)
-    eids = list(experiments)
-    for start in range(0, len(eids), chunk):
-        for eid, at, oid, value in session.execute(
-            select(
-                Observation.experiment_id, Observation.observed_at, Observation.id, Observation.value
-            ).where(Observation.experiment_id.in_(eids[start : start + chunk]))
-        ):
-            values[eid].append((at, oid, value))
+        )
+    }
+    values: dict[int, list[tuple[dt.datetime, int, float]]] = defaultdict(list)
+    for eid, at, oid, value in session.execute(
+        select(Observation.experiment_id, Observation.observed_at, Observation.id, Observation.value)
+        .join(Experiment, Experiment.id == Observation.experiment_id)
+        .where(Experiment.action_id.in_(actions))
+    ):
+        values[eid].append((at, oid, value))
     passed: set[int] = set()
     for eid, (aid, comparator, threshold) in experiments.items():
         series = [v for _at, _id, v in sorted(values.get(eid, []))]
@@ -274,11 +318,7 @@ def _result(
     until: dt.datetime | None,
     viewer: Viewer | None = None,
 ) -> dict[str, Any]:
-    top = [
-        {"id": a.id, "statement": a.statement, "failures": n}
-        for a, n in list_assumptions(session, status="failed", viewer=viewer)[:10]
-        if n > 0
-    ]
+    top = _top_failed_assumptions(session, viewer)
     return {
         "today": today.isoformat(),
         "filters": {
@@ -286,11 +326,46 @@ def _result(
             "since": since.isoformat() if since else None,
             "until": until.isoformat() if until else None,
         },
-        "totals": asdict(totals),
-        "months": [asdict(r) for r in rows],
+        "totals": _as_dict(totals),
+        "months": [_as_dict(r) for r in rows],
         "top_failed_assumptions": top,
         "recognition": recognition_counts(session, team_id=team_id, since=since, until=until, viewer=viewer),
     }
+
+
+_ROW_FIELDS = tuple(MetricsRow.__dataclass_fields__)
+
+
+def _as_dict(row: MetricsRow) -> dict[str, Any]:
+    """``dataclasses.asdict`` without its deep copy (thousands of rows at 100k failures)."""
+    out = {name: getattr(row, name) for name in _ROW_FIELDS}
+    out["gap_types"] = dict(row.gap_types)
+    return out
+
+
+def _top_failed_assumptions(session: Session, viewer: Viewer | None, limit: int = 10) -> list[dict[str, Any]]:
+    """The failed assumptions named in the most reviews (with a viewer: reviews of failures they
+    may see), most first; the same order as ``list_assumptions(status="failed")``, but columns
+    only and the top ``limit`` computed by the database."""
+    count = func.count(review_assumptions.c.review_id)
+    stmt = select(Assumption.id, Assumption.statement, count).join(
+        review_assumptions, review_assumptions.c.assumption_id == Assumption.id
+    )
+    if viewer is not None:
+        stmt = (
+            stmt.join(Review, Review.id == review_assumptions.c.review_id)
+            .join(Failure, Failure.id == Review.failure_id)
+            .where(visible_failures_clause(viewer))
+        )
+    stmt = (
+        stmt.where(Assumption.status == AssumptionStatus.failed.value)
+        .group_by(Assumption.id, Assumption.statement)
+        .order_by(count.desc(), Assumption.id)
+        .limit(limit)
+    )
+    return [
+        {"id": aid, "statement": statement, "failures": int(n)} for aid, statement, n in session.execute(stmt)
+    ]
 
 
 CSV_FIELDS = [f for f in MetricsRow.__dataclass_fields__ if f != "gap_types"] + [
