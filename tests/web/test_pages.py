@@ -76,6 +76,20 @@ def test_wrong_passwords_lock_the_account(browser: Browser) -> None:
     assert still.status_code == 403 and "locked until" in still.text
 
 
+def test_password_spraying_from_one_address_is_slowed_down(browser: Browser) -> None:
+    """One wrong password for many accounts locks none of them; the address is throttled instead."""
+    throttle = browser.client.app.state.login_throttle  # type: ignore[attr-defined]
+    throttle.max_failures = 3
+    for handle in ("ana", "ben", "gil"):
+        assert browser.login(handle, "Winter2026!").status_code == 403
+    refused = browser.login("cara", PASSWORD)  # even the right password waits
+    assert refused.status_code == 429 and "Too many failed sign-ins" in refused.text
+    assert int(refused.headers["retry-after"]) > 0
+    assert 'value="cara"' in refused.text and PASSWORD not in refused.text
+    other = Browser(TestClient(browser.client.app, client=("10.9.8.7", 5000)))
+    assert other.login("cara").status_code == 303  # another address is not affected
+
+
 def test_next_goes_back_to_a_local_page_only(browser: Browser) -> None:
     page = browser.get("/login?next=//evil.example/x")
     response = browser.client.post(

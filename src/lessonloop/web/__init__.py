@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from lessonloop.accounts.throttle import LoginThrottle
 from lessonloop.web.context import csrf_guard
 from lessonloop.web.security import SecurityHeadersMiddleware
 
@@ -52,6 +53,7 @@ def build_router() -> APIRouter:
 
 def install(app: FastAPI, *, api_prefix: str) -> None:
     """Mount the pages, the static files and the security headers on ``app``."""
+    app.state.login_throttle = LoginThrottle()  # per app: failed sign-ins per client address
     app.include_router(build_router())
     app.mount("/static", StaticFiles(packages=[("lessonloop.web", "static")]), name="static")
     app.add_middleware(SecurityHeadersMiddleware, skip_prefix=api_prefix)

@@ -17,6 +17,7 @@ from lessonloop.accounts.service import (
     sign_in,
     start_session,
 )
+from lessonloop.accounts.throttle import LoginThrottle
 from lessonloop.calendars import service as calendars
 from lessonloop.calendars.models import CalendarToken
 from lessonloop.errors import Conflict, LessonloopError
@@ -70,16 +71,33 @@ def login_page(request: Request, next: str = "/") -> Response:
     return _anonymous_page(request, "login.html", form=form)
 
 
+def _throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
+
+
 @router.post("/login")
 def login(request: Request, data: Form) -> Response:
     form = PageForm.posted(data, LOGIN_FIELDS)
     db = database(request)
+    throttle, client = _throttle(request), request.client.host if request.client else "unknown"
+    wait = throttle.retry_after(client)
+    if wait:  # many wrong passwords from this address, whichever accounts they named
+        form.message = (
+            f"Too many failed sign-ins from your address; try again in {(wait + 59) // 60} minutes."
+        )
+        form.values["password"] = ""
+        response = _anonymous_page(request, "login.html", status_code=429, form=form)
+        response.headers["Retry-After"] = str(wait)
+        return response
     try:
         person = sign_in(db, form.text("handle"), form.raw("password"))
     except LessonloopError as exc:
+        throttle.failed(client)
         form.fail(exc)
         form.values["password"] = ""
         return _anonymous_page(request, "login.html", status_code=403, form=form)
+    throttle.succeeded(client)
     old = request.cookies.get(SESSION_COOKIE)
     with db.unit(actor=person.handle) as session:
         if old:
