@@ -400,3 +400,33 @@ def test_dashboard_draws_the_charts_server_side(as_ana: Browser) -> None:
     page = as_ana.get("/").text
     assert page.count('<svg class="chart') == 2 and 'role="img"' in page
     assert "Repeat rate per month" in page and "Action drift per month" in page
+
+
+def test_a_done_action_past_its_review_date_asks_did_this_work(as_ana: Browser, app_db: Database) -> None:
+    from lessonloop.actions.service import add_action, complete_action
+
+    with app_db.unit(actor="test") as session:
+        f = log_failure(session, title="Cache stampede at midnight", team="Payments", reporter="ana")
+        due = add_action(
+            session,
+            failure_id=f.id,
+            title="Jitter the cache TTLs",
+            owner="ben",
+            due_date=day(-20),
+            review_date=day(-1),
+        )
+        later = add_action(
+            session,
+            failure_id=f.id,
+            title="Alert on miss rate",
+            owner="ben",
+            due_date=day(-20),
+            review_date=day(10),
+        )
+        for action in (due, later):
+            complete_action(session, action.id, evidence="shipped")
+        fid, due_id, later_id = f.id, due.id, later.id
+    page = as_ana.get(f"/failures/{fid}").text
+    assert f'<a href="/actions/{due_id}">Did this work?' in page
+    assert f'<a href="/actions/{later_id}">The action' in page
+    assert as_ana.get(f"/actions/{due_id}").status_code == 200
