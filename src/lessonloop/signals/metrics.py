@@ -32,7 +32,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, Integer, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from lessonloop.access.policy import visible_failures_clause
@@ -59,7 +59,8 @@ class _Bucket:
     actions_due: int = 0
     actions_late: int = 0
     days_overdue: list[int] = field(default_factory=list)
-    specificity: list[int] = field(default_factory=list)
+    specificity_sum: int = 0
+    specificity_count: int = 0
     converted: int = 0
     reviews: int = 0
     reviews_with_blame: int = 0
@@ -104,7 +105,7 @@ def _row(team: str, month: str, b: _Bucket) -> MetricsRow:
         actions_due=b.actions_due,
         overdue_share=_ratio(b.actions_late, b.actions_due),
         median_days_overdue=_median(b.days_overdue),
-        mean_specificity=round(statistics.fmean(b.specificity), 1) if b.specificity else None,
+        mean_specificity=round(b.specificity_sum / b.specificity_count, 1) if b.specificity_count else None,
         learning_conversion=_ratio(b.converted, b.failures),
         blame_rate=_ratio(b.reviews_with_blame, b.reviews),
         gap_types=dict(sorted(b.gap_types.items())),
@@ -116,6 +117,28 @@ def _month(column: Any, dialect: str) -> Any:
     if dialect == "sqlite":  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff'
         return func.substr(column, 1, 7)
     return func.to_char(column, "YYYY-MM")
+
+
+class _Dialect:
+    """The few date expressions that SQLite and PostgreSQL spell differently."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def date(self, column: Any) -> Any:
+        """The calendar day of a stored (naive UTC) timestamp."""
+        return func.date(column) if self.name == "sqlite" else cast(column, Date)
+
+    def hours_between(self, start: Any, end: Any) -> Any:
+        if self.name == "sqlite":  # julianday: days as a float, exact to well under a second
+            return (func.julianday(end) - func.julianday(start)) * 24.0
+        return func.extract("epoch", end - start) / 3600.0
+
+    def days_before(self, today: dt.date, column: Any) -> Any:
+        """Whole days from a date column to ``today``."""
+        if self.name == "sqlite":
+            return cast(func.julianday(today.isoformat()) - func.julianday(column), Integer)
+        return literal(today, Date) - column
 
 
 def compute_metrics(
@@ -197,59 +220,75 @@ def compute_metrics(
                 for b in (buckets[(team_of(tid), mon)], totals):
                     b.lessons_not_implemented += 1
 
-    for tid, mon, detected, completed, gap, blame in session.execute(
+    sql = _Dialect(session.get_bind().dialect.name)
+    for tid, mon, hours, gap, blame in session.execute(
         select(
             Failure.team_id,
             month,
-            Failure.detected_at,
-            Review.completed_at,
+            sql.hours_between(Failure.detected_at, Review.completed_at),
             Review.gap_type,
             Review.blame_findings,
         )
         .join(Failure, Failure.id == Review.failure_id)
         .where(Review.status == ReviewStatus.completed.value, *where)
     ):
-        hours = (completed - detected).total_seconds() / 3600 if completed else None
         for b in (buckets[(team_of(tid), mon)], totals):
             b.reviews += 1
             b.reviews_with_blame += 1 if blame else 0
             if gap:
                 b.gap_types[gap] += 1
             if hours is not None:
-                b.hours_to_review.append(max(hours, 0.0))
+                b.hours_to_review.append(max(float(hours), 0.0))
 
+    # Actions, counted by the database: those due up to today per team and month of their due
+    # date (and how many of them are late), specificity per failure month; rows only for the
+    # open overdue ones (their median delay) and the done primaries (conversion).
     open_, done_ = ActionStatus.open.value, ActionStatus.done.value
+    on_failures = (Action, Failure.id == Action.failure_id)
+    overdue = and_(Action.status == open_, Action.due_date < today)
+    closed_late = and_(
+        Action.status == done_, Action.closed_at.is_not(None), sql.date(Action.closed_at) > Action.due_date
+    )
+    due_month = _month(Action.due_date, sql.name)
+    for tid, mon, due, late in session.execute(
+        select(
+            Failure.team_id, due_month, func.count(), func.sum(case((or_(overdue, closed_late), 1), else_=0))
+        )
+        .select_from(Failure)
+        .join(*on_failures)
+        .where(Action.due_date <= today, *where)
+        .group_by(Failure.team_id, due_month)
+    ):
+        for b in (buckets[(team_of(tid), mon)], totals):
+            b.actions_due += int(due)
+            b.actions_late += int(late or 0)
+    for tid, mon, days in session.execute(
+        select(Failure.team_id, due_month, sql.days_before(today, Action.due_date))
+        .select_from(Failure)
+        .join(*on_failures)
+        .where(overdue, *where)
+    ):
+        for b in (buckets[(team_of(tid), mon)], totals):
+            b.days_overdue.append(int(days))
+    for tid, mon, total, count in session.execute(
+        select(Failure.team_id, month, func.sum(Action.specificity), func.count(Action.specificity))
+        .select_from(Failure)
+        .join(*on_failures)
+        .where(Action.specificity.is_not(None), *where)
+        .group_by(Failure.team_id, month)
+    ):
+        for b in (buckets[(team_of(tid), mon)], totals):
+            b.specificity_sum += int(total)
+            b.specificity_count += int(count)
     learned = FailureStatus.learned.value
     done_primaries: dict[int, tuple[str, str, bool]] = {}  # action id → team, month, failure learned
-    for aid, tid, mon, primary, status, due, closed, spec, fstatus in session.execute(
-        select(
-            Action.id,
-            Failure.team_id,
-            month,
-            Action.is_primary,
-            Action.status,
-            Action.due_date,
-            Action.closed_at,
-            Action.specificity,
-            Failure.status,
-        )
-        .join(Failure, Failure.id == Action.failure_id)
-        .where(*where)
+    for aid, tid, mon, fstatus in session.execute(
+        select(Action.id, Failure.team_id, month, Failure.status)
+        .select_from(Failure)
+        .join(*on_failures)
+        .where(Action.is_primary.is_(True), Action.status == done_, *where)
     ):
-        team = team_of(tid)
-        if primary and status == done_:
-            done_primaries[aid] = (team, mon, fstatus == learned)
-        if due <= today:
-            overdue = status == open_ and due < today
-            late = overdue or (closed is not None and status == done_ and closed.date() > due)
-            for b in (buckets[(team, f"{due:%Y-%m}")], totals):
-                b.actions_due += 1
-                b.actions_late += 1 if late else 0
-                if overdue:
-                    b.days_overdue.append((today - due).days)
-        if spec is not None:
-            for b in (buckets[(team, mon)], totals):
-                b.specificity.append(spec)
+        done_primaries[aid] = (team_of(tid), mon, fstatus == learned)
 
     done = list(done_primaries)
     done_query = (
