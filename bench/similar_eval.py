@@ -43,6 +43,7 @@ from typing import Any
 from lessonloop.failures.service import log_failure
 from lessonloop.settings import Settings
 from lessonloop.signals import semantic as sem
+from lessonloop.signals import similar
 from lessonloop.signals.similar import SimilarMatch, is_cause_label, similar_failures, suggest_labels
 from lessonloop.signals.text import tokens
 from lessonloop.store.engine import Database
@@ -296,6 +297,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-semantic", action="store_true", help="leave out the semantic columns even with the extra"
     )
+    parser.add_argument(
+        "--retrieval-share",
+        type=float,
+        metavar="F",
+        help="bound the candidate query as in a large workspace: RETRIEVAL_POSTINGS = F x the "
+        "number of records (at 100k failures the default bound is about 0.11 of the documents)",
+    )
     args = parser.parse_args(argv)
     files = args.files or sorted(DATA_DIR.glob("*.jsonl"))
     if not files:
@@ -304,7 +312,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     use_semantic = sem.available() and not args.no_semantic
     if not use_semantic and not args.no_semantic:
         print(f"semantic columns left out: {sem.INSTALL_HINT}", file=sys.stderr)
-    results = [evaluate(path, progress=not args.json, semantic=use_semantic) for path in files]
+    results = []
+    for path in files:
+        if args.retrieval_share is not None:
+            similar.RETRIEVAL_POSTINGS = max(1, round(args.retrieval_share * len(read_records(path))))
+        results.append(evaluate(path, progress=not args.json, semantic=use_semantic))
     if args.json:
         for r in results:
             print(json.dumps({**asdict(r), "ratio": round(r.ratio, 4)}))

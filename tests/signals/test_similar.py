@@ -320,3 +320,43 @@ def test_precision_at_5_beats_the_baselines(data_dir: Path, name: str) -> None:
     assert result.queries > 0
     assert result.lessonloop_p5 > result.tfidf_p5 and result.lessonloop_p5 > result.bm25_p5
     assert result.ratio >= 1.10, f"{name}: {result.lessonloop_p5:.3f} vs {result.best_baseline:.3f}"
+
+
+def test_cached_statistics_and_bounded_retrieval(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lessonloop.signals import similar
+
+    load(session)
+    query = {"title": "Bad router config pushed to every edge router", "text": CORPUS[0][2]}
+    plain = similar_failures(session, **query)
+    left_out = similar_failures(session, **query, exclude_ids=[plain[0].id])
+    # Every term's count cached (normally only common ones): the same ranking, and an excluded
+    # failure still leaves the statistics exactly as counting afresh does.
+    monkeypatch.setattr(similar, "DF_CACHE_MIN", 1)
+    similar.clear_df_cache()
+    try:
+        assert similar_failures(session, **query) == plain  # fills the cache
+        assert similar_failures(session, **query) == plain  # reads it
+        assert similar_failures(session, **query, exclude_ids=[plain[0].id]) == left_out
+    finally:
+        similar.clear_df_cache()
+    # A bound every term exceeds: pairs of common terms, then only the newest matches ranked.
+    monkeypatch.setattr(similar, "RETRIEVAL_POSTINGS", 1)
+    bounded = similar_failures(session, **query)
+    assert bounded and {m.id for m in bounded} <= {m.id for m in similar_failures(session, **query, limit=50)}
+    assert similar_failures(session, title="router") != []
+
+
+def test_retrieval_query_keeps_rare_terms_and_pairs_common_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lessonloop.signals import similar
+
+    terms = {"rare": 5.0, "mid": 3.0, "common": 1.0, "usual": 0.9, "everywhere": 0.8}
+    df = {"rare": 10, "mid": 50, "common": 6000, "usual": 5000, "everywhere": 4000}
+    surface = {t: t for t in terms}
+    small = similar._retrieval_query(terms, df, surface, 100_000)
+    assert small.any_of == list(terms) and small.groups == []  # all fit: the plain OR-query
+    monkeypatch.setattr(similar, "RETRIEVAL_POSTINGS", 1000)
+    bounded = similar._retrieval_query(terms, df, surface, 100_000)
+    assert bounded.any_of == ["rare", "mid"]
+    assert bounded.groups == [["common", "usual"]]  # 6000 x 5000 / 100,000: about 300 documents
+    assert bounded.sqlite() == '"rare" OR "mid" OR ("common" AND "usual")'
+    assert bounded.postgres() == "rare | mid | (common & usual)"

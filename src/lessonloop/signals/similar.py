@@ -6,12 +6,16 @@ Three steps, the same on SQLite and PostgreSQL:
    (:mod:`lessonloop.signals.text`); a word's weight is ``(1 + ln tf) × idf``, where title words
    count double and ``idf`` is the BM25 idf over the failure and review documents of the
    full-text index. The counts come from the index itself, one statement per call that reads
-   only the index, so nothing is stored and the statistics are always current. Words no
-   document contains are dropped.
-2. **Candidates from the full-text index.** An OR-query of the :data:`RETRIEVAL_TERMS`
-   heaviest terms fetches up to :data:`CANDIDATES` failure and review documents from
-   ``search_fts`` / ``search_documents``; a review stands for its failure, so a past root cause
-   can bring its failure in.
+   only the index; the counts of common terms (in :data:`DF_CACHE_MIN` documents or more) are
+   kept per database and process for a while (:func:`_document_frequencies`), nothing is
+   stored. Words no document contains are dropped.
+2. **Candidates from the full-text index.** An OR-query of the heaviest terms fetches up to
+   :data:`CANDIDATES` failure and review documents from ``search_fts`` /
+   ``search_documents``; a review stands for its failure, so a past root cause can bring its
+   failure in. The index ranks every document the query matches, so in a large workspace the
+   query is bounded (:data:`RETRIEVAL_POSTINGS`): rare terms alone, common terms in pairs
+   (:func:`_retrieval_query`). In a small workspace it is the plain OR-query of the
+   :data:`RETRIEVAL_TERMS` heaviest terms.
 3. **Re-ranking in Python.**
 
    * *Text similarity*: BM25F over four fields of each candidate: title, observation
@@ -41,17 +45,19 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from lessonloop.actions.models import Action
-from lessonloop.failures.models import Failure
+from lessonloop.failures.models import Failure, FailureLabel
 from lessonloop.lessons.models import Lesson, lesson_failures
 from lessonloop.reviews.models import Review
 from lessonloop.signals.text import is_content_word, stem, term_counts, words
@@ -64,6 +70,21 @@ NO_CAUSE_LABELS = frozenset({"uncategorized", "unknown"})
 CANDIDATES = 200
 #: How many of the heaviest query terms form the OR-query for candidates (all terms rank).
 RETRIEVAL_TERMS = 40
+#: Cost bound of the candidate query: the index ranks every document its query matches (about
+#: 0.7 µs each in SQLite), so the OR-query takes the heaviest terms only while their document
+#: frequencies add up to at most this many. Terms too common for that (at 100k failures:
+#: "outage", "service", "error", ...) retrieve in pairs (see :func:`_retrieval_query`). Only a
+#: workspace of tens of thousands of failures reaches the bound; docs/similar.md has what it
+#: costs in ranking quality.
+RETRIEVAL_POSTINGS = 20_000
+#: At most this many pairs of common terms in the candidate query.
+RETRIEVAL_PAIRS = 8
+#: Document frequencies of terms in at least this many documents are cached per database and
+#: process (see :func:`_document_frequencies`); the cache is emptied when the number of documents
+#: moves by more than ``DF_CACHE_DRIFT`` (a share) or after ``DF_CACHE_SECONDS``.
+DF_CACHE_MIN = 1000
+DF_CACHE_DRIFT = 0.01
+DF_CACHE_SECONDS = 600.0
 #: BM25 saturation and length normalisation (the usual defaults).
 K1 = 1.2
 B = 0.75
@@ -183,59 +204,218 @@ def _doc_filter(column: str, excluded: Sequence[int], params: dict[str, Any]) ->
     return clause
 
 
-def _document_frequencies(
-    session: Session, surface: dict[str, str], excluded: Sequence[int]
-) -> tuple[int, dict[str, int]]:
-    """The number of failure and review documents, and how many contain each term.
+def _document_count(session: Session) -> int:
+    """The number of failure and review documents. Every failure and every review is one
+    document, so this is the two tables' row counts (read off their primary keys: much cheaper
+    than counting the index's rows)."""
+    n = session.scalar(select(func.count()).select_from(Failure)) or 0
+    return int(n) + int(session.scalar(select(func.count()).select_from(Review)) or 0)
 
-    One statement for all terms; it reads only the index. A reviewed failure is two documents
-    (its own and its review's), the usual BM25 view of a collection.
-    """
+
+@dataclass
+class _DfCache:
+    documents: int  # the collection size the counts were read at
+    since: float  # time.monotonic() when started
+    df: dict[str, int]
+
+
+_df_caches: dict[str, _DfCache] = {}
+_df_lock = threading.Lock()
+
+
+def _df_cache(session: Session, documents: int) -> _DfCache:
+    """This database's cached document frequencies, emptied when the collection has grown or
+    shrunk by more than :data:`DF_CACHE_DRIFT` or after :data:`DF_CACHE_SECONDS`."""
+    bind = session.get_bind()
+    key = (bind if isinstance(bind, Engine) else bind.engine).url.render_as_string(hide_password=True)
+    now = time.monotonic()
+    with _df_lock:
+        cache = _df_caches.get(key)
+        if (
+            cache is None
+            or abs(documents - cache.documents) > DF_CACHE_DRIFT * max(cache.documents, 1)
+            or now - cache.since > DF_CACHE_SECONDS
+        ):
+            cache = _df_caches[key] = _DfCache(documents, now, {})
+        return cache
+
+
+def clear_df_cache() -> None:
+    with _df_lock:
+        _df_caches.clear()
+
+
+def _count_matches(
+    session: Session, surface: dict[str, str], terms: Sequence[str], excluded: Sequence[int] | None
+) -> dict[str, int]:
+    """Failure and review documents containing each term: all of them (``excluded=None``) or
+    only the documents in ``excluded`` (a lookup by document id per term: cheap). One statement
+    for all terms; it reads only the index."""
+    if not terms:
+        return {}
     conn = session.connection()
-    terms = sorted(surface)
     params: dict[str, Any] = {}
     if conn.dialect.name == "sqlite":
-        where = _doc_filter("rowid", excluded, params)
+        where = _doc_filter("rowid", (), params) if excluded is None else _doc_in("rowid", excluded, params)
         params["words"] = json.dumps([f'"{surface[t]}"' for t in terms])
         sql = (
             "SELECT j.key, (SELECT count(*) FROM search_fts WHERE search_fts MATCH j.value "
             f"AND {where}) FROM json_each(:words) AS j"
         )
-        total_sql = f"SELECT count(*) FROM search_fts WHERE {where}"
     else:
-        where = _doc_filter("d.doc_id", excluded, params)
+        where = (
+            _doc_filter("d.doc_id", (), params) if excluded is None else _doc_in("d.doc_id", excluded, params)
+        )
         params["words"] = [surface[t] for t in terms]
         sql = (
             "SELECT t.i - 1, (SELECT count(*) FROM search_documents d "
             f"WHERE d.tsv @@ to_tsquery('english', t.w) AND {where}) "
             "FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS t(w, i)"
         )
-        total_sql = f"SELECT count(*) FROM search_documents d WHERE {where}"
-    n = int(conn.execute(text(total_sql), params).scalar_one())
-    df: dict[str, int] = {}
-    if terms:
-        for i, count in conn.execute(text(sql), params):
-            df[terms[int(i)]] = int(count)
-    return n, df
+    return {terms[int(i)]: int(count) for i, count in conn.execute(text(sql), params)}
 
 
-def _candidate_ids(session: Session, words_: Sequence[str], excluded: Sequence[int], limit: int) -> list[int]:
-    """Failure ids whose failure or review document matches any of ``words_``, best first."""
-    if not words_:
+def _doc_in(column: str, docs: Sequence[int], params: dict[str, Any]) -> str:
+    names = []
+    for i, value in enumerate(sorted(docs)):
+        params[f"e{i}"] = value
+        names.append(f":e{i}")
+    return f"{column} IN ({', '.join(names)})"
+
+
+def _document_frequencies(
+    session: Session, surface: dict[str, str], excluded: Sequence[int]
+) -> tuple[int, dict[str, int]]:
+    """The number of failure and review documents, and how many contain each term, leaving
+    out the ``excluded`` documents.
+
+    A reviewed failure is two documents (its own and its review's), the usual BM25 view of a
+    collection. Counting a term reads its whole document list in the index (about 1 ms for a
+    term in 50,000 documents), so the counts of common terms (at least :data:`DF_CACHE_MIN`
+    documents) are kept per database and process (:func:`_df_cache`): for them a few
+    documents more or less do not matter. Rarer terms are counted on every call. The excluded
+    documents are subtracted exactly, by looking each term up in those documents only.
+    """
+    documents = _document_count(session)
+    cache = _df_cache(session, documents)
+    terms = sorted(surface)
+    df = {t: cache.df[t] for t in terms if t in cache.df}
+    fresh = _count_matches(session, surface, [t for t in terms if t not in df], None)
+    for term, count in fresh.items():
+        df[term] = count
+        if count >= DF_CACHE_MIN:
+            cache.df[term] = count
+    n = documents
+    if excluded:
+        present = [d for d in excluded if d < _REVIEW_BASE]  # failure documents asked for
+        n -= len(excluded) - len(present)  # their reviews' documents (looked up: they exist)
+        n -= int(
+            session.scalar(select(func.count()).where(Failure.id.in_([d - _FIRST_DOC for d in present]))) or 0
+        )
+        for term, count in _count_matches(
+            session, surface, [t for t in terms if df.get(t)], excluded
+        ).items():
+            df[term] = max(df[term] - count, 0)
+    return max(n, 0), df
+
+
+@dataclass(frozen=True)
+class _Retrieval:
+    """What the candidate query asks the index: any of ``any_of``, or all words of any group."""
+
+    any_of: list[str]
+    groups: list[list[str]]
+    postings: float  # estimated number of matching documents
+
+    def sqlite(self) -> str:
+        parts = [f'"{w}"' for w in self.any_of]
+        parts += ["(" + " AND ".join(f'"{w}"' for w in g) + ")" for g in self.groups]
+        return " OR ".join(parts)
+
+    def postgres(self) -> str:
+        return " | ".join([*self.any_of, *("(" + " & ".join(g) + ")" for g in self.groups)])
+
+
+def _retrieval_query(
+    terms: dict[str, float], df: dict[str, int], surface: dict[str, str], n: int
+) -> _Retrieval:
+    """Which terms fetch the candidates, within a cost bound.
+
+    The index ranks every document its query matches (about 0.7 µs each in SQLite's FTS5), so
+    a query is only as cheap as its terms are rare. The heaviest terms (query weight × idf; the
+    rare ones) join the OR-query while their document frequencies add up to at most
+    :data:`RETRIEVAL_POSTINGS`; at most :data:`RETRIEVAL_TERMS` of them. The terms left out are
+    common; they retrieve in pairs (the heaviest with the next, and so on: a document must have
+    both), as long as the pairs' estimated sizes (terms taken as independent) fit the same bound
+    again. In a small collection every term fits and this is the plain OR-query of the heaviest
+    terms. Ranking is not affected: every query term still scores every candidate.
+    """
+    heaviest = sorted(terms, key=lambda t: (-terms[t], t))
+    any_of: list[str] = []
+    common: list[str] = []
+    postings = 0.0
+    for term in heaviest:
+        if len(any_of) < RETRIEVAL_TERMS and postings + df[term] <= RETRIEVAL_POSTINGS:
+            any_of.append(term)
+            postings += df[term]
+        else:
+            common.append(term)
+    groups: list[list[str]] = []
+    spent = 0.0
+    if len(common) == 1 and not any_of:
+        groups.append(common)
+        spent = df[common[0]]
+    for i in range(0, len(common) - 1, 2):
+        if len(any_of) + 2 * len(groups) >= RETRIEVAL_TERMS or len(groups) >= RETRIEVAL_PAIRS:
+            break
+        a, b = common[i], common[i + 1]
+        size = df[a] * df[b] / max(n, 1)
+        if spent + size > RETRIEVAL_POSTINGS and (groups or any_of):
+            break
+        groups.append([a, b])
+        spent += size
+    return _Retrieval(
+        [surface[t] for t in any_of], [[surface[t] for t in g] for g in groups], postings + spent
+    )
+
+
+def _candidate_ids(session: Session, retrieval: _Retrieval, excluded: Sequence[int], limit: int) -> list[int]:
+    """Failure ids whose failure or review document matches the retrieval query, best first.
+
+    When the query can match more than :data:`RETRIEVAL_POSTINGS` documents anyway (a query of
+    common words only), only the newest that many matches are ranked: finding the bound walks
+    document ids, which costs no ranking."""
+    if not (retrieval.any_of or retrieval.groups):
         return []
     conn = session.connection()
     params: dict[str, Any] = {"limit": limit}
+    bounded = retrieval.postings > 2 * RETRIEVAL_POSTINGS  # the OR-terms and the group: each fits one
     if conn.dialect.name == "sqlite":
-        params["q"] = " OR ".join(f'"{w}"' for w in words_)
+        params["q"] = retrieval.sqlite()
+        where = _doc_filter("rowid", excluded, params)
+        if bounded:
+            params["skip"] = RETRIEVAL_POSTINGS - 1
+            where += (
+                " AND rowid >= coalesce((SELECT rowid FROM search_fts WHERE search_fts MATCH :q "
+                f"AND {where} ORDER BY rowid DESC LIMIT 1 OFFSET :skip), 0)"
+            )
         sql = (
-            f"SELECT rowid FROM search_fts WHERE search_fts MATCH :q AND {_doc_filter('rowid', excluded, params)} "
+            f"SELECT rowid FROM search_fts WHERE search_fts MATCH :q AND {where} "
             "ORDER BY bm25(search_fts, 0.0, 0.0, 2.0, 1.0) LIMIT :limit"
         )
     else:
-        params["q"] = " | ".join(words_)
+        params["q"] = retrieval.postgres()
+        where = _doc_filter("d.doc_id", excluded, params)
+        source = "search_documents d"
+        if bounded:
+            params["cap"] = RETRIEVAL_POSTINGS
+            source = (
+                "(SELECT d.* FROM search_documents d, to_tsquery('english', :q) AS q "
+                f"WHERE d.tsv @@ q AND {where} ORDER BY d.doc_id DESC LIMIT :cap) AS d"
+            )
         sql = (
-            "SELECT d.doc_id FROM search_documents d, to_tsquery('english', :q) AS q "
-            f"WHERE d.tsv @@ q AND {_doc_filter('d.doc_id', excluded, params)} "
+            f"SELECT d.doc_id FROM {source}, to_tsquery('english', :q) AS q "
+            f"WHERE d.tsv @@ q AND {where} "
             "ORDER BY ts_rank(d.tsv, q) DESC, d.doc_id LIMIT :limit"
         )
     docs = [int(r[0]) for r in conn.execute(text(sql), params)]
@@ -259,9 +439,19 @@ def _candidate_ids(session: Session, words_: Sequence[str], excluded: Sequence[i
 # --- ranking ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Failure:
+    """The columns of a candidate failure that ranking and the result need."""
+
+    id: int
+    external_id: str | None
+    title: str
+    labels: tuple[str, ...]
+
+
 @dataclass
 class _Doc:
-    failure: Failure
+    failure: _Failure
     fields: dict[str, Counter[str]]
     lengths: dict[str, int]
     root_cause: str | None
@@ -292,31 +482,59 @@ def _cached_terms(value: str) -> Counter[str]:
 
 
 def _load_docs(session: Session, ids: Sequence[int], visible: Visible | None) -> list[_Doc]:
+    """The candidates' fields, in the order of ``ids``: columns only (three statements), unless
+    a ``visible`` predicate needs the :class:`Failure` objects."""
     if not ids:
         return []
-    failures = {f.id: f for f in session.scalars(select(Failure).where(Failure.id.in_(ids)))}
-    reviews = {
-        r.failure_id: r for r in session.scalars(select(Review).where(Review.failure_id.in_(list(failures))))
+    wanted = list(ids)
+    if visible is not None:
+        shown = {f.id for f in session.scalars(select(Failure).where(Failure.id.in_(wanted))) if visible(f)}
+        wanted = [fid for fid in wanted if fid in shown]
+        if not wanted:
+            return []
+    rows = {
+        int(r[0]): r
+        for r in session.execute(
+            select(Failure.id, Failure.external_id, Failure.title, Failure.observation, Failure.impact).where(
+                Failure.id.in_(wanted)
+            )
+        )
     }
+    labels: dict[int, list[str]] = defaultdict(list)
+    for fid, label in session.execute(
+        select(FailureLabel.failure_id, FailureLabel.label)
+        .where(FailureLabel.failure_id.in_(wanted))
+        .order_by(FailureLabel.failure_id, FailureLabel.label)
+    ):
+        labels[int(fid)].append(label)
+    reviews: dict[int, tuple[str | None, list[str] | None]] = {}
+    for fid, root_cause, factors in session.execute(
+        select(Review.failure_id, Review.root_cause, Review.contributing_factors)
+        .where(Review.failure_id.in_(wanted))
+        .order_by(Review.id)
+    ):
+        reviews[int(fid)] = (root_cause, factors)
     docs = []
-    for fid in ids:
-        failure = failures.get(fid)
-        if failure is None or (visible is not None and not visible(failure)):
+    for fid in wanted:
+        row = rows.get(fid)
+        if row is None:
             continue
+        _id, external_id, title, observation, impact = row
+        all_labels = tuple(labels.get(fid, ()))
         review = reviews.get(fid)
         cause = ""
         if review is not None:
-            cause = "\n".join(p for p in (review.root_cause, *(review.contributing_factors or [])) if p)
-        labels = tuple(lbl for lbl in failure.labels if is_cause_label(lbl))
-        body = "\n".join(p for p in (failure.observation, failure.impact) if p)
-        values = {"title": failure.title, "body": body, "cause": cause, "labels": " ".join(labels)}
+            cause = "\n".join(p for p in (review[0], *(review[1] or [])) if p)
+        cause_labels = tuple(lbl for lbl in all_labels if is_cause_label(lbl))
+        body = "\n".join(p for p in (observation, impact) if p)
+        values = {"title": title, "body": body, "cause": cause, "labels": " ".join(cause_labels)}
         docs.append(
             _Doc(
-                failure=failure,
+                failure=_Failure(id=fid, external_id=external_id, title=title, labels=all_labels),
                 fields={name: _field_terms(value) for name, value in values.items()},
                 lengths={name: len(value) for name, value in values.items()},
-                root_cause=(review.root_cause or None) if review is not None else None,
-                cause_labels=labels,
+                root_cause=(review[0] or None) if review is not None else None,
+                cause_labels=cause_labels,
             )
         )
     return docs
@@ -367,8 +585,8 @@ def _rank_by_text(
         for term, weight in query.weights.items()
         if df.get(term, 0) > 0
     }
-    heaviest = sorted(terms, key=lambda t: (-terms[t], t))[:RETRIEVAL_TERMS]
-    ids = _candidate_ids(session, [query.surface[t] for t in heaviest], excluded, CANDIDATES)
+    retrieval = _retrieval_query(terms, df, query.surface, n)
+    ids = _candidate_ids(session, retrieval, excluded, CANDIDATES)
     keep = {i for i in also if i not in exclude}
     docs = _load_docs(session, list(dict.fromkeys([*ids[:CANDIDATES], *keep])), visible)
     avg = _average_lengths(docs)
