@@ -15,6 +15,7 @@ from lessonloop.api import (
     actions,
     auth,
     coaching,
+    documents,
     experiments,
     export,
     failures,
@@ -45,6 +46,7 @@ def build_router() -> APIRouter:
         signals,
         coaching,
         export,
+        documents,
         auth,
         notifications,
     )

@@ -27,6 +27,7 @@ from lessonloop.access.policy import (
 from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action, ActionStatus
 from lessonloop.coerce import as_date
+from lessonloop.errors import NotFound
 from lessonloop.failures.models import Failure
 from lessonloop.followthrough import guardrails as guardrail_service
 from lessonloop.followthrough.models import Guardrail, GuardrailStatus, Recognition
@@ -362,10 +363,24 @@ def to_html(d: DigestData) -> str:
     )
 
 
-def build_team_digest(session: Session, team: TeamRef, *, week_ending: dt.date | str | None = None) -> Digest:
+def may_read_digest(viewer: Viewer | None, team: Team) -> bool:
+    """A team's digest is for its members (and org admins); ``None`` is a trusted local caller."""
+    return viewer is None or viewer.is_admin or viewer.role_in(team.id) is not None
+
+
+def build_team_digest(
+    session: Session,
+    team: TeamRef,
+    *,
+    week_ending: dt.date | str | None = None,
+    viewer: Viewer | None = None,
+) -> Digest:
     """The digest of ``team`` for the week (Monday to Sunday by default) ending on ``week_ending``
-    (default: the last complete week)."""
+    (default: the last complete week). It always shows what a plain member may see; a ``viewer``
+    who is neither a member nor an org admin gets a 404, as if the team's digest did not exist."""
     team_obj = get_team(session, team)
+    if not may_read_digest(viewer, team_obj):
+        raise NotFound(f"no digest for team {team_obj.id} that you may read", field="team")
     end = (
         as_date(week_ending, "week_ending")
         if week_ending not in (None, "")

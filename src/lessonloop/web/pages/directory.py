@@ -12,6 +12,7 @@ from lessonloop.accounts.service import account_of, create_account, create_user
 from lessonloop.actions.service import list_actions
 from lessonloop.coaching.service import notes_visible_to, plans_visible_to, teams_led_over
 from lessonloop.failures.service import list_failures
+from lessonloop.followthrough.digests import may_read_digest
 from lessonloop.followthrough.recognition import KIND_HELP, counts_by_kind, list_recognitions
 from lessonloop.lessons.service import list_lessons
 from lessonloop.people.service import get_person, get_team, list_people, list_teams
@@ -63,6 +64,7 @@ def team_page(
         failures=list_failures(s, team=team.id, page_size=15, viewer=v),
         actions=list_actions(s, team=team.id, status="open", page_size=100, viewer=v).items,
         lessons=list_lessons(s, team=team.id, page_size=10, viewer=v).items,
+        may_read_digest=may_read_digest(v, team),
         **_recognition(ctx, list_recognitions(s, team=team.id, viewer=v), form),
         **metric_charts(ctx, team_id=team.id),
     )
