@@ -184,21 +184,21 @@ def search(
     params: dict[str, Any] = {"limit": limit, "offset": offset}
     if _is_sqlite(conn):
         params["q"] = fts5_query(query, any_term=any_term)
-        params["n"] = offset + limit  # the best n of each kind can hold the whole page
         params["skip"] = cap - 1
-        # Per kind: the rowid of its cap-th newest match bounds the ranked scan (FTS5 walks its
-        # doclists by rowid, so finding it costs no ranking). bm25() is lower-is-better; title
-        # matches weigh 4x the body. snippet() runs in the last step, on the page only.
-        arms = " UNION ALL ".join(
-            "SELECT * FROM (SELECT rowid AS doc, bm25(search_fts, 0.0, 0.0, 4.0, 1.0) AS rank "
-            f"FROM search_fts WHERE search_fts MATCH :q AND rowid < {hi} AND rowid >= coalesce(("
-            f"SELECT rowid FROM search_fts WHERE search_fts MATCH :q AND rowid >= {lo} AND rowid < {hi} "
-            f"ORDER BY rowid DESC LIMIT 1 OFFSET :skip), {lo}) ORDER BY rank LIMIT :n)"
+        # Per kind, the rowid of its cap-th newest match (FTS5 walks its doclists by rowid, so
+        # finding it ranks nothing) bounds the candidates. One ranking cursor filters all kinds
+        # at once: bm25() is computed for the candidates only, and its corpus statistics once.
+        # bm25() is lower-is-better; title matches weigh 4x the body. snippet() runs in the last
+        # step, on the page only.
+        within = " OR ".join(
+            f"(rowid < {hi} AND rowid >= coalesce((SELECT rowid FROM search_fts WHERE search_fts MATCH :q "
+            f"AND rowid >= {lo} AND rowid < {hi} ORDER BY rowid DESC LIMIT 1 OFFSET :skip), {lo}))"
             for lo, hi in ranges
         )
         sql = (
-            f"WITH ranked AS ({arms}), "
-            "page AS (SELECT doc, rank FROM ranked ORDER BY rank, doc LIMIT :limit OFFSET :offset) "
+            "WITH page AS (SELECT rowid AS doc, bm25(search_fts, 0.0, 0.0, 4.0, 1.0) AS rank "
+            f"FROM search_fts WHERE search_fts MATCH :q AND ({within}) "
+            "ORDER BY rank, doc LIMIT :limit OFFSET :offset) "
             "SELECT f.kind, f.record_id, f.title, snippet(search_fts, 3, '[', ']', '…', 12) AS snip, "
             "-page.rank AS score FROM page JOIN search_fts AS f ON f.rowid = page.doc "
             "WHERE search_fts MATCH :q ORDER BY page.rank, page.doc"
