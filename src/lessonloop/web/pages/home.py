@@ -23,10 +23,14 @@ from lessonloop.web.render import markup
 router = APIRouter(route_class=WebRoute)
 
 
-def metric_charts(ctx: Ctx, *, team_id: int | None = None) -> dict[str, Any]:
-    """Repeat rate and action drift per month, over what the viewer may see."""
+def metric_charts(
+    ctx: Ctx, *, team_id: int | None = None, result: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Repeat rate and action drift per month, over what the viewer may see (``result``: metrics
+    already computed for this viewer, so a page that shows both does not compute them twice)."""
     today = dt.date.today()
-    result = compute_metrics(ctx.session, team_id=team_id, today=today, viewer=ctx.viewer)
+    if result is None:
+        result = compute_metrics(ctx.session, team_id=team_id, today=today, viewer=ctx.viewer)
     totals = monthly_totals(result, today=today, months=12)
     return {
         "repeat_chart": markup(

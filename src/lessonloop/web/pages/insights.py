@@ -69,7 +69,7 @@ def _page(
         changeable={e.id for e in escalations if may_change_escalation(ctx.viewer, e)},
         route_labels={r.value: ROUTE_LABELS[r] for r in SupportRoute},
         statuses=[s.value for s in EscalationStatus],
-        **metric_charts(ctx, team_id=kwargs.get("team_id")),
+        **metric_charts(ctx, result=result),
     )
 
 
