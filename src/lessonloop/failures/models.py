@@ -79,6 +79,8 @@ class Failure(Record, Base):
         Index("ix_failures_detected_at_id", "detected_at", "id"),
         # Every column of the visibility rule: the visible count scans this, not the table (0007).
         Index("ix_failures_visibility_cover", "team_id", "reporter_id", "visibility", "id"),
+        # What the learning metrics count per team and month, with the visibility columns (0008).
+        Index("ix_failures_metrics", "team_id", "detected_at", "repeat_of_id", "visibility", "reporter_id"),
     )
 
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
