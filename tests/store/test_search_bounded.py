@@ -51,6 +51,7 @@ def test_asking_past_the_bound_widens_it(session: Session) -> None:
     assert [h.record_id for h in search(session, "zebra", candidates=2, limit=2, offset=4)] == everything[4:]
     assert len(search(session, "zebra", candidates=2, limit=5, offset=5)) == 1
     assert len(ids) == 6
+    assert [h.record_id for h in search(session, "zebra", candidates=10**12)] == everything
 
 
 def test_the_bound_applies_to_each_kind_separately(session: Session) -> None:
@@ -63,3 +64,30 @@ def test_the_bound_applies_to_each_kind_separately(session: Session) -> None:
     newest = search(session, "zebra", kinds=["failure"], candidates=1, limit=1)
     assert [h.record_id for h in newest] == [ids[-1]]  # not ids[0], the best failure overall
     assert search(session, "zebra", kinds=["no-such-kind"]) == []
+
+
+# Which of 40 failures (0 = the oldest) match: the PostgreSQL search reads the newest matches in
+# up to three windows of document ids (store/search.py, _pg_sql), these patterns end in each one.
+PATTERNS = {
+    "all match": set(range(40)),
+    "only the oldest": {0, 1, 2},
+    "one new, the rest old": {39, 5, 3, 0},
+    "sparse": {38, 30, 20, 12, 4},
+    "dense, then sparse": {39, 38, 37, 10, 2},
+    "none new": {25, 24, 23, 22, 21, 1},
+}
+
+
+def test_the_candidates_are_exactly_the_newest_matches(session: Session) -> None:
+    for name, matching in PATTERNS.items():
+        word = "".join(ch for ch in name if ch.isalpha())[:10] + "quokka"
+        ids = [
+            failure(
+                session, title=f"{word} sighting" if n in matching else f"Wombat {n}", observation="seen"
+            ).id
+            for n in range(40)
+        ]
+        matched = [ids[n] for n in sorted(matching, reverse=True)]
+        for cap in (1, 2, 3, 4, 6):
+            hits = search(session, word, kinds=["failure"], candidates=cap, limit=cap)
+            assert {h.record_id for h in hits} == set(matched[:cap]), (name, cap)

@@ -141,6 +141,120 @@ def _kind_ranges(kinds: Sequence[str] | None) -> list[tuple[int, int]]:
     return [(KIND_CODES[k] * _STRIDE, (KIND_CODES[k] + 1) * _STRIDE) for k in names]
 
 
+#: PostgreSQL first reads the matches among the newest ``WINDOW * cap`` documents of each kind
+#: (``cap``: the candidate bound); see :func:`_pg_sql`.
+WINDOW = 4
+#: How much wider than the matches seen so far suggest the second window is made, so that it is
+#: rarely too narrow (the third window, the rest of the kind, then covers the shortfall).
+MARGIN = 2
+
+
+def _pg_sql(ranges: Sequence[tuple[int, int]]) -> str:
+    """The PostgreSQL search statement: the newest ``:cap`` matches per kind, ranked, one page.
+
+    The newest ``cap`` matches of a kind cannot come from the GIN index in order, and the planner
+    cannot tell how many documents a query of several words matches (it multiplies the words'
+    frequencies: it underestimates common phrases tenfold), so a plain ``ORDER BY doc_id DESC
+    LIMIT cap`` per kind either visits every match of the kind (a bitmap scan) or walks the
+    kind's newest documents until it has ``cap`` (a primary-key scan: all of them when the
+    query is rare), and each kind built the GIN bitmap again. Instead, at most three bitmap scans
+    cover all kinds at once (the GIN match AND'ed with a primary-key range per kind), each
+    building the GIN bitmap once:
+
+    1. ``w0``: the matches among each kind's newest ``WINDOW * cap`` documents;
+    2. ``w1``, only for the kinds short of ``cap`` matches: the next older window, sized from the
+       density seen in ``w0`` (``MARGIN`` times what should hold the missing matches; the whole
+       rest of the kind when ``w0`` found none);
+    3. ``w2``, only for the kinds still short: the rest of the kind.
+
+    A kind that has its ``cap`` matches gets an empty range, and a window no kind needs is not
+    read (a one-time filter). So a common query visits about ``MARGIN * cap`` matching rows per
+    kind whatever the planner thinks, and a rare one visits its few matches. The windows decide
+    only how much is read: the candidates are exactly each kind's newest ``cap`` matches.
+    """
+    kinds = list(enumerate(ranges))
+    first = f"least({WINDOW} * CAST(:cap AS bigint), {_STRIDE})"  # a kind spans fewer ids
+    match = "tsv @@ to_tsquery('english', :q)"
+
+    def counts(names: Sequence[str]) -> str:
+        rows = " UNION ALL ".join(f"SELECT doc_id FROM {n}" for n in names)
+        per_kind = ", ".join(
+            f"count(*) FILTER (WHERE doc_id >= {lo} AND doc_id < {hi}) AS c{k}" for k, (lo, hi) in kinds
+        )
+        return f"(SELECT {per_kind} FROM ({rows}) AS seen) AS c"
+
+    def scan(name: str, bounds: str, arms: Sequence[str], gate: str | None) -> str:
+        where = f"{match} AND ({' OR '.join(arms)})"
+        if gate:
+            where += f" AND (SELECT {gate} FROM {bounds})"
+        return f"{name} AS (SELECT doc_id, tsv FROM search_documents WHERE {where})"
+
+    # each kind's newest document id (a step back along the primary key) and the first window
+    b0 = ", ".join(
+        f"(SELECT max(doc_id) FROM search_documents WHERE doc_id >= {lo} AND doc_id < {hi}) AS m{k}"
+        for k, (lo, hi) in kinds
+    )
+    ctes = [f"b0 AS (SELECT {b0})"]
+    ctes.append(
+        scan(
+            "w0",
+            "b0",
+            [
+                f"(doc_id > (SELECT m{k} - {first} FROM b0) AND doc_id >= {lo} AND doc_id <= (SELECT m{k} FROM b0))"
+                for k, (lo, hi) in kinds
+            ],
+            None,
+        )
+    )
+    # the second window: below the first, for the kinds short of cap that have older documents
+    b1 = []
+    for k, (lo, _hi) in kinds:
+        top = f"b0.m{k} - {first}"
+        short = f"c.c{k} < :cap AND {top} >= {lo}"
+        # numeric: a huge cap (a far page) must not overflow bigint
+        width = f"least({MARGIN} * CAST(:cap - c.c{k} AS numeric) * {first} / greatest(c.c{k}, 1), {_STRIDE})"
+        b1.append(
+            f"CASE WHEN {short} THEN {top} END AS u{k}, greatest({top} - CAST({width} AS bigint), {lo - 1}) AS l{k}"
+        )
+    ctes.append(f"b1 AS (SELECT {', '.join(b1)} FROM b0, {counts(['w0'])})")
+    ctes.append(
+        scan(
+            "w1",
+            "b1",
+            [f"(doc_id > (SELECT l{k} FROM b1) AND doc_id <= (SELECT u{k} FROM b1))" for k, _ in kinds],
+            " OR ".join(f"u{k} IS NOT NULL" for k, _ in kinds),
+        )
+    )
+    # the third: the rest of each kind still short
+    b2 = ", ".join(
+        f"CASE WHEN b1.u{k} IS NOT NULL AND c.c{k} < :cap AND b1.l{k} >= {lo} THEN b1.l{k} END AS u{k}"
+        for k, (lo, _hi) in kinds
+    )
+    ctes.append(f"b2 AS (SELECT {b2} FROM b1, {counts(['w0', 'w1'])})")
+    ctes.append(
+        scan(
+            "w2",
+            "b2",
+            [f"(doc_id >= {lo} AND doc_id <= (SELECT u{k} FROM b2))" for k, (lo, _hi) in kinds],
+            " OR ".join(f"u{k} IS NOT NULL" for k, _ in kinds),
+        )
+    )
+    union = " UNION ALL ".join(f"SELECT doc_id, tsv FROM {n}" for n in ("w0", "w1", "w2"))
+    return (
+        "WITH q AS (SELECT to_tsquery('english', :q) AS tsq), "
+        + ", ".join(ctes)
+        + f", cand AS (SELECT doc_id, tsv FROM (SELECT doc_id, tsv, row_number() OVER "
+        f"(PARTITION BY doc_id / {_STRIDE} ORDER BY doc_id DESC) AS n FROM ({union}) AS w) AS c "
+        "WHERE n <= :cap), "
+        "top AS (SELECT cand.doc_id, ts_rank_cd(cand.tsv, q.tsq) AS score FROM cand, q "
+        "ORDER BY score DESC, cand.doc_id LIMIT :limit OFFSET :offset) "
+        "SELECT d.kind, d.record_id, d.title, "
+        "ts_headline('english', d.body, q.tsq, 'StartSel=[,StopSel=],MaxWords=24,MinWords=8') AS snip, "
+        "top.score FROM top JOIN search_documents d ON d.doc_id = top.doc_id, q "
+        "ORDER BY top.score DESC, top.doc_id"
+    )
+
+
 def search(
     session: Session,
     query: str,
@@ -207,23 +321,7 @@ def search(
         joiner = " | " if any_term else " & "
         params["q"] = joiner.join(terms(query))
         params["cap"] = cap
-        # Per kind, the newest cap matches by document id; rank those only, then build headlines
-        # for the page only: ts_rank_cd and ts_headline both read the document, which is costly.
-        arms = " UNION ALL ".join(
-            "(SELECT d.doc_id FROM search_documents d WHERE d.tsv @@ to_tsquery('english', :q) "
-            f"AND d.doc_id >= {lo} AND d.doc_id < {hi} ORDER BY d.doc_id DESC LIMIT :cap)"
-            for lo, hi in ranges
-        )
-        sql = (
-            "WITH q AS (SELECT to_tsquery('english', :q) AS tsq), "
-            f"cand AS ({arms}), "
-            "top AS (SELECT d.doc_id, d.kind, d.record_id, d.title, d.body, ts_rank_cd(d.tsv, q.tsq) AS score "
-            "FROM cand JOIN search_documents d ON d.doc_id = cand.doc_id, q "
-            "ORDER BY score DESC, d.doc_id LIMIT :limit OFFSET :offset) "
-            "SELECT top.kind, top.record_id, top.title, "
-            "ts_headline('english', top.body, q.tsq, 'StartSel=[,StopSel=],MaxWords=24,MinWords=8') AS snip, "
-            "top.score FROM top, q ORDER BY top.score DESC, top.doc_id"
-        )
+        sql = _pg_sql(ranges)
     rows = conn.execute(text(sql), params).all()
     return [Hit(r[0], int(r[1]), r[2], r[3] or "", float(r[4])) for r in rows]
 
