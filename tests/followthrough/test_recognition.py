@@ -5,10 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.viewer import viewer_for
+from lessonloop.actions.models import Action
 from lessonloop.errors import Invalid
+from lessonloop.experiments.service import add_experiment
 from lessonloop.followthrough import recognition as rec
+from lessonloop.lessons.service import create_lesson
+from lessonloop.people.models import Person
 from lessonloop.people.service import add_member, add_person, add_team
 from tests import factories
 
@@ -54,3 +60,57 @@ def test_refusals(session: Session) -> None:
         rec.recognise(session, person="ben", kind="heroics")
     with pytest.raises(Invalid, match="someone else"):
         rec.recognise(session, person="ben", kind="win", by="ben")
+
+
+def test_counts_and_list_hide_recognition_linked_to_what_the_viewer_cannot_see(session: Session) -> None:
+    """A viewer counts recognition only when each of its links (failure, lesson, experiment) is
+    visible to them; unlinked recognition always counts."""
+
+    factories.team_with_people(session)
+    search = add_team(session, name="Search")
+    cy = add_person(session, name="Cy Park", handle="cy")
+    add_member(session, team=search, person=cy)
+    seen = factories.failure(session, team="Search", title="Search index rebuild ran out of disk")
+    hidden = factories.failure(session, team="Payments", title="Refund batch doubled", visibility="team")
+    open_to_all = factories.failure(session, team="Payments", title="Status page stale", visibility="org")
+    factories.reviewed(session, hidden)
+    factories.reviewed(session, seen, owner="cy")
+    session.flush()
+
+    def experiment(failure_id: int) -> int:
+        action_id = session.scalar(
+            select(Action.id).where(Action.failure_id == failure_id, Action.is_primary.is_(True))
+        )
+        return add_experiment(
+            session,
+            action_id=int(action_id or 0),
+            hypothesis="Fewer misses",
+            metric="misses",
+            comparator="<=",
+            threshold=1,
+            start_date="2030-01-01",
+            end_date="2030-02-01",
+        ).id
+
+    hidden_lesson = create_lesson(session, title="Refunds", learned="Idempotency keys", failures=[hidden.id])
+    for kind, links in [
+        ("win", {}),
+        ("candid-review", {"failure_id": seen.id}),
+        ("candid-review", {"failure_id": hidden.id}),
+        ("candid-review", {"failure_id": open_to_all.id}),
+        ("shared-lesson", {"lesson_id": hidden_lesson.id}),
+        ("validated-fix", {"experiment_id": experiment(seen.id)}),
+        ("validated-fix", {"experiment_id": experiment(hidden.id)}),
+    ]:
+        rec.recognise(session, person="ben", kind=kind, **links)
+    session.flush()
+
+    cy_sees = viewer_for(session, cy)
+    counts = rec.recognition_counts(session, viewer=cy_sees)
+    assert counts["by_kind"] == {"win": 1, "candid-review": 2, "shared-lesson": 0, "validated-fix": 1}
+    assert len(rec.list_recognitions(session, viewer=cy_sees)) == 4
+    assert rec.recognition_counts(session)["total"] == 7  # trusted: everything
+    ben = session.scalar(select(Person).where(Person.handle == "ben"))
+    assert ben is not None
+    # Ben (Payments) sees his team's failures, lesson and experiment, not Search's.
+    assert rec.recognition_counts(session, viewer=viewer_for(session, ben))["total"] == 5
