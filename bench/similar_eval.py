@@ -302,7 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=float,
         metavar="F",
         help="bound the candidate query as in a large workspace: RETRIEVAL_POSTINGS = F x the "
-        "number of records (at 100k failures the default bound is about 0.11 of the documents)",
+        "number of records, the phrase bounds scaled alike (at 100k failures the default bound "
+        "is about 0.045 of the 110,000 documents)",
     )
     args = parser.parse_args(argv)
     files = args.files or sorted(DATA_DIR.glob("*.jsonl"))
@@ -313,9 +314,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not use_semantic and not args.no_semantic:
         print(f"semantic columns left out: {sem.INSTALL_HINT}", file=sys.stderr)
     results = []
+    defaults = {
+        name: getattr(similar, name) for name in ("RETRIEVAL_POSTINGS", "PHRASE_MAX_DF", "PHRASE_POSTINGS")
+    }
     for path in files:
         if args.retrieval_share is not None:
-            similar.RETRIEVAL_POSTINGS = max(1, round(args.retrieval_share * len(read_records(path))))
+            scale = args.retrieval_share * len(read_records(path)) / defaults["RETRIEVAL_POSTINGS"]
+            for name, value in defaults.items():
+                setattr(similar, name, max(1, round(value * scale)))
         results.append(evaluate(path, progress=not args.json, semantic=use_semantic))
     if args.json:
         for r in results:

@@ -352,6 +352,7 @@ def test_retrieval_query_keeps_rare_terms_and_pairs_common_ones(monkeypatch: pyt
     terms = {"rare": 5.0, "mid": 3.0, "common": 1.0, "usual": 0.9, "everywhere": 0.8}
     df = {"rare": 10, "mid": 50, "common": 6000, "usual": 5000, "everywhere": 4000}
     surface = {t: t for t in terms}
+    monkeypatch.setattr(similar, "RETRIEVAL_POSTINGS", 20_000)
     small = similar._retrieval_query(terms, df, surface, 100_000)
     assert small.any_of == list(terms) and small.groups == []  # all fit: the plain OR-query
     monkeypatch.setattr(similar, "RETRIEVAL_POSTINGS", 1000)
@@ -360,3 +361,38 @@ def test_retrieval_query_keeps_rare_terms_and_pairs_common_ones(monkeypatch: pyt
     assert bounded.groups == [["common", "usual"]]  # 6000 x 5000 / 100,000: about 300 documents
     assert bounded.sqlite() == '"rare" OR "mid" OR ("common" AND "usual")'
     assert bounded.postgres() == "rare | mid | (common & usual)"
+
+
+def test_query_bigrams_are_adjacent_content_words() -> None:
+    from lessonloop.signals.similar import Query
+
+    q = Query.parse("Load balancer dropped connections", "The load balancer ran out of ports; errors rose.")
+    # In order of first appearance, each once; "out of" are stop words and break the phrase
+    # (the index would not find "ran ports" as a phrase either), punctuation does not.
+    assert list(q.bigrams.values()) == [
+        ("load", "balancer"),
+        ("balancer", "dropped"),
+        ("dropped", "connections"),
+        ("balancer", "ran"),
+        ("ports", "errors"),
+        ("errors", "rose"),
+    ]
+    assert q.bigrams[("load", "balanc")] == ("load", "balancer")  # keyed by stemmed terms
+
+
+def test_retrieval_query_prefers_phrases_to_pairs_of_common_terms(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lessonloop.signals import similar
+
+    terms = {"rare": 5.0, "connection": 1.0, "pool": 0.9, "service": 0.8, "outage": 0.7}
+    df = {"rare": 10, "connection": 6000, "pool": 5000, "service": 9000, "outage": 8000}
+    surface = {t: t for t in terms}
+    monkeypatch.setattr(similar, "RETRIEVAL_POSTINGS", 1000)
+    phrases = [(("connection", "pool"), 800), (("service", "outage"), 7000), (("pool", "service"), 0)]
+    r = similar._retrieval_query(terms, df, surface, 100_000, phrases)
+    # "service outage" is too common to retrieve, "pool service" is in no document
+    assert r.any_of == ["rare"] and r.phrases == [("connection", "pool")] and r.groups == []
+    assert r.sqlite() == '"rare" OR "connection pool"'
+    assert r.postgres() == "rare | (connection <-> pool)"
+    # no phrase qualifies: the common terms pair up as before
+    fallback = similar._retrieval_query(terms, df, surface, 100_000, [(("service", "outage"), 7000)])
+    assert fallback.phrases == [] and fallback.groups

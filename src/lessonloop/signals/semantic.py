@@ -34,6 +34,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -62,11 +63,14 @@ SEMANTIC_CANDIDATES = 50
 SEMANTIC_WEIGHT = 0.5
 #: Texts per call to the model.
 BATCH_SIZE = 32
-#: PyTorch threads. One: on a busy 2-core machine two threads made a query's embedding 3-6×
-#: slower at the 95th percentile (waiting on each other), and a server runs requests side by side.
+#: PyTorch threads, and numpy's BLAS threads. One: on a busy 2-core machine two threads made a
+#: query's embedding 3-6× slower at the 95th percentile (waiting on each other), and a server runs
+#: requests side by side. OpenBLAS's idle threads also spin for a while after each product of the
+#: query with the stored vectors: with them, a lookup at 100k failures used twice the CPU time
+#: and its query embedding (on its own thread) waited for a core.
 TORCH_THREADS = 1
 
-_REQUIRED = (MODEL_PACKAGE, "sentence_transformers", "torch", "numpy")
+_REQUIRED = (MODEL_PACKAGE, "sentence_transformers", "torch", "numpy", "threadpoolctl")
 INSTALL_HINT = "pip install 'lessonloop[semantic]'"
 
 
@@ -142,6 +146,8 @@ def _offline() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # read when loaded
+        os.environ.setdefault(name, str(TORCH_THREADS))
     try:
         import huggingface_hub.constants as hub_constants
 
@@ -160,6 +166,9 @@ def get_encoder() -> Encoder:
                 _offline()
                 torch = importlib.import_module("torch")
                 torch.set_num_threads(TORCH_THREADS)
+                # numpy (and its BLAS) may have been loaded before the variables above were set.
+                threadpoolctl = importlib.import_module("threadpoolctl")
+                threadpoolctl.threadpool_limits(limits=TORCH_THREADS)
                 package = importlib.import_module(MODEL_PACKAGE)
                 model = package.load_model(device="cpu")
                 _encoder = _SentenceTransformerEncoder(model)
@@ -412,6 +421,33 @@ class SemanticScores:
         return None if row is None else float(self._all[row])
 
 
+def embed_query(title: str, text: str = "") -> np.ndarray:
+    """The query's embedding. Needs no database session, so it may run on another thread
+    while the caller's thread reads the full-text index (see :func:`embed_query_async`)."""
+    require()
+    return get_encoder().encode([embedding_text(title, text)])[0]
+
+
+_pool: Any = None
+_pool_lock = threading.Lock()
+
+
+def embed_query_async(title: str, text: str = "") -> Future[np.ndarray]:
+    """Start :func:`embed_query` on a worker thread. PyTorch and SQLite both release the GIL
+    while they compute, so on a machine with two cores the query's embedding (tens of ms) and
+    the lexical candidate search overlap instead of adding up. One worker: the encoder runs one
+    text at a time anyway (its lock), and a second would only queue behind it."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lessonloop-embed")
+        pool = _pool
+    future: Future[np.ndarray] = pool.submit(embed_query, title, text)
+    return future
+
+
 def semantic_scores(
     session: Session,
     *,
@@ -419,13 +455,15 @@ def semantic_scores(
     text: str = "",
     exclude: Iterable[int] = (),
     k: int = SEMANTIC_CANDIDATES,
+    query: np.ndarray | None = None,
 ) -> SemanticScores:
-    """Embed the query and score it against every stored failure; ``top`` holds the ``k``
-    nearest, leaving out ``exclude``."""
+    """Score the query against every stored failure; ``top`` holds the ``k`` nearest, leaving
+    out ``exclude``. ``query``: its embedding when already computed (else it is embedded here)."""
     require()
     import numpy as np
 
-    query = get_encoder().encode([embedding_text(title, text)])[0]
+    if query is None:
+        query = embed_query(title, text)
     m = matrix(session)
     cosines = m.vectors @ query if len(m.ids) else np.zeros(0, dtype=np.float32)
     candidates = cosines.copy()

@@ -49,7 +49,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -67,7 +67,7 @@ from lessonloop.store.search import KIND_CODES, doc_id
 NO_CAUSE_LABELS = frozenset({"uncategorized", "unknown"})
 
 #: How many failures (or their reviews) the full-text index hands over for re-ranking.
-CANDIDATES = 200
+CANDIDATES = 100
 #: How many of the heaviest query terms form the OR-query for candidates (all terms rank).
 RETRIEVAL_TERMS = 40
 #: Cost bound of the candidate query: the index ranks every document its query matches (about
@@ -76,9 +76,23 @@ RETRIEVAL_TERMS = 40
 #: "outage", "service", "error", ...) retrieve in pairs (see :func:`_retrieval_query`). Only a
 #: workspace of tens of thousands of failures reaches the bound; docs/similar.md has what it
 #: costs in ranking quality.
-RETRIEVAL_POSTINGS = 20_000
-#: At most this many pairs of common terms in the candidate query.
+RETRIEVAL_POSTINGS = 5_000
+#: At most this many pairs of common terms in the candidate query (only when no phrase fits).
 RETRIEVAL_PAIRS = 8
+#: Phrases: the query's adjacent content words ("load balancer", "error rate") join the candidate
+#: query, the heaviest first (the two words' weights added), at most this many ...
+RETRIEVAL_PHRASES = 8
+#: ... of those found in at most this many documents each and this many together: a common
+#: phrase retrieves much (and costs as much) while saying little.
+PHRASE_MAX_DF = 5_000
+PHRASE_POSTINGS = 10_000
+#: How many of the best phrases are looked up in the index (counted, or read from the cache) ...
+PHRASE_LOOKUPS = 16
+#: ... as long as their words' document lists add up to at most this many entries (the cost of
+#: matching them).
+PHRASE_WALK = 150_000
+#: At most this many phrase counts are cached per database and process.
+PHRASE_CACHE_SIZE = 100_000
 #: Document frequencies of terms in at least this many documents are cached per database and
 #: process (see :func:`_document_frequencies`); the cache is emptied when the number of documents
 #: moves by more than ``DF_CACHE_DRIFT`` (a share) or after ``DF_CACHE_SECONDS``.
@@ -148,19 +162,29 @@ class Query:
 
     weights: dict[str, float]
     surface: dict[str, str]
+    #: Adjacent content words (stemmed pair → the words as first written), in order of first
+    #: appearance: "load balancer", "error rate". Candidates for phrase retrieval.
+    bigrams: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, title: str, text_: str = "") -> Query:
         weights: dict[str, float] = defaultdict(float)
         seen: dict[str, Counter[str]] = defaultdict(Counter)
+        bigrams: dict[tuple[str, str], tuple[str, str]] = {}
         for part, weight in ((title, QUERY_TITLE_WEIGHT), (text_, 1.0)):
+            previous: tuple[str, str] | None = None  # (word, term) of the word just before
             for word in words(part):
-                if is_content_word(word):
-                    term = stem(word)
-                    weights[term] += weight
-                    seen[term][word] += 1
+                if not is_content_word(word):
+                    previous = None  # a stop word between two words breaks the phrase
+                    continue
+                term = stem(word)
+                weights[term] += weight
+                seen[term][word] += 1
+                if previous is not None and previous[1] != term:
+                    bigrams.setdefault((previous[1], term), (previous[0], word))
+                previous = (word, term)
         surface = {term: forms.most_common(1)[0][0] for term, forms in seen.items()}
-        return cls(dict(weights), surface)
+        return cls(dict(weights), surface, bigrams)
 
 
 def _query_weight(tf: float) -> float:
@@ -217,6 +241,7 @@ class _DfCache:
     documents: int  # the collection size the counts were read at
     since: float  # time.monotonic() when started
     df: dict[str, int]
+    phrases: dict[tuple[str, str], int] = field(default_factory=dict)  # see _phrase_frequencies
 
 
 _df_caches: dict[str, _DfCache] = {}
@@ -253,11 +278,32 @@ def _count_matches(
     for all terms; it reads only the index."""
     if not terms:
         return {}
+    counts = _count_expressions(session, [_Phrase((surface[t],)) for t in terms], excluded)
+    return {term: counts[i] for i, term in enumerate(terms)}
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    """Words that must appear in this order, next to each other (one word: just that word)."""
+
+    words: tuple[str, ...]
+
+    def sqlite(self) -> str:
+        return '"' + " ".join(self.words) + '"'
+
+    def postgres(self) -> str:
+        return " <-> ".join(self.words) if len(self.words) > 1 else self.words[0]
+
+
+def _count_expressions(
+    session: Session, phrases: Sequence[_Phrase], excluded: Sequence[int] | None
+) -> list[int]:
+    """How many failure and review documents match each phrase (see :func:`_count_matches`)."""
     conn = session.connection()
     params: dict[str, Any] = {}
     if conn.dialect.name == "sqlite":
         where = _doc_filter("rowid", (), params) if excluded is None else _doc_in("rowid", excluded, params)
-        params["words"] = json.dumps([f'"{surface[t]}"' for t in terms])
+        params["words"] = json.dumps([p.sqlite() for p in phrases])
         sql = (
             "SELECT j.key, (SELECT count(*) FROM search_fts WHERE search_fts MATCH j.value "
             f"AND {where}) FROM json_each(:words) AS j"
@@ -266,13 +312,16 @@ def _count_matches(
         where = (
             _doc_filter("d.doc_id", (), params) if excluded is None else _doc_in("d.doc_id", excluded, params)
         )
-        params["words"] = [surface[t] for t in terms]
+        params["words"] = [p.postgres() for p in phrases]
         sql = (
             "SELECT t.i - 1, (SELECT count(*) FROM search_documents d "
             f"WHERE d.tsv @@ to_tsquery('english', t.w) AND {where}) "
             "FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS t(w, i)"
         )
-    return {terms[int(i)]: int(count) for i, count in conn.execute(text(sql), params)}
+    counts = [0] * len(phrases)
+    for i, count in conn.execute(text(sql), params):
+        counts[int(i)] = int(count)
+    return counts
 
 
 def _doc_in(column: str, docs: Sequence[int], params: dict[str, Any]) -> str:
@@ -319,36 +368,72 @@ def _document_frequencies(
     return max(n, 0), df
 
 
+def _phrase_frequencies(
+    session: Session, phrases: Sequence[tuple[tuple[str, str], tuple[str, str]]], documents: int
+) -> dict[tuple[str, str], int]:
+    """How many failure and review documents contain each phrase (stemmed pair → count).
+
+    ``phrases``: (stemmed pair, surface words). Used only to choose which phrases retrieve
+    candidates, never to score, so every count is cached per database and process (a few
+    documents more or less change nothing) with the same expiry as the term counts; excluded
+    documents are not subtracted. Counting a phrase reads both words' document lists."""
+    cache = _df_cache(session, documents)
+    out = {key: cache.phrases[key] for key, _ in phrases if key in cache.phrases}
+    todo = [(key, words_) for key, words_ in phrases if key not in out]
+    if todo:
+        counts = _count_expressions(session, [_Phrase(words_) for _, words_ in todo], None)
+        with _df_lock:
+            if len(cache.phrases) + len(todo) > PHRASE_CACHE_SIZE:
+                cache.phrases.clear()
+            for (key, _), count in zip(todo, counts, strict=True):
+                out[key] = cache.phrases[key] = count
+    return out
+
+
 @dataclass(frozen=True)
 class _Retrieval:
-    """What the candidate query asks the index: any of ``any_of``, or all words of any group."""
+    """What the candidate query asks the index: any of ``any_of``, any of ``phrases`` (words
+    next to each other), or all words of any group."""
 
     any_of: list[str]
     groups: list[list[str]]
-    postings: float  # estimated number of matching documents
+    postings: float  # estimated number of documents matching the terms and groups
+    phrases: list[tuple[str, str]] = field(default_factory=list)  # words next to each other
 
     def sqlite(self) -> str:
         parts = [f'"{w}"' for w in self.any_of]
+        parts += [_Phrase(p).sqlite() for p in self.phrases]
         parts += ["(" + " AND ".join(f'"{w}"' for w in g) + ")" for g in self.groups]
         return " OR ".join(parts)
 
     def postgres(self) -> str:
-        return " | ".join([*self.any_of, *("(" + " & ".join(g) + ")" for g in self.groups)])
+        parts = [*self.any_of, *("(" + _Phrase(p).postgres() + ")" for p in self.phrases)]
+        return " | ".join([*parts, *("(" + " & ".join(g) + ")" for g in self.groups)])
 
 
 def _retrieval_query(
-    terms: dict[str, float], df: dict[str, int], surface: dict[str, str], n: int
+    terms: dict[str, float],
+    df: dict[str, int],
+    surface: dict[str, str],
+    n: int,
+    phrases: Sequence[tuple[tuple[str, str], int]] = (),
 ) -> _Retrieval:
-    """Which terms fetch the candidates, within a cost bound.
+    """Which terms and phrases fetch the candidates, within a cost bound.
 
-    The index ranks every document its query matches (about 0.7 µs each in SQLite's FTS5), so
-    a query is only as cheap as its terms are rare. The heaviest terms (query weight × idf; the
-    rare ones) join the OR-query while their document frequencies add up to at most
-    :data:`RETRIEVAL_POSTINGS`; at most :data:`RETRIEVAL_TERMS` of them. The terms left out are
-    common; they retrieve in pairs (the heaviest with the next, and so on: a document must have
-    both), as long as the pairs' estimated sizes (terms taken as independent) fit the same bound
-    again. In a small collection every term fits and this is the plain OR-query of the heaviest
-    terms. Ranking is not affected: every query term still scores every candidate.
+    The index ranks every document its query matches (about 0.7 µs each in SQLite's FTS5, more
+    for long documents full of query words), so a query is only as cheap as its terms are rare.
+    The heaviest terms (query weight × idf; the rare ones) join the OR-query while their
+    document frequencies add up to at most :data:`RETRIEVAL_POSTINGS`; at most
+    :data:`RETRIEVAL_TERMS` of them. ``phrases`` (surface words, document count; heaviest first)
+    join while each is in at most :data:`PHRASE_MAX_DF` documents and together in at most
+    :data:`PHRASE_POSTINGS`; at most :data:`RETRIEVAL_PHRASES`. Two common words next to each
+    other ("connection pool") say what a failure was about far better than either word, and
+    cost a fraction of ranking every document that has them. Only when no phrase qualifies do
+    the common terms retrieve in pairs (the heaviest with the next, and so on: a document must
+    have both), as long as the pairs' estimated sizes (terms taken as independent) fit
+    :data:`RETRIEVAL_POSTINGS` again. In a small collection every term fits and this is the
+    plain OR-query of the heaviest terms (and phrases). Ranking is not affected: every query
+    term still scores every candidate.
     """
     heaviest = sorted(terms, key=lambda t: (-terms[t], t))
     any_of: list[str] = []
@@ -360,8 +445,18 @@ def _retrieval_query(
             postings += df[term]
         else:
             common.append(term)
+    chosen: list[tuple[str, str]] = []
+    phrase_postings = 0
+    for words_, count in phrases:
+        if len(chosen) >= RETRIEVAL_PHRASES:
+            break
+        if 0 < count <= PHRASE_MAX_DF and phrase_postings + count <= PHRASE_POSTINGS:
+            chosen.append(words_)
+            phrase_postings += count
     groups: list[list[str]] = []
     spent = 0.0
+    if chosen:
+        common = []  # phrases stand in for the pairs
     if len(common) == 1 and not any_of:
         groups.append(common)
         spent = df[common[0]]
@@ -375,7 +470,7 @@ def _retrieval_query(
         groups.append([a, b])
         spent += size
     return _Retrieval(
-        [surface[t] for t in any_of], [[surface[t] for t in g] for g in groups], postings + spent
+        [surface[t] for t in any_of], [[surface[t] for t in g] for g in groups], postings + spent, chosen
     )
 
 
@@ -385,7 +480,7 @@ def _candidate_ids(session: Session, retrieval: _Retrieval, excluded: Sequence[i
     When the query can match more than :data:`RETRIEVAL_POSTINGS` documents anyway (a query of
     common words only), only the newest that many matches are ranked: finding the bound walks
     document ids, which costs no ranking."""
-    if not (retrieval.any_of or retrieval.groups):
+    if not (retrieval.any_of or retrieval.groups or retrieval.phrases):
         return []
     conn = session.connection()
     params: dict[str, Any] = {"limit": limit}
@@ -568,16 +663,53 @@ def _bm25f(doc: _Doc, terms: dict[str, float], avg: dict[str, float]) -> _Ranked
     return _Ranked(doc=doc, text_score=score, parts=parts, score=score)
 
 
+def _phrases(
+    session: Session, query: Query, terms: dict[str, float], df: dict[str, int], documents: int
+) -> list[tuple[tuple[str, str], int]]:
+    """The query's bigrams worth retrieving with, best first, with how many documents contain
+    each (at most :data:`PHRASE_LOOKUPS` are looked up).
+
+    A phrase is as telling as its *less* telling word ("caused partial" says little more than
+    "partial"), so phrases rank by the smaller of their words' weights. Matching a phrase walks
+    both words' document lists, so a phrase whose words together are in more than
+    :data:`PHRASE_WALK` documents is left out, and so are the next ones once the phrases kept
+    add up to that many (a word in nearly every document, like "caused" in a corpus of
+    incident reports, makes a phrase slow and no more precise)."""
+    ranked = sorted(
+        (
+            (min(terms[a], terms[b]), key)
+            for key in query.bigrams
+            if (a := key[0]) in terms and (b := key[1]) in terms
+        ),
+        key=lambda wk: (-wk[0], wk[1]),
+    )
+    lookups: list[tuple[tuple[str, str], tuple[str, str]]] = []
+    walk = 0
+    for _, key in ranked:
+        cost = df[key[0]] + df[key[1]]
+        if walk + cost > PHRASE_WALK:
+            continue
+        lookups.append((key, query.bigrams[key]))
+        walk += cost
+        if len(lookups) >= PHRASE_LOOKUPS:
+            break
+    if not lookups:
+        return []
+    counts = _phrase_frequencies(session, lookups, documents)
+    return [(words_, counts[key]) for key, words_ in lookups]
+
+
 def _rank_by_text(
     session: Session,
     query: Query,
     *,
     exclude: Collection[int],
     visible: Visible | None,
-    also: Sequence[int] = (),
+    also: Callable[[], Sequence[int]] | None = None,
 ) -> list[_Ranked]:
-    """Candidates from the index, ranked by BM25F text similarity (best first). ``also``: more
-    candidate failure ids (semantic neighbours), kept even when no query term matches them."""
+    """Candidates from the index, ranked by BM25F text similarity (best first). ``also``: gives
+    more candidate failure ids (semantic neighbours), kept even when no query term matches
+    them; called once the index has been read, so the neighbours can be found meanwhile."""
     excluded = _excluded_docs(session, exclude)
     n, df = _document_frequencies(session, query.surface, excluded)
     terms = {
@@ -585,9 +717,9 @@ def _rank_by_text(
         for term, weight in query.weights.items()
         if df.get(term, 0) > 0
     }
-    retrieval = _retrieval_query(terms, df, query.surface, n)
+    retrieval = _retrieval_query(terms, df, query.surface, n, _phrases(session, query, terms, df, n))
     ids = _candidate_ids(session, retrieval, excluded, CANDIDATES)
-    keep = {i for i in also if i not in exclude}
+    keep = {i for i in (also() if also is not None else ()) if i not in exclude}
     docs = _load_docs(session, list(dict.fromkeys([*ids[:CANDIDATES], *keep])), visible)
     avg = _average_lengths(docs)
     ranked = []
@@ -681,13 +813,30 @@ def similar_failures(
     query = Query.parse(title, text)
     exclude = {int(i) for i in exclude_ids}
     if semantic:
-        from lessonloop.signals.semantic import blend, semantic_scores
+        from lessonloop.signals.semantic import (
+            SemanticScores,
+            blend,
+            embed_query_async,
+            require,
+            semantic_scores,
+        )
 
+        require()
         if not (title.strip() or text.strip()):
             return []
-        scores = semantic_scores(session, title=title, text=text, exclude=exclude)
-        ranked = _rank_by_text(session, query, exclude=exclude, visible=visible, also=list(scores.top))
-        ranked = blend(ranked, scores)
+        # The query is embedded on a worker thread while this one reads the index; the vectors
+        # are scored (a database read: this thread's session) once the candidates are in.
+        embedding = embed_query_async(title, text)
+        found: list[SemanticScores] = []
+
+        def neighbours() -> list[int]:
+            found.append(
+                semantic_scores(session, title=title, text=text, exclude=exclude, query=embedding.result())
+            )
+            return list(found[0].top)
+
+        ranked = _rank_by_text(session, query, exclude=exclude, visible=visible, also=neighbours)
+        ranked = blend(ranked, found[0])
     elif not query.weights:
         return []
     else:
