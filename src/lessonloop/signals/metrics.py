@@ -174,33 +174,33 @@ def compute_metrics(
     if until is not None:
         where.append(Failure.detected_at < until)
 
-    names: dict[int | None, str] = {None: NO_TEAM}
-
-    def team_of(tid: int | None) -> str:
-        name = names.get(tid)
-        if name is None:
-            name = names[tid] = team_names.get(tid, NO_TEAM) if tid is not None else NO_TEAM
-        return name
-
+    # Rows are added to their (team, month) bucket only; the totals are the buckets merged at the
+    # end (per-row work is most of the cost at 100k failures).
+    names: dict[int | None, str] = {tid: name for tid, name in team_names.items()}
     buckets: dict[tuple[str, str], _Bucket] = defaultdict(_Bucket)
-    totals = _Bucket()
 
+    def bucket(tid: int | None, mon: str) -> _Bucket:
+        return buckets[(names.get(tid, NO_TEAM), mon)]
+
+    failures = repeats_count = 0
     for tid, mon, count, repeated in conn.execute(
         select(Failure.team_id, month, func.count(), func.count(Failure.repeat_of_id))
         .where(*where)
         .group_by(Failure.team_id, month)
-    ):
-        for b in (buckets[(team_of(tid), mon)], totals):
-            b.failures += int(count)
-            b.repeats += int(repeated)
+    ).all():
+        b = bucket(tid, mon)
+        b.failures += int(count)
+        b.repeats += int(repeated)
+        failures += int(count)
+        repeats_count += int(repeated)
 
-    if not totals.failures:
-        return _result([], _row(ALL_TEAMS, "all", totals), session, today, team_id, since, until, viewer)
+    if not failures:
+        return _result([], _row(ALL_TEAMS, "all", _Bucket()), session, today, team_id, since, until, viewer)
 
     # Repeats detected after a lesson on the failure they repeat was published. The repeats are
     # found through the index on repeat_of_id (usually few), then read by primary key.
     repeats: list[Any] = []
-    if totals.repeats:
+    if repeats_count:
         ids = list(conn.scalars(select(Failure.id).where(Failure.repeat_of_id.is_not(None))))
         for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
             repeats += conn.execute(
@@ -220,8 +220,7 @@ def compute_metrics(
         for tid, mon, detected, repeat_of in repeats:
             first_lesson = lesson_dates.get(repeat_of)
             if first_lesson is not None and first_lesson <= detected:
-                for b in (buckets[(team_of(tid), mon)], totals):
-                    b.lessons_not_implemented += 1
+                bucket(tid, mon).lessons_not_implemented += 1
 
     sql = _Dialect(session.get_bind().dialect.name)
     for tid, mon, hours, gap, blame in conn.execute(
@@ -234,14 +233,15 @@ def compute_metrics(
         )
         .join(Failure, Failure.id == Review.failure_id)
         .where(Review.status == ReviewStatus.completed.value, *where)
-    ):
-        for b in (buckets[(team_of(tid), mon)], totals):
-            b.reviews += 1
-            b.reviews_with_blame += 1 if blame else 0
-            if gap:
-                b.gap_types[gap] += 1
-            if hours is not None:
-                b.hours_to_review.append(max(float(hours), 0.0))
+    ).all():
+        b = bucket(tid, mon)
+        b.reviews += 1
+        if blame:
+            b.reviews_with_blame += 1
+        if gap:
+            b.gap_types[gap] += 1
+        if hours is not None:
+            b.hours_to_review.append(max(float(hours), 0.0))
 
     # Actions: one pass over the actions of the selected failures (each joined to its failure by
     # primary key once), the per-action facts computed by the database: due month, due up to
@@ -271,18 +271,18 @@ def compute_metrics(
         .select_from(Action)
         .join(Failure, Failure.id == Action.failure_id)
         .where(*where)
-    ):
-        team = team_of(tid)
+    ).all():
+        team = names.get(tid, NO_TEAM)
         if is_due:
-            for b in (buckets[(team, due_mon)], totals):
-                b.actions_due += 1
-                b.actions_late += late
-                if days is not None:
-                    b.days_overdue.append(int(days))
+            b = buckets[(team, due_mon)]
+            b.actions_due += 1
+            b.actions_late += late
+            if days is not None:
+                b.days_overdue.append(int(days))
         if specificity is not None:
-            for b in (buckets[(team, mon)], totals):
-                b.specificity_sum += int(specificity)
-                b.specificity_count += 1
+            b = buckets[(team, mon)]
+            b.specificity_sum += int(specificity)
+            b.specificity_count += 1
         if done_primary:
             done_primaries[aid] = (team, mon, bool(is_learned))
 
@@ -293,11 +293,29 @@ def compute_metrics(
     verified |= _worked_at_review_date(session, done)
     for aid, (team, mon, is_learned) in done_primaries.items():
         if is_learned or aid in verified:
-            for b in (buckets[(team, mon)], totals):
-                b.converted += 1
+            buckets[(team, mon)].converted += 1
 
+    totals = _Bucket()
+    for b in buckets.values():
+        _add(totals, b)
     rows = [_row(team, mon, b) for (team, mon), b in sorted(buckets.items())]
     return _result(rows, _row(ALL_TEAMS, "all", totals), session, today, team_id, since, until, viewer)
+
+
+def _add(total: _Bucket, b: _Bucket) -> None:
+    total.failures += b.failures
+    total.repeats += b.repeats
+    total.lessons_not_implemented += b.lessons_not_implemented
+    total.hours_to_review += b.hours_to_review
+    total.actions_due += b.actions_due
+    total.actions_late += b.actions_late
+    total.days_overdue += b.days_overdue
+    total.specificity_sum += b.specificity_sum
+    total.specificity_count += b.specificity_count
+    total.converted += b.converted
+    total.reviews += b.reviews
+    total.reviews_with_blame += b.reviews_with_blame
+    total.gap_types.update(b.gap_types)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
