@@ -47,6 +47,7 @@ import json
 import os
 import platform
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -378,6 +379,46 @@ def timed_calls(
     return walls, cpus, results
 
 
+_CAUSED_BY = re.compile(r"^(.*?) caused by (.*?)\.")
+
+
+def _topic(text: str | None) -> tuple[str, str] | None:
+    """(system + symptom, cause) from a generated write-up's first sentence
+    ("{System} {symptom} caused by {cause}." -- see generate.record)."""
+    m = _CAUSED_BY.match(text or "")
+    return (m.group(1).lower(), m.group(2).lower()) if m else None
+
+
+def topic_precision(db: Any, queries: list[dict[str, Any]], results: list[Any]) -> dict[str, float]:
+    """Precision@5 by topic, a relevance proxy the synthetic data allows (its cause labels are
+    random): a match is relevant when its write-up names the same cause, or the same system and
+    symptom, as the query's."""
+    from sqlalchemy import select
+
+    from lessonloop.failures.models import Failure
+
+    ids = sorted({m.id for res in results for m in res})
+    topics: dict[int, tuple[str, str] | None] = {}
+    with db.unit() as s:
+        for start in range(0, len(ids), 900):
+            for fid, observation in s.execute(
+                select(Failure.id, Failure.observation).where(Failure.id.in_(ids[start : start + 900]))
+            ):
+                topics[fid] = _topic(observation)
+    cause, system = [], []
+    for q, res in zip(queries, results, strict=True):
+        want = _topic(q["text"])
+        if want is None or not res:
+            continue
+        got = [topics.get(m.id) for m in res]
+        system.append(sum(1 for t in got if t and t[0] == want[0]) / len(res))
+        cause.append(sum(1 for t in got if t and t[1] == want[1]) / len(res))
+    return {
+        "same_cause_p5": round(statistics.fmean(cause), 3) if cause else float("nan"),
+        "same_system_symptom_p5": round(statistics.fmean(system), 3) if system else float("nan"),
+    }
+
+
 def bench_similar(
     db: Any,
     texts: list[dict[str, Any]],
@@ -419,12 +460,16 @@ def bench_similar(
             ),
             "loadavg": [la, loadavg()],
         }
+        if with_text:
+            out[name]["topic_precision"] = topic_precision(db, recs, results)
         log(f"  similar {name}: p50 {out[name]['wall']['p50_ms']} ms, p95 {out[name]['wall']['p95_ms']} ms")
     if agreement and hasattr(similar, "RETRIEVAL_POSTINGS"):
         # The same lookups with unbounded candidate retrieval (the plain OR-query of the 40
-        # heaviest terms): how often does the bounded retrieval change the top 5?
+        # heaviest terms, no phrases): how often does the bounded retrieval change the top 5?
         bound = similar.RETRIEVAL_POSTINGS
+        phrases = getattr(similar, "RETRIEVAL_PHRASES", 0)
         similar.RETRIEVAL_POSTINGS = 10**12
+        similar.RETRIEVAL_PHRASES = 0
         try:
             for name, recs, with_text in (("writeups", texts, True), ("titles", titles, False)):
                 walls, _c, full = timed_calls(
@@ -479,9 +524,14 @@ def bench_similar(
                     ),
                     "unbounded_wall": stats(walls),
                 }
+                if with_text:
+                    out[name]["vs_unbounded_retrieval"]["unbounded_topic_precision"] = topic_precision(
+                        db, recs, full
+                    )
                 log(f"  {name} vs unbounded retrieval: {out[name]['vs_unbounded_retrieval']}")
         finally:
             similar.RETRIEVAL_POSTINGS = bound
+            similar.RETRIEVAL_PHRASES = phrases
     la = loadavg()
     walls, cpus, _ = timed_calls(
         db, [(lambda s, r=r: similar.suggest_labels(s, title=r["title"], text=r["text"])) for r in texts]

@@ -9,13 +9,16 @@ Three steps, the same on SQLite and PostgreSQL:
    only the index; the counts of common terms (in :data:`DF_CACHE_MIN` documents or more) are
    kept per database and process for a while (:func:`_document_frequencies`), nothing is
    stored. Words no document contains are dropped.
-2. **Candidates from the full-text index.** An OR-query of the heaviest terms fetches up to
+2. **Candidates from the full-text index.** An OR-query of the heaviest terms and of the
+   query's phrases (adjacent content words: "load balancer") fetches up to
    :data:`CANDIDATES` failure and review documents from ``search_fts`` /
    ``search_documents``; a review stands for its failure, so a past root cause can bring its
    failure in. The index ranks every document the query matches, so in a large workspace the
-   query is bounded (:data:`RETRIEVAL_POSTINGS`): rare terms alone, common terms in pairs
-   (:func:`_retrieval_query`). In a small workspace it is the plain OR-query of the
-   :data:`RETRIEVAL_TERMS` heaviest terms.
+   query is bounded (:data:`RETRIEVAL_POSTINGS`, :data:`PHRASE_POSTINGS`): rare terms alone,
+   phrases whose words are not too common, and pairs of common terms only when no phrase
+   qualifies (:func:`_phrases`, :func:`_retrieval_query`). In a small workspace it is the plain
+   OR-query of the :data:`RETRIEVAL_TERMS` heaviest terms and up to :data:`RETRIEVAL_PHRASES`
+   phrases.
 3. **Re-ranking in Python.**
 
    * *Text similarity*: BM25F over four fields of each candidate: title, observation
