@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -22,6 +23,7 @@ from sqlalchemy import text
 
 import lessonloop
 from lessonloop.api import API_PREFIX, build_router
+from lessonloop.api.cache import LruCache, ResponseCache
 from lessonloop.api.errors import install_error_handlers
 from lessonloop.api.security import install_security
 from lessonloop.settings import Settings, get_settings
@@ -72,6 +74,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.db = db
+    # Answers and token checks kept while the data is unchanged (api/cache.py); None: off.
+    app.state.response_cache = ResponseCache() if settings.api_cache else None
+    app.state.principal_cache = LruCache[Any](4096) if settings.api_cache else None
 
     install_error_handlers(app)
     install_security(app, api_prefix=API_PREFIX, docs_url=f"{API_PREFIX}/docs")

@@ -28,6 +28,8 @@ class Settings:
     # Optional semantic ranking (the ``semantic`` extra): store an embedding of every failure
     # written, so ``similar --semantic`` is current. Off by default: loading the model is slow.
     semantic: bool = False
+    # Keep API list answers and token checks while the data is unchanged (api/cache.py).
+    api_cache: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -45,4 +47,5 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         escalation_threshold=int(env.get("LESSONLOOP_ESCALATION_THRESHOLD", "3")),
         escalation_window_days=int(env.get("LESSONLOOP_ESCALATION_WINDOW_DAYS", "90")),
         semantic=env.get("LESSONLOOP_SEMANTIC", "") in {"1", "true", "yes"},
+        api_cache=env.get("LESSONLOOP_API_CACHE", "1").strip().lower() not in {"0", "false", "no", "off"},
     )

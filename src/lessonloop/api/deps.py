@@ -30,7 +30,8 @@ exception in the endpoint rolls everything back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -38,9 +39,12 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from lessonloop.access.viewer import Viewer, viewer_for
-from lessonloop.accounts.service import resolve_session, resolve_token
+from lessonloop.accounts.crypto import digest
+from lessonloop.accounts.service import TOKEN_TOUCH_INTERVAL, resolve_session, resolve_token
+from lessonloop.api.cache import LruCache
 from lessonloop.api.one_thread import InRequestThread
 from lessonloop.errors import Invalid, NotAuthenticated, PermissionDenied
 from lessonloop.people.models import Person
@@ -77,7 +81,11 @@ class Principal:
     via: str
 
 
-def get_database(request: Request) -> Database:
+# The small dependencies below are ``async def``: FastAPI runs a sync dependency in the thread
+# pool, one hop (~0.1 ms) each, and a list answer kept in the cache costs less than that.
+
+
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.db
     return database
 
@@ -104,7 +112,7 @@ def _check_same_site(request: Request) -> None:
         raise PermissionDenied("cross-site request refused; use an API token", field="origin")
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     database: Annotated[Database, Depends(get_database)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
@@ -116,6 +124,37 @@ def current_principal(
         raise _refuse("use 'Authorization: Bearer <API token>'")
     if credentials is None and not session_id:
         raise _refuse("sign in: send 'Authorization: Bearer <API token>' (lessonloop token create)")
+    # A bearer token's check is kept while nothing has been committed (api/cache.py): revoking
+    # it, locking the account or changing a membership is a commit. Kept at most a minute, so
+    # the token's last_used_at is still written about once a minute while it is in use. The
+    # version is read here, on the event loop: a pragma on SQLite, one short query on PostgreSQL
+    # (with a timeout: see store/version.py).
+    cache: LruCache[tuple[Principal, float]] | None = request.app.state.principal_cache
+    key: Hashable | None = None
+    if cache is not None:
+        # Read once per request, before anything else is: the response cache keys on it too.
+        version = request.state.data_version = database.data_version()
+        if version is not None and credentials is not None:
+            key = (digest(credentials.credentials.strip()), version)
+            hit = cache.get(key)
+            if hit is not None and time.monotonic() - hit[1] < TOKEN_TOUCH_INTERVAL.total_seconds():
+                return hit[0]
+    principal = await run_in_threadpool(_check_credentials, database, credentials, session_id)
+    if cache is not None:
+        # The check may have written (a token's last_used_at): read the version again for what
+        # this request reads next. The check itself stays keyed on the version read before it.
+        request.state.data_version = database.data_version()
+    if principal.via == "session":
+        _check_same_site(request)
+    elif cache is not None and key is not None:
+        cache.put(key, (principal, time.monotonic()))
+    return principal
+
+
+def _check_credentials(
+    database: Database, credentials: HTTPAuthorizationCredentials | None, session_id: str | None
+) -> Principal:
+    """The token or session checked in a short unit of work of its own (blocking: thread pool)."""
     problem: str | None = None
     principal: Principal | None = None
     with database.unit(actor=AUTH_ACTOR) as session:
@@ -136,15 +175,13 @@ def current_principal(
             )
     if principal is None:
         raise _refuse(problem or "not signed in")
-    if principal.via == "session":
-        _check_same_site(request)
     return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def current_actor(principal: CurrentPrincipal) -> str:
+async def current_actor(principal: CurrentPrincipal) -> str:
     """Who is making this request, as the history log records it: the person's handle.
 
     The single seam every route depends on (directly and through :func:`db_session`).
@@ -152,7 +189,7 @@ def current_actor(principal: CurrentPrincipal) -> str:
     return principal.handle
 
 
-def current_viewer(principal: CurrentPrincipal) -> Viewer:
+async def current_viewer(principal: CurrentPrincipal) -> Viewer:
     """The signed-in person as the visibility rules see them: pass it on as ``viewer=``."""
     return principal.viewer
 
@@ -161,7 +198,7 @@ Actor = Annotated[str, Depends(current_actor)]
 CurrentViewer = Annotated[Viewer, Depends(current_viewer)]
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -185,7 +222,7 @@ class PageParams:
     page_size: int
 
 
-def page_params(
+async def page_params(
     settings: AppSettings,
     page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
     page_size: Annotated[

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from lessonloop.api.cache import cached_json
 from lessonloop.api.common import ERROR_RESPONSES, PageOut, page_out
-from lessonloop.api.deps import AppSettings, CurrentViewer, DbSession, Paging
+from lessonloop.api.deps import Actor, AppSettings, CurrentViewer, DbSession, Paging
 from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.escalations.service import EscalationPolicy
 from lessonloop.failures import service
@@ -17,6 +18,7 @@ from lessonloop.failures.models import FailureKind, FailureStatus, Severity, Vis
 from lessonloop.failures.overview import FailureOverview, HistoryOut, failure_overview
 from lessonloop.failures.schemas import FailureOut
 from lessonloop.signals.observe import after_logging
+from lessonloop.store.engine import Database
 
 router = APIRouter(route_class=OneThreadRoute, tags=["failures"], responses=ERROR_RESPONSES)
 
@@ -93,9 +95,10 @@ def log_failure(
     return FailureOut.model_validate(failure)
 
 
-@router.get("/failures")
-def list_failures(
-    session: DbSession,
+@router.get("/failures", response_model=PageOut[FailureOut])
+async def list_failures(
+    request: Request,
+    actor: Actor,
     viewer: CurrentViewer,
     paging: Paging,
     team: Annotated[str | None, Query(description="Team id or name.")] = None,
@@ -107,22 +110,29 @@ def list_failures(
         dt.datetime | None, Query(description="Detected on or after (ISO date or time).")
     ] = None,
     until: Annotated[dt.datetime | None, Query(description="Detected before (ISO date or time).")] = None,
-) -> PageOut[FailureOut]:
-    """The failures you may see, the most recently detected first."""
-    page = service.list_failures(
-        session,
-        team=team,
-        status=status,
-        kind=kind,
-        severity=severity,
-        label=label,
-        since=since,
-        until=until,
-        page=paging.page,
-        page_size=paging.page_size,
-        viewer=viewer,
-    )
-    return page_out(page, FailureOut.model_validate)
+) -> Response:
+    """The failures you may see, the most recently detected first. Answers are kept while
+    nothing is written (`X-Cache: hit`; see api/cache.py)."""
+    database: Database = request.app.state.db
+
+    def compute() -> PageOut[FailureOut]:  # in the thread pool, its unit of work on one thread
+        with database.unit(actor=actor) as session:
+            page = service.list_failures(
+                session,
+                team=team,
+                status=status,
+                kind=kind,
+                severity=severity,
+                label=label,
+                since=since,
+                until=until,
+                page=paging.page,
+                page_size=paging.page_size,
+                viewer=viewer,
+            )
+            return page_out(page, FailureOut.model_validate)
+
+    return await cached_json(request, viewer, compute)
 
 
 @router.get("/failures/{failure_id}")

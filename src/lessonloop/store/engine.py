@@ -7,7 +7,7 @@ everything back, so a failure in the middle leaves nothing half-written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lessonloop.settings import Settings
 from lessonloop.store.history import record_flush
 from lessonloop.store.search import index_flush
+from lessonloop.store.version import DataVersion
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -70,6 +71,7 @@ class Database:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    _version: DataVersion | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Database:
@@ -86,7 +88,16 @@ class Database:
     def unit(self, actor: str | None = None) -> AbstractContextManager[Session]:
         return unit_of_work(self.sessions, actor)
 
+    def data_version(self) -> Hashable | None:
+        """A token that changes whenever anything is committed (see :mod:`lessonloop.store.version`);
+        ``None`` when it cannot be known. Its watcher connection is opened on first use."""
+        if self._version is None:
+            self._version = DataVersion(self.engine)
+        return self._version.current()
+
     def close(self) -> None:
+        if self._version is not None:
+            self._version.close()
         self.engine.dispose()
 
 

@@ -1,0 +1,117 @@
+"""Kept answers (api/cache.py) and the data version they are keyed on (store/version.py).
+
+Every test runs on both backends: a kept answer must never outlive a commit, whoever made it.
+"""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from lessonloop.app import create_app
+from lessonloop.failures.service import log_failure
+from lessonloop.people.service import add_member, add_person, add_team
+from lessonloop.settings import Settings
+from lessonloop.store.engine import Database
+from lessonloop.store.version import DataVersion
+from tests.api.conftest import API, as_user, ok
+
+
+def _titles(response: object) -> list[str]:
+    return [f["title"] for f in ok(response)["items"]]
+
+
+def test_the_data_version_changes_with_every_commit_and_only_then(db: Database) -> None:
+    first = db.data_version()
+    assert first is not None
+    assert db.data_version() == first  # reads change nothing
+    with db.unit() as session:
+        session.connection()  # a transaction that writes nothing
+    assert db.data_version() == first
+    with db.unit(actor="test") as session:
+        log_failure(session, title="Checkout release missed the launch date", kind="missed-deadline")
+    second = db.data_version()
+    assert second is not None and second != first
+    # Another engine on the same database, as another process would be.
+    other = Database.open(db.settings, migrate=False)
+    try:
+        with other.unit(actor="test") as session:
+            log_failure(session, title="Refund batch doubled", kind="other")
+    finally:
+        other.close()
+    assert db.data_version() not in (first, second)
+
+
+def test_an_in_memory_database_has_no_version() -> None:
+    memory = Database.open(Settings(database_url="sqlite://"))
+    try:
+        assert memory.data_version() is None
+        assert not DataVersion(memory.engine).enabled
+    finally:
+        memory.close()
+
+
+def test_a_list_is_kept_until_a_write_from_any_connection(client: TestClient, db: Database) -> None:
+    ok(client.post(f"{API}/failures", json={"title": "Checkout release missed the launch date"}), 201)
+    first = client.get(f"{API}/failures")
+    assert first.headers["x-cache"] == "miss" and _titles(first) == [
+        "Checkout release missed the launch date"
+    ]
+    again = client.get(f"{API}/failures")
+    assert again.headers["x-cache"] == "hit" and again.content == first.content
+    # Another query string is another answer.
+    assert client.get(f"{API}/failures", params={"page_size": 1}).headers["x-cache"] == "miss"
+
+    # A write through the API...
+    ok(client.post(f"{API}/failures", json={"title": "Refund batch doubled", "kind": "other"}), 201)
+    after_api = client.get(f"{API}/failures")
+    assert after_api.headers["x-cache"] == "miss"
+    assert set(_titles(after_api)) == {"Checkout release missed the launch date", "Refund batch doubled"}
+    assert client.get(f"{API}/failures").headers["x-cache"] == "hit"
+
+    # ... and one from another connection (the CLI, the worker, another server).
+    other = Database.open(db.settings, migrate=False)
+    try:
+        with other.unit(actor="cli") as session:
+            log_failure(session, title="Status page went stale", kind="other")
+    finally:
+        other.close()
+    after_other = client.get(f"{API}/failures")
+    assert after_other.headers["x-cache"] == "miss" and "Status page went stale" in _titles(after_other)
+
+
+def test_kept_answers_are_per_viewer_and_follow_membership_changes(client: TestClient, db: Database) -> None:
+    with db.unit(actor="test") as session:
+        team = add_team(session, name="Payments")
+        ana = add_person(session, name="Ana Lead", handle="ana")
+        add_person(session, name="Cy Outsider", handle="cy")
+        add_member(session, team=team, person=ana, role="lead")
+        log_failure(session, title="Refund batch doubled", kind="other", team="Payments", visibility="team")
+    ana_headers, cy_headers = as_user(db, "ana"), as_user(db, "cy")
+    assert _titles(client.get(f"{API}/failures", headers=ana_headers)) == ["Refund batch doubled"]
+    cy_first = client.get(f"{API}/failures", headers=cy_headers)
+    assert _titles(cy_first) == []  # not ana's kept answer
+    assert client.get(f"{API}/failures", headers=cy_headers).headers["x-cache"] == "hit"
+    assert _titles(client.get(f"{API}/failures", headers=ana_headers)) == ["Refund batch doubled"]
+
+    with db.unit(actor="test") as session:  # cy joins the team: a commit
+        add_member(session, team="Payments", person="cy")
+    cy_member = client.get(f"{API}/failures", headers=cy_headers)
+    assert cy_member.headers["x-cache"] == "miss" and _titles(cy_member) == ["Refund batch doubled"]
+
+
+def test_a_revoked_token_is_refused_although_its_check_was_kept(client: TestClient) -> None:
+    made = ok(client.post(f"{API}/auth/tokens", json={"name": "script"}), 201)
+    mine = {"Authorization": f"Bearer {made['token']}"}
+    for _ in range(3):  # checked once, then kept
+        ok(client.get(f"{API}/failures", headers=mine))
+    ok(client.delete(f"{API}/auth/tokens/{made['id']}"))
+    assert client.get(f"{API}/failures", headers=mine).status_code == 401
+
+
+def test_the_cache_can_be_turned_off(db: Database) -> None:
+    settings = Settings(database_url=db.settings.database_url, api_cache=False)
+    headers = as_user(db, "admin", admin=True)
+    with TestClient(create_app(settings, database=db), headers=headers) as off:
+        assert off.app.state.response_cache is None  # type: ignore[attr-defined]
+        ok(off.post(f"{API}/failures", json={"title": "Checkout release missed the launch date"}), 201)
+        assert [off.get(f"{API}/failures").headers["x-cache"] for _ in range(2)] == ["miss", "miss"]
