@@ -156,7 +156,7 @@ def profile_search(url: str, count: int = 200) -> None:
         variants = {
             "rank only": (
                 "SELECT doc_id FROM search_documents d, to_tsquery('english', :q) q WHERE d.tsv @@ q "
-                "ORDER BY ts_rank_cd(d.tsv, q) DESC, doc_id LIMIT 20"
+                "ORDER BY ts_rank(d.tsv, q, 1) DESC, doc_id LIMIT 20"
             ),
             "match, no rank": (
                 "SELECT doc_id FROM search_documents d WHERE d.tsv @@ to_tsquery('english', :q) LIMIT 20"
@@ -222,7 +222,7 @@ def profile_search(url: str, count: int = 200) -> None:
         else:
             sql = (
                 "EXPLAIN (ANALYZE, BUFFERS) WITH q AS (SELECT to_tsquery('english', :q) AS tsq) "
-                "SELECT d.doc_id, ts_rank_cd(d.tsv, q.tsq) AS score FROM search_documents d, q "
+                "SELECT d.doc_id, ts_rank(d.tsv, q.tsq, 1) AS score FROM search_documents d, q "
                 "WHERE d.tsv @@ q.tsq ORDER BY score DESC, d.doc_id LIMIT 20"
             )
             for (line,) in conn.execute(text(sql), {"q": param(worst)}):

@@ -361,7 +361,7 @@ def bench_search(target: Target, queries: list[str], reps: int) -> dict[str, Any
             raw = psycopg.connect(_conninfo(target.url), autocommit=True)
             minimal = (
                 "SELECT doc_id FROM search_documents, to_tsquery('english', %s) q WHERE tsv @@ q "
-                "ORDER BY ts_rank_cd(tsv, q) DESC, doc_id LIMIT 20"
+                "ORDER BY ts_rank(tsv, q, 1) DESC, doc_id LIMIT 20"
             )
             count_sql = "SELECT count(*) FROM search_documents WHERE tsv @@ to_tsquery('english', %s)"
 

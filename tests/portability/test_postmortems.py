@@ -235,11 +235,11 @@ def test_a_database_error_while_writing_propagates_and_leaves_nothing(
     calls = {"n": 0}
     real = bulk.index_documents
 
-    def flaky(conn: Any, docs: Any, *, new: bool = False) -> None:
+    def flaky(conn: Any, docs: Any, *, new: bool = False, vectors: Any = None) -> None:
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("disk full (simulated)")
-        real(conn, docs, new=new)
+        real(conn, docs, new=new, vectors=vectors)
 
     monkeypatch.setattr(bulk, "index_documents", flaky)
     path = synthetic.write(tmp_path / "big.jsonl", 3500)

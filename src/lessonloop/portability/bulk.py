@@ -15,7 +15,10 @@ Values are converted by the column types' own bind processors (so the stored for
 what the ORM writes) and sent straight to the driver: ``executemany`` on SQLite, ``COPY ... FROM
 STDIN`` on PostgreSQL. Inside :meth:`BulkLoader.pipelined`, the sending runs on one writer
 thread while the calling thread reads and prepares the next batch (sqlite3 and libpq release
-the GIL while the database works), so parsing and writing overlap on two cores.
+the GIL while the database works), so parsing and writing overlap on two cores. On PostgreSQL a
+:class:`VectorHelper` also has a second connection compute the batches' search vectors (the
+English stemmer, the most expensive part of the import for the database) while the loader's own
+connection stores the previous batch: the database work is spread over two backends.
 
 Ids are explicit: :meth:`BulkLoader.allocate_ids` takes fresh ones (from the PostgreSQL
 sequence, in blocks; past ``max(id)`` on SQLite, which has one writer at a time), or a restore
@@ -26,12 +29,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import gc
 import operator
 import queue
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from types import SimpleNamespace
@@ -39,12 +43,12 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Date, DateTime, Table, func, select, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from lessonloop.store.base import Base, UTCDateTime, utcnow
 from lessonloop.store.history import HistoryEntry
-from lessonloop.store.search import index_documents
+from lessonloop.store.search import document_vectors, index_documents
 
 BATCH_SIZE = 1000
 ID_BLOCK = 10_000  # PostgreSQL ids are fetched this many at a time
@@ -227,6 +231,65 @@ class _Worker:
         return self.error
 
 
+#: The youngest-generation threshold of the garbage collector while a bulk write runs: an import
+#: allocates millions of short-lived, acyclic containers (rows, tuples, dicts), and with the
+#: default (700) the collector ran thousands of times: 2.3 of the 7.9 CPU-seconds of a
+#: 100k-failure import (docs/performance.md). Counted, so overlapping imports restore it once.
+GC_THRESHOLD = 50_000
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, int, int] | None = None
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Raise the garbage collector's first threshold for the block (process-wide, restored by the
+    last block to leave). Reference counting still frees every row as soon as it is written;
+    only the search for reference cycles runs less often."""
+    global _gc_users, _gc_saved
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(max(GC_THRESHOLD, _gc_saved[0]), *_gc_saved[1:])
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0 and _gc_saved is not None:
+                gc.set_threshold(*_gc_saved)
+                _gc_saved = None
+
+
+class VectorHelper:
+    """A second PostgreSQL connection that computes search vectors for the batches to come.
+
+    Computing a vector reads and writes nothing (:func:`~lessonloop.store.search.document_vectors`),
+    so it needs no part of the import's transaction: the answers are the same on any connection,
+    and the import stays one transaction on the loader's own connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn.engine.connect()
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lessonloop-bulk-vectors")
+
+    @classmethod
+    def open(cls, conn: Connection) -> VectorHelper | None:
+        """A helper, or ``None`` when no second connection can be had (the loader's own
+        connection then computes the vectors, a little slower)."""
+        try:
+            return cls(conn)
+        except SQLAlchemyError:
+            return None
+
+    def submit(self, docs: list[tuple[str, int, str, str]]) -> Future[list[str]]:
+        return self.pool.submit(document_vectors, self.conn, docs)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.conn.close()
+
+
 class BulkLoader:
     """Batched inserts on the session's connection; the caller commits or rolls back."""
 
@@ -240,6 +303,7 @@ class BulkLoader:
         self._free_ids: dict[str, list[int]] = {}
         self._next_id: dict[str, int] = {}
         self._worker: _Worker | None = None
+        self._vectors: VectorHelper | None = None
         self._iso: dict[Any, str] = {}
 
     @property
@@ -253,16 +317,23 @@ class BulkLoader:
         On an error in the block, writing stops before the error reaches the caller (who then
         rolls back)."""
         worker = self._worker = _Worker()
+        vectors = self._vectors = VectorHelper.open(self.conn) if self.is_postgres else None
         try:
-            yield
+            with fewer_collections():
+                yield
         except BaseException:
             self._worker = None
             worker.close(cancel=True)  # skip what is queued: the caller rolls back anyway
             raise
-        self._worker = None
-        error = worker.close()
-        if error is not None:
-            raise error
+        else:
+            self._worker = None
+            error = worker.close()
+            if error is not None:
+                raise error
+        finally:
+            self._vectors = None
+            if vectors is not None:
+                vectors.close()
 
     def _io(self, job: Callable[[], None]) -> None:
         if self._worker is None:
@@ -337,7 +408,8 @@ class BulkLoader:
                     more = extras[start + offset] if extras is not None else {}
                     title, body = document(SimpleNamespace(**row, **more))
                     docs.append((kind, row["id"], title, body))
-            self._io(partial(self._send, writes, docs))
+            vectors = self._vectors.submit(docs) if self._vectors is not None and docs else None
+            self._io(partial(self._send, writes, docs, vectors))
         self.counts[record_type] += len(rows)
 
     def link(self, table: Table, rows: Sequence[Row]) -> None:
@@ -347,11 +419,16 @@ class BulkLoader:
             values = writer.prepare(rows[start : start + self.batch_size])
             self._io(partial(writer.send, self.conn, values))
 
-    def _send(self, writes: list[tuple[_TableWriter, list[tuple[Any, ...]]]], docs: list[Any]) -> None:
+    def _send(
+        self,
+        writes: list[tuple[_TableWriter, list[tuple[Any, ...]]]],
+        docs: list[Any],
+        vectors: Future[list[str]] | None = None,
+    ) -> None:
         for writer, values in writes:
             writer.send(self.conn, values)
         with _wrap_driver_errors(self.conn, "COPY search_documents"):
-            index_documents(self.conn, docs, new=True)
+            index_documents(self.conn, docs, new=True, vectors=None if vectors is None else vectors.result())
 
     def _writer(self, table: Table, skip: tuple[str, ...] = ()) -> _TableWriter:
         key = (table.name, skip)

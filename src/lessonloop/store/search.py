@@ -1,7 +1,9 @@
 """Full-text search over failures, reviews, assumptions and lessons.
 
-SQLite uses an FTS5 table, PostgreSQL a table with a generated, weighted ``tsvector`` and a GIN
-index. Both are created by the first migration. Rows are kept in step by a session hook
+SQLite uses an FTS5 table, PostgreSQL a table with a weighted ``tsvector`` (:data:`VECTOR_SQL`)
+and a GIN index. Both are created by the first migration; since migration 0009 the ``tsvector`` is
+written by :func:`index_documents` instead of being a generated column, so a bulk import can have
+a second connection compute the vectors while the first one writes (:func:`document_vectors`). Rows are kept in step by a session hook
 (:func:`index_flush`) on every write through the ORM, and bulk paths call :func:`index_documents`.
 
 A record opts in by defining ``search_document() -> (title, body)`` and ``__search_kind__``.
@@ -45,24 +47,60 @@ def _is_sqlite(conn: Connection) -> bool:
     return conn.dialect.name == "sqlite"
 
 
+#: The PostgreSQL search vector of a document: title words weigh A, body words B. The one
+#: definition: every write of ``search_documents.tsv`` goes through it.
+VECTOR_SQL = (
+    "setweight(to_tsvector('english', {title}), 'A') || setweight(to_tsvector('english', {body}), 'B')"
+)
+
+
+def document_vectors(conn: Connection, docs: Sequence[tuple[str, int, str, str]]) -> list[str]:
+    """The ``tsvector`` of each document, as text, computed by the database ``conn`` talks to.
+
+    Nothing is read or written: any connection to the same server gives the same answer, so a
+    bulk import asks a second one and the stemming runs on a second core (``bulk.VectorHelper``).
+    """
+    if not docs:
+        return []
+    sql = (
+        f"SELECT CAST({VECTOR_SQL.format(title='x.t', body='x.b')} AS text) "
+        "FROM unnest(CAST(%s AS text[]), CAST(%s AS text[])) WITH ORDINALITY AS x(t, b, n) ORDER BY x.n"
+    )
+    dbapi: Any = conn.connection.dbapi_connection
+    with dbapi.cursor() as cursor:
+        cursor.execute(sql, ([t or "" for _k, _r, t, _b in docs], [b or "" for _k, _r, _t, b in docs]))
+        return [row[0] for row in cursor.fetchall()]
+
+
 def index_documents(
-    conn: Connection, docs: Sequence[tuple[str, int, str, str]], *, new: bool = False
+    conn: Connection,
+    docs: Sequence[tuple[str, int, str, str]],
+    *,
+    new: bool = False,
+    vectors: Sequence[str] | None = None,
 ) -> None:
     """Insert or replace ``(kind, record_id, title, body)`` documents.
 
     ``new=True`` promises that none of them is indexed yet (records just bulk-inserted): the
-    documents are then only inserted, with ``COPY`` on PostgreSQL, which is much cheaper.
+    documents are then only inserted, with ``COPY`` on PostgreSQL, which is much cheaper; their
+    vectors are ``vectors`` (from :func:`document_vectors`, same order) or computed here.
     """
     if not docs:
         return
     if new and not _is_sqlite(conn):
+        if vectors is None:
+            vectors = document_vectors(conn, docs)
+        if len(vectors) != len(docs):
+            raise ValueError(f"{len(vectors)} search vectors for {len(docs)} documents")
         dbapi: Any = conn.connection.dbapi_connection  # psycopg: COPY is not in the DB-API
         with (
             dbapi.cursor() as cursor,
-            cursor.copy("COPY search_documents (doc_id, kind, record_id, title, body) FROM STDIN") as copy,
+            cursor.copy(
+                "COPY search_documents (doc_id, kind, record_id, title, body, tsv) FROM STDIN"
+            ) as copy,
         ):
-            for k, rid, title, body in docs:
-                copy.write_row((doc_id(k, rid), k, rid, title or "", body or ""))
+            for (k, rid, title, body), vector in zip(docs, vectors, strict=True):
+                copy.write_row((doc_id(k, rid), k, rid, title or "", body or "", vector))
         return
     rows = [
         {"doc_id": doc_id(k, rid), "kind": k, "record_id": rid, "title": title or "", "body": body or ""}
@@ -81,11 +119,12 @@ def index_documents(
             rows,
         )
     else:
+        vector = VECTOR_SQL.format(title="CAST(:title AS text)", body="CAST(:body AS text)")
         conn.execute(
             text(
-                "INSERT INTO search_documents (doc_id, kind, record_id, title, body) "
-                "VALUES (:doc_id, :kind, :record_id, :title, :body) "
-                "ON CONFLICT (doc_id) DO UPDATE SET title = excluded.title, body = excluded.body"
+                "INSERT INTO search_documents (doc_id, kind, record_id, title, body, tsv) "
+                f"VALUES (:doc_id, :kind, :record_id, :title, :body, {vector}) "
+                "ON CONFLICT (doc_id) DO UPDATE SET title = excluded.title, body = excluded.body, tsv = excluded.tsv"
             ),
             rows,
         )
@@ -246,7 +285,7 @@ def _pg_sql(ranges: Sequence[tuple[int, int]]) -> str:
         + f", cand AS (SELECT doc_id, tsv FROM (SELECT doc_id, tsv, row_number() OVER "
         f"(PARTITION BY doc_id / {_STRIDE} ORDER BY doc_id DESC) AS n FROM ({union}) AS w) AS c "
         "WHERE n <= :cap), "
-        "top AS (SELECT cand.doc_id, ts_rank_cd(cand.tsv, q.tsq) AS score FROM cand, q "
+        "top AS (SELECT cand.doc_id, ts_rank(cand.tsv, q.tsq, 1) AS score FROM cand, q "
         "ORDER BY score DESC, cand.doc_id LIMIT :limit OFFSET :offset) "
         "SELECT d.kind, d.record_id, d.title, "
         "ts_headline('english', d.body, q.tsq, 'StartSel=[,StopSel=],MaxWords=24,MinWords=8') AS snip, "
