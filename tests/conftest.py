@@ -96,6 +96,13 @@ def db(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) ->
 
 
 @pytest.fixture
+def pg_db(pg_database: Database) -> Database:
+    """PostgreSQL only, emptied: for what exists only there (its tsvector column, COPY)."""
+    _empty_pg(pg_database)
+    return pg_database
+
+
+@pytest.fixture
 def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
     """SQLite only, for tests of adapters (CLI, API) where the backend does not matter."""
     path = tmp_path / "lessonloop.db"

@@ -32,10 +32,8 @@ _STALE = (
 
 
 @pytest.fixture
-def pg(db: Database) -> Database:
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite's FTS5 tokenises the text itself")
-    return db
+def pg(pg_db: Database) -> Database:
+    return pg_db  # PostgreSQL only: SQLite's FTS5 tokenises the text itself
 
 
 def _import(db: Database, path: Path) -> Any:
