@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint types pytest chromium bench clean
+.PHONY: run test lint types pytest chromium bench faults load clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,14 @@ test: lint types pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Delivery fault harness (docs/reliability.md): live workers, kill -9, SIGTERM, bad receivers.
+faults: $(STAMP)
+	$(BIN)/python bench/faults.py
+
+# 1, 8, 32 and 64 connections (80% reads / 20% writes) while an import runs, both backends.
+load: $(STAMP)
+	$(BIN)/python bench/load_faults.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

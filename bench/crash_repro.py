@@ -32,6 +32,7 @@ def main() -> int:
     args = ap.parse_args()
     faulthandler.enable()
 
+    import lessonloop.bootstrap  # noqa: F401  (wires storage before it is opened)
     from lessonloop.failures import service
     from lessonloop.settings import Settings
     from lessonloop.store.engine import Database
@@ -42,7 +43,9 @@ def main() -> int:
     done = [0]
 
     def touch(session: object) -> None:
-        page = service.list_failures(session, page=1, page_size=50)  # type: ignore[arg-type]
+        from lessonloop.access.actor import SystemActor
+
+        page = service.list_failures(session, page=1, page_size=50, viewer=SystemActor("bench"))  # type: ignore[arg-type]
         for f in page.items:
             (f.title, [p.name for p in f.people], f.labels)
 

@@ -38,6 +38,7 @@ sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402
 import run as bench  # noqa: E402
+from lessonloop.access.actor import SystemActor  # noqa: E402  (after the path set-up above)
 
 
 def _median_ms(values: list[float]) -> float:
@@ -50,6 +51,7 @@ def profile_list(url: str, page_size: int = 50, repeat: int = 40) -> None:
     from sqlalchemy import event
     from sqlalchemy.orm import lazyload, noload, selectinload
 
+    import lessonloop.bootstrap  # noqa: F401  (wires storage before it is opened)
     from lessonloop.failures import service
     from lessonloop.failures.models import Failure
     from lessonloop.failures.schemas import FailureOut
@@ -71,13 +73,14 @@ def profile_list(url: str, page_size: int = 50, repeat: int = 40) -> None:
 
     from sqlalchemy import select
 
+    from lessonloop.access.actor import SystemActor
     from lessonloop.access.policy import visible_failures_clause
     from lessonloop.access.scope import where_visible
     from lessonloop.access.viewer import viewer_for
 
     with db.unit() as s:  # the API's viewer: an ordinary team member (bench/run.py uses the same)
         member = s.scalar(select(Person.id).where(Person.handle == "user0100"))
-        viewer = viewer_for(s, member) if member is not None else None
+        viewer = viewer_for(s, member) if member is not None else SystemActor("bench")
 
     def as_shipped(page: int) -> tuple[list[str], collections.Counter[str]]:
         with db.unit() as s:
@@ -128,6 +131,7 @@ def profile_list(url: str, page_size: int = 50, repeat: int = 40) -> None:
 def profile_search(url: str, count: int = 200) -> None:
     from sqlalchemy import text
 
+    import lessonloop.bootstrap  # noqa: F401  (wires storage before it is opened)
     from lessonloop.settings import Settings
     from lessonloop.store import search as store_search
     from lessonloop.store.engine import Database
@@ -174,14 +178,14 @@ def profile_search(url: str, count: int = 200) -> None:
 
         session = Session(bind=conn)
         for q in queries:  # warm-up
-            store_search.search(session, q)
+            store_search.rank(session, q)
         for q in queries:
             t = time.perf_counter()
-            store_search.search(session, q)
+            store_search.rank(session, q)
             took = time.perf_counter() - t
             times["search()"].append(took)
             t = time.perf_counter()
-            store_search.search(session, q, candidates=10**9)  # every match ranked, as before the bound
+            store_search.rank(session, q, candidates=10**9)  # every match ranked, as before the bound
             times["search(), every match"].append(time.perf_counter() - t)
             n = 0
             for name, sql in variants.items():
@@ -261,6 +265,7 @@ def _py_spy() -> str | None:
 
 
 def profile_import(url: str, file: Path) -> None:
+    import lessonloop.bootstrap  # noqa: F401  (wires storage before it is opened)
     from lessonloop.settings import Settings
     from lessonloop.store.engine import Database
 
@@ -303,7 +308,7 @@ def profile_import(url: str, file: Path) -> None:
             pr = cProfile.Profile()
             with file.open("rb") as fh, db.unit(actor="bench") as s:
                 pr.enable()
-                import_file(s, fh, format="public-postmortems")
+                import_file(s, fh, format="public-postmortems", viewer=SystemActor("bench"))
                 pr.disable()
             pstats.Stats(pr).sort_stats("cumulative").print_stats(30)
 

@@ -215,6 +215,7 @@ class PgBackendCpu:
 
 
 def bench_import(target: Target, path: Path, n: int) -> dict[str, Any]:
+    import lessonloop.bootstrap  # noqa: F401  (wires storage before it is opened)
     from lessonloop.settings import Settings
     from lessonloop.store.engine import Database
 
@@ -261,6 +262,7 @@ def build_workspace(
 ) -> dict[str, Any]:
     from sqlalchemy import text
 
+    import lessonloop.bootstrap  # noqa: F401  (wires storage before it is opened)
     from lessonloop.settings import Settings
     from lessonloop.store.engine import Database
 
@@ -315,6 +317,7 @@ def _stats(ms: list[float]) -> dict[str, float]:
 def bench_search(target: Target, queries: list[str], reps: int) -> dict[str, Any]:
     from sqlalchemy import event
 
+    import lessonloop.bootstrap  # noqa: F401  (wires storage before it is opened)
     from lessonloop.settings import Settings
     from lessonloop.store import search as store_search
     from lessonloop.store.engine import Database
@@ -333,7 +336,7 @@ def bench_search(target: Target, queries: list[str], reps: int) -> dict[str, Any
         event.listen(db.engine, "before_cursor_execute", capture)
         for q in queries:
             captured.clear()
-            store_search.search(session, q)
+            store_search.rank(session, q)
             stmt = [c for c in captured if "search_fts" in c[0] or "search_documents" in c[0]]
             if len(stmt) != 1:
                 raise RuntimeError(f"expected one search statement for {q!r}, saw {len(stmt)}")
@@ -375,14 +378,14 @@ def bench_search(target: Target, queries: list[str], reps: int) -> dict[str, Any
 
         # 3. Warm up every path once, then measure, interleaved query by query.
         for q, (sql, params) in zip(queries, statements, strict=True):
-            store_search.search(session, q)
+            store_search.rank(session, q)
             run_raw(sql, params)
             run_raw(minimal, (fts(q),))
         via, direct, rank_only, ratios = [], [], [], []
         for _ in range(reps):
             for q, (sql, params) in zip(queries, statements, strict=True):
                 t0 = time.perf_counter()
-                hits = store_search.search(session, q)
+                hits = store_search.rank(session, q)
                 t1 = time.perf_counter()
                 rows = run_raw(sql, params)
                 t2 = time.perf_counter()
@@ -619,6 +622,7 @@ def api_token(target: Target) -> str:
     the list is what a member sees (org-wide failures and their team's), not an admin's all."""
     from sqlalchemy import select
 
+    import lessonloop.bootstrap  # noqa: F401  (wires storage before it is opened)
     from lessonloop.accounts.service import issue_token
     from lessonloop.people.models import Membership, Person
     from lessonloop.settings import Settings

@@ -61,6 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import generate
+from lessonloop.access.actor import SystemActor
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
 CLI = [sys.executable, "-c", "from lessonloop.cli.main import main; main()"]
@@ -230,6 +231,7 @@ def follow_through(db: Any, seed: int) -> dict[str, int]:
 
 def workspace(workdir: Path, n: int, seed: int, rebuild: bool = False) -> tuple[str, dict[str, Any]]:
     """The SQLite URL of the ``n``-failure workspace, built unless a complete one is cached."""
+    import lessonloop.bootstrap  # noqa: F401  (wires storage before it is opened)
     from lessonloop.settings import Settings
     from lessonloop.store.engine import Database
 
@@ -430,7 +432,7 @@ def bench_similar(
 
     for r in warm:  # caches (stemmer, page cache) as in a running server
         with db.unit() as s:
-            similar.similar_failures(s, title=r["title"], text=r["text"])
+            similar.similar_failures(s, title=r["title"], text=r["text"], viewer=SystemActor("bench"))
     out: dict[str, Any] = {}
     results_by_kind: dict[str, list[Any]] = {}
     for name, recs, with_text in (("writeups", texts, True), ("titles", titles, False)):
@@ -442,7 +444,11 @@ def bench_similar(
                 [
                     (
                         lambda s, r=r, t=with_text: similar.similar_failures(
-                            s, title=r["title"], text=r["text"] if t else "", limit=5
+                            s,
+                            title=r["title"],
+                            text=r["text"] if t else "",
+                            limit=5,
+                            viewer=SystemActor("bench"),
                         )
                     )
                     for r in recs
@@ -477,7 +483,11 @@ def bench_similar(
                     [
                         (
                             lambda s, r=r, t=with_text: similar.similar_failures(
-                                s, title=r["title"], text=r["text"] if t else "", limit=5
+                                s,
+                                title=r["title"],
+                                text=r["text"] if t else "",
+                                limit=5,
+                                viewer=SystemActor("bench"),
                             )
                         )
                         for r in recs
@@ -534,7 +544,15 @@ def bench_similar(
             similar.RETRIEVAL_PHRASES = phrases
     la = loadavg()
     walls, cpus, _ = timed_calls(
-        db, [(lambda s, r=r: similar.suggest_labels(s, title=r["title"], text=r["text"])) for r in texts]
+        db,
+        [
+            (
+                lambda s, r=r: similar.suggest_labels(
+                    s, title=r["title"], text=r["text"], viewer=SystemActor("bench")
+                )
+            )
+            for r in texts
+        ],
     )
     out["suggest_labels"] = {"wall": stats(walls), "cpu": stats(cpus), "loadavg": [la, loadavg()]}
     log(
@@ -608,7 +626,12 @@ def bench_semantic(
             [
                 (
                     lambda s, r=r, t=with_text: similar.similar_failures(
-                        s, title=r["title"], text=r["text"] if t else "", limit=5, semantic=True
+                        s,
+                        title=r["title"],
+                        text=r["text"] if t else "",
+                        limit=5,
+                        semantic=True,
+                        viewer=SystemActor("bench"),
                     )
                 )
                 for r in recs
@@ -622,6 +645,7 @@ def bench_semantic(
 def bench_metrics(db: Any, reps: int) -> dict[str, Any]:
     from sqlalchemy import func, select
 
+    from lessonloop.access.actor import SystemActor
     from lessonloop.access.viewer import viewer_for
     from lessonloop.failures.models import Failure
     from lessonloop.people.models import Membership
@@ -646,7 +670,7 @@ def bench_metrics(db: Any, reps: int) -> dict[str, Any]:
     }
     out: dict[str, Any] = {"team_id": team_id, "viewer_person_id": person_id, "cases": {}}
     with db.unit() as s:
-        compute_metrics(s)  # warm the page cache
+        compute_metrics(s, viewer=SystemActor("bench"))  # warm the page cache
     for name, kwargs in cases.items():
         la = loadavg()
         walls, cpus, results = timed_calls(
@@ -736,6 +760,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=OUT_DIR / "signals-bench.json")
     args = ap.parse_args(argv)
 
+    import lessonloop.bootstrap  # noqa: F401  (wires storage before it is opened)
     from lessonloop.settings import Settings
     from lessonloop.store.engine import Database
 

@@ -40,6 +40,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import lessonloop.bootstrap  # noqa: F401  (wires storage before it is opened)
+from lessonloop.access.actor import SystemActor
 from lessonloop.failures.service import log_failure
 from lessonloop.settings import Settings
 from lessonloop.signals import semantic as sem
@@ -99,6 +101,7 @@ def import_records(db: Database, records: Sequence[dict[str, Any]]) -> dict[str,
                 source=(rec.get("source") or None),
                 company=rec.get("company") or None,
                 url=rec.get("url") or None,
+                viewer=SystemActor("bench"),
             )
             ids[rec["id"]] = failure.id
     return ids
@@ -204,7 +207,14 @@ def evaluate(path: Path, *, progress: bool = False, extras: bool = True, semanti
 
                     got = {
                         "lessonloop": found(
-                            similar_failures(session, title=title, text=body, limit=K, exclude_ids=own)
+                            similar_failures(
+                                session,
+                                title=title,
+                                text=body,
+                                limit=K,
+                                exclude_ids=own,
+                                viewer=SystemActor("bench"),
+                            )
                         ),
                         "tfidf": [labels[i] for i in baselines.tfidf(q)],
                         "bm25": [labels[i] for i in baselines.bm25(q)],
@@ -212,7 +222,13 @@ def evaluate(path: Path, *, progress: bool = False, extras: bool = True, semanti
                     if semantic:
                         got["semantic"] = found(
                             similar_failures(
-                                session, title=title, text=body, limit=K, exclude_ids=own, semantic=True
+                                session,
+                                title=title,
+                                text=body,
+                                limit=K,
+                                exclude_ids=own,
+                                semantic=True,
+                                viewer=SystemActor("bench"),
                             )
                         )
                         near = sem.semantic_scores(session, title=title, text=body, exclude=own, k=K)
@@ -226,9 +242,12 @@ def evaluate(path: Path, *, progress: bool = False, extras: bool = True, semanti
                                 limit=K,
                                 exclude_ids=own,
                                 cause_agreement=False,
+                                viewer=SystemActor("bench"),
                             )
                         )
-                        suggested = suggest_labels(session, title=title, text=body, k=1, exclude_ids=own)
+                        suggested = suggest_labels(
+                            session, title=title, text=body, k=1, exclude_ids=own, viewer=SystemActor("bench")
+                        )
                         if suggested and suggested[0][0].strip().lower() in labels[q]:
                             acc_ll += 1
                         counts = Counter(lbl for i, lbls in enumerate(labels) if i != q for lbl in lbls)

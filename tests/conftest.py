@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+import lessonloop.bootstrap  # noqa: F401  (wires the layers into storage)
 from lessonloop.settings import Settings
 from lessonloop.store.engine import Database
 from lessonloop.store.registry import metadata

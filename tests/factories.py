@@ -7,26 +7,31 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lessonloop.access.actor import SystemActor
 from lessonloop.failures.models import Failure
 from lessonloop.failures.service import log_failure
 from lessonloop.people.service import add_member, add_person, add_team
 from lessonloop.reviews.models import Review
 from lessonloop.reviews.service import conduct_review
 
+#: Tests that set up data or check a rule independent of who acts use this named system actor;
+#: tests of the policy pass a Viewer.
+SYSTEM = SystemActor("tests")
+
 
 def team_with_people(session: Session) -> dict[str, Any]:
-    team = add_team(session, name="Payments")
-    ana = add_person(session, name="Ana Lead", handle="ana", email="ana@example.com")
-    ben = add_person(session, name="Ben Member", handle="ben")
-    add_member(session, team=team, person=ana, role="lead")
-    add_member(session, team=team, person=ben, role="member")
+    team = add_team(session, name="Payments", viewer=SYSTEM)
+    ana = add_person(session, name="Ana Lead", handle="ana", email="ana@example.com", viewer=SYSTEM)
+    ben = add_person(session, name="Ben Member", handle="ben", viewer=SYSTEM)
+    add_member(session, team=team, person=ana, role="lead", viewer=SYSTEM)
+    add_member(session, team=team, person=ben, role="member", viewer=SYSTEM)
     return {"team": team, "ana": ana, "ben": ben}
 
 
 def failure(session: Session, **overrides: Any) -> Failure:
     fields: dict[str, Any] = {"title": "Checkout release missed the launch date", "kind": "missed-deadline"}
     fields.update(overrides)
-    return log_failure(session, **fields)
+    return log_failure(session, viewer=SYSTEM, **fields)
 
 
 ANSWERS = {
@@ -51,4 +56,5 @@ def reviewed(session: Session, failure_obj: Failure, owner: str = "ben", **answe
             "owner": owner,
             "due_date": (dt.date.today() + dt.timedelta(days=7)).isoformat(),
         },
+        viewer=SYSTEM,
     )

@@ -23,6 +23,7 @@ from lessonloop.people.models import Membership, Person, Team
 from lessonloop.reviews.models import Review
 from lessonloop.store.engine import Database
 from lessonloop.store.history import HistoryEntry
+from tests.factories import SYSTEM
 
 
 def test_demo_fills_an_empty_workspace_with_every_stage(db: Database) -> None:
@@ -57,7 +58,7 @@ def test_demo_fills_an_empty_workspace_with_every_stage(db: Database) -> None:
         assert repeat.repeat_of_id is not None
         for failure in failures:
             if failure.status == "learned":  # the loop's rule held for every learned failure
-                facts = loop_facts(session, failure)
+                facts = loop_facts(session, failure, viewer=SYSTEM)
                 assert facts.review_completed and facts.primary_action_closed
 
         reviews = list(session.scalars(select(Review)))
@@ -76,17 +77,17 @@ def test_demo_fills_an_empty_workspace_with_every_stage(db: Database) -> None:
         dropped = [a for a in actions if a.status == "dropped"]
         assert len(dropped) == 1 and dropped[0].drop_reason.strip()
 
-        verdicts = Counter(experiment_verdict(e).value for e in list_experiments(session))
+        verdicts = Counter(experiment_verdict(e).value for e in list_experiments(session, viewer=SYSTEM))
         assert set(verdicts) == {"passed", "failed", "inconclusive"}
 
         # Re-evaluate and follow through: a persistent pattern escalated, a checklist revision
         # that remembers its failure, a guardrail, recognition for learning.
         escalations = list(session.scalars(select(Escalation)))
         assert len(escalations) == 1 and escalations[0].count == 3 and escalations[0].owner_id
-        revisions = checklist_history(session, "Project kickoff")
+        revisions = checklist_history(session, "Project kickoff", viewer=SYSTEM)
         assert [r.version for r in revisions] == [1, 2] and revisions[1].failure_id is not None
-        assert len(list_guardrails(session)) == 1
-        assert recognition_counts(session)["total"] == 3
+        assert len(list_guardrails(session, viewer=SYSTEM)) == 1
+        assert recognition_counts(session, viewer=SYSTEM)["total"] == 3
 
         lessons = list(session.scalars(select(Lesson)))
         assert all(lesson.audience for lesson in lessons)
@@ -99,7 +100,7 @@ def test_demo_fills_an_empty_workspace_with_every_stage(db: Database) -> None:
 
 def test_demo_refuses_a_workspace_that_is_not_empty(db: Database) -> None:
     with db.unit() as session:
-        log_failure(session, title="Somebody was here first")
+        log_failure(session, title="Somebody was here first", viewer=SYSTEM)
     with db.unit() as session, pytest.raises(Conflict, match="not empty"):
         build_demo(session)
     with db.unit() as session:

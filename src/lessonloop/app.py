@@ -22,7 +22,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 import lessonloop
+import lessonloop.bootstrap  # wires the layers into storage before it is opened
 from lessonloop.api import API_PREFIX, build_router
+from lessonloop.api.body_limit import BodyLimitMiddleware
 from lessonloop.api.cache import LruCache, ResponseCache
 from lessonloop.api.errors import install_error_handlers
 from lessonloop.api.security import install_security
@@ -79,6 +81,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.principal_cache = LruCache[Any](4096) if settings.api_cache else None
 
     install_error_handlers(app)
+    # Added first, so it runs inside the security-header middlewares and its 413 carries them.
+    app.add_middleware(BodyLimitMiddleware, api_prefix=API_PREFIX)
     install_security(app, api_prefix=API_PREFIX, docs_url=f"{API_PREFIX}/docs")
     app.include_router(build_router(), prefix=API_PREFIX)
 

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.actor import SystemActor
 from lessonloop.accounts.crypto import verify_password
 from lessonloop.accounts.models import Account
 from lessonloop.accounts.service import account_of, create_account
@@ -49,6 +50,9 @@ from lessonloop.reviews.models import Review
 from lessonloop.reviews.service import conduct_review, primary_action, start_review, update_review
 
 __all__ = ["DEMO_PASSWORD", "DemoSummary", "build_demo", "demo_logins", "workspace_is_empty"]
+
+#: The demo loader acts as itself: a named system job, recorded in every record's history.
+DEMO = SystemActor("demo")
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,7 @@ def demo_logins(session: Session) -> list[tuple[str, str]]:
     Empty when this is not the demo workspace or its first admin changed the password.
     """
     try:
-        first = get_person(session, PEOPLE[0][0])
+        first = get_person(session, PEOPLE[0][0], viewer=DEMO)
     except LessonloopError:
         return []
     account = account_of(session, first)
@@ -145,9 +149,10 @@ def _review(
         answers={**answers, "held_at": clock.at(completed, 14)},
         primary_action=primary,
         secondary_actions=secondary,
+        viewer=DEMO,
     )
     review.completed_at = clock.at(completed, 16)
-    main = primary_action(session, review)
+    main = primary_action(session, review, viewer=DEMO)
     assert main is not None
     others = list(
         session.scalars(
@@ -158,12 +163,12 @@ def _review(
 
 
 def _done(session: Session, clock: _Clock, action: Action, evidence: str, *, on: int) -> None:
-    complete_action(session, action.id, evidence=evidence)
+    complete_action(session, action.id, evidence=evidence, viewer=DEMO)
     action.closed_at = clock.at(on, 17)
 
 
 def _dropped(session: Session, clock: _Clock, action: Action, reason: str, *, on: int) -> None:
-    drop_action(session, action.id, reason=reason)
+    drop_action(session, action.id, reason=reason, viewer=DEMO)
     action.closed_at = clock.at(on, 17)
 
 
@@ -189,9 +194,12 @@ def _experiment(
         threshold=threshold,
         start_date=clock.day(start),
         end_date=clock.day(end),
+        viewer=DEMO,
     )
     for offset, value, note in observations:
-        record_observation(session, experiment.id, value=value, observed_at=clock.at(offset, 9), note=note)
+        record_observation(
+            session, experiment.id, value=value, observed_at=clock.at(offset, 9), note=note, viewer=DEMO
+        )
     return experiment
 
 
@@ -201,7 +209,7 @@ def _demo_account(session: Session, person: Person, *, admin: bool) -> None:
     hash, and a shared salt hides nothing when the password is printed anyway."""
     first = session.scalar(select(Account).limit(1))
     if first is None:
-        create_account(session, person, password=DEMO_PASSWORD, admin=admin)
+        create_account(session, person, password=DEMO_PASSWORD, admin=admin, viewer=DEMO)
         return
     session.add(Account(person=person, password_hash=first.password_hash, is_admin=admin, failed_logins=0))
     session.flush()
@@ -215,12 +223,16 @@ def build_demo(session: Session) -> DemoSummary:
             field="workspace",
         )
     clock = _Clock()
-    teams: dict[str, Team] = {name: add_team(session, name=name, description=d) for name, d in TEAMS.items()}
+    teams: dict[str, Team] = {
+        name: add_team(session, name=name, description=d, viewer=DEMO) for name, d in TEAMS.items()
+    }
     people: dict[str, Person] = {}
     for handle, name, memberships in PEOPLE:
-        people[handle] = add_person(session, name=name, handle=handle, email=f"{handle}@example.com")
+        people[handle] = add_person(
+            session, name=name, handle=handle, email=f"{handle}@example.com", viewer=DEMO
+        )
         for team, role in memberships:
-            add_member(session, team=teams[team], person=people[handle], role=role)
+            add_member(session, team=teams[team], person=people[handle], role=role, viewer=DEMO)
         _demo_account(session, people[handle], admin=handle in DEMO_ORG_ADMINS)
 
     # 1. A missed deadline on a high-visibility project → learned, with a passed experiment.
@@ -243,6 +255,7 @@ def build_demo(session: Session) -> DemoSummary:
         impact="Public commitment missed; two launch partners delayed their integrations",
         impact_value=3,
         impact_unit="weeks",
+        viewer=DEMO,
     )
     _, (launch_fix, launch_review_cadence) = _review(
         session,
@@ -302,8 +315,8 @@ def build_demo(session: Session) -> DemoSummary:
     _done(
         session, clock, launch_review_cadence, "Review runs every Monday; notes in the launch channel", on=-39
     )
-    transition(session, launch.id, "re-evaluating")
-    transition(session, launch.id, "learned")
+    transition(session, launch.id, "re-evaluating", viewer=DEMO)
+    transition(session, launch.id, "learned", viewer=DEMO)
 
     # 2. Churn after a product change → acting; an overdue action; an inconclusive experiment.
     churn = log_failure(
@@ -325,6 +338,7 @@ def build_demo(session: Session) -> DemoSummary:
         impact="Starter churn up 1.3 percentage points",
         impact_value=1.3,
         impact_unit="percentage points",
+        viewer=DEMO,
     )
     _, (churn_fix, _calls) = _review(
         session,
@@ -387,6 +401,7 @@ def build_demo(session: Session) -> DemoSummary:
         impact="30% under-forecast in peak week",
         impact_value=30,
         impact_unit="%",
+        viewer=DEMO,
     )
     forecast_review, (forecast_fix,) = _review(
         session,
@@ -433,7 +448,7 @@ def build_demo(session: Session) -> DemoSummary:
         "Drift alert live in the ML platform since week 32; it fired once and was triaged",
         on=-26,
     )
-    transition(session, forecast.id, "re-evaluating")
+    transition(session, forecast.id, "re-evaluating", viewer=DEMO)
 
     # 4. A broken cross-team hand-off → learned ... and later repeated.
     handoff = log_failure(
@@ -455,6 +470,7 @@ def build_demo(session: Session) -> DemoSummary:
         impact="Support tickets doubled for a week",
         impact_value=2,
         impact_unit="x tickets",
+        viewer=DEMO,
     )
     _, (handoff_fix,) = _review(
         session,
@@ -485,8 +501,8 @@ def build_demo(session: Session) -> DemoSummary:
         "Checklist step live; 6 of 6 releases since carried a support acknowledgment",
         on=-76,
     )
-    transition(session, handoff.id, "re-evaluating")
-    transition(session, handoff.id, "learned")
+    transition(session, handoff.id, "re-evaluating", viewer=DEMO)
+    transition(session, handoff.id, "learned", viewer=DEMO)
     handoff_lesson = create_lesson(
         session,
         title="A hand-off needs a named receiver and an acknowledgment",
@@ -499,6 +515,7 @@ def build_demo(session: Session) -> DemoSummary:
         failures=[handoff.id],
         audience=list(teams.values()),
         published_at=clock.at(-72),
+        viewer=DEMO,
     )
 
     # 5. A fast feature that lost data in rare cases → acting, rollback plan done, patch tested.
@@ -522,6 +539,7 @@ def build_demo(session: Session) -> DemoSummary:
         impact="37 users lost edits",
         impact_value=37,
         impact_unit="users",
+        viewer=DEMO,
     )
     _, (sync_fix, sync_rollback) = _review(
         session,
@@ -592,8 +610,9 @@ def build_demo(session: Session) -> DemoSummary:
         impact="Orders table locked at peak",
         impact_value=11,
         impact_unit="minutes",
+        viewer=DEMO,
     )
-    draft = start_review(session, migration.id, held_at=clock.at(-9, 14))
+    draft = start_review(session, migration.id, held_at=clock.at(-9, 14), viewer=DEMO)
     update_review(
         session,
         draft.id,
@@ -602,6 +621,7 @@ def build_demo(session: Session) -> DemoSummary:
             "what_changed": "The orders table had grown tenfold since the last such change",
             "reviewers": [people["amara"]],
         },
+        viewer=DEMO,
     )
 
     # 7. Turnover exposed a knowledge gap → acting, primary action overdue.
@@ -624,6 +644,7 @@ def build_demo(session: Session) -> DemoSummary:
         impact="Books closed four days late",
         impact_value=4,
         impact_unit="days",
+        viewer=DEMO,
     )
     _review(
         session,
@@ -667,6 +688,7 @@ def build_demo(session: Session) -> DemoSummary:
         impact="Checkout down at peak",
         impact_value=25,
         impact_unit="minutes",
+        viewer=DEMO,
     )
     _, (env_fix, peak_tests) = _review(
         session,
@@ -706,8 +728,8 @@ def build_demo(session: Session) -> DemoSummary:
         on=-98,
     )
     _done(session, clock, peak_tests, "Load tests ran before the last three peaks; reports attached", on=-96)
-    transition(session, loadtest.id, "re-evaluating")
-    transition(session, loadtest.id, "learned")
+    transition(session, loadtest.id, "re-evaluating", viewer=DEMO)
+    transition(session, loadtest.id, "learned", viewer=DEMO)
 
     # 9. An ambiguous metric → just observed.
     log_failure(
@@ -729,6 +751,7 @@ def build_demo(session: Session) -> DemoSummary:
         impact="Paying teams down 6% unnoticed",
         impact_value=6,
         impact_unit="%",
+        viewer=DEMO,
     )
 
     # 10. Changed market conditions → in review, a draft just started.
@@ -751,12 +774,14 @@ def build_demo(session: Session) -> DemoSummary:
         impact="Reply rate down from 9% to 3%",
         impact_value=6,
         impact_unit="percentage points",
+        viewer=DEMO,
     )
-    market_review = start_review(session, market.id, held_at=clock.at(-2, 11))
+    market_review = start_review(session, market.id, held_at=clock.at(-2, 11), viewer=DEMO)
     update_review(
         session,
         market_review.id,
         {"what_changed": "A competitor launched a free tier aimed at our Starter customers"},
+        viewer=DEMO,
     )
 
     # 4b. The hand-off broke again despite the lesson: a confirmed repeat.
@@ -777,8 +802,9 @@ def build_demo(session: Session) -> DemoSummary:
         occurred_at=clock.at(-9),
         detected_at=clock.at(-8),
         impact="A day of confused customer calls",
+        viewer=DEMO,
     )
-    confirm_repeat(session, repeat.id, handoff.id)
+    confirm_repeat(session, repeat.id, handoff.id, viewer=DEMO)
     # A third hand-off failure in the window: the pattern persists, so an escalation opens (below).
     log_failure(
         session,
@@ -797,6 +823,7 @@ def build_demo(session: Session) -> DemoSummary:
         occurred_at=clock.at(-41),
         detected_at=clock.at(-40),
         impact="An enterprise renewal at risk",
+        viewer=DEMO,
     )
 
     # Lessons with audiences (the hand-off lesson was published above, before its repeat).
@@ -812,6 +839,7 @@ def build_demo(session: Session) -> DemoSummary:
         failures=[launch.id],
         audience=[teams["Platform"], teams["Growth"]],
         published_at=clock.at(-30),
+        viewer=DEMO,
     )
     create_lesson(
         session,
@@ -825,6 +853,7 @@ def build_demo(session: Session) -> DemoSummary:
         failures=[loadtest.id],
         audience=[teams["Platform"]],
         published_at=clock.at(-90),
+        viewer=DEMO,
     )
     create_lesson(
         session,
@@ -834,6 +863,7 @@ def build_demo(session: Session) -> DemoSummary:
         author=people["chen"],
         failures=[forecast.id],
         audience=[teams["Data Science"]],
+        viewer=DEMO,
     )
     # The repeat links back to the lesson it shows did not stick.
     handoff_lesson.failures = [*handoff_lesson.failures, repeat]
@@ -848,6 +878,7 @@ def build_demo(session: Session) -> DemoSummary:
             "The drift check you set up caught the spring shift two weeks early. Next: pair with me on "
             "the backtest design so peak seasons are covered before a model ships."
         ),
+        viewer=DEMO,
     )
     start_plan(
         session,
@@ -857,6 +888,7 @@ def build_demo(session: Session) -> DemoSummary:
         goals="Run production-model monitoring end to end: drift alerts, backtests over peak seasons.",
         support="Pairing with Chen every second week; the monitoring course on the learning budget.",
         review_date=clock.day(21),
+        viewer=DEMO,
     )
 
     # Follow-through: the checklist remembers the failures that changed it, a short-term
@@ -866,6 +898,7 @@ def build_demo(session: Session) -> DemoSummary:
         name="Project kickoff",
         items=["Scope and success metric agreed", "Owners named for each workstream"],
         author=people["amara"],
+        viewer=DEMO,
     )
     revise_checklist(
         session,
@@ -878,6 +911,7 @@ def build_demo(session: Session) -> DemoSummary:
         reason="The partner API slipped on a vendor date given only verbally.",
         failure_id=launch.id,
         author=people["amara"],
+        viewer=DEMO,
     )
     add_guardrail(
         session,
@@ -888,6 +922,7 @@ def build_demo(session: Session) -> DemoSummary:
         rollback_plan="Retire once every pricing experiment reports 30-day retention automatically.",
         expires_on=clock.day(30),
         failure_id=churn.id,
+        viewer=DEMO,
     )
     recognise(
         session,
@@ -896,6 +931,7 @@ def build_demo(session: Session) -> DemoSummary:
         by=people["chen"],
         note="Walked us through the forecast's assumptions without hedging.",
         failure_id=forecast.id,
+        viewer=DEMO,
     )
     recognise(
         session,
@@ -904,6 +940,7 @@ def build_demo(session: Session) -> DemoSummary:
         by=people["amara"],
         note="The concurrent-edit test case caught a regression before release.",
         failure_id=sync.id,
+        viewer=DEMO,
     )
     recognise(
         session,
@@ -911,10 +948,11 @@ def build_demo(session: Session) -> DemoSummary:
         kind="shared-lesson",
         by=people["hugo"],
         note="The hand-off lesson reached Platform and Growth the same week.",
+        viewer=DEMO,
     )
 
     # Re-evaluate: three hand-off failures in 90 days open an escalation with a support route.
-    check_escalations(session, now=clock.at(0))
+    check_escalations(session, now=clock.at(0), viewer=DEMO)
 
     # Backdate creation to when each failure was detected (creation time is not in the history).
     for failure in session.scalars(select(Failure)):

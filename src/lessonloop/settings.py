@@ -30,11 +30,22 @@ class Settings:
     semantic: bool = False
     # Keep API list answers and token checks while the data is unchanged (api/cache.py).
     api_cache: bool = True
+    # Webhook targets allowed although not public (loopback, private, link-local …): host names,
+    # addresses or networks. Empty by default: a person's webhook cannot reach the inside.
+    webhook_allow_hosts: tuple[str, ...] = ()
+    # Proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client; none by default.
+    trusted_proxies: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def webhook_allow_hosts(env: dict[str, str]) -> tuple[str, ...]:
+    """``LESSONLOOP_WEBHOOK_ALLOW_HOSTS``, e.g. ``hooks.intranet,10.1.2.3,192.168.5.0/24``."""
+    raw = env.get("LESSONLOOP_WEBHOOK_ALLOW_HOSTS", "")
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
 
 
 def get_settings(env: dict[str, str] | None = None) -> Settings:
@@ -48,4 +59,16 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         escalation_window_days=int(env.get("LESSONLOOP_ESCALATION_WINDOW_DAYS", "90")),
         semantic=env.get("LESSONLOOP_SEMANTIC", "") in {"1", "true", "yes"},
         api_cache=env.get("LESSONLOOP_API_CACHE", "1").strip().lower() not in {"0", "false", "no", "off"},
+        webhook_allow_hosts=webhook_allow_hosts(env),
+        trusted_proxies=trusted_proxies(env),
     )
+
+
+def trusted_proxies(env: dict[str, str]) -> tuple[str, ...]:
+    """``LESSONLOOP_TRUSTED_PROXIES``, e.g. ``127.0.0.1,10.0.0.0/8``; checked now, so a typo fails
+    at start-up rather than silently trusting nobody (accounts/throttle.py)."""
+    from lessonloop.accounts.throttle import parse_proxies
+
+    entries = tuple(p.strip() for p in env.get("LESSONLOOP_TRUSTED_PROXIES", "").split(",") if p.strip())
+    parse_proxies(entries)
+    return entries

@@ -28,7 +28,7 @@ from lessonloop.lessons.service import create_lesson
 from lessonloop.people.service import add_member
 from lessonloop.reviews.models import Review
 from tests.access.world import VIEWER_KINDS, World, build_world
-from tests.factories import reviewed
+from tests.factories import SYSTEM, reviewed
 
 
 @pytest.fixture
@@ -185,7 +185,7 @@ def test_the_clause_follows_a_role_change(world: World) -> None:
     """viewer_for reads roles fresh: promoting the member to lead opens the private failure."""
     private = world.failure("private")
     assert not can_see_failure(world.viewer("member"), private)
-    add_member(world.session, team=world.team, person=world.people["member"], role="lead")
+    add_member(world.session, team=world.team, person=world.people["member"], role="lead", viewer=SYSTEM)
     viewer = world.viewer("member")
     assert can_see_failure(viewer, private)
     assert sql_sees(world.session, viewer, private)
@@ -221,8 +221,9 @@ def test_review_action_experiment_inherit_visibility(world: World) -> None:
         threshold=1,
         start_date="2026-01-01",
         end_date="2026-02-01",
+        viewer=SYSTEM,
     )
-    observation = record_observation(session, experiment.id, value=0)
+    observation = record_observation(session, experiment.id, value=0, viewer=SYSTEM)
     clauses = (
         (review, Review, visible_reviews_clause),
         (action, Action, visible_actions_clause),
@@ -281,10 +282,11 @@ def test_lesson_visibility(world: World) -> None:
         author=world.people["outsider"],
         failures=[world.failure("private").id],
         audience=[world.other_team],
+        viewer=SYSTEM,
     )
-    without = create_lesson(session, title="General lesson", learned="...")
+    without = create_lesson(session, title="General lesson", learned="...", viewer=SYSTEM)
     from_team = create_lesson(
-        session, title="Team lesson", learned="...", failures=[world.failure("team").id]
+        session, title="Team lesson", learned="...", failures=[world.failure("team").id], viewer=SYSTEM
     )
     wrong = []
     for kind in VIEWER_KINDS:

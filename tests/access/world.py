@@ -11,7 +11,7 @@ from lessonloop.accounts.models import Account
 from lessonloop.failures.models import Failure
 from lessonloop.people.models import Person, Team
 from lessonloop.people.service import add_member, add_person, add_team
-from tests.factories import failure
+from tests.factories import SYSTEM, failure
 
 VIEWER_KINDS = (
     "reporter",  # reported the failure; in no team
@@ -50,17 +50,19 @@ class World:
 
 
 def build_world(session: Session) -> World:
-    team = add_team(session, name="Payments")
-    other = add_team(session, name="Search")
+    team = add_team(session, name="Payments", viewer=SYSTEM)
+    other = add_team(session, name="Search", viewer=SYSTEM)
     people = {
-        kind: add_person(session, name=kind.replace("_", " ").title(), handle=kind.replace("_", "-"))
+        kind: add_person(
+            session, name=kind.replace("_", " ").title(), handle=kind.replace("_", "-"), viewer=SYSTEM
+        )
         for kind in VIEWER_KINDS
     }
-    add_member(session, team=team, person=people["member"], role="member")
-    add_member(session, team=team, person=people["lead"], role="lead")
-    add_member(session, team=team, person=people["team_admin"], role="admin")
-    add_member(session, team=other, person=people["other_member"], role="member")
-    add_member(session, team=other, person=people["other_lead"], role="lead")
+    add_member(session, team=team, person=people["member"], role="member", viewer=SYSTEM)
+    add_member(session, team=team, person=people["lead"], role="lead", viewer=SYSTEM)
+    add_member(session, team=team, person=people["team_admin"], role="admin", viewer=SYSTEM)
+    add_member(session, team=other, person=people["other_member"], role="member", viewer=SYSTEM)
+    add_member(session, team=other, person=people["other_lead"], role="lead", viewer=SYSTEM)
     make_admin(session, people["admin"])
     failures: dict[tuple[str, bool], Failure] = {}
     for visibility in ("private", "team", "org"):

@@ -38,6 +38,7 @@ from lessonloop.people.service import add_person
 from lessonloop.store.engine import Database
 from lessonloop.store.history import HistoryEntry
 from lessonloop.store.registry import metadata
+from tests.factories import SYSTEM
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 PASSWORD = "correct horse battery"
@@ -52,6 +53,7 @@ def _user(session: Session, handle: str = "ana", *, admin: bool = False) -> Acco
         password=PASSWORD,
         admin=admin,
         now=NOW,
+        viewer=SYSTEM,
     )
 
 
@@ -101,25 +103,27 @@ def test_weak_passwords_are_refused_before_anything_is_written(
     session: Session, password: object, message: str
 ) -> None:
     with pytest.raises(Invalid) as err:
-        create_user(session, name="Ana", handle="ana", email="ana@example.com", password=password)  # type: ignore[arg-type]
+        create_user(
+            session, name="Ana", handle="ana", email="ana@example.com", password=password, viewer=SYSTEM
+        )  # type: ignore[arg-type]
     assert err.value.field == "password"
     assert message in err.value.message
     assert session.scalar(select(Person).where(Person.handle == "ana")) is None
 
 
 def test_ten_characters_is_enough(session: Session) -> None:
-    assert create_user(session, name="Bo", handle="bo", email=None, password="0123456789").id
+    assert create_user(session, name="Bo", handle="bo", email=None, password="0123456789", viewer=SYSTEM).id
 
 
 def test_one_account_per_person(session: Session) -> None:
     account = _user(session)
     with pytest.raises(Conflict):
-        create_account(session, account.person, password="another password")
+        create_account(session, account.person, password="another password", viewer=SYSTEM)
 
 
 def test_an_existing_person_can_get_an_account(session: Session) -> None:
-    person = add_person(session, name="Cy", handle="cy")
-    account = create_account(session, "cy", password=PASSWORD)
+    person = add_person(session, name="Cy", handle="cy", viewer=SYSTEM)
+    account = create_account(session, "cy", password=PASSWORD, viewer=SYSTEM)
     assert account.person_id == person.id
     assert authenticate(session, "cy", PASSWORD, now=NOW).id == person.id
 
@@ -147,7 +151,7 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(session: Session) -
 
 
 def test_a_person_without_an_account_cannot_sign_in(session: Session) -> None:
-    add_person(session, name="Di", handle="di")
+    add_person(session, name="Di", handle="di", viewer=SYSTEM)
     with pytest.raises(SignInRefused, match="wrong password"):
         authenticate(session, "di", "", now=NOW)
 
@@ -208,7 +212,7 @@ def test_an_admin_can_unlock(session: Session) -> None:
     for _ in range(MAX_FAILED_LOGINS):
         with pytest.raises(SignInRefused):
             authenticate(session, "ana", "wrong password!", now=NOW)
-    unlock(session, "ana")
+    unlock(session, "ana", viewer=SYSTEM)
     assert authenticate(session, "ana", PASSWORD, now=NOW).id == account.person_id
 
 

@@ -18,6 +18,7 @@ from lessonloop.accounts.service import account_of, issue_token
 from lessonloop.app import create_app
 from lessonloop.people.service import add_person, get_person
 from lessonloop.store.engine import Database
+from tests.factories import SYSTEM
 
 API = "/api/v1"
 ADMIN = "admin"
@@ -30,9 +31,9 @@ def as_user(db: Database, handle: str, *, admin: bool = False, name: str | None 
     """
     with db.unit(actor="test") as session:
         try:
-            person = get_person(session, handle)
+            person = get_person(session, handle, viewer=SYSTEM)
         except Exception:
-            person = add_person(session, name=name or handle.title(), handle=handle)
+            person = add_person(session, name=name or handle.title(), handle=handle, viewer=SYSTEM)
         if admin and account_of(session, person) is None:
             session.add(Account(person=person, password_hash="!unusable", is_admin=True, failed_logins=0))
             session.flush()

@@ -15,6 +15,7 @@ from lessonloop.api.deps import SESSION_COOKIE
 from lessonloop.people.service import add_member, add_person, add_team
 from lessonloop.store.engine import Database
 from tests.api.conftest import API, as_user, ok
+from tests.factories import SYSTEM
 
 
 def _fill(path: str) -> str:
@@ -91,8 +92,8 @@ def test_a_revoked_token_is_401_at_once(client: TestClient, db: Database) -> Non
 
 def test_someone_elses_token_is_404_to_revoke_but_an_admin_may(client: TestClient, db: Database) -> None:
     with db.unit() as session:
-        add_person(session, name="Ana", handle="ana")
-        add_person(session, name="Ben", handle="ben")
+        add_person(session, name="Ana", handle="ana", viewer=SYSTEM)
+        add_person(session, name="Ben", handle="ben", viewer=SYSTEM)
     ana, ben = as_user(db, "ana"), as_user(db, "ben")
     ana_token = ok(client.post(f"{API}/auth/tokens", json={"name": "ana's"}, headers=ana), 201)
     assert client.delete(f"{API}/auth/tokens/{ana_token['id']}", headers=ben).status_code == 404
@@ -103,9 +104,9 @@ def test_someone_elses_token_is_404_to_revoke_but_an_admin_may(client: TestClien
 
 def test_me(client: TestClient, db: Database) -> None:
     with db.unit() as session:
-        team = add_team(session, name="Payments")
-        ana = add_person(session, name="Ana", handle="ana")
-        add_member(session, team=team, person=ana, role="lead")
+        team = add_team(session, name="Payments", viewer=SYSTEM)
+        ana = add_person(session, name="Ana", handle="ana", viewer=SYSTEM)
+        add_member(session, team=team, person=ana, role="lead", viewer=SYSTEM)
     me = ok(client.get(f"{API}/me", headers=as_user(db, "ana")))
     assert me["person"]["handle"] == "ana" and me["is_admin"] is False and me["has_account"] is False
     assert me["teams"] == [{"team_id": team.id, "team": "Payments", "role": "lead"}]
@@ -116,7 +117,7 @@ def test_me(client: TestClient, db: Database) -> None:
 
 def _cookie_client(anon: TestClient, db: Database, handle: str = "ana", **kwargs: Any) -> str:
     with db.unit() as session:
-        add_person(session, name=handle.title(), handle=handle)
+        add_person(session, name=handle.title(), handle=handle, viewer=SYSTEM)
         session_id = start_session(session, handle, **kwargs)
     anon.cookies.set(SESSION_COOKIE, session_id)
     return session_id

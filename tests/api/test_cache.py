@@ -14,6 +14,7 @@ from lessonloop.settings import Settings
 from lessonloop.store.engine import Database
 from lessonloop.store.version import DataVersion
 from tests.api.conftest import API, as_user, ok
+from tests.factories import SYSTEM
 
 
 def _titles(response: object) -> list[str]:
@@ -28,14 +29,16 @@ def test_the_data_version_changes_with_every_commit_and_only_then(db: Database) 
         session.connection()  # a transaction that writes nothing
     assert db.data_version() == first
     with db.unit(actor="test") as session:
-        log_failure(session, title="Checkout release missed the launch date", kind="missed-deadline")
+        log_failure(
+            session, title="Checkout release missed the launch date", kind="missed-deadline", viewer=SYSTEM
+        )
     second = db.data_version()
     assert second is not None and second != first
     # Another engine on the same database, as another process would be.
     other = Database.open(db.settings, migrate=False)
     try:
         with other.unit(actor="test") as session:
-            log_failure(session, title="Refund batch doubled", kind="other")
+            log_failure(session, title="Refund batch doubled", kind="other", viewer=SYSTEM)
     finally:
         other.close()
     assert db.data_version() not in (first, second)
@@ -72,7 +75,7 @@ def test_a_list_is_kept_until_a_write_from_any_connection(client: TestClient, db
     other = Database.open(db.settings, migrate=False)
     try:
         with other.unit(actor="cli") as session:
-            log_failure(session, title="Status page went stale", kind="other")
+            log_failure(session, title="Status page went stale", kind="other", viewer=SYSTEM)
     finally:
         other.close()
     after_other = client.get(f"{API}/failures")
@@ -81,11 +84,18 @@ def test_a_list_is_kept_until_a_write_from_any_connection(client: TestClient, db
 
 def test_kept_answers_are_per_viewer_and_follow_membership_changes(client: TestClient, db: Database) -> None:
     with db.unit(actor="test") as session:
-        team = add_team(session, name="Payments")
-        ana = add_person(session, name="Ana Lead", handle="ana")
-        add_person(session, name="Cy Outsider", handle="cy")
-        add_member(session, team=team, person=ana, role="lead")
-        log_failure(session, title="Refund batch doubled", kind="other", team="Payments", visibility="team")
+        team = add_team(session, name="Payments", viewer=SYSTEM)
+        ana = add_person(session, name="Ana Lead", handle="ana", viewer=SYSTEM)
+        add_person(session, name="Cy Outsider", handle="cy", viewer=SYSTEM)
+        add_member(session, team=team, person=ana, role="lead", viewer=SYSTEM)
+        log_failure(
+            session,
+            title="Refund batch doubled",
+            kind="other",
+            team="Payments",
+            visibility="team",
+            viewer=SYSTEM,
+        )
     ana_headers, cy_headers = as_user(db, "ana"), as_user(db, "cy")
     assert _titles(client.get(f"{API}/failures", headers=ana_headers)) == ["Refund batch doubled"]
     cy_first = client.get(f"{API}/failures", headers=cy_headers)
@@ -94,7 +104,7 @@ def test_kept_answers_are_per_viewer_and_follow_membership_changes(client: TestC
     assert _titles(client.get(f"{API}/failures", headers=ana_headers)) == ["Refund batch doubled"]
 
     with db.unit(actor="test") as session:  # cy joins the team: a commit
-        add_member(session, team="Payments", person="cy")
+        add_member(session, team="Payments", person="cy", viewer=SYSTEM)
     cy_member = client.get(f"{API}/failures", headers=cy_headers)
     assert cy_member.headers["x-cache"] == "miss" and _titles(cy_member) == ["Refund batch doubled"]
 

@@ -18,12 +18,12 @@ from lessonloop.people.service import add_member, add_person, get_person
 from lessonloop.store.engine import Database
 from lessonloop.worker import checks
 from tests.api.conftest import API, as_user, conduct, ok, setup_people
-from tests.factories import failure, reviewed, team_with_people
+from tests.factories import SYSTEM, failure, reviewed, team_with_people
 
 
 def notify(db: Database, handle: str, subject: str, *, at: dt.datetime | None = None) -> int:
     with db.unit(actor="test") as session:
-        person = get_person(session, handle)
+        person = get_person(session, handle, viewer=SYSTEM)
         n = enqueue(
             session,
             person_id=person.id,
@@ -32,6 +32,7 @@ def notify(db: Database, handle: str, subject: str, *, at: dt.datetime | None = 
             body_text=f"{subject} — body",
             dedupe_key=f"test:{handle}:{subject}",
             now=at,
+            viewer=SYSTEM,
         )
         assert n is not None
         return n.id
@@ -184,7 +185,7 @@ def test_the_owner_answers_and_a_yes_counts_as_verified_in_the_metrics(
     )
     assert no["worked"] == "no" and no["action_id"] == aid
     with db.unit() as session:
-        assert no["person_id"] == get_person(session, "ben").id
+        assert no["person_id"] == get_person(session, "ben", viewer=SYSTEM).id
     assert ok(client.get(f"{API}/metrics"))["totals"]["learning_conversion"] == 0.0
 
     yes = ok(
@@ -207,7 +208,7 @@ def test_who_may_answer_did_this_work(client: TestClient, db: Database) -> None:
         client.post(f"{API}/actions/{aid}/check", json={"worked": "partly"}, headers=as_user(db, "ana")), 201
     )
     with db.unit() as session:
-        assert by_lead["person_id"] == get_person(session, "ana").id
+        assert by_lead["person_id"] == get_person(session, "ana", viewer=SYSTEM).id
     # cara is in no team: she may see an org failure's action but not answer for it (403) ...
     cara = as_user(db, "cara")
     _ofid, org_action = done_primary(client, owner="ben", visibility="org")
@@ -225,9 +226,9 @@ def test_record_check_enforces_the_rule_in_the_service(db: Database) -> None:
     """The access rule lives in the service: the API and the pages only pass the viewer."""
     with db.unit(actor="test") as session:
         people = team_with_people(session)
-        outsider = add_person(session, name="Out Sider", handle="out")
-        member = add_person(session, name="Mo Member", handle="mo")
-        add_member(session, team=people["team"], person=member, role="member")
+        outsider = add_person(session, name="Out Sider", handle="out", viewer=SYSTEM)
+        member = add_person(session, name="Mo Member", handle="mo", viewer=SYSTEM)
+        add_member(session, team=people["team"], person=member, role="member", viewer=SYSTEM)
         f = failure(session, team=people["team"], visibility="team", reporter=people["ana"])
         reviewed(session, f, owner="ben")
         aid = session.scalar(select(Action.id).where(Action.failure_id == f.id))
@@ -247,15 +248,15 @@ def test_record_check_enforces_the_rule_in_the_service(db: Database) -> None:
             checks.record_check(session, aid, worked="yes", viewer=viewer_for(session, member))
         assert len(checks.checks_for(session, aid, viewer=viewer_for(session, member))) == 1
         # a trusted caller (the CLI) still answers for the owner by default
-        assert checks.record_check(session, aid, worked="partly").person_id == people["ben"].id
-        assert checks.latest_checks(session, [aid])[aid].worked == "partly"
+        assert checks.record_check(session, aid, worked="partly", viewer=SYSTEM).person_id == people["ben"].id
+        assert checks.latest_checks(session, [aid], viewer=SYSTEM)[aid].worked == "partly"
         # a dropped action has nothing to check
         other = add_action(
-            session, failure_id=f.id, title="Second try", owner="ben", due_date=dt.date.today()
+            session, failure_id=f.id, title="Second try", owner="ben", due_date=dt.date.today(), viewer=SYSTEM
         )
-        drop_action(session, other.id, reason="superseded by the first")
+        drop_action(session, other.id, reason="superseded by the first", viewer=SYSTEM)
         with pytest.raises(Conflict):
-            checks.record_check(session, other.id, worked="yes")
+            checks.record_check(session, other.id, worked="yes", viewer=SYSTEM)
 
 
 # -- calendar feeds ---------------------------------------------------------------------------------
@@ -299,7 +300,9 @@ def test_my_calendar_feed_is_shown_once_fetched_and_404_after_revoking(
     )
 
 
-def test_team_feeds_are_for_leads_and_org_admins(client: TestClient, anon: TestClient, db: Database) -> None:
+def test_team_feeds_are_made_by_leads_and_revoked_by_org_admins_too(
+    client: TestClient, anon: TestClient, db: Database
+) -> None:
     setup_people(client)
     ana, ben = as_user(db, "ana"), as_user(db, "ben")
     refused = client.post(f"{API}/calendar-tokens", json={"team": "Payments"}, headers=ben)
@@ -307,15 +310,19 @@ def test_team_feeds_are_for_leads_and_org_admins(client: TestClient, anon: TestC
     assert client.post(f"{API}/calendar-tokens", json={"team": "Nowhere"}, headers=ana).status_code == 404
     team_feed = ok(client.post(f"{API}/calendar-tokens", json={"team": "Payments"}, headers=ana), 201)
     assert team_feed["name"] == "team Payments" and team_feed["person_id"] is None
-    by_admin = ok(client.post(f"{API}/calendar-tokens", json={"team": "Payments"}), 201)
+    # an org admin may not hand out a team's feed (issue #11, leak 3); the lead makes a second one
+    assert client.post(f"{API}/calendar-tokens", json={"team": "Payments"}).status_code == 403
+    second = ok(client.post(f"{API}/calendar-tokens", json={"team": "Payments"}, headers=ana), 201)
     path = team_feed["url"].split("testserver", 1)[1]
     assert anon.get(path).headers["content-type"].startswith("text/calendar")
     # the lead lists and revokes the team's feeds; the member sees none of them
     assert {t["id"] for t in ok(client.get(f"{API}/calendar-tokens", headers=ana))} == {
         team_feed["id"],
-        by_admin["id"],
+        second["id"],
     }
     assert ok(client.get(f"{API}/calendar-tokens", headers=ben)) == []
     assert client.delete(f"{API}/calendar-tokens/{team_feed['id']}", headers=ben).status_code == 404
-    ok(client.delete(f"{API}/calendar-tokens/{by_admin['id']}", headers=ana))
+    ok(client.delete(f"{API}/calendar-tokens/{second['id']}", headers=ana))
     assert anon.get(path).status_code == 200
+    ok(client.delete(f"{API}/calendar-tokens/{team_feed['id']}"))  # an org admin cuts a feed off
+    assert anon.get(path).status_code == 404

@@ -32,7 +32,7 @@ from lessonloop.portability import import_file
 from lessonloop.settings import Settings
 from lessonloop.store.engine import Database
 from tests.api.conftest import API, ok
-from tests.factories import failure, reviewed
+from tests.factories import SYSTEM, failure, reviewed
 
 ROLES = ("reporter", "involved", "member", "lead", "other", "admin")
 # One word per visibility, in the failure's title only: what search looks for.
@@ -63,11 +63,14 @@ def world(db: Database) -> Iterator[World]:
     team. reporter and involved: in no team. A failure per visibility; a note and a plan by the
     lead about the member."""
     with db.unit(actor="setup") as session:
-        payments, search = add_team(session, name="Payments"), add_team(session, name="Search")
-        people = {role: add_person(session, name=role.title(), handle=role) for role in ROLES}
-        add_member(session, team=payments, person=people["member"], role="member")
-        add_member(session, team=payments, person=people["lead"], role="lead")
-        add_member(session, team=search, person=people["other"], role="member")
+        payments, search = (
+            add_team(session, name="Payments", viewer=SYSTEM),
+            add_team(session, name="Search", viewer=SYSTEM),
+        )
+        people = {role: add_person(session, name=role.title(), handle=role, viewer=SYSTEM) for role in ROLES}
+        add_member(session, team=payments, person=people["member"], role="member", viewer=SYSTEM)
+        add_member(session, team=payments, person=people["lead"], role="lead", viewer=SYSTEM)
+        add_member(session, team=search, person=people["other"], role="member", viewer=SYSTEM)
         session.add(
             Account(person=people["admin"], password_hash="!unusable", is_admin=True, failed_logins=0)
         )
@@ -84,7 +87,9 @@ def world(db: Database) -> Iterator[World]:
         }
         own = failure(session, title="Release checklist skipped", team=payments, reporter=people["member"])
         review = reviewed(session, own, owner="member", gap_type="skill", gap_justification="new to releases")
-        note = write_note(session, author="lead", subject="member", body=f"The {NOTE_WORD} talk went well")
+        note = write_note(
+            session, author="lead", subject="member", body=f"The {NOTE_WORD} talk went well", viewer=SYSTEM
+        )
         plan = start_plan(
             session,
             author="lead",
@@ -92,6 +97,7 @@ def world(db: Database) -> Iterator[World]:
             person="member",
             goals=f"Run the {NOTE_WORD} checklist solo",
             review_date=dt.date.today() + dt.timedelta(days=30),
+            viewer=SYSTEM,
         )
         headers = {
             role: {"Authorization": f"Bearer {issue_token(session, people[role], 'tests')[1]}"}
@@ -289,7 +295,7 @@ def test_an_export_for_a_person_keeps_secrets_out_and_imports_cleanly(world: Wor
         try:
             lines = [(json.dumps(r) + "\n").encode() for r in records]
             with target.unit() as session:
-                result = import_file(session, io.BytesIO(b"".join(lines)), format="native")
+                result = import_file(session, io.BytesIO(b"".join(lines)), format="native", viewer=SYSTEM)
             assert result.created == len(records) - 1  # all but the header
         finally:
             target.close()

@@ -18,7 +18,7 @@ from lessonloop.notifications.config import WorkerConfig
 from lessonloop.store.engine import Database
 from lessonloop.worker.runner import run_once
 from tests.cli import Cli
-from tests.factories import failure, team_with_people
+from tests.factories import SYSTEM, failure, team_with_people
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 TODAY = NOW.date()
@@ -35,6 +35,7 @@ def _world(db: Database) -> dict[str, int]:
             owner="ben",
             due_date=TODAY + dt.timedelta(days=7),
             review_date=TODAY + dt.timedelta(days=21),
+            viewer=SYSTEM,
         )
         e = add_experiment(
             s,
@@ -45,6 +46,7 @@ def _world(db: Database) -> dict[str, int]:
             threshold=0,
             start_date=TODAY,
             end_date=TODAY + dt.timedelta(days=30),
+            viewer=SYSTEM,
         )
         ids = {"failure": f.id, "action": a.id, "experiment": e.id}
     run_once(db, now=NOW, config=WorkerConfig(reflection_within_days=3), only_jobs={"reflection-sessions"})
@@ -60,9 +62,9 @@ def _events(text: str) -> dict[str, tuple[dt.date, str]]:
 def test_person_and_team_feeds(db: Database) -> None:
     ids = _world(db)
     with db.unit() as s:
-        _row, ben = calendars.create_token(s, person="ben")
-        _row, team = calendars.create_token(s, team="Payments")
-        _row, ana = calendars.create_token(s, person="ana")
+        _row, ben = calendars.create_token(s, person="ben", viewer=SYSTEM)
+        _row, team = calendars.create_token(s, team="Payments", viewer=SYSTEM)
+        _row, ana = calendars.create_token(s, person="ana", viewer=SYSTEM)
     with db.unit() as s:
         person_text = calendars.feed(s, ben, today=TODAY)
         team_text = calendars.feed(s, team, today=TODAY)
@@ -89,14 +91,14 @@ def test_person_and_team_feeds(db: Database) -> None:
 def test_tokens_are_hashed_and_revocable(db: Database) -> None:
     _world(db)
     with db.unit() as s:
-        row, plaintext = calendars.create_token(s, person="ben")
+        row, plaintext = calendars.create_token(s, person="ben", viewer=SYSTEM)
         assert row.token_hash != plaintext and plaintext not in row.token_hash
         with pytest.raises(Invalid):
-            calendars.create_token(s, person="ben", team="Payments")
+            calendars.create_token(s, person="ben", team="Payments", viewer=SYSTEM)
         with pytest.raises(Invalid):
-            calendars.create_token(s)
+            calendars.create_token(s, viewer=SYSTEM)
     with db.unit() as s:
-        calendars.revoke_token(s, row.id)
+        calendars.revoke_token(s, row.id, viewer=SYSTEM)
     with db.unit() as s, pytest.raises(NotFound):
         calendars.feed(s, plaintext)
     with db.unit() as s, pytest.raises(NotFound):
@@ -108,7 +110,7 @@ def test_tokens_are_hashed_and_revocable(db: Database) -> None:
 def test_the_route_serves_text_calendar(sqlite_db: Database) -> None:
     _world(sqlite_db)
     with sqlite_db.unit() as s:
-        _row, token = calendars.create_token(s, team="Payments")
+        _row, token = calendars.create_token(s, team="Payments", viewer=SYSTEM)
     # The app factory mounts the feed outside /api/v1: a calendar program has no sign-in.
     client = TestClient(create_app(database=sqlite_db))
     response = client.get(f"/calendar/{token}.ics")
@@ -116,7 +118,7 @@ def test_the_route_serves_text_calendar(sqlite_db: Database) -> None:
     assert response.headers["content-type"].startswith("text/calendar")
     assert _events(response.text)
     with sqlite_db.unit() as s:
-        calendars.revoke_token(s, token)
+        calendars.revoke_token(s, token, viewer=SYSTEM)
     assert client.get(f"/calendar/{token}.ics").status_code == 404
 
 

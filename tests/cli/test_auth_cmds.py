@@ -18,6 +18,7 @@ from lessonloop.people.service import add_person
 from lessonloop.store.base import utcnow
 from lessonloop.store.engine import Database
 from tests.cli import Cli
+from tests.factories import SYSTEM
 
 PASSWORD = "correct horse battery"
 
@@ -45,7 +46,7 @@ def test_user_create_with_a_prompted_password(cli: Cli, sqlite_db: Database) -> 
 
 def test_user_create_from_stdin_and_for_an_existing_person(cli: Cli, sqlite_db: Database) -> None:
     with sqlite_db.unit() as session:
-        add_person(session, name="Ben Ruiz", handle="ben", email="ben@example.com")
+        add_person(session, name="Ben Ruiz", handle="ben", email="ben@example.com", viewer=SYSTEM)
     result = cli("user", "create", "ben", "--password-stdin", input=f"  {PASSWORD}  \n")
     assert "created user ben" in result.stdout and "org admin" not in result.stdout
     with sqlite_db.unit() as session:
@@ -104,6 +105,6 @@ def test_token_create_list_revoke_and_use(cli: Cli, sqlite_db: Database) -> None
 
 def test_a_token_for_a_person_without_a_password(cli: Cli, sqlite_db: Database) -> None:
     with sqlite_db.unit() as session:
-        add_person(session, name="Bot", handle="ci-bot")
+        add_person(session, name="Bot", handle="ci-bot", viewer=SYSTEM)
     created = cli("token", "create", "--user", "ci-bot")
     assert "has no password" in created.stderr and created.stdout.startswith("ll_")

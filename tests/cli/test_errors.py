@@ -11,7 +11,7 @@ from lessonloop.store.engine import Database
 from tests import factories
 from tests.cli import Cli
 from tests.cli.test_loop import YAML_REVIEW
-from tests.factories import failure, team_with_people
+from tests.factories import SYSTEM, failure, team_with_people
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def cli(sqlite_db: Database) -> Cli:
 def reviewed(cli: Cli, sqlite_db: Database) -> Cli:
     """Failure 1 reviewed (now acting); action 1 is its open primary action."""
     with sqlite_db.unit() as session:
-        factories.reviewed(session, failures.get_failure(session, 1))
+        factories.reviewed(session, failures.get_failure(session, 1, viewer=SYSTEM))
     return cli
 
 

@@ -12,7 +12,7 @@ from lessonloop.lessons.service import create_lesson
 from lessonloop.people.service import add_person, add_team
 from lessonloop.store.engine import Database
 from tests.cli import Cli
-from tests.factories import failure, reviewed, team_with_people
+from tests.factories import SYSTEM, failure, reviewed, team_with_people
 
 TODAY = dt.date.today()
 
@@ -22,8 +22,8 @@ def cli(sqlite_db: Database) -> Cli:
     """Two teams, three failures (one reviewed), an overdue action, an experiment and two lessons."""
     with sqlite_db.unit() as session:
         people = team_with_people(session)
-        ops = add_team(session, name="Ops")
-        add_person(session, name="Cy Ops", handle="cy")
+        ops = add_team(session, name="Ops", viewer=SYSTEM)
+        add_person(session, name="Cy Ops", handle="cy", viewer=SYSTEM)
         first = failure(
             session,
             title="Checkout release missed the launch date",
@@ -47,6 +47,7 @@ def cli(sqlite_db: Database) -> Cli:
             title="Write the vendor playbook",
             owner="ana",
             due_date=TODAY - dt.timedelta(days=3),
+            viewer=SYSTEM,
         )
         add_action(
             session,
@@ -54,6 +55,7 @@ def cli(sqlite_db: Database) -> Cli:
             title="Call the vendor",
             owner="ben",
             due_date=TODAY - dt.timedelta(days=1),
+            viewer=SYSTEM,
         )
         experiment = add_experiment(
             session,
@@ -64,8 +66,9 @@ def cli(sqlite_db: Database) -> Cli:
             threshold=2,
             start_date=TODAY,
             end_date=TODAY + dt.timedelta(days=30),
+            viewer=SYSTEM,
         )
-        record_observation(session, experiment.id, value=1)
+        record_observation(session, experiment.id, value=1, viewer=SYSTEM)
         create_lesson(
             session,
             title="Ask for dated commitments",
@@ -73,8 +76,15 @@ def cli(sqlite_db: Database) -> Cli:
             failures=[first.id],
             audience=[people["team"]],
             publish=True,
+            viewer=SYSTEM,
         )
-        create_lesson(session, title="Overlap shift changes", learned="Notes are not enough", audience=[ops])
+        create_lesson(
+            session,
+            title="Overlap shift changes",
+            learned="Notes are not enough",
+            audience=[ops],
+            viewer=SYSTEM,
+        )
     return Cli(sqlite_db.settings.database_url)  # fmt: skip
 
 

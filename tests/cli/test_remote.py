@@ -21,7 +21,7 @@ from lessonloop.cli.main import app
 from lessonloop.people.service import add_member, add_person, add_team
 from lessonloop.remote.client import normalise_server
 from lessonloop.store.engine import Database
-from tests.factories import failure
+from tests.factories import SYSTEM, failure
 
 
 def _free_port() -> int:
@@ -51,11 +51,14 @@ def server(sqlite_db: Database) -> Iterator[str]:
 @pytest.fixture
 def tokens(sqlite_db: Database) -> dict[str, str]:
     with sqlite_db.unit(actor="setup") as session:
-        payments, growth = add_team(session, name="Payments"), add_team(session, name="Growth")
-        ana = add_person(session, name="Ana Lead", handle="ana")
-        gil = add_person(session, name="Gil Lead", handle="gil")
-        add_member(session, team=payments, person=ana, role="lead")
-        add_member(session, team=growth, person=gil, role="lead")
+        payments, growth = (
+            add_team(session, name="Payments", viewer=SYSTEM),
+            add_team(session, name="Growth", viewer=SYSTEM),
+        )
+        ana = add_person(session, name="Ana Lead", handle="ana", viewer=SYSTEM)
+        gil = add_person(session, name="Gil Lead", handle="gil", viewer=SYSTEM)
+        add_member(session, team=payments, person=ana, role="lead", viewer=SYSTEM)
+        add_member(session, team=growth, person=gil, role="lead", viewer=SYSTEM)
         failure(session, title="Vendor date slipped the partner launch", team="Payments", visibility="team")
         ana_row, ana_token = issue_token(session, ana, "laptop")
         tokens = {"ana": ana_token, "gil": issue_token(session, gil, "laptop")[1], "ana_id": str(ana_row.id)}

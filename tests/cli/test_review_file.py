@@ -105,3 +105,38 @@ def test_reviewers_are_split_on_commas(tmp_path: Path) -> None:
     path.write_text("---\nreviewers: ana, ben\n---\n## Primary action\ntitle: t\n", encoding="utf-8")
     answers, primary, secondary = read_review_file(path)
     assert answers["reviewers"] == ["ana", "ben"] and primary == {"title": "t"} and secondary == []
+
+
+def test_a_heading_or_comment_inside_code_is_part_of_the_answer() -> None:
+    """Markdown, not lines: the old hand-written parser took the ``## Gap type`` inside the code
+    block for a section of its own and cut the root cause, and dropped the comment in the code."""
+    source = """## Root cause
+The release script reads its config from a comment:
+
+```
+## Gap type
+<!-- release: manual -->
+```
+
+## Primary action
+title: t
+"""
+    data = parse_markdown_review(source)
+    assert data["root_cause"] == (
+        "The release script reads its config from a comment:\n\n```\n## Gap type\n<!-- release: manual -->\n```"
+    )
+    assert "gap_type" not in data
+
+
+def test_a_heading_inside_a_list_or_quote_is_not_a_section() -> None:
+    source = """## Contributing factors
+- first
+- ## not a section
+> ## not one either
+
+## Primary action
+- title: t
+"""
+    data = parse_markdown_review(source)
+    assert data["contributing_factors"] == ["first", "not a section", "not one either"]
+    assert data["primary_action"] == {"title": "t"}

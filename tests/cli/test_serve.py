@@ -16,6 +16,7 @@ from lessonloop.people.service import add_person, list_people
 from lessonloop.settings import Settings
 from lessonloop.store.engine import Database
 from tests.cli import Cli
+from tests.factories import SYSTEM
 
 
 @pytest.fixture
@@ -28,11 +29,11 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         return "the-app"
 
     def workspace_is_empty(session: Session) -> bool:
-        return not list_people(session)
+        return not list_people(session, viewer=SYSTEM)
 
     def build_demo(session: Session) -> None:
         seen["demo_built"] += 1
-        add_person(session, name="Demo Person", handle="demo")
+        add_person(session, name="Demo Person", handle="demo", viewer=SYSTEM)
 
     def run_server(application: Any, host: str, port: int, on_ready: Any) -> None:
         seen.update(application=application, host=host, port=port)

@@ -27,7 +27,7 @@ from lessonloop.reviews.models import Review
 from lessonloop.reviews.service import start_review
 from lessonloop.store.history import HistoryEntry
 from tests.access.world import make_admin
-from tests.factories import failure, reviewed
+from tests.factories import SYSTEM, failure, reviewed
 
 BODY = "Ben rushed the release checklist twice this month; pair with him on the next two releases."
 
@@ -36,15 +36,19 @@ BODY = "Ben rushed the release checklist twice this month; pair with him on the 
 def org(session: Session) -> dict[str, Person]:
     """Payments: ana (lead), ben (member), tia (team-role admin). Search: sam (lead), sue (member).
     root is an org admin in no team."""
-    payments, search = add_team(session, name="Payments"), add_team(session, name="Search")
+    payments, search = (
+        add_team(session, name="Payments", viewer=SYSTEM),
+        add_team(session, name="Search", viewer=SYSTEM),
+    )
     people = {
-        h: add_person(session, name=h.title(), handle=h) for h in ("ana", "ben", "tia", "sam", "sue", "root")
+        h: add_person(session, name=h.title(), handle=h, viewer=SYSTEM)
+        for h in ("ana", "ben", "tia", "sam", "sue", "root")
     }
-    add_member(session, team=payments, person=people["ana"], role="lead")
-    add_member(session, team=payments, person=people["ben"], role="member")
-    add_member(session, team=payments, person=people["tia"], role="admin")
-    add_member(session, team=search, person=people["sam"], role="lead")
-    add_member(session, team=search, person=people["sue"], role="member")
+    add_member(session, team=payments, person=people["ana"], role="lead", viewer=SYSTEM)
+    add_member(session, team=payments, person=people["ben"], role="member", viewer=SYSTEM)
+    add_member(session, team=payments, person=people["tia"], role="admin", viewer=SYSTEM)
+    add_member(session, team=search, person=people["sam"], role="lead", viewer=SYSTEM)
+    add_member(session, team=search, person=people["sue"], role="member", viewer=SYSTEM)
     make_admin(session, people["root"])
     return people
 
@@ -63,7 +67,7 @@ NOTE_VISIBLE = {
 
 
 def test_note_is_seen_by_author_and_subject_only(session: Session, org: dict[str, Person]) -> None:
-    note = write_note(session, author="ana", subject="ben", body=BODY)
+    note = write_note(session, author="ana", subject="ben", body=BODY, viewer=SYSTEM)
     assert note.team_id is not None and note.author_id == org["ana"].id
     for handle, expected in NOTE_VISIBLE.items():
         viewer = viewer_for(session, org[handle])
@@ -81,27 +85,29 @@ def test_note_is_seen_by_author_and_subject_only(session: Session, org: dict[str
 def test_only_a_lead_of_the_subjects_team_may_write_a_note(session: Session, org: dict[str, Person]) -> None:
     for author, subject in (("ben", "ana"), ("tia", "ben"), ("sam", "ben"), ("root", "ben"), ("sue", "sam")):
         with pytest.raises(PermissionDenied) as err:
-            write_note(session, author=author, subject=subject, body=BODY)
+            write_note(session, author=author, subject=subject, body=BODY, viewer=SYSTEM)
         assert err.value.status_code == 403
         assert "only a lead of a team" in err.value.message
     with pytest.raises(PermissionDenied):
-        write_note(session, author="ana", subject="ben", body=BODY, team="Search")
+        write_note(session, author="ana", subject="ben", body=BODY, team="Search", viewer=SYSTEM)
     with pytest.raises(Invalid) as invalid:
-        write_note(session, author="ana", subject="ana", body=BODY)
+        write_note(session, author="ana", subject="ana", body=BODY, viewer=SYSTEM)
     assert invalid.value.field == "subject"
     with pytest.raises(Invalid) as empty:
-        write_note(session, author="ana", subject="ben", body="  ")
+        write_note(session, author="ana", subject="ben", body="  ", viewer=SYSTEM)
     assert empty.value.field == "body"
     assert session.scalars(select(CoachingNote)).all() == []
 
 
 def test_a_lead_may_note_another_lead_in_the_same_team(session: Session, org: dict[str, Person]) -> None:
-    add_member(session, team="Payments", person="sam", role="lead")
-    assert write_note(session, author="ana", subject="sam", body=BODY).subject_id == org["sam"].id
+    add_member(session, team="Payments", person="sam", role="lead", viewer=SYSTEM)
+    assert (
+        write_note(session, author="ana", subject="sam", body=BODY, viewer=SYSTEM).subject_id == org["sam"].id
+    )
 
 
 def test_note_text_stays_out_of_history(session: Session, org: dict[str, Person]) -> None:
-    note = write_note(session, author="ana", subject="ben", body=BODY)
+    note = write_note(session, author="ana", subject="ben", body=BODY, viewer=SYSTEM)
     entries = session.scalars(
         select(HistoryEntry).where(
             HistoryEntry.record_type == "coaching_note", HistoryEntry.record_id == note.id
@@ -112,7 +118,7 @@ def test_note_text_stays_out_of_history(session: Session, org: dict[str, Person]
 
 
 def test_only_the_author_deletes_a_note(session: Session, org: dict[str, Person]) -> None:
-    note = write_note(session, author="ana", subject="ben", body=BODY)
+    note = write_note(session, author="ana", subject="ben", body=BODY, viewer=SYSTEM)
     with pytest.raises(PermissionDenied):
         delete_note(session, viewer_for(session, org["ben"]), note.id)
     with pytest.raises(NotFound):
@@ -138,6 +144,7 @@ def _plan(session: Session, review: Review, author: str = "ana") -> DevelopmentP
         goals="Run the release checklist solo, with a buddy check",
         support="Pairing with Ana on two releases; checklist walkthrough",
         review_date="2026-04-01",
+        viewer=SYSTEM,
     )
 
 
@@ -166,7 +173,7 @@ def test_no_plan_from_other_gaps(session: Session, org: dict[str, Person], gap_t
 
 
 def test_no_plan_before_the_review_names_a_gap(session: Session, org: dict[str, Person]) -> None:
-    review = start_review(session, failure(session, team="Payments", people=["ben"]).id)
+    review = start_review(session, failure(session, team="Payments", people=["ben"]).id, viewer=SYSTEM)
     with pytest.raises(Conflict, match="no gap type yet"):
         _plan(session, review)
 
@@ -178,16 +185,32 @@ def test_plan_author_and_subject_rules(session: Session, org: dict[str, Person])
             _plan(session, review, author=author)
     assert _plan(session, review, author="ben").author_id == org["ben"].id  # a plan for oneself
     with pytest.raises(Invalid) as err:
-        start_plan(session, author="ana", review=review.id, person="tia", goals="g", review_date="2026-04-01")
+        start_plan(
+            session,
+            author="ana",
+            review=review.id,
+            person="tia",
+            goals="g",
+            review_date="2026-04-01",
+            viewer=SYSTEM,
+        )
     assert err.value.field == "person"  # tia was not involved in the failure
     with pytest.raises(Invalid) as err2:
-        start_plan(session, author="ana", review=review.id, person="ben", goals=" ", review_date="2026-04-01")
+        start_plan(
+            session,
+            author="ana",
+            review=review.id,
+            person="ben",
+            goals=" ",
+            review_date="2026-04-01",
+            viewer=SYSTEM,
+        )
     assert err2.value.field == "goals"
 
 
 def test_plan_author_must_see_the_failure(session: Session, org: dict[str, Person]) -> None:
     """A lead of the person's *other* team may not plan from a private failure they cannot see."""
-    add_member(session, team="Search", person="ben", role="member")
+    add_member(session, team="Search", person="ben", role="member", viewer=SYSTEM)
     review = _review(session, "skill", visibility="private")
     with pytest.raises(PermissionDenied, match="may not see failure"):
         _plan(session, review, author="sam")

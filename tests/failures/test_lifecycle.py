@@ -65,3 +65,29 @@ def test_any_walk_reaches_learned_only_through_the_loop(steps: list[tuple[S, Loo
             visited.append(state)
     if S.learned in visited:
         assert S.re_evaluating in visited and S.acting in visited
+
+
+def test_status_changes_only_through_the_machine() -> None:
+    """No module but the lifecycle assigns a failure's status: every change goes through
+    ``lifecycle.move``, which checks the transition first."""
+    import ast
+    from pathlib import Path
+
+    import lessonloop
+
+    root = Path(lessonloop.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        if path.name == "lifecycle.py" or "migrations" in path.parts:
+            continue
+        source = path.read_text()
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, ast.Assign):
+                continue
+            for target in node.targets:
+                if not (isinstance(target, ast.Attribute) and target.attr == "status"):
+                    continue
+                owner = ast.unparse(target.value)
+                if "failure" in owner.lower() or "FailureStatus" in ast.unparse(node.value):
+                    offenders.append(f"{path.relative_to(root)}:{node.lineno}: {ast.unparse(node)}")
+    assert offenders == []

@@ -16,11 +16,11 @@ from lessonloop.failures.service import (
 )
 from lessonloop.reviews.service import primary_action
 from lessonloop.store.history import list_history
-from tests.factories import failure, reviewed, team_with_people
+from tests.factories import SYSTEM, failure, reviewed, team_with_people
 
 
 def test_log_failure_needs_only_a_title(session: Session) -> None:
-    f = log_failure(session, title="Churn after pricing page change")
+    f = log_failure(session, title="Churn after pricing page change", viewer=SYSTEM)
     assert f.status == "observed" and f.kind == "other" and f.severity == "medium" and f.visibility == "team"
 
 
@@ -59,21 +59,21 @@ def test_log_failure_full(session: Session) -> None:
 def test_log_failure_rejects_bad_fields(session: Session, field: str, value: str) -> None:
     fields = {"title": "x", field: value}
     with pytest.raises(Invalid) as err:
-        log_failure(session, **fields)
+        log_failure(session, viewer=SYSTEM, **fields)
     assert err.value.field == field
 
 
 def test_unknown_team_and_person_are_not_found(session: Session) -> None:
     with pytest.raises(NotFound) as err:
-        log_failure(session, title="x", team="Nope")
+        log_failure(session, title="x", team="Nope", viewer=SYSTEM)
     assert err.value.field == "team"
     with pytest.raises(NotFound):
-        log_failure(session, title="x", people=["ghost"])
+        log_failure(session, title="x", people=["ghost"], viewer=SYSTEM)
 
 
 def test_occurred_after_detected_is_refused(session: Session) -> None:
     with pytest.raises(Invalid) as err:
-        log_failure(session, title="x", occurred_at="2026-11-05", detected_at="2026-11-01")
+        log_failure(session, title="x", occurred_at="2026-11-05", detected_at="2026-11-01", viewer=SYSTEM)
     assert err.value.field == "occurred_at"
 
 
@@ -81,47 +81,49 @@ def test_full_loop_to_learned(session: Session) -> None:
     team_with_people(session)
     f = failure(session)
     with pytest.raises(Conflict):
-        transition(session, f.id, "learned")
+        transition(session, f.id, "learned", viewer=SYSTEM)
     review = reviewed(session, f)
-    assert get_failure(session, f.id).status == "acting"
-    transition(session, f.id, "re-evaluating")
+    assert get_failure(session, f.id, viewer=SYSTEM).status == "acting"
+    transition(session, f.id, "re-evaluating", viewer=SYSTEM)
     with pytest.raises(Conflict, match="primary corrective action is open"):
-        transition(session, f.id, "learned")
-    action = primary_action(session, review)
+        transition(session, f.id, "learned", viewer=SYSTEM)
+    action = primary_action(session, review, viewer=SYSTEM)
     assert action is not None
-    complete_action(session, action.id, evidence="Checklist v4 has the step; used at 2 kickoffs")
-    assert transition(session, f.id, "learned").status == "learned"
+    complete_action(
+        session, action.id, evidence="Checklist v4 has the step; used at 2 kickoffs", viewer=SYSTEM
+    )
+    assert transition(session, f.id, "learned", viewer=SYSTEM).status == "learned"
     with pytest.raises(Conflict, match="final"):
-        transition(session, f.id, "acting")
+        transition(session, f.id, "acting", viewer=SYSTEM)
 
 
 def test_dropped_primary_action_with_reason_allows_learned(session: Session) -> None:
     team_with_people(session)
     f = failure(session)
     review = reviewed(session, f)
-    action = primary_action(session, review)
+    action = primary_action(session, review, viewer=SYSTEM)
     assert action is not None
     with pytest.raises(Invalid):
-        drop_action(session, action.id, reason=" ")
-    drop_action(session, action.id, reason="Vendor replaced; the dependency no longer exists")
-    transition(session, f.id, "re-evaluating")
-    assert transition(session, f.id, "learned").status == "learned"
+        drop_action(session, action.id, reason=" ", viewer=SYSTEM)
+    drop_action(session, action.id, reason="Vendor replaced; the dependency no longer exists", viewer=SYSTEM)
+    transition(session, f.id, "re-evaluating", viewer=SYSTEM)
+    assert transition(session, f.id, "learned", viewer=SYSTEM).status == "learned"
 
 
 def test_confirm_repeat(session: Session) -> None:
     first = failure(session, detected_at="2026-10-01")
     second = failure(session, detected_at="2026-11-01")
-    confirm_repeat(session, second.id, first.id)
+    confirm_repeat(session, second.id, first.id, viewer=SYSTEM)
     assert second.status == "repeated" and second.repeat_of_id == first.id
     with pytest.raises(Invalid):
-        confirm_repeat(session, first.id, second.id)  # the earlier cannot repeat the later
-    assert failure_overview(session, first.id).repeats == [second.id]
+        confirm_repeat(session, first.id, second.id, viewer=SYSTEM)  # the earlier cannot repeat the later
+    assert failure_overview(session, first.id, viewer=SYSTEM).repeats == [second.id]
 
 
 def test_history_records_field_changes(session: Session) -> None:
     team_with_people(session)
     f = failure(session)
-    update_failure(session, f.id, {"severity": "critical", "labels": ["vendor"]})
+    update_failure(session, f.id, {"severity": "critical", "labels": ["vendor"]}, viewer=SYSTEM)
     entries = list_history(session, "failure", f.id)
     assert [e.action for e in entries] == ["create", "update"]
     assert entries[1].changes["severity"] == ["medium", "critical"]
@@ -135,9 +137,9 @@ def test_list_filters_and_pages(session: Session) -> None:
         failure(
             session, title=f"f{i}", team="Payments" if i % 2 else None, severity="high" if i < 2 else "low"
         )
-    assert list_failures(session, team="Payments").total == 2
-    assert list_failures(session, severity="high").total == 2
-    page = list_failures(session, page=2, page_size=2)
+    assert list_failures(session, team="Payments", viewer=SYSTEM).total == 2
+    assert list_failures(session, severity="high", viewer=SYSTEM).total == 2
+    page = list_failures(session, page=2, page_size=2, viewer=SYSTEM)
     assert page.total == 5 and len(page.items) == 2 and page.pages == 3
     with pytest.raises(Invalid):
-        list_failures(session, page_size=0)
+        list_failures(session, page_size=0, viewer=SYSTEM)

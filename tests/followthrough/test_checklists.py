@@ -12,11 +12,12 @@ from lessonloop.followthrough.changes import changed_because
 from lessonloop.followthrough.guardrails import add_guardrail
 from lessonloop.lessons.service import create_lesson
 from tests import factories
+from tests.factories import SYSTEM
 
 
 def _kickoff(session: Session) -> checklists.Checklist:
     return checklists.create_checklist(
-        session, name="Kickoff", items=["Name an owner", "Agree the scope"], author="ana"
+        session, name="Kickoff", items=["Name an owner", "Agree the scope"], author="ana", viewer=SYSTEM
     )
 
 
@@ -24,7 +25,7 @@ def test_versions_keep_full_text_author_reason_and_failure(session: Session) -> 
     factories.team_with_people(session)
     failure = factories.failure(session, team="Payments")
     lesson = create_lesson(
-        session, title="Date dependencies", learned="Verbal dates slip", failures=[failure.id]
+        session, title="Date dependencies", learned="Verbal dates slip", failures=[failure.id], viewer=SYSTEM
     )
     kickoff = _kickoff(session)
     assert kickoff.latest.version == 1 and kickoff.latest.failure_id is None
@@ -37,6 +38,7 @@ def test_versions_keep_full_text_author_reason_and_failure(session: Session) -> 
         failure_id=failure.id,
         lesson_id=lesson.id,
         author="ben",
+        viewer=SYSTEM,
     )
     assert (rev.version, rev.failure_id, rev.failure_ref, rev.lesson_id) == (
         2,
@@ -46,12 +48,12 @@ def test_versions_keep_full_text_author_reason_and_failure(session: Session) -> 
     )
     assert rev.author is not None and rev.author.handle == "ben"
 
-    v1 = checklists.get_revision(session, "Kickoff", 1)
+    v1 = checklists.get_revision(session, "Kickoff", 1, viewer=SYSTEM)
     assert v1.items == ["Name an owner", "Agree the scope"] and v1.reason == "first version"
-    assert checklists.get_revision(session, "Kickoff").version == 2
-    out = checklists.revision_out(session, rev)
+    assert checklists.get_revision(session, "Kickoff", viewer=SYSTEM).version == 2
+    out = checklists.revision_out(session, rev, viewer=SYSTEM)
     assert out.failure_title == failure.title and out.lesson_title == "Date dependencies"
-    assert [r.version for r in checklists.checklist_history(session, "Kickoff")] == [1, 2]
+    assert [r.version for r in checklists.checklist_history(session, "Kickoff", viewer=SYSTEM)] == [1, 2]
 
 
 def test_diff_between_any_two_versions(session: Session) -> None:
@@ -65,6 +67,7 @@ def test_diff_between_any_two_versions(session: Session) -> None:
         items=["Name an owner", "Agree the scope", "Date every dependency"],
         reason="r1",
         failure_id=f1.id,
+        viewer=SYSTEM,
     )
     checklists.revise_checklist(
         session,
@@ -72,17 +75,18 @@ def test_diff_between_any_two_versions(session: Session) -> None:
         items=["Name one owner", "Agree the scope in writing", "Date every dependency"],
         reason="r2",
         failure_id=f2.id,
+        viewer=SYSTEM,
     )
-    diff = checklists.diff_versions(session, "Kickoff", 1, 3)
+    diff = checklists.diff_versions(session, "Kickoff", 1, 3, viewer=SYSTEM)
     lines = diff.splitlines()
     assert lines[0] == "--- Kickoff v1" and lines[1] == "+++ Kickoff v3"
     assert "-Name an owner" in lines and "+Name one owner" in lines
     assert "+Date every dependency" in lines
-    assert checklists.diff_versions(session, "Kickoff", 2, 2) == ""
-    back = checklists.diff_versions(session, "Kickoff", 3, 1)
+    assert checklists.diff_versions(session, "Kickoff", 2, 2, viewer=SYSTEM) == ""
+    back = checklists.diff_versions(session, "Kickoff", 3, 1, viewer=SYSTEM)
     assert "+Name an owner" in back.splitlines()
     with pytest.raises(NotFound, match="no version 9"):
-        checklists.diff_versions(session, "Kickoff", 1, 9)
+        checklists.diff_versions(session, "Kickoff", 1, 9, viewer=SYSTEM)
 
 
 def test_changed_because_of_a_failure_and_failures_that_shaped_a_checklist(session: Session) -> None:
@@ -91,13 +95,22 @@ def test_changed_because_of_a_failure_and_failures_that_shaped_a_checklist(sessi
     f2 = factories.failure(session, title="Scope crept")
     _kickoff(session)
     checklists.create_checklist(
-        session, name="Go/no-go", kind="decision-criteria", items=["Error budget left"]
+        session, name="Go/no-go", kind="decision-criteria", items=["Error budget left"], viewer=SYSTEM
     )
-    checklists.revise_checklist(session, "Kickoff", items=["a", "b"], reason="r1", failure_id=f1.id)
     checklists.revise_checklist(
-        session, "Go/no-go", items=["Error budget left", "Rollback tested"], reason="r2", failure_id=f1.id
+        session, "Kickoff", items=["a", "b"], reason="r1", failure_id=f1.id, viewer=SYSTEM
     )
-    checklists.revise_checklist(session, "Kickoff", items=["a", "b", "c"], reason="r3", failure_id=f2.id)
+    checklists.revise_checklist(
+        session,
+        "Go/no-go",
+        items=["Error budget left", "Rollback tested"],
+        reason="r2",
+        failure_id=f1.id,
+        viewer=SYSTEM,
+    )
+    checklists.revise_checklist(
+        session, "Kickoff", items=["a", "b", "c"], reason="r3", failure_id=f2.id, viewer=SYSTEM
+    )
     add_guardrail(
         session,
         title="No Friday deploys",
@@ -105,25 +118,30 @@ def test_changed_because_of_a_failure_and_failures_that_shaped_a_checklist(sessi
         expires_on="+14d",
         rollback_plan="Lift it",
         failure_id=f1.id,
+        viewer=SYSTEM,
     )
 
-    because = [(r.checklist.name, r.version) for r in checklists.revisions_because_of(session, f1.id)]
+    because = [
+        (r.checklist.name, r.version) for r in checklists.revisions_because_of(session, f1.id, viewer=SYSTEM)
+    ]
     assert sorted(because) == [("Go/no-go", 2), ("Kickoff", 2)]
-    assert checklists.shaping_failures(session, "Kickoff") == [f1.id, f2.id]
-    summary = changed_because(session, f1.id)
+    assert checklists.shaping_failures(session, "Kickoff", viewer=SYSTEM) == [f1.id, f2.id]
+    summary = changed_because(session, f1.id, viewer=SYSTEM)
     assert len(summary.revisions) == 2 and [g.title for g in summary.guardrails] == ["No Friday deploys"]
     assert (
-        checklists.checklist_out(session, checklists.get_checklist(session, "Go/no-go")).kind
+        checklists.checklist_out(
+            session, checklists.get_checklist(session, "Go/no-go", viewer=SYSTEM), viewer=SYSTEM
+        ).kind
         == "decision-criteria"
     )
 
     # The revision remembers the failure's number even once the failure is gone.
-    delete_failure(session, f2.id)
+    delete_failure(session, f2.id, viewer=SYSTEM)
     session.flush()
     session.expire_all()
-    revs = checklists.revisions_because_of(session, f2.id)
+    revs = checklists.revisions_because_of(session, f2.id, viewer=SYSTEM)
     assert [(r.version, r.failure_id, r.failure_ref) for r in revs] == [(3, None, f2.id)]
-    assert checklists.shaping_failures(session, "Kickoff") == [f1.id, f2.id]
+    assert checklists.shaping_failures(session, "Kickoff", viewer=SYSTEM) == [f1.id, f2.id]
 
 
 def test_a_revision_without_a_prompting_failure_is_refused(session: Session) -> None:
@@ -131,11 +149,17 @@ def test_a_revision_without_a_prompting_failure_is_refused(session: Session) -> 
     failure = factories.failure(session)
     _kickoff(session)
     with pytest.raises(Invalid, match="failure that prompted it"):
-        checklists.revise_checklist(session, "Kickoff", items=["x"], reason="tidy up", failure_id=None)
+        checklists.revise_checklist(
+            session, "Kickoff", items=["x"], reason="tidy up", failure_id=None, viewer=SYSTEM
+        )
     with pytest.raises(Invalid, match="reason"):
-        checklists.revise_checklist(session, "Kickoff", items=["x"], reason=" ", failure_id=failure.id)
+        checklists.revise_checklist(
+            session, "Kickoff", items=["x"], reason=" ", failure_id=failure.id, viewer=SYSTEM
+        )
     with pytest.raises(NotFound):
-        checklists.revise_checklist(session, "Kickoff", items=["x"], reason="r", failure_id=999)
+        checklists.revise_checklist(
+            session, "Kickoff", items=["x"], reason="r", failure_id=999, viewer=SYSTEM
+        )
     with pytest.raises(Conflict, match="same as version 1"):
         checklists.revise_checklist(
             session,
@@ -143,8 +167,9 @@ def test_a_revision_without_a_prompting_failure_is_refused(session: Session) -> 
             items=[" Name  an owner", "Agree the scope"],
             reason="r",
             failure_id=failure.id,
+            viewer=SYSTEM,
         )
-    assert checklists.get_checklist(session, "Kickoff").latest.version == 1
+    assert checklists.get_checklist(session, "Kickoff", viewer=SYSTEM).latest.version == 1
 
 
 def test_bad_input(session: Session) -> None:
@@ -155,8 +180,8 @@ def test_bad_input(session: Session) -> None:
     with pytest.raises(Conflict):
         _kickoff(session)
     with pytest.raises(Invalid, match="at least one item"):
-        checklists.create_checklist(session, name="Empty", items=["  "])
+        checklists.create_checklist(session, name="Empty", items=["  "], viewer=SYSTEM)
     with pytest.raises(Invalid, match="kind"):
-        checklists.create_checklist(session, name="Odd", items=["a"], kind="recipe")
+        checklists.create_checklist(session, name="Odd", items=["a"], kind="recipe", viewer=SYSTEM)
     with pytest.raises(NotFound):
-        checklists.get_checklist(session, "Nope")
+        checklists.get_checklist(session, "Nope", viewer=SYSTEM)

@@ -17,6 +17,7 @@ from lessonloop.lessons.service import create_lesson
 from lessonloop.notifications.models import Notification
 from lessonloop.people.service import add_member, add_person, add_team
 from tests import factories
+from tests.factories import SYSTEM
 
 WEEK_ENDING = dt.date(2030, 3, 10)  # a Sunday; the week is 4–10 March
 SCRIPT = "<script>alert(1)</script>"
@@ -24,16 +25,16 @@ SCRIPT = "<script>alert(1)</script>"
 
 def _world(session: Session) -> dict[str, Any]:
     w = factories.team_with_people(session)
-    search = add_team(session, name="Search")
-    cy = add_person(session, name="Cy Park", handle="cy")
-    add_member(session, team=search, person=cy)
+    search = add_team(session, name="Search", viewer=SYSTEM)
+    cy = add_person(session, name="Cy Park", handle="cy", viewer=SYSTEM)
+    add_member(session, team=search, person=cy, viewer=SYSTEM)
     first = factories.failure(
         session, title="Checkout slipped", team="Payments", detected_at="2030-02-20T09:00:00Z"
     )
     repeat = factories.failure(
         session, title="Checkout slipped again", team="Payments", detected_at="2030-03-05T09:00:00Z"
     )
-    confirm_repeat(session, repeat.id, first.id)
+    confirm_repeat(session, repeat.id, first.id, viewer=SYSTEM)
     secret = factories.failure(
         session,
         title="Secret payroll bug",
@@ -42,7 +43,7 @@ def _world(session: Session) -> dict[str, Any]:
         people=["ben"],
         detected_at="2030-03-06T09:00:00Z",
     )
-    confirm_repeat(session, secret.id, first.id)
+    confirm_repeat(session, secret.id, first.id, viewer=SYSTEM)
     search_secret = factories.failure(
         session,
         title="Search private outage",
@@ -57,9 +58,15 @@ def _world(session: Session) -> dict[str, Any]:
         title=f"Write the dependency check {SCRIPT}",
         owner="ben",
         due_date="2030-03-03",
+        viewer=SYSTEM,
     )
     add_action(
-        session, failure_id=secret.id, title="Fix the secret payroll job", owner="ben", due_date="2030-03-03"
+        session,
+        failure_id=secret.id,
+        title="Fix the secret payroll job",
+        owner="ben",
+        due_date="2030-03-03",
+        viewer=SYSTEM,
     )
     add_action(
         session,
@@ -67,8 +74,11 @@ def _world(session: Session) -> dict[str, Any]:
         title="Restore the private index",
         owner="cy",
         due_date="2030-03-02",
+        viewer=SYSTEM,
     )
-    add_action(session, failure_id=first.id, title="Not due yet", owner="ben", due_date="2030-03-11")
+    add_action(
+        session, failure_id=first.id, title="Not due yet", owner="ben", due_date="2030-03-11", viewer=SYSTEM
+    )
     shared = create_lesson(
         session,
         title=f"Date every dependency {SCRIPT}",
@@ -76,6 +86,7 @@ def _world(session: Session) -> dict[str, Any]:
         failures=[first.id],
         audience=["Payments", "Search"],
         published_at="2030-03-07T10:00:00Z",
+        viewer=SYSTEM,
     )
     from_secret = create_lesson(
         session,
@@ -84,6 +95,7 @@ def _world(session: Session) -> dict[str, Any]:
         failures=[secret.id],
         audience=["Search"],
         published_at="2030-03-08T10:00:00Z",
+        viewer=SYSTEM,
     )
     create_lesson(
         session,
@@ -92,8 +104,11 @@ def _world(session: Session) -> dict[str, Any]:
         failures=[first.id],
         audience=["Payments"],
         published_at="2030-02-01T10:00:00Z",
+        viewer=SYSTEM,
     )
-    create_lesson(session, title="Still a draft", learned="x", failures=[first.id], audience=["Payments"])
+    create_lesson(
+        session, title="Still a draft", learned="x", failures=[first.id], audience=["Payments"], viewer=SYSTEM
+    )
     recognise(
         session,
         person="ana",
@@ -101,6 +116,7 @@ def _world(session: Session) -> dict[str, Any]:
         note="Proved the check with a 4-week trial",
         by="ben",
         at="2030-03-06T12:00:00Z",
+        viewer=SYSTEM,
     )
     recognise(
         session,
@@ -110,6 +126,7 @@ def _world(session: Session) -> dict[str, Any]:
         by="ana",
         failure_id=secret.id,
         at="2030-03-06T12:00:00Z",
+        viewer=SYSTEM,
     )
     add_guardrail(
         session,
@@ -119,6 +136,7 @@ def _world(session: Session) -> dict[str, Any]:
         expires_on="2030-03-08",
         rollback_plan="Lift it",
         today=dt.date(2030, 3, 1),
+        viewer=SYSTEM,
     )
     return {
         "first": first,
@@ -133,7 +151,7 @@ def _world(session: Session) -> dict[str, Any]:
 
 def test_payments_digest(session: Session) -> None:
     w = _world(session)
-    d = digests.build_team_digest(session, "Payments", week_ending=WEEK_ENDING)
+    d = digests.build_team_digest(session, "Payments", week_ending=WEEK_ENDING, viewer=SYSTEM)
     data = d.data
     assert (data.week_start, data.week_ending) == (dt.date(2030, 3, 4), WEEK_ENDING)
     assert [x.id for x in data.lessons] == [w["shared"].id]
@@ -157,7 +175,7 @@ def test_payments_digest(session: Session) -> None:
 
 def test_another_team_never_sees_a_private_failure(session: Session) -> None:
     w = _world(session)
-    d = digests.build_team_digest(session, "Search", week_ending=WEEK_ENDING)
+    d = digests.build_team_digest(session, "Search", week_ending=WEEK_ENDING, viewer=SYSTEM)
     # Both lessons reach Search (it is in their audience), but not the failures behind them.
     assert [x.id for x in d.data.lessons] == [w["shared"].id, w["from_secret"].id]
     assert all(x.failure_ids == [] for x in d.data.lessons)
@@ -172,8 +190,8 @@ def test_another_team_never_sees_a_private_failure(session: Session) -> None:
 
 def test_digest_is_enqueued_once_per_member(session: Session) -> None:
     _world(session)
-    assert digests.send_team_digest(session, "Payments", week_ending=WEEK_ENDING) == 2
-    assert digests.send_team_digest(session, "Payments", week_ending=WEEK_ENDING) == 0
+    assert digests.send_team_digest(session, "Payments", week_ending=WEEK_ENDING, viewer=SYSTEM) == 2
+    assert digests.send_team_digest(session, "Payments", week_ending=WEEK_ENDING, viewer=SYSTEM) == 0
     rows = list(session.scalars(select(Notification).order_by(Notification.person_id)))
     assert [n.person.handle for n in rows] == ["ana", "ben"]
     assert rows[0].kind == "weekly-digest" and rows[0].body_html and "<!DOCTYPE html>" in rows[0].body_html
@@ -184,4 +202,6 @@ def test_digest_is_enqueued_once_per_member(session: Session) -> None:
     # The weekly job sends last week's digest of every team.
     monday = dt.datetime(2030, 3, 11, 6, tzinfo=dt.UTC)
     assert digests.last_week_ending(monday.date()) == WEEK_ENDING
-    assert digests.weekly_digests(session, now=monday) == 1  # cy in Search; Payments had theirs
+    assert (
+        digests.weekly_digests(session, now=monday, viewer=SYSTEM) == 1
+    )  # cy in Search; Payments had theirs

@@ -15,6 +15,7 @@ from lessonloop.followthrough.guardrails import add_guardrail
 from lessonloop.lessons.service import create_lesson
 from lessonloop.reviews.service import primary_action
 from tests import factories
+from tests.factories import SYSTEM
 
 TITLE = "Checkout <img src=x onerror=alert(1)> missed launch"
 
@@ -30,7 +31,7 @@ def _reviewed(session: Session) -> int:
         detected_at="2030-01-03T09:00:00Z",
     )
     review = factories.reviewed(session, failure, held_at="2030-01-05T10:00:00Z")
-    action = primary_action(session, review)
+    action = primary_action(session, review, viewer=SYSTEM)
     assert action is not None
     experiment = add_experiment(
         session,
@@ -41,8 +42,9 @@ def _reviewed(session: Session) -> int:
         threshold=1,
         start_date="2030-01-10",
         end_date="2030-04-10",
+        viewer=SYSTEM,
     )
-    record_observation(session, experiment.id, value=0)
+    record_observation(session, experiment.id, value=0, viewer=SYSTEM)
     create_lesson(
         session,
         title="Date every dependency",
@@ -50,14 +52,16 @@ def _reviewed(session: Session) -> int:
         failures=[failure.id],
         audience=["Payments"],
         publish=True,
+        viewer=SYSTEM,
     )
-    create_checklist(session, name="Kickoff", items=["Name an owner"])
+    create_checklist(session, name="Kickoff", items=["Name an owner"], viewer=SYSTEM)
     revise_checklist(
         session,
         "Kickoff",
         items=["Name an owner", "Date every dependency"],
         reason="Vendor slipped",
         failure_id=failure.id,
+        viewer=SYSTEM,
     )
     add_guardrail(
         session,
@@ -66,13 +70,14 @@ def _reviewed(session: Session) -> int:
         expires_on="+30d",
         rollback_plan="Drop the second approver",
         failure_id=failure.id,
+        viewer=SYSTEM,
     )
     return failure.id
 
 
 def test_markdown_has_every_section(session: Session) -> None:
     failure_id = _reviewed(session)
-    doc = postmortem.export_postmortem(session, failure_id, fmt="md")
+    doc = postmortem.export_postmortem(session, failure_id, fmt="md", viewer=SYSTEM)
     positions = [doc.index(f"## {name}\n") for name in postmortem.SECTIONS]
     assert positions == sorted(positions)
     for expected in [
@@ -98,7 +103,7 @@ def test_markdown_has_every_section(session: Session) -> None:
 
 def test_html_is_printable_and_escaped(session: Session) -> None:
     failure_id = _reviewed(session)
-    doc = postmortem.export_postmortem(session, failure_id, fmt="html")
+    doc = postmortem.export_postmortem(session, failure_id, fmt="html", viewer=SYSTEM)
     assert doc.startswith("<!DOCTYPE html>") and "@media print" in doc and "@page" in doc
     for name in postmortem.SECTIONS:
         assert f"<h2>{name}</h2>" in doc
@@ -108,10 +113,10 @@ def test_html_is_printable_and_escaped(session: Session) -> None:
 
 def test_an_unreviewed_failure_still_has_every_section(session: Session) -> None:
     failure = factories.failure(session)
-    doc = postmortem.export_postmortem(session, failure.id)
+    doc = postmortem.export_postmortem(session, failure.id, viewer=SYSTEM)
     assert all(f"## {name}" in doc for name in postmortem.SECTIONS)
     assert "Not recorded yet." in doc and "No actions yet." in doc
     with pytest.raises(Invalid):
-        postmortem.export_postmortem(session, failure.id, fmt="pdf")
+        postmortem.export_postmortem(session, failure.id, fmt="pdf", viewer=SYSTEM)
     with pytest.raises(NotFound):
-        postmortem.export_postmortem(session, 999)
+        postmortem.export_postmortem(session, 999, viewer=SYSTEM)

@@ -16,6 +16,10 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+# The receivers listen on loopback, which webhooks may not reach unless an operator allows it:
+# tests that send to them say so (set_preferences(allow_hosts=LOCAL), WorkerConfig(...=LOCAL)).
+LOCAL = ("127.0.0.1",)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -54,6 +58,7 @@ class Webhook:
     url: str = ""
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (key, json)
     acknowledged: list[str] = field(default_factory=list)  # keys answered 200
+    hosts: list[str] = field(default_factory=list)  # the Host header of each request
     fail_first: int = 0
     hold_after: int | None = None
     holding: threading.Event = field(default_factory=threading.Event)
@@ -71,6 +76,7 @@ def webhook_server() -> Iterator[Webhook]:
             key = self.headers.get("Idempotency-Key", "")
             with hook.lock:
                 hook.requests.append((key, body))
+                hook.hosts.append(self.headers.get("Host", ""))
                 hold = hook.hold_after is not None and len(hook.acknowledged) >= hook.hold_after
                 fail = len(hook.requests) <= hook.fail_first
             if hold and not hook.release.is_set():

@@ -14,6 +14,7 @@ from lessonloop.portability import export_workspace
 from lessonloop.store.engine import Database
 from lessonloop.store.registry import metadata
 from lessonloop.store.search import doc_id
+from tests.factories import SYSTEM
 
 
 def write_lines(path: Path, lines: list[Any]) -> Path:
@@ -31,7 +32,7 @@ def count(session: Session, model: Any) -> int:
 def export_text(db: Database) -> str:
     buf = io.StringIO()
     with db.unit() as session:
-        export_workspace(session, buf)
+        export_workspace(session, buf, viewer=SYSTEM)
     return buf.getvalue()
 
 

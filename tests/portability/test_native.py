@@ -22,10 +22,11 @@ from lessonloop.people.service import add_person, get_person
 from lessonloop.portability import LineError, import_native
 from lessonloop.portability.native import EXCLUDED, KINDS
 from lessonloop.reviews.models import Review
+from lessonloop.search.service import search
 from lessonloop.store.engine import Database
 from lessonloop.store.history import HistoryEntry, list_history
 from lessonloop.store.registry import metadata
-from lessonloop.store.search import search
+from tests.factories import SYSTEM
 from tests.portability.helpers import count, export_text, indexed, wipe
 
 
@@ -41,11 +42,14 @@ def _full_workspace(db: Database) -> None:
             detected_at="2020-01-02T03:04:05.123456Z",
             impact_value=0.1 + 0.2,
             labels=["ünïcode", "Zeta", "alpha"],
+            viewer=SYSTEM,
         )
-        earlier = log_failure(session, title="Earlier incident, logged later", detected_at="2019-12-31")
-        confirm_repeat(session, later.id, earlier.id)  # repeat_of_id points at a higher id
-        update_failure(session, earlier.id, {"severity": "critical"})
-        amara, ben = (get_person(session, h) for h in ("amara", "ben"))
+        earlier = log_failure(
+            session, title="Earlier incident, logged later", detected_at="2019-12-31", viewer=SYSTEM
+        )
+        confirm_repeat(session, later.id, earlier.id, viewer=SYSTEM)  # repeat_of_id points at a higher id
+        update_failure(session, earlier.id, {"severity": "critical"}, viewer=SYSTEM)
+        amara, ben = (get_person(session, h, viewer=SYSTEM) for h in ("amara", "ben"))
         review = session.scalar(select(Review).where(Review.gap_type == "skill"))
         assert review is not None
         if session.scalar(select(Account).where(Account.person_id == amara.id)) is None:
@@ -130,21 +134,21 @@ def test_round_trip_is_byte_identical_and_the_database_keeps_working(db: Databas
 
     wipe(db)
     with db.unit(actor="restorer") as session:
-        result = import_native(session, io.BytesIO(first.encode("utf-8")))
+        result = import_native(session, io.BytesIO(first.encode("utf-8")), viewer=SYSTEM)
     assert result.by_type == {k: n for k, n in counts_before.items() if n}
     assert export_text(db) == first
 
     with db.unit(actor="tester") as session:
         # Derived data is rebuilt: the search index answers, with the same documents.
-        assert {h.kind for h in search(session, "hand-off")} >= {"failure", "lesson"}
+        assert {h.kind for h in search(session, "hand-off", viewer=SYSTEM)} >= {"failure", "lesson"}
         failure = session.scalar(
             select(Failure).where(Failure.repeat_of_id.is_not(None)).order_by(Failure.id)
         )
         assert failure is not None
         assert indexed(session, "failure", failure.id) == failure.search_document()
         # New records get fresh ids after the imported ones (PostgreSQL sequences were moved).
-        new = log_failure(session, title="Created after the restore")
-        person = add_person(session, name="New Person")
+        new = log_failure(session, title="Created after the restore", viewer=SYSTEM)
+        person = add_person(session, name="New Person", viewer=SYSTEM)
         assert new.id > max_ids["failure"] and person.id > max_ids["person"]
         history = list_history(session, "failure", new.id)
         assert history[0].id > max_ids["history"] and history[0].actor == "tester"
@@ -152,17 +156,17 @@ def test_round_trip_is_byte_identical_and_the_database_keeps_working(db: Databas
 
 def test_refuses_a_database_that_is_not_empty(db: Database) -> None:
     with db.unit() as session:
-        log_failure(session, title="Already here")
+        log_failure(session, title="Already here", viewer=SYSTEM)
     exported = export_text(db)
     with db.unit() as session, pytest.raises(Conflict, match="not empty"):
-        import_native(session, io.BytesIO(exported.encode()))
+        import_native(session, io.BytesIO(exported.encode()), viewer=SYSTEM)
 
 
 def test_history_alone_makes_a_database_not_empty(sqlite_db: Database) -> None:
     with sqlite_db.unit() as session:
         session.add(HistoryEntry(record_type="failure", record_id=1, action="delete", actor="x", changes={}))
     with sqlite_db.unit() as session, pytest.raises(Conflict, match="history"):
-        import_native(session, io.BytesIO(b""))
+        import_native(session, io.BytesIO(b""), viewer=SYSTEM)
 
 
 HEADER = {"type": "lessonloop", "format": "native", "version": 1}
@@ -215,7 +219,7 @@ def test_a_bad_record_names_line_and_field(
 ) -> None:
     data = "".join(json.dumps(item) + "\n" for item in lines).encode()
     with sqlite_db.unit() as session, pytest.raises(LineError) as info:
-        import_native(session, io.BytesIO(data))
+        import_native(session, io.BytesIO(data), viewer=SYSTEM)
     assert (info.value.line, info.value.field) == (line, field), str(info.value)
     assert message in str(info.value)
     with sqlite_db.unit() as session:
@@ -232,7 +236,7 @@ def test_a_minimal_hand_written_file_imports(db: Database, tmp_path: Path) -> No
     ]
     data = "".join(json.dumps(item) + "\n" for item in lines).encode()
     with db.unit() as session:
-        result = import_native(session, io.BytesIO(data))
+        result = import_native(session, io.BytesIO(data), viewer=SYSTEM)
     assert result.created == 3
     with db.unit() as session:
         first = session.get(Failure, 1)
@@ -242,5 +246,5 @@ def test_a_minimal_hand_written_file_imports(db: Database, tmp_path: Path) -> No
         assert first.created_at.tzinfo is not None and first.created_at > dt.datetime(
             2025, 1, 1, tzinfo=dt.UTC
         )
-        assert search(session, "failure")
-        assert log_failure(session, title="next").id == 3
+        assert search(session, "failure", viewer=SYSTEM)
+        assert log_failure(session, title="next", viewer=SYSTEM).id == 3

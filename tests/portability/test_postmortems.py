@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from lessonloop.failures.models import Failure, FailureLabel
 from lessonloop.failures.service import clean_labels, log_failure
 from lessonloop.portability import LineError, import_file, import_public_postmortems
+from lessonloop.search.service import search
 from lessonloop.store.engine import Database
 from lessonloop.store.history import HistoryEntry, list_history
-from lessonloop.store.search import search
+from tests.factories import SYSTEM
 from tests.portability import synthetic
 from tests.portability.helpers import count, indexed, write_lines
 
@@ -25,7 +26,7 @@ FILES = ["danluu-post-mortems-dev.jsonl", "intelligentdds-post-mortems-analysis-
 
 def _import(db: Database, path: Path, **kwargs: Any) -> Any:
     with db.unit(actor="importer") as session, path.open("rb") as stream:
-        return import_public_postmortems(session, stream, **kwargs)
+        return import_public_postmortems(session, stream, viewer=SYSTEM, **kwargs)
 
 
 @pytest.mark.data
@@ -68,10 +69,10 @@ def test_both_real_files_import_label_search_and_are_idempotent(db: Database, da
         assert creates == total
         assert {h.actor for h in session.scalars(select(HistoryEntry))} == {"importer"}
         # Searchable by the words of the reports and by their labels.
-        hits = search(session, "router rule edge routers")
+        hits = search(session, "router rule edge routers", viewer=SYSTEM)
         assert hits and hits[0].kind == "failure" and "Cloudflare" in hits[0].title
-        assert search(session, "BGP", kinds=["failure"])
-        by_label = search(session, "Hardware Power Failures")
+        assert search(session, "BGP", kinds=["failure"], viewer=SYSTEM)
+        by_label = search(session, "Hardware Power Failures", viewer=SYSTEM)
         assert by_label
 
     for name in FILES:  # importing again creates nothing
@@ -111,6 +112,7 @@ def test_bulk_rows_match_what_the_orm_path_writes(db: Database, tmp_path: Path) 
             source=record["source"],
             visibility="org",
             external_id="pm-orm",
+            viewer=SYSTEM,
         )
         bulk_changes = list_history(session, "failure", bulk.id)[0].changes
         orm_changes = list_history(session, "failure", orm.id)[0].changes
@@ -192,7 +194,7 @@ def test_bad_line_after_several_batches_leaves_nothing(db: Database, tmp_path: P
         assert count(session, Failure) == 0
         assert count(session, FailureLabel) == 0
         assert count(session, HistoryEntry) == 0
-        assert search(session, "outage") == []
+        assert search(session, "outage", viewer=SYSTEM) == []
 
 
 def test_batches_then_ordinary_writes_keep_working(db: Database, tmp_path: Path) -> None:
@@ -203,8 +205,8 @@ def test_batches_then_ordinary_writes_keep_working(db: Database, tmp_path: Path)
         ids = list(session.scalars(select(Failure.id).order_by(Failure.id)))
         assert len(ids) == len(set(ids)) == 2500
         assert count(session, HistoryEntry) == 2500
-        assert len(search(session, "outage", limit=5000)) == 2500
-        later = log_failure(session, title="Logged by hand after the import")
+        assert len(search(session, "outage", limit=5000, viewer=SYSTEM)) == 2500
+        later = log_failure(session, title="Logged by hand after the import", viewer=SYSTEM)
         assert later.id > max(ids)
     again = _import(db, path, batch_size=700)
     assert (again.created, again.skipped) == (0, 2500)
@@ -213,16 +215,16 @@ def test_batches_then_ordinary_writes_keep_working(db: Database, tmp_path: Path)
 def test_import_file_dispatches_and_refuses_unknown_formats(sqlite_db: Database, tmp_path: Path) -> None:
     path = write_lines(tmp_path / "one.jsonl", [{"id": "x", "title": "One"}])
     with sqlite_db.unit() as session, path.open("rb") as stream:
-        assert import_file(session, stream, format="public-postmortems").created == 1
+        assert import_file(session, stream, format="public-postmortems", viewer=SYSTEM).created == 1
     with sqlite_db.unit() as session, pytest.raises(Exception, match="format"):
-        import_file(session, [], format="csv")
+        import_file(session, [], format="csv", viewer=SYSTEM)
 
 
 def test_session_is_usable_after_import(session: Session, tmp_path: Path) -> None:
     """The ORM sees the bulk rows in the same transaction (the fixture commits at the end)."""
     path = write_lines(tmp_path / "one.jsonl", [{"id": "x", "title": "One", "categories": ["A", "b"]}])
     with path.open("rb") as stream:
-        import_public_postmortems(session, stream)
+        import_public_postmortems(session, stream, viewer=SYSTEM)
     failure = session.scalar(select(Failure).where(Failure.external_id == "x"))
     assert failure is not None and failure.labels == ["A", "b"]
 

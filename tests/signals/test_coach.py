@@ -449,3 +449,80 @@ def test_real_post_mortems_raise_few_alarms() -> None:
                     flagged += any(s <= f.start < e for f in findings)
     assert sentences > 1000
     assert flagged / sentences < 0.01, f"{flagged} of {sentences} sentences flagged"
+
+
+# --- size: linear de-duplication and the text limit (issue #11, leak 6) ---------------------------
+
+
+class _CountedFinding(Finding):
+    """A finding that counts how often any finding's fields are read."""
+
+    reads = 0
+
+    def __getattribute__(self, name: str) -> object:
+        if name in {"kind", "start", "end"}:
+            _CountedFinding.reads += 1
+        return object.__getattribute__(self, name)
+
+
+def _brute_force_dedupe(findings: list[Finding]) -> list[Finding]:
+    """The rule as written: drop a finding overlapping an earlier-kept one of the same kind."""
+    kept: list[Finding] = []
+    for f in sorted(findings, key=lambda f: (f.start, -(f.end - f.start))):
+        if not any(k.kind == f.kind and f.start < k.end and k.start < f.end for k in kept):
+            kept.append(f)
+    return sorted(kept, key=lambda f: (f.start, f.end, f.kind))
+
+
+def test_dedupe_keeps_the_same_findings_as_the_rule_says() -> None:
+    import random
+
+    from lessonloop.signals.coach import _dedupe
+
+    rng = random.Random(11)
+    for _ in range(300):
+        findings = []
+        for _ in range(rng.randint(0, 12)):
+            start = rng.randint(0, 40)
+            end = start + rng.randint(1, 12)
+            findings.append(Finding(rng.choice([BLAME, VAGUE_ACTION]), start, end, "", "", ""))
+        assert _dedupe(findings) == _brute_force_dedupe(findings)
+
+
+def test_dedupe_reads_each_finding_a_bounded_number_of_times() -> None:
+    """Work per finding is constant: thousands of findings (a long text) are not compared pairwise."""
+    from lessonloop.signals.coach import _dedupe
+
+    n = 4000
+    findings = [_CountedFinding(BLAME, 10 * i, 10 * i + 5, "", "", "") for i in range(n)]
+    _CountedFinding.reads = 0
+    assert len(_dedupe(findings)) == n
+    assert _CountedFinding.reads < 12 * n  # pairwise comparison reads n * n / 2 = 8 million
+
+
+def test_coach_text_refuses_more_than_the_limit() -> None:
+    from lessonloop.errors import Invalid
+    from lessonloop.limits import COACH_TEXT_MAX
+
+    with pytest.raises(Invalid, match="too long for the coach") as refused:
+        coach_text("a" * (COACH_TEXT_MAX + 1))
+    assert refused.value.field == "text"
+    assert coach_text("a" * COACH_TEXT_MAX) == []
+
+
+def test_coach_review_counts_all_its_text_against_the_limit() -> None:
+    from lessonloop.errors import Invalid
+    from lessonloop.limits import COACH_TEXT_MAX
+
+    half = "x" * (COACH_TEXT_MAX // 2)
+    with pytest.raises(Invalid):
+        coach_review({"why": half, "what_changed": half}, [{"title": "Add a check"}])
+    assert coach_review({"why": half}, [{"title": "Add a check"}])["summary"]["actions"] == 1
+
+
+def test_a_long_text_is_coached_completely() -> None:
+    sentence = "Bob was careless and should have known. We must be more careful. "
+    text = sentence * 1500  # about 100k characters: thousands of findings
+    findings = coach_text(text[: len(text) - len(text) % len(sentence)])
+    assert sum(1 for f in findings if f.kind == BLAME) >= 1500
+    assert all(text[f.start : f.end] == f.text for f in findings)

@@ -12,7 +12,7 @@ from lessonloop.lessons.service import create_lesson
 from lessonloop.reviews.service import primary_action
 from lessonloop.signals.metrics import compute_metrics, metrics_csv
 from lessonloop.worker.checks import record_check
-from tests.factories import failure, reviewed, team_with_people
+from tests.factories import SYSTEM, failure, reviewed, team_with_people
 
 TODAY = dt.date(2026, 11, 30)
 
@@ -25,12 +25,17 @@ def test_repeat_rate_and_lesson_not_implemented(session: Session) -> None:
     team_with_people(session)
     first = failure(session, team="Payments", detected_at="2026-10-02T09:00:00")
     create_lesson(
-        session, title="Date deps", learned="Ask for dates", failures=[first.id], published_at="2026-10-10"
+        session,
+        title="Date deps",
+        learned="Ask for dates",
+        failures=[first.id],
+        published_at="2026-10-10",
+        viewer=SYSTEM,
     )
     again = failure(session, team="Payments", detected_at="2026-11-03T09:00:00")
-    confirm_repeat(session, again.id, first.id)
+    confirm_repeat(session, again.id, first.id, viewer=SYSTEM)
     failure(session, team="Payments", detected_at="2026-11-05T09:00:00")
-    result = compute_metrics(session, today=TODAY)
+    result = compute_metrics(session, today=TODAY, viewer=SYSTEM)
     nov = _month(result, "Payments", "2026-11")
     assert nov["failures"] == 2 and nov["repeats"] == 1 and nov["repeat_rate"] == 0.5
     assert nov["lessons_not_implemented"] == 1
@@ -42,7 +47,7 @@ def test_time_to_review_gap_types_and_blame_rate(session: Session) -> None:
     team_with_people(session)
     f = failure(session, team="Payments", detected_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=10))
     reviewed(session, f)
-    totals = compute_metrics(session, today=TODAY)["totals"]
+    totals = compute_metrics(session, today=TODAY, viewer=SYSTEM)["totals"]
     assert 9.9 <= totals["median_hours_to_review"] <= 10.1
     assert totals["gap_types"] == {"process": 1}
     assert totals["blame_rate"] == 0.0
@@ -51,12 +56,12 @@ def test_time_to_review_gap_types_and_blame_rate(session: Session) -> None:
 def test_action_drift(session: Session) -> None:
     team_with_people(session)
     f = failure(session, team="Payments", detected_at="2026-11-01")
-    add_action(session, failure_id=f.id, title="late", owner="ben", due_date="2026-11-20")
-    add_action(session, failure_id=f.id, title="later", owner="ben", due_date="2026-11-10")
-    ok = add_action(session, failure_id=f.id, title="ok", owner="ben", due_date="2026-11-25")
-    add_action(session, failure_id=f.id, title="future", owner="ben", due_date="2026-12-20")
-    complete_action(session, ok.id, evidence="done")  # closed today, i.e. after 11-25: late
-    nov = _month(compute_metrics(session, today=TODAY), "Payments", "2026-11")
+    add_action(session, failure_id=f.id, title="late", owner="ben", due_date="2026-11-20", viewer=SYSTEM)
+    add_action(session, failure_id=f.id, title="later", owner="ben", due_date="2026-11-10", viewer=SYSTEM)
+    ok = add_action(session, failure_id=f.id, title="ok", owner="ben", due_date="2026-11-25", viewer=SYSTEM)
+    add_action(session, failure_id=f.id, title="future", owner="ben", due_date="2026-12-20", viewer=SYSTEM)
+    complete_action(session, ok.id, evidence="done", viewer=SYSTEM)  # closed today, i.e. after 11-25: late
+    nov = _month(compute_metrics(session, today=TODAY, viewer=SYSTEM), "Payments", "2026-11")
     assert nov["actions_due"] == 3
     assert nov["overdue_share"] == 1.0
     assert nov["median_days_overdue"] == 15.0  # open ones: 10 and 20 days
@@ -69,10 +74,10 @@ def test_learning_conversion_needs_done_and_verified(session: Session) -> None:
     actions = {}
     for f in (verified, unverified):
         review = reviewed(session, f)
-        action = primary_action(session, review)
+        action = primary_action(session, review, viewer=SYSTEM)
         assert action is not None
         actions[f.id] = action.id
-        complete_action(session, action.id, evidence="shipped")
+        complete_action(session, action.id, evidence="shipped", viewer=SYSTEM)
         if f is verified:
             exp = add_experiment(
                 session,
@@ -83,36 +88,39 @@ def test_learning_conversion_needs_done_and_verified(session: Session) -> None:
                 threshold=0,
                 start_date="2026-11-01",
                 end_date="2026-11-30",
+                viewer=SYSTEM,
             )
-            record_observation(session, exp.id, value=0)
-    assert compute_metrics(session, today=TODAY)["totals"]["learning_conversion"] == 0.5
+            record_observation(session, exp.id, value=0, viewer=SYSTEM)
+    assert compute_metrics(session, today=TODAY, viewer=SYSTEM)["totals"]["learning_conversion"] == 0.5
     # The owner's "no" at the review-date check does not verify it; a later "yes" does.
     check = actions[unverified.id]
-    record_check(session, check, worked="no", now=dt.datetime(2026, 11, 20, tzinfo=dt.UTC))
-    assert compute_metrics(session, today=TODAY)["totals"]["learning_conversion"] == 0.5
-    record_check(session, check, worked="yes", now=dt.datetime(2026, 11, 27, tzinfo=dt.UTC))
-    assert compute_metrics(session, today=TODAY)["totals"]["learning_conversion"] == 1.0
+    record_check(session, check, worked="no", now=dt.datetime(2026, 11, 20, tzinfo=dt.UTC), viewer=SYSTEM)
+    assert compute_metrics(session, today=TODAY, viewer=SYSTEM)["totals"]["learning_conversion"] == 0.5
+    record_check(session, check, worked="yes", now=dt.datetime(2026, 11, 27, tzinfo=dt.UTC), viewer=SYSTEM)
+    assert compute_metrics(session, today=TODAY, viewer=SYSTEM)["totals"]["learning_conversion"] == 1.0
 
 
 def test_learned_counts_as_verified(session: Session) -> None:
     team_with_people(session)
     unverified = failure(session, team="Payments", detected_at="2026-11-02")
-    action = primary_action(session, reviewed(session, unverified))
+    action = primary_action(session, reviewed(session, unverified), viewer=SYSTEM)
     assert action is not None
-    complete_action(session, action.id, evidence="shipped")
-    assert compute_metrics(session, today=TODAY)["totals"]["learning_conversion"] == 0.0
-    transition(session, unverified.id, "re-evaluating")
-    transition(session, unverified.id, "learned")
-    assert compute_metrics(session, today=TODAY)["totals"]["learning_conversion"] == 1.0
+    complete_action(session, action.id, evidence="shipped", viewer=SYSTEM)
+    assert compute_metrics(session, today=TODAY, viewer=SYSTEM)["totals"]["learning_conversion"] == 0.0
+    transition(session, unverified.id, "re-evaluating", viewer=SYSTEM)
+    transition(session, unverified.id, "learned", viewer=SYSTEM)
+    assert compute_metrics(session, today=TODAY, viewer=SYSTEM)["totals"]["learning_conversion"] == 1.0
 
 
 def test_filters_and_csv(session: Session) -> None:
     ctx = team_with_people(session)
     failure(session, team="Payments", detected_at="2026-09-01")
     failure(session, detected_at="2026-11-01")
-    result = compute_metrics(session, team_id=ctx["team"].id, today=TODAY)
+    result = compute_metrics(session, team_id=ctx["team"].id, today=TODAY, viewer=SYSTEM)
     assert result["totals"]["failures"] == 1
-    since = compute_metrics(session, since=dt.datetime(2026, 10, 1, tzinfo=dt.UTC), today=TODAY)
+    since = compute_metrics(
+        session, since=dt.datetime(2026, 10, 1, tzinfo=dt.UTC), today=TODAY, viewer=SYSTEM
+    )
     assert since["totals"]["failures"] == 1 and since["months"][0]["team"] == "(no team)"
     text = metrics_csv(result)
     assert text.splitlines()[0].startswith("team,month,failures,repeats,repeat_rate")
@@ -120,7 +128,7 @@ def test_filters_and_csv(session: Session) -> None:
 
 
 def test_empty_workspace(session: Session) -> None:
-    result = compute_metrics(session, today=TODAY)
+    result = compute_metrics(session, today=TODAY, viewer=SYSTEM)
     assert result["months"] == [] and result["totals"]["repeat_rate"] is None
     assert result["recognition"]["total"] == 0
 
@@ -128,9 +136,9 @@ def test_empty_workspace(session: Session) -> None:
 def test_recognition_is_counted_beside_the_loop(session: Session) -> None:
     ctx = team_with_people(session)
     failure(session, team="Payments", detected_at="2026-11-01")
-    recognise(session, person="ben", kind="candid-review", by="ana", team="Payments")
-    recognise(session, person="ben", kind="validated-fix", by="ana", team="Payments")
-    result = compute_metrics(session, team_id=ctx["team"].id, today=TODAY)
+    recognise(session, person="ben", kind="candid-review", by="ana", team="Payments", viewer=SYSTEM)
+    recognise(session, person="ben", kind="validated-fix", by="ana", team="Payments", viewer=SYSTEM)
+    result = compute_metrics(session, team_id=ctx["team"].id, today=TODAY, viewer=SYSTEM)
     assert result["recognition"]["total"] == 2
     assert result["recognition"]["by_person"] == {"ben": 2}
     assert result["recognition"]["by_kind"]["candid-review"] == 1
@@ -141,10 +149,12 @@ def test_coach_scores_are_kept_on_write(session: Session) -> None:
     f = failure(session, team="Payments")
     review = reviewed(session, f, root_cause="Ben was careless and should have known better")
     assert review.blame_findings >= 1
-    action = primary_action(session, review)
+    action = primary_action(session, review, viewer=SYSTEM)
     assert action is not None and action.specificity is not None and action.specificity > 50
-    vague = add_action(session, failure_id=f.id, title="Be more careful", owner="ben", due_date="2026-12-01")
+    vague = add_action(
+        session, failure_id=f.id, title="Be more careful", owner="ben", due_date="2026-12-01", viewer=SYSTEM
+    )
     assert vague.specificity is not None and vague.specificity < action.specificity
-    totals = compute_metrics(session, today=TODAY)["totals"]
+    totals = compute_metrics(session, today=TODAY, viewer=SYSTEM)["totals"]
     assert totals["blame_rate"] == 1.0
     assert totals["mean_specificity"] == round((action.specificity + vague.specificity) / 2, 1)

@@ -12,7 +12,7 @@ from lessonloop.signals.observe import after_logging
 from lessonloop.store.engine import Database
 from tests.api.conftest import as_user
 from tests.cli import Cli
-from tests.factories import failure, reviewed, team_with_people
+from tests.factories import SYSTEM, failure, reviewed, team_with_people
 
 
 def test_after_logging_suggests_a_close_repeat(session: Session) -> None:
@@ -23,13 +23,13 @@ def test_after_logging_suggests_a_close_repeat(session: Session) -> None:
     reviewed(session, first, root_cause="Export query scans the whole table")
     failure(session, title="Pricing page copy confused enterprise buyers", detected_at="2026-11-02")
     again = failure(session, title="Nightly export job timed out again on reporting database")
-    report = after_logging(session, again)
+    report = after_logging(session, again, viewer=SYSTEM)
     assert report.similar[0].id == first.id
     assert report.similar[0].root_cause == "Export query scans the whole table"
     assert report.suggested_repeat is not None and report.suggested_repeat.id == first.id
     assert report.repeat_overlap >= 0.6
     unrelated = failure(session, title="Quarterly budget cut stalled the hiring plan")
-    assert after_logging(session, unrelated).suggested_repeat is None
+    assert after_logging(session, unrelated, viewer=SYSTEM).suggested_repeat is None
 
 
 def test_after_logging_opens_escalation_on_third_repeat(session: Session) -> None:
@@ -42,7 +42,7 @@ def test_after_logging_opens_escalation_on_third_repeat(session: Session) -> Non
             detected_at=(now - dt.timedelta(days=n)).isoformat(),
         )
     third = failure(session, title="bad config again", labels=["config"])
-    assert [e.rule for e in after_logging(session, third).escalations] == ["label"]
+    assert [e.rule for e in after_logging(session, third, viewer=SYSTEM).escalations] == ["label"]
 
 
 def test_cli_log_shows_similar_and_repeat_hint(sqlite_db: Database) -> None:

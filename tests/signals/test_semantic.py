@@ -21,6 +21,7 @@ from lessonloop.signals.models import FailureEmbedding
 from lessonloop.signals.similar import similar_failures
 from lessonloop.store.engine import Database, make_sessionmaker, unit_of_work
 from tests.cli import Cli
+from tests.factories import SYSTEM
 
 needs_extra = pytest.mark.skipif(
     not semantic.available(),
@@ -56,13 +57,13 @@ def test_missing_extra_is_a_clear_error_and_no_hook(
         factory = make_sessionmaker(db.engine, semantic=True)
     assert "semantic extra is missing" in caplog.text
     with unit_of_work(factory) as session:
-        log_failure(session, title=TARGET[0], observation=TARGET[1])  # writes work without it
+        log_failure(session, title=TARGET[0], observation=TARGET[1], viewer=SYSTEM)  # writes work without it
     with unit_of_work(factory) as session:
         assert session.scalars(select(FailureEmbedding)).all() == []
         with pytest.raises(semantic.SemanticUnavailable, match=r"lessonloop\[semantic\]"):
-            similar_failures(session, title=QUERY[0], text=QUERY[1], semantic=True)
+            similar_failures(session, title=QUERY[0], text=QUERY[1], semantic=True, viewer=SYSTEM)
         # lexical ranking is unaffected
-        assert similar_failures(session, title="database disk full")[0].title == TARGET[0]
+        assert similar_failures(session, title="database disk full", viewer=SYSTEM)[0].title == TARGET[0]
 
 
 def test_cli_refuses_semantic_without_the_extra(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,7 +95,9 @@ def test_embedding_is_stored_on_write_and_updated_on_change(
     import numpy as np
 
     with unit_of_work(semantic_sessions) as session:
-        failure = log_failure(session, title=TARGET[0], observation=TARGET[1], labels=["capacity"])
+        failure = log_failure(
+            session, title=TARGET[0], observation=TARGET[1], labels=["capacity"], viewer=SYSTEM
+        )
         fid = failure.id
     with unit_of_work(semantic_sessions) as session:
         row = _stored(session, fid)
@@ -107,13 +110,13 @@ def test_embedding_is_stored_on_write_and_updated_on_change(
         stamp, digest = row.updated_at, row.text_hash
 
     with unit_of_work(semantic_sessions) as session:  # labels only: the text is the same
-        update_failure(session, fid, {"labels": ["capacity", "storage"], "severity": "high"})
+        update_failure(session, fid, {"labels": ["capacity", "storage"], "severity": "high"}, viewer=SYSTEM)
     with unit_of_work(semantic_sessions) as session:
         row = _stored(session, fid)
         assert row is not None and (row.updated_at, row.text_hash) == (stamp, digest)
 
     with unit_of_work(semantic_sessions) as session:
-        update_failure(session, fid, {"title": "Badge printer jammed at the front desk"})
+        update_failure(session, fid, {"title": "Badge printer jammed at the front desk"}, viewer=SYSTEM)
     with unit_of_work(semantic_sessions) as session:
         row = _stored(session, fid)
         assert row is not None and row.text_hash != digest and row.updated_at > stamp
@@ -121,7 +124,7 @@ def test_embedding_is_stored_on_write_and_updated_on_change(
         assert float(changed @ first) < 0.9
 
     with unit_of_work(semantic_sessions) as session:
-        delete_failure(session, fid)
+        delete_failure(session, fid, viewer=SYSTEM)
     with unit_of_work(semantic_sessions) as session:
         assert _stored(session, fid) is None  # ON DELETE CASCADE
 
@@ -132,21 +135,29 @@ def test_semantic_ranks_a_paraphrase_above_unrelated_failures(
 ) -> None:
     with unit_of_work(semantic_sessions) as session:
         for title, text in UNRELATED:
-            log_failure(session, title=title, observation=text)
-        target = log_failure(session, title=TARGET[0], observation=TARGET[1], labels=["outage"]).id
+            log_failure(session, title=title, observation=text, viewer=SYSTEM)
+        target = log_failure(
+            session, title=TARGET[0], observation=TARGET[1], labels=["outage"], viewer=SYSTEM
+        ).id
     with unit_of_work(semantic_sessions) as session:
         # no word in common: the lexical ranking finds nothing at all
-        assert similar_failures(session, title=QUERY[0], text=QUERY[1]) == []
-        matches = similar_failures(session, title=QUERY[0], text=QUERY[1], semantic=True, limit=4)
+        assert similar_failures(session, title=QUERY[0], text=QUERY[1], viewer=SYSTEM) == []
+        matches = similar_failures(
+            session, title=QUERY[0], text=QUERY[1], semantic=True, limit=4, viewer=SYSTEM
+        )
         assert matches[0].id == target
         assert matches[0].semantic is not None
         assert all(m.semantic is not None and m.semantic < matches[0].semantic for m in matches[1:])
         assert matches[0].to_dict()["semantic"] == round(matches[0].semantic, 4)
         # leave-one-out works as in lexical ranking
-        left = similar_failures(session, title=QUERY[0], text=QUERY[1], semantic=True, exclude_ids=[target])
+        left = similar_failures(
+            session, title=QUERY[0], text=QUERY[1], semantic=True, exclude_ids=[target], viewer=SYSTEM
+        )
         assert target not in {m.id for m in left}
         # a lexical match still counts: the exact words rank their failure first
-        exact = similar_failures(session, title="conference badge printer jammed", semantic=True)
+        exact = similar_failures(
+            session, title="conference badge printer jammed", semantic=True, viewer=SYSTEM
+        )
         assert exact[0].title == UNRELATED[0][0]
 
 
@@ -154,23 +165,34 @@ def test_semantic_ranks_a_paraphrase_above_unrelated_failures(
 def test_cache_follows_inserts_updates_and_deletes(semantic_sessions: sessionmaker[Session]) -> None:
     with unit_of_work(semantic_sessions) as session:
         for title, text in UNRELATED:
-            log_failure(session, title=title, observation=text)
+            log_failure(session, title=title, observation=text, viewer=SYSTEM)
     with unit_of_work(semantic_sessions) as session:
         assert len(semantic.matrix(session).ids) == 3
-        assert similar_failures(session, title=QUERY[0], text=QUERY[1], semantic=True)[0].title != TARGET[0]
+        assert (
+            similar_failures(session, title=QUERY[0], text=QUERY[1], semantic=True, viewer=SYSTEM)[0].title
+            != TARGET[0]
+        )
     with unit_of_work(semantic_sessions) as session:  # insert: read incrementally
-        target = log_failure(session, title=TARGET[0], observation=TARGET[1]).id
+        target = log_failure(session, title=TARGET[0], observation=TARGET[1], viewer=SYSTEM).id
     with unit_of_work(semantic_sessions) as session:
         assert len(semantic.matrix(session).ids) == 4
-        assert similar_failures(session, title=QUERY[0], text=QUERY[1], semantic=True)[0].id == target
+        assert (
+            similar_failures(session, title=QUERY[0], text=QUERY[1], semantic=True, viewer=SYSTEM)[0].id
+            == target
+        )
     with unit_of_work(semantic_sessions) as session:  # update: the row is replaced in place
-        update_failure(session, target, {"title": "Espresso maker broke", "observation": "No repair number."})
+        update_failure(
+            session,
+            target,
+            {"title": "Espresso maker broke", "observation": "No repair number."},
+            viewer=SYSTEM,
+        )
     with unit_of_work(semantic_sessions) as session:
         assert len(semantic.matrix(session).ids) == 4
-        top = similar_failures(session, title=QUERY[0], text=QUERY[1], semantic=True)
+        top = similar_failures(session, title=QUERY[0], text=QUERY[1], semantic=True, viewer=SYSTEM)
         assert top[0].id != target or (top[0].semantic or 0) < 0.3
     with unit_of_work(semantic_sessions) as session:  # delete: read again
-        delete_failure(session, target)
+        delete_failure(session, target, viewer=SYSTEM)
     with unit_of_work(semantic_sessions) as session:
         m = semantic.matrix(session)
         assert len(m.ids) == 3 and target not in m.rows
@@ -180,7 +202,9 @@ def test_cache_follows_inserts_updates_and_deletes(semantic_sessions: sessionmak
 def test_backfill_embeds_what_was_written_without_the_hook(db: Database) -> None:
     semantic.clear_cache()
     with db.unit() as session:  # the default: no hook
-        ids = [log_failure(session, title=t, observation=x).id for t, x in [*UNRELATED, TARGET]]
+        ids = [
+            log_failure(session, title=t, observation=x, viewer=SYSTEM).id for t, x in [*UNRELATED, TARGET]
+        ]
     with db.unit() as session:
         assert session.scalars(select(FailureEmbedding)).all() == []
     seen: list[tuple[int, int]] = []
@@ -190,7 +214,10 @@ def test_backfill_embeds_what_was_written_without_the_hook(db: Database) -> None
     assert semantic.embed_all(db.unit, force=True) == (4, 4)
     with db.unit() as session:
         assert sorted(session.scalars(select(FailureEmbedding.failure_id))) == ids
-        assert similar_failures(session, title=QUERY[0], text=QUERY[1], semantic=True)[0].id == ids[-1]
+        assert (
+            similar_failures(session, title=QUERY[0], text=QUERY[1], semantic=True, viewer=SYSTEM)[0].id
+            == ids[-1]
+        )
 
 
 @needs_extra
@@ -198,7 +225,7 @@ def test_cli_embed_and_similar_semantic(sqlite_db: Database) -> None:
     semantic.clear_cache()
     with sqlite_db.unit() as session:
         for title, text in [*UNRELATED, TARGET]:
-            log_failure(session, title=title, observation=text)
+            log_failure(session, title=title, observation=text, viewer=SYSTEM)
     cli = Cli(str(sqlite_db.engine.url))
     assert "4 embeddings written" in cli("embed", "--all").stdout
     assert "4 failures already current" in cli("embed", "--all").stdout
@@ -215,7 +242,7 @@ def test_setting_turns_the_hook_on(tmp_path_factory: pytest.TempPathFactory) -> 
     db = Database.open(Settings(database_url=f"sqlite:///{path}", semantic=True))
     try:
         with db.unit() as session:
-            fid = log_failure(session, title=TARGET[0], observation=TARGET[1]).id
+            fid = log_failure(session, title=TARGET[0], observation=TARGET[1], viewer=SYSTEM).id
         with db.unit() as session:
             assert _stored(session, fid) is not None
     finally:

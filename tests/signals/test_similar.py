@@ -21,7 +21,7 @@ from lessonloop.failures.service import log_failure
 from lessonloop.lessons.service import create_lesson
 from lessonloop.signals.similar import is_cause_label, similar_failures, suggest_labels
 from lessonloop.store.engine import Database
-from tests.factories import reviewed, team_with_people
+from tests.factories import SYSTEM, reviewed, team_with_people
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,6 +83,7 @@ def load(session: Session, rows: Iterable[tuple[str, str, str, list[str]]] = COR
             external_id=ext,
             company="Example",
             url=f"https://example.com/{ext}",
+            viewer=SYSTEM,
         )
         for ext, title, text, labels in rows
     }
@@ -91,35 +92,44 @@ def load(session: Session, rows: Iterable[tuple[str, str, str, list[str]]] = COR
 def test_obviously_similar_failure_ranks_first(session: Session) -> None:
     load(session)
     matches = similar_failures(
-        session, title="Edge routers crashed after a bad config push", text="router configuration change"
+        session,
+        title="Edge routers crashed after a bad config push",
+        text="router configuration change",
+        viewer=SYSTEM,
     )
     assert matches, "nothing matched"
     assert matches[0].external_id == "cfg-1"
     assert matches[0].score > matches[-1].score
     assert "router" in " ".join(matches[0].matched_terms)
-    power = similar_failures(session, title="Power failure: the UPS batteries gave out", limit=3)
+    power = similar_failures(
+        session, title="Power failure: the UPS batteries gave out", limit=3, viewer=SYSTEM
+    )
     assert power[0].external_id == "pwr-2"
     assert {m.external_id for m in power} >= {"pwr-1", "pwr-2"}
 
 
 def test_scores_are_best_first_and_limit_is_kept(session: Session) -> None:
     load(session)
-    matches = similar_failures(session, title="generator power outage in the datacenter", limit=3)
+    matches = similar_failures(
+        session, title="generator power outage in the datacenter", limit=3, viewer=SYSTEM
+    )
     assert len(matches) == 3
     assert [m.score for m in matches] == sorted((m.score for m in matches), reverse=True)
-    assert similar_failures(session, title="the of and") == []  # stop words only
-    assert similar_failures(session, title="zzzqx unheardof") == []  # nothing in the index
-    assert similar_failures(session, title="router", limit=0) == []
+    assert similar_failures(session, title="the of and", viewer=SYSTEM) == []  # stop words only
+    assert similar_failures(session, title="zzzqx unheardof", viewer=SYSTEM) == []  # nothing in the index
+    assert similar_failures(session, title="router", limit=0, viewer=SYSTEM) == []
 
 
 def test_exclude_removes_a_failure_and_its_statistics(session: Session) -> None:
     records = load(session)
     query = {"title": "Bad router config pushed to every edge router", "text": CORPUS[0][2]}
-    assert similar_failures(session, **query)[0].external_id == "cfg-1"
-    left_out = similar_failures(session, **query, exclude_ids=[records["cfg-1"].id])
+    assert similar_failures(session, viewer=SYSTEM, **query)[0].external_id == "cfg-1"
+    left_out = similar_failures(session, viewer=SYSTEM, **query, exclude_ids=[records["cfg-1"].id])
     assert "cfg-1" not in {m.external_id for m in left_out}
     assert left_out[0].external_id == "cfg-2"
-    everything = similar_failures(session, **query, exclude_ids=[f.id for f in records.values()])
+    everything = similar_failures(
+        session, viewer=SYSTEM, **query, exclude_ids=[f.id for f in records.values()]
+    )
     assert everything == []
 
 
@@ -130,10 +140,14 @@ def test_visible_hook_hides_failures_before_ranking(session: Session) -> None:
         session,
         title="Edge routers crashed after a bad config push",
         visible=lambda f: f.external_id not in hidden,
+        viewer=SYSTEM,
     )
     assert matches and "cfg-1" not in {m.external_id for m in matches}
     labels = suggest_labels(
-        session, title="bad router config push", visible=lambda f: not f.labels[0].startswith("Config")
+        session,
+        title="bad router config push",
+        visible=lambda f: not f.labels[0].startswith("Config"),
+        viewer=SYSTEM,
     )
     assert "Config Errors" not in {name for name, _ in labels}
 
@@ -141,11 +155,15 @@ def test_visible_hook_hides_failures_before_ranking(session: Session) -> None:
 def test_query_labels_raise_failures_that_share_them(session: Session) -> None:
     load(session)
     query = {"title": "Generator did not start when the power failed"}
-    plain = [m.external_id for m in similar_failures(session, **query)]
-    labelled = similar_failures(session, **query, labels=["Hardware/Power Failures", "Uncategorized"])
+    plain = [m.external_id for m in similar_failures(session, viewer=SYSTEM, **query)]
+    labelled = similar_failures(
+        session, viewer=SYSTEM, **query, labels=["Hardware/Power Failures", "Uncategorized"]
+    )
     assert labelled[0].external_id in {"pwr-1", "pwr-2"}
     assert set(plain) == {m.external_id for m in labelled}
-    text_only = similar_failures(session, **query, labels=["Hardware/Power Failures"], cause_agreement=False)
+    text_only = similar_failures(
+        session, viewer=SYSTEM, **query, labels=["Hardware/Power Failures"], cause_agreement=False
+    )
     assert [m.score for m in text_only] == sorted((m.score for m in text_only), reverse=True)
 
 
@@ -159,8 +177,11 @@ def test_root_cause_action_and_lessons_are_attached(session: Session) -> None:
         title="Test the transfer switch every quarter",
         learned="A generator nobody has switched to under load is not a backup.",
         failures=[target.id],
+        viewer=SYSTEM,
     )
-    matches = similar_failures(session, title="The backup generator did not take the load in a power cut")
+    matches = similar_failures(
+        session, title="The backup generator did not take the load in a power cut", viewer=SYSTEM
+    )
     top = matches[0]
     assert top.id == target.id
     assert top.root_cause == "Generator transfer switch never tested under load"
@@ -175,31 +196,38 @@ def test_root_cause_action_and_lessons_are_attached(session: Session) -> None:
 
 def test_a_review_root_cause_brings_its_failure_in(session: Session) -> None:
     team_with_people(session)
-    f = log_failure(session, title="Checkout was down for an hour", observation="Customers saw errors.")
-    log_failure(session, title="Search results were stale", observation="Indexing lagged behind.")
+    f = log_failure(
+        session, title="Checkout was down for an hour", observation="Customers saw errors.", viewer=SYSTEM
+    )
+    log_failure(
+        session, title="Search results were stale", observation="Indexing lagged behind.", viewer=SYSTEM
+    )
     reviewed(session, f, root_cause="Expired TLS certificate on the payment gateway")
     matches = similar_failures(
-        session, title="TLS certificate expired", text="the gateway certificate lapsed"
+        session, title="TLS certificate expired", text="the gateway certificate lapsed", viewer=SYSTEM
     )
     assert [m.id for m in matches] == [f.id]
 
 
 def test_suggest_labels_ignores_uncategorized_and_unknown(session: Session) -> None:
     load(session)
-    labels = suggest_labels(session, title="Generator failed and the power went out", k=5)
+    labels = suggest_labels(session, title="Generator failed and the power went out", k=5, viewer=SYSTEM)
     names = [name for name, _ in labels]
     assert names and names[0] == "Hardware/Power Failures"
     assert not {"uncategorized", "unknown"} & {n.lower() for n in names}
     assert abs(sum(score for _, score in labels) - 1.0) < 1e-9
     assert all(0 < score <= 1 for _, score in labels)
-    assert suggest_labels(session, title="Generator failed", k=1)[0][0] == "Hardware/Power Failures"
+    assert (
+        suggest_labels(session, title="Generator failed", k=1, viewer=SYSTEM)[0][0]
+        == "Hardware/Power Failures"
+    )
     assert not is_cause_label("Uncategorized") and not is_cause_label(" unknown ") and is_cause_label("Time")
 
 
 def test_suggest_labels_with_only_unlabelled_neighbours_is_empty(session: Session) -> None:
     load(session, [row for row in CORPUS if row[0].startswith("unk")])
-    assert similar_failures(session, title="generator")  # they do match...
-    assert suggest_labels(session, title="generator") == []  # ...but never vote
+    assert similar_failures(session, title="generator", viewer=SYSTEM)  # they do match...
+    assert suggest_labels(session, title="generator", viewer=SYSTEM) == []  # ...but never vote
 
 
 # --- the command line ---------------------------------------------------------------------------
@@ -327,23 +355,25 @@ def test_cached_statistics_and_bounded_retrieval(session: Session, monkeypatch: 
 
     load(session)
     query = {"title": "Bad router config pushed to every edge router", "text": CORPUS[0][2]}
-    plain = similar_failures(session, **query)
-    left_out = similar_failures(session, **query, exclude_ids=[plain[0].id])
+    plain = similar_failures(session, viewer=SYSTEM, **query)
+    left_out = similar_failures(session, viewer=SYSTEM, **query, exclude_ids=[plain[0].id])
     # Every term's count cached (normally only common ones): the same ranking, and an excluded
     # failure still leaves the statistics exactly as counting afresh does.
     monkeypatch.setattr(similar, "DF_CACHE_MIN", 1)
     similar.clear_df_cache()
     try:
-        assert similar_failures(session, **query) == plain  # fills the cache
-        assert similar_failures(session, **query) == plain  # reads it
-        assert similar_failures(session, **query, exclude_ids=[plain[0].id]) == left_out
+        assert similar_failures(session, viewer=SYSTEM, **query) == plain  # fills the cache
+        assert similar_failures(session, viewer=SYSTEM, **query) == plain  # reads it
+        assert similar_failures(session, viewer=SYSTEM, **query, exclude_ids=[plain[0].id]) == left_out
     finally:
         similar.clear_df_cache()
     # A bound every term exceeds: pairs of common terms, then only the newest matches ranked.
     monkeypatch.setattr(similar, "RETRIEVAL_POSTINGS", 1)
-    bounded = similar_failures(session, **query)
-    assert bounded and {m.id for m in bounded} <= {m.id for m in similar_failures(session, **query, limit=50)}
-    assert similar_failures(session, title="router") != []
+    bounded = similar_failures(session, viewer=SYSTEM, **query)
+    assert bounded and {m.id for m in bounded} <= {
+        m.id for m in similar_failures(session, viewer=SYSTEM, **query, limit=50)
+    }
+    assert similar_failures(session, title="router", viewer=SYSTEM) != []
 
 
 def test_retrieval_query_keeps_rare_terms_and_pairs_common_ones(monkeypatch: pytest.MonkeyPatch) -> None:

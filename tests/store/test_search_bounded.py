@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from lessonloop.lessons.service import create_lesson
-from lessonloop.store.search import search
-from tests.factories import failure
+from lessonloop.search.service import search
+from tests.factories import SYSTEM, failure
 
 
 def _workspace(session: Session) -> list[int]:
@@ -22,10 +22,10 @@ def _workspace(session: Session) -> list[int]:
 
 def test_a_query_matching_more_than_the_bound_ranks_the_newest_candidates(session: Session) -> None:
     ids = _workspace(session)
-    unbounded = search(session, "zebra", candidates=100)
+    unbounded = search(session, "zebra", candidates=100, viewer=SYSTEM)
     assert len(unbounded) == 6 and unbounded[0].record_id == ids[0]
 
-    bounded = search(session, "zebra", candidates=3, limit=3)
+    bounded = search(session, "zebra", candidates=3, limit=3, viewer=SYSTEM)
     newest = set(ids[-3:])
     assert {h.record_id for h in bounded} == newest  # the oldest, best match is not a candidate
     # ...and among the candidates the order is the full ranking's order
@@ -35,10 +35,10 @@ def test_a_query_matching_more_than_the_bound_ranks_the_newest_candidates(sessio
 
 def test_pages_are_cut_from_the_ranked_candidates(session: Session) -> None:
     ids = _workspace(session)
-    ranked = [h.record_id for h in search(session, "zebra", candidates=4, limit=4)]
+    ranked = [h.record_id for h in search(session, "zebra", candidates=4, limit=4, viewer=SYSTEM)]
     assert set(ranked) == set(ids[-4:])
-    first = search(session, "zebra", candidates=4, limit=3)
-    second = search(session, "zebra", candidates=4, limit=1, offset=3)
+    first = search(session, "zebra", candidates=4, limit=3, viewer=SYSTEM)
+    second = search(session, "zebra", candidates=4, limit=1, offset=3, viewer=SYSTEM)
     assert [h.record_id for h in first] == ranked[:3]
     assert [h.record_id for h in second] == ranked[3:]
     assert all("[" in h.snippet for h in first + second)  # snippets for the returned page
@@ -46,24 +46,28 @@ def test_pages_are_cut_from_the_ranked_candidates(session: Session) -> None:
 
 def test_asking_past_the_bound_widens_it(session: Session) -> None:
     ids = _workspace(session)
-    everything = [h.record_id for h in search(session, "zebra", candidates=100)]
-    assert [h.record_id for h in search(session, "zebra", candidates=2, limit=6)] == everything
-    assert [h.record_id for h in search(session, "zebra", candidates=2, limit=2, offset=4)] == everything[4:]
-    assert len(search(session, "zebra", candidates=2, limit=5, offset=5)) == 1
+    everything = [h.record_id for h in search(session, "zebra", candidates=100, viewer=SYSTEM)]
+    assert [h.record_id for h in search(session, "zebra", candidates=2, limit=6, viewer=SYSTEM)] == everything
+    assert [
+        h.record_id for h in search(session, "zebra", candidates=2, limit=2, offset=4, viewer=SYSTEM)
+    ] == everything[4:]
+    assert len(search(session, "zebra", candidates=2, limit=5, offset=5, viewer=SYSTEM)) == 1
     assert len(ids) == 6
-    assert [h.record_id for h in search(session, "zebra", candidates=10**12)] == everything
+    assert [h.record_id for h in search(session, "zebra", candidates=10**12, viewer=SYSTEM)] == everything
 
 
 def test_the_bound_applies_to_each_kind_separately(session: Session) -> None:
     ids = _workspace(session)
-    lesson = create_lesson(session, title="Zebra zebra zebra zebra", learned="zebra zebra zebra zebra")
+    lesson = create_lesson(
+        session, title="Zebra zebra zebra zebra", learned="zebra zebra zebra zebra", viewer=SYSTEM
+    )
     # one candidate per kind: the newest failure and the lesson, which ranks first
-    assert [(h.kind, h.record_id) for h in search(session, "zebra", candidates=1, limit=1)] == [
-        ("lesson", lesson.id)
-    ]
-    newest = search(session, "zebra", kinds=["failure"], candidates=1, limit=1)
+    assert [
+        (h.kind, h.record_id) for h in search(session, "zebra", candidates=1, limit=1, viewer=SYSTEM)
+    ] == [("lesson", lesson.id)]
+    newest = search(session, "zebra", kinds=["failure"], candidates=1, limit=1, viewer=SYSTEM)
     assert [h.record_id for h in newest] == [ids[-1]]  # not ids[0], the best failure overall
-    assert search(session, "zebra", kinds=["no-such-kind"]) == []
+    assert search(session, "zebra", kinds=["no-such-kind"], viewer=SYSTEM) == []
 
 
 # Which of 40 failures (0 = the oldest) match: the PostgreSQL search reads the newest matches in
@@ -89,5 +93,5 @@ def test_the_candidates_are_exactly_the_newest_matches(session: Session) -> None
         ]
         matched = [ids[n] for n in sorted(matching, reverse=True)]
         for cap in (1, 2, 3, 4, 6):
-            hits = search(session, word, kinds=["failure"], candidates=cap, limit=cap)
+            hits = search(session, word, kinds=["failure"], candidates=cap, limit=cap, viewer=SYSTEM)
             assert {h.record_id for h in hits} == set(matched[:cap]), (name, cap)

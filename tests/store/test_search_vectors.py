@@ -18,10 +18,11 @@ from sqlalchemy.exc import IntegrityError
 
 from lessonloop.failures.service import update_failure
 from lessonloop.portability import LineError, bulk, import_public_postmortems
+from lessonloop.search.service import search
 from lessonloop.store import migrate
 from lessonloop.store.engine import Database
-from lessonloop.store.search import VECTOR_SQL, search
-from tests.factories import failure
+from lessonloop.store.search import VECTOR_SQL
+from tests.factories import SYSTEM, failure
 from tests.portability import synthetic
 
 _STALE = (
@@ -38,7 +39,7 @@ def pg(pg_db: Database) -> Database:
 
 def _import(db: Database, path: Path) -> Any:
     with db.unit(actor="importer") as session, path.open("rb") as stream:
-        return import_public_postmortems(session, stream, batch_size=200)
+        return import_public_postmortems(session, stream, batch_size=200, viewer=SYSTEM)
 
 
 def _documents(db: Database) -> tuple[int, int]:
@@ -52,11 +53,13 @@ def test_orm_writes_store_the_defined_vector(pg: Database) -> None:
     with pg.unit(actor="tester") as session:
         f = failure(session, title="Pricing change caused churn", observation="customers left")
     with pg.unit(actor="tester") as session:
-        update_failure(session, f.id, {"observation": "renewals dropped after the pricing page change"})
+        update_failure(
+            session, f.id, {"observation": "renewals dropped after the pricing page change"}, viewer=SYSTEM
+        )
     assert _documents(pg) == (1, 0)
     with pg.unit() as session:
-        assert [h.record_id for h in search(session, "renewals")] == [f.id]
-        assert search(session, "customers") == []
+        assert [h.record_id for h in search(session, "renewals", viewer=SYSTEM)] == [f.id]
+        assert search(session, "customers", viewer=SYSTEM) == []
 
 
 def test_bulk_import_computes_vectors_on_a_second_connection(
@@ -122,4 +125,4 @@ def test_downgrade_makes_the_vector_generated_again(pg: Database) -> None:
     finally:
         migrate.upgrade(pg.engine)
     with pg.unit() as session:
-        assert [h.record_id for h in search(session, "design QA")] == [f.id]
+        assert [h.record_id for h in search(session, "design QA", viewer=SYSTEM)] == [f.id]

@@ -16,6 +16,7 @@ from lessonloop.accounts.service import create_account
 from lessonloop.app import create_app
 from lessonloop.people.service import add_member, add_person, add_team
 from lessonloop.store.engine import Database
+from tests.factories import SYSTEM
 
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -46,17 +47,19 @@ def day(offset: int) -> str:
 def seed_people(db: Database) -> None:
     """Team Payments (ana lead and org admin, ben member), team Growth (gil lead, cara member)."""
     with db.unit(actor="test") as session:
-        payments = add_team(session, name="Payments")
-        growth = add_team(session, name="Growth")
+        payments = add_team(session, name="Payments", viewer=SYSTEM)
+        growth = add_team(session, name="Growth", viewer=SYSTEM)
         for handle, name, team, role, admin in [
             ("ana", "Ana Lead", payments, "lead", True),
             ("ben", "Ben Member", payments, "member", False),
             ("gil", "Gil Lead", growth, "lead", False),
             ("cara", "Cara Member", growth, "member", False),
         ]:
-            person = add_person(session, name=name, handle=handle, email=f"{handle}@example.com")
-            add_member(session, team=team, person=person, role=role)
-            create_account(session, person, password=PASSWORD, admin=admin)
+            person = add_person(
+                session, name=name, handle=handle, email=f"{handle}@example.com", viewer=SYSTEM
+            )
+            add_member(session, team=team, person=person, role=role, viewer=SYSTEM)
+            create_account(session, person, password=PASSWORD, admin=admin, viewer=SYSTEM)
 
 
 def csrf_of(html: str) -> str:

@@ -10,7 +10,7 @@ from lessonloop.accounts.service import issue_token
 from lessonloop.failures.service import log_failure
 from lessonloop.lessons.service import create_lesson
 from lessonloop.store.engine import Database
-from tests.factories import reviewed
+from tests.factories import SYSTEM, reviewed
 from tests.web.conftest import Browser, another_browser
 
 TODAY = dt.date.today()
@@ -18,7 +18,9 @@ TODAY = dt.date.today()
 
 def _world(db: Database) -> dict[str, int]:
     with db.unit(actor="test") as session:
-        shared = log_failure(session, title="Vendor date slipped the launch", team="Payments", reporter="ana")
+        shared = log_failure(
+            session, title="Vendor date slipped the launch", team="Payments", reporter="ana", viewer=SYSTEM
+        )
         reviewed(session, shared)
         secret = log_failure(
             session,
@@ -27,6 +29,7 @@ def _world(db: Database) -> dict[str, int]:
             reporter="ana",
             visibility="private",
             people=["ana"],
+            viewer=SYSTEM,
         )
         create_lesson(
             session,
@@ -35,6 +38,7 @@ def _world(db: Database) -> dict[str, int]:
             failures=[shared.id],
             audience=["Payments"],
             published_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1),
+            viewer=SYSTEM,
         )
         return {"shared": shared.id, "secret": secret.id, "team": shared.team_id or 0}
 

@@ -14,6 +14,7 @@ from lessonloop.followthrough.models import Checklist, ChecklistRevision, Guardr
 from lessonloop.followthrough.recognition import recognise
 from lessonloop.store.engine import Database
 from tests import factories
+from tests.factories import SYSTEM
 from tests.web.conftest import Browser, another_browser, day
 
 KICKOFF = ["Name one owner", "Agree the scope"]
@@ -26,7 +27,7 @@ def count(db: Database, model: type) -> int:
 
 def kickoff(db: Database) -> int:
     with db.unit(actor="test") as session:
-        return create_checklist(session, name="Kickoff", items=KICKOFF, author="ana").id
+        return create_checklist(session, name="Kickoff", items=KICKOFF, author="ana", viewer=SYSTEM).id
 
 
 def reviewed_failure(db: Database, gap_type: str = "process", **fields: object) -> int:
@@ -35,6 +36,7 @@ def reviewed_failure(db: Database, gap_type: str = "process", **fields: object) 
         failure = log_failure(
             session,
             **{"title": "Checkout v2 missed the launch", "team": "Payments", "reporter": "ana", **fields},  # type: ignore[arg-type]
+            viewer=SYSTEM,
         )
         factories.reviewed(session, failure, gap_type=gap_type)
         return failure.id
@@ -51,6 +53,7 @@ def private_failure_with_changes(db: Database) -> tuple[int, int, int]:
             team="Payments",
             reporter="ana",
             people=["ana"],
+            viewer=SYSTEM,
         )
         revise_checklist(
             session,
@@ -59,6 +62,7 @@ def private_failure_with_changes(db: Database) -> tuple[int, int, int]:
             reason="An export reached the wrong folder",
             failure_id=failure.id,
             author="ana",
+            viewer=SYSTEM,
         )
         guardrail = add_guardrail(
             session,
@@ -68,6 +72,7 @@ def private_failure_with_changes(db: Database) -> tuple[int, int, int]:
             rollback_plan="Allow shared drives again once the scanner runs",
             team="Payments",
             failure_id=failure.id,
+            viewer=SYSTEM,
         )
         return failure.id, checklist_id, guardrail.id
 
@@ -86,7 +91,12 @@ def test_the_pages_render_for_a_signed_in_user(as_ana: Browser, app_db: Database
     fid = reviewed_failure(app_db)
     with app_db.unit(actor="test") as session:
         add_guardrail(
-            session, title="No Friday deploys", owner="ben", expires_on=day(5), rollback_plan="Deploy again"
+            session,
+            title="No Friday deploys",
+            owner="ben",
+            expires_on=day(5),
+            rollback_plan="Deploy again",
+            viewer=SYSTEM,
         )
     home = as_ana.get("/").text
     assert 'href="/checklists"' in home and 'href="/guardrails"' in home  # in the main navigation
@@ -170,6 +180,7 @@ def test_the_checklist_page_shows_versions_and_a_diff(as_ana: Browser, app_db: D
             reason="The vendor slipped on a verbal date",
             failure_id=fid,
             author="ben",
+            viewer=SYSTEM,
         )
     page = as_ana.get(f"/checklists/{checklist_id}")
     assert page.status_code == 200
@@ -211,14 +222,14 @@ def test_a_process_gap_offers_to_change_the_practice_and_a_skill_gap_does_not(
     assert "Start a private development plan (skill gap)" in skill
 
     with app_db.unit(actor="test") as session:
-        draft = log_failure(session, title="Not reviewed yet", team="Payments", reporter="ana")
+        draft = log_failure(session, title="Not reviewed yet", team="Payments", reporter="ana", viewer=SYSTEM)
     assert "change the practice" not in as_ana.get(f"/failures/{draft.id}").text
 
 
 def test_the_panel_loads_the_chosen_checklist(as_ana: Browser, app_db: Database) -> None:
     kickoff(app_db)
     with app_db.unit(actor="test") as session:
-        other = create_checklist(session, name="Launch", items=["Feature flag on"]).id
+        other = create_checklist(session, name="Launch", items=["Feature flag on"], viewer=SYSTEM).id
     fid = reviewed_failure(app_db)
     page = as_ana.get(f"/failures/{fid}?checklist={other}").text
     assert ">Feature flag on</textarea>" in page and f'name="checklist" value="{other}"' in page
@@ -315,6 +326,7 @@ def test_add_renew_and_retire_guardrails(as_ana: Browser, app_db: Database) -> N
             rollback_plan="Unfreeze",
             team="Payments",
             today=dt.date.today() - dt.timedelta(days=20),
+            viewer=SYSTEM,
         ).id
     page = as_ana.get("/guardrails").text
     assert "expired — needs a decision" in page and "guardrail-expired" in page
@@ -358,6 +370,7 @@ def test_only_the_owner_a_lead_of_its_team_or_an_admin_decide(as_ana: Browser, a
             expires_on=day(10),
             rollback_plan="Deploy again",
             team="Payments",
+            viewer=SYSTEM,
         ).id
     cara = another_browser(app_db, "cara")  # another team's member
     page = cara.get("/guardrails").text
@@ -466,7 +479,13 @@ def test_recognition_for_a_private_failure_is_shown_to_those_who_may_see_it(
     fid, _, _ = private_failure_with_changes(app_db)
     with app_db.unit(actor="test") as session:
         recognise(
-            session, person="ben", kind="candid-review", by="ana", failure_id=fid, note="Flagged the leak"
+            session,
+            person="ben",
+            kind="candid-review",
+            by="ana",
+            failure_id=fid,
+            note="Flagged the leak",
+            viewer=SYSTEM,
         )
     assert "Flagged the leak" in as_ana.get("/people/ben").text
     cara = another_browser(app_db, "cara")

@@ -10,6 +10,7 @@ from lessonloop.escalations.models import Escalation
 from lessonloop.escalations.service import EscalationPolicy, check_escalations
 from lessonloop.failures.service import log_failure
 from lessonloop.store.engine import Database
+from tests.factories import SYSTEM
 from tests.web.conftest import Browser, another_browser
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -27,8 +28,9 @@ def _pattern(db: Database, *, team: str = "Payments", visibility: str = "team") 
                 visibility=visibility,
                 labels=["deploy-freeze"],
                 detected_at=NOW - dt.timedelta(days=n),
+                viewer=SYSTEM,
             )
-        (escalation,) = check_escalations(session, now=NOW, policy=EscalationPolicy())
+        (escalation,) = check_escalations(session, now=NOW, policy=EscalationPolicy(), viewer=SYSTEM)
         return escalation.id
 
 

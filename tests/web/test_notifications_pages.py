@@ -15,6 +15,7 @@ from lessonloop.notifications.service import enqueue, get_preferences
 from lessonloop.people.service import get_person, get_team
 from lessonloop.store.engine import Database
 from lessonloop.worker.models import ActionCheck
+from tests.factories import SYSTEM
 from tests.web.conftest import Browser, another_browser, csrf_of
 
 _FEED = re.compile(r'id="new-feed-url" type="text" readonly value="([^"]+)"')
@@ -24,11 +25,12 @@ def notify(db: Database, handle: str, subject: str, key: str | None = None) -> i
     with db.unit(actor="test") as session:
         n = enqueue(
             session,
-            person_id=get_person(session, handle).id,
+            person_id=get_person(session, handle, viewer=SYSTEM).id,
             kind="reminder",
             subject=subject,
             body_text=f"About: {subject}",
             dedupe_key=key or f"test:{handle}:{subject}",
+            viewer=SYSTEM,
         )
         assert n is not None
         return n.id
@@ -46,6 +48,7 @@ def done_action(
             team="Payments",
             reporter="ana",
             visibility=visibility,
+            viewer=SYSTEM,
         )
         review = today + dt.timedelta(days=review_in_days)
         action = add_action(
@@ -55,8 +58,9 @@ def done_action(
             owner=owner,
             due_date=min(review, today) - dt.timedelta(days=3),
             review_date=review,
+            viewer=SYSTEM,
         )
-        complete_action(session, action.id, evidence="Alert fired in staging")
+        complete_action(session, action.id, evidence="Alert fired in staging", viewer=SYSTEM)
         return action.id
 
 
@@ -117,7 +121,7 @@ def test_posts_without_the_csrf_token_are_refused_once(as_ana: Browser, app_db: 
         assert session.get(Notification, nid).read_at is None  # type: ignore[union-attr]
         assert session.scalar(select(CalendarToken.id)) is None
         assert session.scalar(select(ActionCheck.id)) is None
-        assert get_preferences(session, get_person(session, "ana").id) is None
+        assert get_preferences(session, get_person(session, "ana", viewer=SYSTEM).id, viewer=SYSTEM) is None
     # the same form with its token goes through
     ok = as_ana.post(f"/notifications/{nid}/read", {}, form_page="/notifications", follow_redirects=False)
     assert ok.status_code == 303
@@ -153,7 +157,9 @@ def test_channels_are_saved_and_errors_show_beside_the_field_with_values_kept(
         and "needs a URL" in no_url.text
     )
     with app_db.unit() as session:
-        assert get_preferences(session, get_person(session, "ana").id) is None  # nothing half-saved
+        assert (
+            get_preferences(session, get_person(session, "ana", viewer=SYSTEM).id, viewer=SYSTEM) is None
+        )  # nothing half-saved
 
     saved = as_ana.post(
         "/account/notifications",
@@ -163,12 +169,14 @@ def test_channels_are_saved_and_errors_show_beside_the_field_with_values_kept(
     assert saved.status_code == 200 and "Notification channels saved." in saved.text
     assert re.search(r'id="prefs-email" name="channels" value="email" checked', saved.text)
     with app_db.unit() as session:
-        pref = get_preferences(session, get_person(session, "ana").id)
+        pref = get_preferences(session, get_person(session, "ana", viewer=SYSTEM).id, viewer=SYSTEM)
         assert pref is not None and pref.channel_set == {"in-app", "email", "webhook"}
     off = as_ana.post("/account/notifications", {"email": "", "webhook_url": ""}, form_page="/account")
     assert "Notification channels saved." in off.text
     with app_db.unit() as session:
-        assert get_preferences(session, get_person(session, "ana").id).channel_set == {"in-app"}  # type: ignore[union-attr]
+        assert get_preferences(
+            session, get_person(session, "ana", viewer=SYSTEM).id, viewer=SYSTEM
+        ).channel_set == {"in-app"}  # type: ignore[union-attr]
 
 
 # -- the account: calendar feeds ---------------------------------------------------------------------
@@ -207,7 +215,7 @@ def test_team_feeds_are_offered_to_leads_only(as_ana: Browser, app_db: Database)
         'id="feed-team"' in page.text and ">Payments<" in page.text
     )  # ana leads Payments (and is org admin)
     with app_db.unit() as session:
-        team_id = get_team(session, "Payments").id
+        team_id = get_team(session, "Payments", viewer=SYSTEM).id
     made = as_ana.post("/account/calendar-feeds", {"team": str(team_id)}, form_page="/account")
     assert made.status_code == 201 and "Team Payments" in made.text and _FEED.search(made.text)
 

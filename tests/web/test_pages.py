@@ -15,6 +15,7 @@ from lessonloop.failures.service import log_failure
 from lessonloop.reviews.models import Review
 from lessonloop.store.engine import Database
 from lessonloop.web.security import CONTENT_SECURITY_POLICY, SESSION_COOKIE
+from tests.factories import SYSTEM
 from tests.web.conftest import PASSWORD, Browser, another_browser, csrf_of, day
 
 
@@ -26,7 +27,13 @@ def count(db: Database, model: type) -> int:
 def log_private(db: Database, title: str = "Payroll export leaked to a shared drive") -> int:
     with db.unit(actor="test") as session:
         return log_failure(
-            session, title=title, visibility="private", team="Payments", reporter="ana", people=["ana"]
+            session,
+            title=title,
+            visibility="private",
+            team="Payments",
+            reporter="ana",
+            people=["ana"],
+            viewer=SYSTEM,
         ).id
 
 
@@ -252,7 +259,9 @@ def test_a_private_failure_is_a_404_for_others_and_absent_from_their_lists(
 
 def test_a_member_may_see_but_not_change_a_team_failure(as_ana: Browser, app_db: Database) -> None:
     with app_db.unit(actor="test") as session:
-        fid = log_failure(session, title="Refunds stuck for a day", team="Payments", reporter="ana").id
+        fid = log_failure(
+            session, title="Refunds stuck for a day", team="Payments", reporter="ana", viewer=SYSTEM
+        ).id
     ben = another_browser(app_db, "ben")
     page = ben.get(f"/failures/{fid}")
     assert page.status_code == 200 and "Start the review" not in page.text
@@ -263,7 +272,9 @@ def test_a_member_may_see_but_not_change_a_team_failure(as_ana: Browser, app_db:
 
 def test_coaching_notes_are_seen_by_author_and_subject_only(as_ana: Browser, app_db: Database) -> None:
     with app_db.unit(actor="test") as session:
-        write_note(session, author="gil", subject="cara", body="Great instinct on the rollback call")
+        write_note(
+            session, author="gil", subject="cara", body="Great instinct on the rollback call", viewer=SYSTEM
+        )
     gil = another_browser(app_db, "gil")
     cara = another_browser(app_db, "cara")
     assert "Great instinct" in gil.get("/coaching").text
@@ -406,7 +417,9 @@ def test_a_done_action_past_its_review_date_asks_did_this_work(as_ana: Browser, 
     from lessonloop.actions.service import add_action, complete_action
 
     with app_db.unit(actor="test") as session:
-        f = log_failure(session, title="Cache stampede at midnight", team="Payments", reporter="ana")
+        f = log_failure(
+            session, title="Cache stampede at midnight", team="Payments", reporter="ana", viewer=SYSTEM
+        )
         due = add_action(
             session,
             failure_id=f.id,
@@ -414,6 +427,7 @@ def test_a_done_action_past_its_review_date_asks_did_this_work(as_ana: Browser, 
             owner="ben",
             due_date=day(-20),
             review_date=day(-1),
+            viewer=SYSTEM,
         )
         later = add_action(
             session,
@@ -422,9 +436,10 @@ def test_a_done_action_past_its_review_date_asks_did_this_work(as_ana: Browser, 
             owner="ben",
             due_date=day(-20),
             review_date=day(10),
+            viewer=SYSTEM,
         )
         for action in (due, later):
-            complete_action(session, action.id, evidence="shipped")
+            complete_action(session, action.id, evidence="shipped", viewer=SYSTEM)
         fid, due_id, later_id = f.id, due.id, later.id
     page = as_ana.get(f"/failures/{fid}").text
     assert f'<a href="/actions/{due_id}">Did this work?' in page

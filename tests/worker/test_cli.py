@@ -8,7 +8,7 @@ from lessonloop.actions.service import add_action
 from lessonloop.store.engine import Database
 from lessonloop.worker import checks
 from tests.cli import Cli
-from tests.factories import failure, team_with_people
+from tests.factories import SYSTEM, failure, team_with_people
 
 
 def test_worker_once_then_lists_and_check(sqlite_db: Database) -> None:
@@ -17,7 +17,12 @@ def test_worker_once_then_lists_and_check(sqlite_db: Database) -> None:
         team_with_people(s)
         f = failure(s, team="Payments")
         a = add_action(
-            s, failure_id=f.id, title="Dated check", owner="ben", due_date=today + dt.timedelta(days=1)
+            s,
+            failure_id=f.id,
+            title="Dated check",
+            owner="ben",
+            due_date=today + dt.timedelta(days=1),
+            viewer=SYSTEM,
         )
         aid = a.id
     cli = Cli(sqlite_db.settings.database_url)
@@ -30,12 +35,21 @@ def test_worker_once_then_lists_and_check(sqlite_db: Database) -> None:
     assert cli.json("notifications", "list", "--user", "ben", "--unread") == []
     assert cli("notifications", "dead").stdout.strip() == "no dead deliveries"
     assert "needs a URL" in cli.fails("notifications", "prefs", "ben", "--channel", "webhook")
-    prefs = cli.json(
+    assert "public address" in cli.fails(
         "notifications", "prefs", "ben", "--channel", "webhook", "--webhook-url", "http://127.0.0.1:9/h"
+    )
+    prefs = cli.json(
+        "notifications",
+        "prefs",
+        "ben",
+        "--channel",
+        "webhook",
+        "--webhook-url",
+        "https://hooks.example.com/h",
     )
     assert prefs["channels"] == ["in-app", "webhook"]
     assert "worked = yes" in cli("action", "check", str(aid), "--worked", "yes", "--note", "no slips").stdout
     assert "worked" in cli.fails("action", "check", str(aid), "--worked", "maybe")
     with sqlite_db.unit() as s:
-        assert checks.verified_action_ids(s) == {aid}
+        assert checks.verified_action_ids(s, viewer=SYSTEM) == {aid}
     assert "action-reminders" in cli("worker", "jobs").stdout

@@ -15,7 +15,7 @@ from lessonloop.worker import checks
 from lessonloop.worker.models import JobRun, ReflectionSession
 from lessonloop.worker.runner import run_once
 from lessonloop.worker.scheduler import JOBS, JobContext, job
-from tests.factories import failure, team_with_people
+from tests.factories import SYSTEM, failure, team_with_people
 
 T0 = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
 D0 = T0.date()
@@ -32,7 +32,13 @@ def _action(db: Database, *, due: dt.date, review: dt.date | None = None) -> int
         team_with_people(s)
         f = failure(s, team="Payments", detected_at=T0 - dt.timedelta(days=30))
         a = add_action(
-            s, failure_id=f.id, title="Dated dependency check", owner="ben", due_date=due, review_date=review
+            s,
+            failure_id=f.id,
+            title="Dated dependency check",
+            owner="ben",
+            due_date=due,
+            review_date=review,
+            viewer=SYSTEM,
         )
         return a.id
 
@@ -63,13 +69,15 @@ def test_review_date_asks_did_it_work_and_the_answer_is_readable(db: Database) -
     run_once(db, now=T0 + dt.timedelta(hours=5), config=CONFIG, only_jobs={"review-checks"})
     assert keys(db) == [f"review-check:action:{aid}:{D0.isoformat()}"]
     with db.unit() as s:
-        assert checks.verified_action_ids(s) == set()
-        checks.record_check(s, aid, worked="partly", note="fewer slips", now=T0)
-        assert checks.verified_action_ids(s) == set()
-        checks.record_check(s, aid, worked="yes", note="no slips since", now=T0 + dt.timedelta(days=1))
-        assert checks.verified_action_ids(s) == {aid}
-        assert checks.verified_action_ids(s, [aid + 100]) == set()
-        assert checks.latest_outcomes(s) == {aid: "yes"}
+        assert checks.verified_action_ids(s, viewer=SYSTEM) == set()
+        checks.record_check(s, aid, worked="partly", note="fewer slips", now=T0, viewer=SYSTEM)
+        assert checks.verified_action_ids(s, viewer=SYSTEM) == set()
+        checks.record_check(
+            s, aid, worked="yes", note="no slips since", now=T0 + dt.timedelta(days=1), viewer=SYSTEM
+        )
+        assert checks.verified_action_ids(s, viewer=SYSTEM) == {aid}
+        assert checks.verified_action_ids(s, [aid + 100], viewer=SYSTEM) == set()
+        assert checks.latest_outcomes(s, viewer=SYSTEM) == {aid: "yes"}
 
 
 def test_experiment_end_asks_the_action_owner_for_observations(db: Database) -> None:
@@ -84,6 +92,7 @@ def test_experiment_end_asks_the_action_owner_for_observations(db: Database) -> 
             threshold=1,
             start_date=D0 - dt.timedelta(days=20),
             end_date=D0 - dt.timedelta(days=1),
+            viewer=SYSTEM,
         )
         eid = exp.id
     run_once(db, now=T0, config=CONFIG, only_jobs={"experiment-ends"})

@@ -1,7 +1,8 @@
 """Who may see and change what: the visibility policy as predicates and matching SQL clauses.
 
-``access.policy`` holds the rules (``viewer=None`` there: nobody signed in, sees nothing);
-``access.scope`` applies them in services (``viewer=None`` there: a trusted local caller);
+``access.actor`` says who acts (a person's Viewer or a named SystemActor; never ``None``);
+``access.policy`` holds the rules (only a Viewer is granted anything there);
+``access.scope`` applies them in services (a SystemActor is let through, ``None`` refused);
 ``access.indexed`` filters search hits.
 """
 

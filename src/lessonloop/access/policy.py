@@ -2,7 +2,7 @@
 
 Every ``can_see_*`` predicate has a ``visible_*_clause`` twin for ``select(X).where(...)``; the
 tests check on SQLite and PostgreSQL that both give the same answer for every combination of
-viewer and record. ``viewer=None`` (nobody signed in) sees nothing. The rules are written out as
+viewer and record. Anything but a Viewer (nobody signed in, a system job) sees nothing. The rules are written out as
 a table in ``docs/security.md``.
 
 The clauses are two-valued (never SQL ``NULL``), so ``~visible_failures_clause(v)`` is exactly the
@@ -12,11 +12,14 @@ queries that join the same tables.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
+from lessonloop.access.actor import SystemActor
 from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action
 from lessonloop.coaching.models import CoachingNote, DevelopmentPlan
@@ -27,6 +30,11 @@ from lessonloop.failures.models import Failure, Visibility, failure_people
 from lessonloop.lessons.models import Lesson, lesson_audience, lesson_failures
 from lessonloop.people.models import Person, Role, Team
 from lessonloop.reviews.models import Assumption, Review, review_assumptions
+
+#: What the predicates accept. Only a :class:`Viewer` (a signed-in person) is ever granted
+#: anything here; ``None`` (nobody signed in) and a :class:`SystemActor` see nothing. A system job
+#: is let through by :mod:`lessonloop.access.scope` *before* the policy is asked, never by it.
+Anyone = Viewer | SystemActor | None
 
 # Team roles that may edit a team's failures (the org-wide admin flag is separate).
 EDITING_ROLES = frozenset({Role.lead.value, Role.admin.value})
@@ -40,7 +48,7 @@ def is_own_failure(viewer: Viewer, failure: Failure) -> bool:
     return failure.reporter_id == viewer.person_id or any(p.id == viewer.person_id for p in failure.people)
 
 
-def can_see_failure(viewer: Viewer | None, failure: Failure) -> bool:
+def can_see_failure(viewer: Anyone, failure: Failure) -> bool:
     """May ``viewer`` see this failure (and so its review, actions and experiments)?
 
     * ``org``: everyone signed in.
@@ -53,7 +61,7 @@ def can_see_failure(viewer: Viewer | None, failure: Failure) -> bool:
     Reads ``failure.reporter_id``, ``team_id`` and ``people``: flush a new failure first.
     Unknown visibility values are treated as invisible.
     """
-    if viewer is None:
+    if not isinstance(viewer, Viewer):
         return False
     visibility = failure.visibility
     if visibility == Visibility.org.value:
@@ -70,14 +78,14 @@ def can_see_failure(viewer: Viewer | None, failure: Failure) -> bool:
     return False
 
 
-def can_edit_failure(viewer: Viewer | None, failure: Failure) -> bool:
+def can_edit_failure(viewer: Anyone, failure: Failure) -> bool:
     """May ``viewer`` change the failure (and write its review and actions)?
 
     The reporter, the people involved, leads and team-role admins of the failure's team, and org
     admins unless the failure is private. Nobody may edit what they may not see, so a
     team-role admin cannot edit a *private* failure of their team.
     """
-    if viewer is None or not can_see_failure(viewer, failure):
+    if not isinstance(viewer, Viewer) or not can_see_failure(viewer, failure):
         return False
     if is_own_failure(viewer, failure):
         return True
@@ -86,12 +94,12 @@ def can_edit_failure(viewer: Viewer | None, failure: Failure) -> bool:
     return viewer.is_admin and failure.visibility != Visibility.private.value
 
 
-def visible_failures_clause(viewer: Viewer | None, failure: Any = Failure) -> ColumnElement[bool]:
+def visible_failures_clause(viewer: Anyone, failure: Any = Failure) -> ColumnElement[bool]:
     """The SQL twin of :func:`can_see_failure`: ``select(Failure).where(visible_failures_clause(v))``.
 
     ``failure`` may be an :func:`~sqlalchemy.orm.aliased` ``Failure`` to filter an alias.
     """
-    if viewer is None:
+    if not isinstance(viewer, Viewer):
         return false()
     pid = viewer.person_id
     fp = failure_people.alias()
@@ -115,7 +123,7 @@ def visible_failures_clause(viewer: Viewer | None, failure: Any = Failure) -> Co
     )
 
 
-def visible_failure_ids(viewer: Viewer | None) -> Any:
+def visible_failure_ids(viewer: Anyone) -> Any:
     """``SELECT failures.id`` the viewer may see, for ``X.failure_id.in_(...)``."""
     f = aliased(Failure)
     return select(f.id).where(visible_failures_clause(viewer, f))
@@ -124,23 +132,23 @@ def visible_failure_ids(viewer: Viewer | None) -> Any:
 # -- records that inherit a failure's visibility ------------------------------------------------
 
 
-def visible_reviews_clause(viewer: Viewer | None, review: Any = Review) -> ColumnElement[bool]:
-    return review.failure_id.in_(visible_failure_ids(viewer)) if viewer is not None else false()
+def visible_reviews_clause(viewer: Anyone, review: Any = Review) -> ColumnElement[bool]:
+    return review.failure_id.in_(visible_failure_ids(viewer)) if isinstance(viewer, Viewer) else false()
 
 
-def visible_actions_clause(viewer: Viewer | None, action: Any = Action) -> ColumnElement[bool]:
-    return action.failure_id.in_(visible_failure_ids(viewer)) if viewer is not None else false()
+def visible_actions_clause(viewer: Anyone, action: Any = Action) -> ColumnElement[bool]:
+    return action.failure_id.in_(visible_failure_ids(viewer)) if isinstance(viewer, Viewer) else false()
 
 
-def visible_experiments_clause(viewer: Viewer | None, experiment: Any = Experiment) -> ColumnElement[bool]:
-    if viewer is None:
+def visible_experiments_clause(viewer: Anyone, experiment: Any = Experiment) -> ColumnElement[bool]:
+    if not isinstance(viewer, Viewer):
         return false()
     a = aliased(Action)
     return experiment.action_id.in_(select(a.id).where(a.failure_id.in_(visible_failure_ids(viewer))))
 
 
-def visible_observations_clause(viewer: Viewer | None, observation: Any = Observation) -> ColumnElement[bool]:
-    if viewer is None:
+def visible_observations_clause(viewer: Anyone, observation: Any = Observation) -> ColumnElement[bool]:
+    if not isinstance(viewer, Viewer):
         return false()
     e = aliased(Experiment)
     return observation.experiment_id.in_(select(e.id).where(visible_experiments_clause(viewer, e)))
@@ -149,11 +157,11 @@ def visible_observations_clause(viewer: Viewer | None, observation: Any = Observ
 # -- assumptions --------------------------------------------------------------------------------
 
 
-def visible_assumptions_clause(viewer: Viewer | None, assumption: Any = Assumption) -> ColumnElement[bool]:
+def visible_assumptions_clause(viewer: Anyone, assumption: Any = Assumption) -> ColumnElement[bool]:
     """An assumption named in no review is for everyone signed in; one named in reviews is seen by
     whoever may see at least one of those reviews' failures (its statement may say what went wrong).
     """
-    if viewer is None:
+    if not isinstance(viewer, Viewer):
         return false()
     ra = review_assumptions.alias()
     named = select(ra.c.assumption_id).where(ra.c.assumption_id == assumption.id).exists()
@@ -169,8 +177,8 @@ def visible_assumptions_clause(viewer: Viewer | None, assumption: Any = Assumpti
     return or_(~named, seen)
 
 
-def can_see_assumption(session: Session, viewer: Viewer | None, assumption: Assumption) -> bool:
-    if viewer is None:
+def can_see_assumption(session: Session, viewer: Anyone, assumption: Assumption) -> bool:
+    if not isinstance(viewer, Viewer):
         return False
     a = aliased(Assumption)
     stmt = select(a.id).where(a.id == assumption.id, visible_assumptions_clause(viewer, a))
@@ -180,10 +188,10 @@ def can_see_assumption(session: Session, viewer: Viewer | None, assumption: Assu
 # -- escalations --------------------------------------------------------------------------------
 
 
-def can_see_escalation(session: Session, viewer: Viewer | None, escalation: Escalation) -> bool:
+def can_see_escalation(session: Session, viewer: Anyone, escalation: Escalation) -> bool:
     """An escalation lists its failures by title: it is seen by whoever may see *every* one of them
     that still exists (an org admin is no exception for a private failure)."""
-    if viewer is None:
+    if not isinstance(viewer, Viewer):
         return False
     ids = [int(i) for i in (escalation.failure_ids or []) if isinstance(i, int)]
     if not ids:
@@ -197,10 +205,10 @@ def can_see_escalation(session: Session, viewer: Viewer | None, escalation: Esca
 # -- lessons ------------------------------------------------------------------------------------
 
 
-def can_see_lesson(viewer: Viewer | None, lesson: Lesson) -> bool:
+def can_see_lesson(viewer: Anyone, lesson: Lesson) -> bool:
     """A lesson with no linked failure is for everyone signed in. Otherwise: members (any role) of
     its audience teams, its author, and anyone who may see at least one of its failures."""
-    if viewer is None:
+    if not isinstance(viewer, Viewer):
         return False
     if not lesson.failures:
         return True
@@ -211,9 +219,9 @@ def can_see_lesson(viewer: Viewer | None, lesson: Lesson) -> bool:
     return any(can_see_failure(viewer, failure) for failure in lesson.failures)
 
 
-def visible_lessons_clause(viewer: Viewer | None, lesson: Any = Lesson) -> ColumnElement[bool]:
+def visible_lessons_clause(viewer: Anyone, lesson: Any = Lesson) -> ColumnElement[bool]:
     """The SQL twin of :func:`can_see_lesson`."""
-    if viewer is None:
+    if not isinstance(viewer, Viewer):
         return false()
     lf = lesson_failures.alias()
     has_failures = select(lf.c.lesson_id).where(lf.c.lesson_id == lesson.id).exists()
@@ -235,10 +243,10 @@ def visible_lessons_clause(viewer: Viewer | None, lesson: Any = Lesson) -> Colum
     return or_(~has_failures, author, audience, sees_a_failure)
 
 
-def can_edit_lesson(viewer: Viewer | None, lesson: Lesson) -> bool:
+def can_edit_lesson(viewer: Anyone, lesson: Lesson) -> bool:
     """May ``viewer`` publish the lesson? Its author, an org admin, a lead or team admin of one of
     its audience teams, or anyone who may change one of its failures. Never what one may not see."""
-    if viewer is None or not can_see_lesson(viewer, lesson):
+    if not isinstance(viewer, Viewer) or not can_see_lesson(viewer, lesson):
         return False
     if viewer.is_admin or (lesson.author_id is not None and lesson.author_id == viewer.person_id):
         return True
@@ -250,10 +258,10 @@ def can_edit_lesson(viewer: Viewer | None, lesson: Lesson) -> bool:
 # -- actions: their owner may work on them --------------------------------------------------------
 
 
-def can_work_on_action(viewer: Viewer | None, action: Action, failure: Failure) -> bool:
+def can_work_on_action(viewer: Anyone, action: Action, failure: Failure) -> bool:
     """Complete, drop or reschedule an action, or run an experiment on it: whoever may change its
     failure, and the action's owner as long as they may see the failure."""
-    if viewer is None or not can_see_failure(viewer, failure):
+    if not isinstance(viewer, Viewer) or not can_see_failure(viewer, failure):
         return False
     return action.owner_id == viewer.person_id or can_edit_failure(viewer, failure)
 
@@ -261,36 +269,125 @@ def can_work_on_action(viewer: Viewer | None, action: Action, failure: Failure) 
 # -- the directory: people, teams, memberships ----------------------------------------------------
 
 
-def can_manage_directory(viewer: Viewer | None) -> bool:
+def can_manage_directory(viewer: Anyone) -> bool:
     """Add people and teams: org admins."""
-    return viewer is not None and viewer.is_admin
+    return isinstance(viewer, Viewer) and viewer.is_admin
 
 
-def can_manage_team(viewer: Viewer | None, team_id: int) -> bool:
+def can_manage_team(viewer: Anyone, team_id: int) -> bool:
     """Add members to a team or change their roles: org admins and the team's leads and admins."""
-    return viewer is not None and (viewer.is_admin or viewer.role_in(team_id) in EDITING_ROLES)
+    return isinstance(viewer, Viewer) and (viewer.is_admin or viewer.role_in(team_id) in EDITING_ROLES)
+
+
+def role_change_refusal(
+    viewer: Anyone,
+    team_id: int,
+    subject_id: int,
+    new_role: str,
+    *,
+    current_role: str | None,
+    current_leads: Collection[int],
+) -> str | None:
+    """Why ``viewer`` may not give ``subject_id`` the role ``new_role`` in the team (adding them
+    if ``current_role`` is None), or None when they may. ``current_leads``: the team's leads now.
+
+    A lead sees the team's private failures, so appointing one grants what the other rules
+    withhold from org admins and team admins:
+
+    * nobody adds themself to a team or changes their own role;
+    * a lead is appointed, and a lead's role changed, only by another lead of the team — except
+      that an org admin appoints the *first* lead of a team that has none;
+    * other changes (adding members, member ↔ admin): org admins and the team's leads and admins.
+    """
+    if not isinstance(viewer, Viewer):
+        return "only a signed-in person may change roles"
+    if subject_id == viewer.person_id:
+        return "nobody may add themself to a team or change their own role"
+    touches_lead = Role.lead.value in (new_role, current_role)
+    if not touches_lead:
+        if can_manage_team(viewer, team_id):
+            return None
+        return "only an org admin or the team's leads and admins may change its members"
+    if viewer.role_in(team_id) == Role.lead.value:
+        return None
+    if viewer.is_admin and not current_leads and new_role == Role.lead.value:
+        return None
+    return "only a lead of the team may appoint a lead or change a lead's role (an org admin: its first lead)"
+
+
+def can_set_role(
+    viewer: Anyone,
+    team_id: int,
+    subject_id: int,
+    new_role: str,
+    *,
+    current_role: str | None,
+    current_leads: Collection[int],
+) -> bool:
+    """May ``viewer`` give ``subject_id`` the role ``new_role`` in the team? See
+    :func:`role_change_refusal` for the rule."""
+    return (
+        role_change_refusal(
+            viewer, team_id, subject_id, new_role, current_role=current_role, current_leads=current_leads
+        )
+        is None
+    )
+
+
+# -- calendar feeds and checklists ----------------------------------------------------------------
+
+#: No person has this id: a :func:`member_view` is never "the reporter" or "involved" in anything.
+NOBODY = -1
+
+
+def member_view(team_id: int) -> Viewer:
+    """A plain member of ``team_id`` and of no other team, involved in nothing, not an org admin:
+    what a team feed or a team digest shows, whoever made or reads it. Private failures of the
+    team (for its leads and the people involved) never appear in it."""
+    return Viewer(person_id=NOBODY, is_admin=False, roles=MappingProxyType({team_id: Role.member.value}))
+
+
+def can_manage_team_feed(viewer: Anyone, team_id: int) -> bool:
+    """Make a team's calendar feed: the team's leads and team-role admins. Not org admins as such:
+    a feed is a standing, unauthenticated copy of the team's calendar, the team's to hand out.
+    (Whoever makes it, the feed lists only what a plain member of the team may see.)"""
+    return isinstance(viewer, Viewer) and viewer.role_in(team_id) in EDITING_ROLES
+
+
+def can_revoke_team_feed(viewer: Anyone, team_id: int) -> bool:
+    """Revoke (and list) a team's feeds: its leads and admins, and org admins, who may cut off a
+    feed that leaked but not make one."""
+    return isinstance(viewer, Viewer) and (viewer.is_admin or can_manage_team_feed(viewer, team_id))
+
+
+def can_change_checklist(viewer: Anyone, team_id: int | None) -> bool:
+    """Create or revise a checklist (template, decision criteria) of team ``team_id``, or an
+    org-wide one (``None``): org admins for any, the team's leads and admins for the team's."""
+    if not isinstance(viewer, Viewer):
+        return False
+    return viewer.is_admin or (team_id is not None and viewer.role_in(team_id) in EDITING_ROLES)
 
 
 # -- coaching: author and subject only, never admins --------------------------------------------
 
 
-def can_see_note(viewer: Viewer | None, note: CoachingNote) -> bool:
-    return viewer is not None and viewer.person_id in {note.author_id, note.subject_id}
+def can_see_note(viewer: Anyone, note: CoachingNote) -> bool:
+    return isinstance(viewer, Viewer) and viewer.person_id in {note.author_id, note.subject_id}
 
 
-def visible_notes_clause(viewer: Viewer | None, note: Any = CoachingNote) -> ColumnElement[bool]:
-    if viewer is None:
+def visible_notes_clause(viewer: Anyone, note: Any = CoachingNote) -> ColumnElement[bool]:
+    if not isinstance(viewer, Viewer):
         return false()
     pid = viewer.person_id
     return or_(and_(note.author_id.is_not(None), note.author_id == pid), note.subject_id == pid)
 
 
-def can_see_plan(viewer: Viewer | None, plan: DevelopmentPlan) -> bool:
-    return viewer is not None and viewer.person_id in {plan.author_id, plan.person_id}
+def can_see_plan(viewer: Anyone, plan: DevelopmentPlan) -> bool:
+    return isinstance(viewer, Viewer) and viewer.person_id in {plan.author_id, plan.person_id}
 
 
-def visible_plans_clause(viewer: Viewer | None, plan: Any = DevelopmentPlan) -> ColumnElement[bool]:
-    if viewer is None:
+def visible_plans_clause(viewer: Anyone, plan: Any = DevelopmentPlan) -> ColumnElement[bool]:
+    if not isinstance(viewer, Viewer):
         return false()
     pid = viewer.person_id
     return or_(and_(plan.author_id.is_not(None), plan.author_id == pid), plan.person_id == pid)
@@ -317,9 +414,9 @@ def failure_of(session: Session, record: Review | Action | Experiment | Observat
     return failure
 
 
-def can_see(session: Session, viewer: Viewer | None, record: object) -> bool:
+def can_see(session: Session, viewer: Anyone, record: object) -> bool:
     """One entry point for adapters: dispatches on the record's type."""
-    if viewer is None:
+    if not isinstance(viewer, Viewer):
         return False
     if isinstance(record, Failure):
         return can_see_failure(viewer, record)
@@ -340,7 +437,7 @@ def can_see(session: Session, viewer: Viewer | None, record: object) -> bool:
     raise TypeError(f"no visibility rule for {type(record).__name__}")
 
 
-def require_visible(session: Session, viewer: Viewer | None, record: object) -> None:
+def require_visible(session: Session, viewer: Anyone, record: object) -> None:
     """Raise :class:`PermissionDenied` (403) unless ``viewer`` may see ``record``."""
     if not can_see(session, viewer, record):
         label = getattr(record, "__record_type__", type(record).__name__.lower())
@@ -350,7 +447,7 @@ def require_visible(session: Session, viewer: Viewer | None, record: object) -> 
         )
 
 
-def require_can_edit_failure(viewer: Viewer | None, failure: Failure) -> None:
+def require_can_edit_failure(viewer: Anyone, failure: Failure) -> None:
     if not can_edit_failure(viewer, failure):
         raise PermissionDenied(
             "only the reporter, the people involved, the team's leads or admins, "

@@ -1,19 +1,20 @@
-"""The policy as services use it: ``viewer=None`` is a *trusted local caller*.
+"""The policy as services use it: every call names its actor, and ``None`` is refused.
 
-Every service that reads or changes loop records takes ``viewer: Viewer | None = None``:
+Every service that reads or changes loop records takes a required ``viewer: Actor``
+(:mod:`lessonloop.access.actor`):
 
-* ``None`` — a trusted local caller: the CLI on its own database file, the worker, a migration,
-  a test. It sees and may change everything. Whoever can open the database file can read and
-  write every row anyway, so the CLI is in effect an org admin *and more* (it also sees private
-  failures, coaching notes and plans). Adapters that serve other people (the JSON API, the web
-  pages) must always pass a viewer.
-* a :class:`~lessonloop.access.viewer.Viewer` — reads are filtered with the access clauses; a
-  record the viewer may not see answers :class:`~lessonloop.errors.NotFound` (404) exactly as if
-  it did not exist, and a change the viewer may see but not make answers
+* a :class:`~lessonloop.access.viewer.Viewer` (a signed-in person) — reads are filtered with the
+  access clauses; a record the viewer may not see answers :class:`~lessonloop.errors.NotFound`
+  (404) exactly as if it did not exist, and a change the viewer may see but not make answers
   :class:`~lessonloop.errors.PermissionDenied` (403).
+* a :class:`~lessonloop.access.actor.SystemActor` — an explicit, named job (the local CLI on its
+  own database file, the worker's reminders, an import): it passes these checks. Jobs that build
+  something *for a person* (digests, feeds, notifications) act as that person's Viewer instead.
+* ``None`` — refused with :class:`~lessonloop.access.actor.MissingActor`: there is no default
+  that means "everything".
 
-Mind the difference with :mod:`lessonloop.access.policy`, where ``viewer=None`` means *nobody
-signed in* and sees nothing: the helpers here skip the policy for ``None``; they never pass it on.
+Mind the difference with :mod:`lessonloop.access.policy`, where anything but a Viewer (``None``,
+a system job) sees nothing: the helpers here let a system job through before asking the policy.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.actor import Actor, is_system
 from lessonloop.access.policy import (
     can_edit_failure,
     can_edit_lesson,
@@ -33,15 +35,11 @@ from lessonloop.access.policy import (
     can_see_lesson,
     can_work_on_action,
 )
-from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action
 from lessonloop.errors import NotFound, PermissionDenied
 from lessonloop.failures.models import Failure
 from lessonloop.lessons.models import Lesson
 from lessonloop.store.history import HistoryEntry, list_history
-
-#: Spelled out at call sites that mean it: ``list_failures(session, viewer=TRUSTED)``.
-TRUSTED: Viewer | None = None
 
 
 def not_found(record: Any) -> NotFound:
@@ -50,25 +48,25 @@ def not_found(record: Any) -> NotFound:
     return NotFound(f"no {label} with id {getattr(record, 'id', '?')}", field=f"{label}_id")
 
 
-def where_visible(stmt: Select[Any], viewer: Viewer | None, clause: ColumnElement[bool]) -> Select[Any]:
-    """``stmt`` filtered by ``clause`` unless the caller is trusted."""
-    return stmt if viewer is None else stmt.where(clause)
+def where_visible(stmt: Select[Any], viewer: Actor, clause: ColumnElement[bool]) -> Select[Any]:
+    """``stmt`` filtered by ``clause`` unless the caller is a named system job."""
+    return stmt if is_system(viewer) else stmt.where(clause)
 
 
-def require_seen(session: Session, viewer: Viewer | None, record: Any) -> None:
+def require_seen(session: Session, viewer: Actor, record: Any) -> None:
     """404 unless the viewer may see ``record`` (any record type :func:`can_see` knows)."""
-    if viewer is not None and not can_see(session, viewer, record):
+    if not is_system(viewer) and not can_see(session, viewer, record):
         raise not_found(record)
 
 
-def require_failure_seen(viewer: Viewer | None, failure: Failure) -> None:
-    if viewer is not None and not can_see_failure(viewer, failure):
+def require_failure_seen(viewer: Actor, failure: Failure) -> None:
+    if not is_system(viewer) and not can_see_failure(viewer, failure):
         raise not_found(failure)
 
 
-def require_failure_editable(viewer: Viewer | None, failure: Failure) -> None:
+def require_failure_editable(viewer: Actor, failure: Failure) -> None:
     """404 when the viewer may not see the failure, 403 when they may see but not change it."""
-    if viewer is None:
+    if is_system(viewer):
         return
     require_failure_seen(viewer, failure)
     if not can_edit_failure(viewer, failure):
@@ -79,10 +77,10 @@ def require_failure_editable(viewer: Viewer | None, failure: Failure) -> None:
         )
 
 
-def require_action_workable(viewer: Viewer | None, action: Action, failure: Failure) -> None:
+def require_action_workable(viewer: Actor, action: Action, failure: Failure) -> None:
     """404 when the viewer may not see the action's failure; 403 unless they own the action or
     may change the failure."""
-    if viewer is None:
+    if is_system(viewer):
         return
     require_failure_seen(viewer, failure)
     if not can_work_on_action(viewer, action, failure):
@@ -92,8 +90,8 @@ def require_action_workable(viewer: Viewer | None, action: Action, failure: Fail
         )
 
 
-def require_lesson_editable(viewer: Viewer | None, lesson: Lesson) -> None:
-    if viewer is None:
+def require_lesson_editable(viewer: Actor, lesson: Lesson) -> None:
+    if is_system(viewer):
         return
     if not can_see_lesson(viewer, lesson):
         raise not_found(lesson)
@@ -105,24 +103,24 @@ def require_lesson_editable(viewer: Viewer | None, lesson: Lesson) -> None:
         )
 
 
-def require_directory_admin(viewer: Viewer | None, what: str) -> None:
-    if viewer is not None and not can_manage_directory(viewer):
+def require_directory_admin(viewer: Actor, what: str) -> None:
+    if not is_system(viewer) and not can_manage_directory(viewer):
         raise PermissionDenied(f"only an org admin may {what}", field="viewer")
 
 
-def require_team_manager(viewer: Viewer | None, team_id: int) -> None:
-    if viewer is not None and not can_manage_team(viewer, team_id):
+def require_team_manager(viewer: Actor, team_id: int) -> None:
+    if not is_system(viewer) and not can_manage_team(viewer, team_id):
         raise PermissionDenied(
             "only an org admin or the team's leads and admins may change its members", field="team"
         )
 
 
-def record_history(session: Session, record: Any, *, viewer: Viewer | None = None) -> list[HistoryEntry]:
+def record_history(session: Session, record: Any, *, viewer: Actor) -> list[HistoryEntry]:
     """The history of one record, oldest first; 404 unless ``viewer`` may see the record.
 
-    Records the policy has no rule for (accounts, tokens) are shown to trusted callers only.
+    Records the policy has no rule for (accounts, tokens) are shown to system jobs only.
     """
-    if viewer is not None:
+    if not is_system(viewer):
         try:
             visible = can_see(session, viewer, record)
         except TypeError:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.actor import Actor, SystemActor, is_person
+from lessonloop.access.scope import require_directory_admin
 from lessonloop.accounts.crypto import (
     TOKEN_HINT_LENGTH,
     TOKEN_PREFIX,
@@ -44,6 +46,10 @@ TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=1)  # last_used_at is written at mos
 
 BAD_CREDENTIALS = "unknown handle or e-mail, or wrong password"
 
+#: Sign-in, sessions, tokens and one's own password are the layer that *establishes* who acts;
+#: they look people up as this job. Changing someone else's account takes a required actor.
+IDENTITY = SystemActor("accounts")
+
 
 class SignInRefused(PermissionDenied):
     """A refused sign-in (403). ``locked_until`` is set when the account is locked."""
@@ -71,14 +77,15 @@ def create_user(
     password: str,
     admin: bool = False,
     now: dt.datetime | None = None,
+    viewer: Actor,
 ) -> Account:
     """A new person with an account: what ``lessonloop user create [--admin]`` calls.
 
     The password is checked before anything is written, so a refused password leaves no person.
     """
     check_password_rules(password, avoid=(handle or "", email or ""))
-    person = add_person(session, name=name, handle=handle, email=email)
-    return create_account(session, person, password=password, admin=admin, now=now)
+    person = add_person(session, name=name, handle=handle, email=email, viewer=viewer)
+    return create_account(session, person, password=password, admin=admin, now=now, viewer=viewer)
 
 
 def create_account(
@@ -88,9 +95,11 @@ def create_account(
     password: str,
     admin: bool = False,
     now: dt.datetime | None = None,
+    viewer: Actor,
 ) -> Account:
-    """Give an existing person a way to sign in."""
-    person_obj = get_person(session, person)
+    """Give an existing person a way to sign in (org admins)."""
+    require_directory_admin(viewer, "give people a sign-in")
+    person_obj = get_person(session, person, viewer=viewer)
     check_password_rules(password, avoid=(person_obj.handle, person_obj.email or ""))
     if account_of(session, person_obj) is not None:
         raise Conflict(f"{person_obj.handle} has an account already", field="person")
@@ -200,8 +209,9 @@ def sign_in(db: Database, handle_or_email: str, password: str, *, now: dt.dateti
     raise refused
 
 
-def unlock(session: Session, person: PersonRef) -> Account:
+def unlock(session: Session, person: PersonRef, *, viewer: Actor) -> Account:
     """Lift a lock and clear the failure count (an admin's gesture)."""
+    require_directory_admin(viewer, "unlock accounts")
     account = _require_account(session, person)
     account.locked_until = None
     account.failed_logins = 0
@@ -210,7 +220,7 @@ def unlock(session: Session, person: PersonRef) -> Account:
 
 
 def _require_account(session: Session, person: PersonRef) -> Account:
-    person_obj = get_person(session, person)
+    person_obj = get_person(session, person, viewer=IDENTITY)
     account = account_of(session, person_obj)
     if account is None:
         raise NotFound(f"{person_obj.handle} has no account", field="person")
@@ -238,8 +248,15 @@ def change_password(
         raise PermissionDenied("is wrong", field="current_password")
     if isinstance(new_password, str) and new_password == current_password:
         raise Invalid("must differ from the current password", field="new_password")
+    # knowing the current password is the permission here
     return set_password(
-        session, account.person, new_password, keep_session=keep_session, now=now, field="new_password"
+        session,
+        account.person,
+        new_password,
+        keep_session=keep_session,
+        now=now,
+        field="new_password",
+        viewer=IDENTITY,
     )
 
 
@@ -251,8 +268,10 @@ def set_password(
     keep_session: str | None = None,
     now: dt.datetime | None = None,
     field: str = "password",
+    viewer: Actor,
 ) -> Account:
     """Set a password without the old one (an admin reset, ``lessonloop user password``)."""
+    require_directory_admin(viewer, "reset passwords")
     account = _require_account(session, person)
     check_password_rules(new_password, field=field, avoid=(account.person.handle, account.person.email or ""))
     account.password_hash = hash_password(new_password)
@@ -264,8 +283,13 @@ def set_password(
     return account
 
 
-def set_admin(session: Session, person: PersonRef, admin: bool) -> Account:
+def set_admin(session: Session, person: PersonRef, admin: bool, *, viewer: Actor) -> Account:
+    """Make a person an org admin or take it back: org admins only, and never for oneself (an
+    admin cannot lock the workspace out of its last admin by accident, nor promote themselves)."""
+    require_directory_admin(viewer, "change who is an org admin")
     account = _require_account(session, person)
+    if is_person(viewer) and account.person_id == viewer.person_id:
+        raise PermissionDenied("nobody changes their own admin flag", field="person")
     account.is_admin = bool(admin)
     session.flush()
     return account
@@ -278,7 +302,7 @@ def issue_token(
     session: Session, person: PersonRef, name: str, *, now: dt.datetime | None = None
 ) -> tuple[ApiToken, str]:
     """A new API token. The plaintext is returned once and never stored: show it, then forget it."""
-    person_obj = get_person(session, person)
+    person_obj = get_person(session, person, viewer=IDENTITY)
     plaintext = new_api_token()
     token = ApiToken(
         person=person_obj,
@@ -312,7 +336,7 @@ def resolve_token(session: Session, plaintext: str, *, now: dt.datetime | None =
 
 
 def list_tokens(session: Session, person: PersonRef, *, include_revoked: bool = True) -> list[ApiToken]:
-    person_obj = get_person(session, person)
+    person_obj = get_person(session, person, viewer=IDENTITY)
     stmt = select(ApiToken).where(ApiToken.person_id == person_obj.id)
     if not include_revoked:
         stmt = stmt.where(ApiToken.revoked_at.is_(None))
@@ -326,7 +350,7 @@ def revoke_token(
 
     A token that is not the person's answers 404, as if it did not exist.
     """
-    actor = get_person(session, person)
+    actor = get_person(session, person, viewer=IDENTITY)
     try:
         tid = int(token_id)
     except (TypeError, ValueError):
@@ -353,7 +377,7 @@ def start_session(
     lifetime: dt.timedelta = SESSION_LIFETIME,
 ) -> str:
     """Open a web session; returns the plaintext id for the cookie (only its digest is stored)."""
-    person_obj = get_person(session, person)
+    person_obj = get_person(session, person, viewer=IDENTITY)
     now = _aware(now)
     plaintext = new_session_id()
     session.add(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ColumnElement, Date, ForeignKey, Index, Integer, String, Text, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lessonloop.people.models import Person
@@ -18,11 +19,42 @@ class ActionStatus(enum.StrEnum):
     dropped = "dropped"
 
 
+# -- "overdue": the one definition --------------------------------------------------------------
+# An action is overdue on ``today`` when it is still open and its due date is *before* today: an
+# action due today is not late yet. Pages, the API, the CLI, the metrics and the digests all ask
+# these three functions (a digest asks "as of" the day after its week).
+
+
+def is_overdue(status: str, due_date: dt.date, today: dt.date) -> bool:
+    return status == ActionStatus.open.value and due_date < today
+
+
+def days_overdue(due_date: dt.date, today: dt.date) -> int:
+    """How many days late an overdue action is on ``today`` (1 the day after it was due)."""
+    return (today - due_date).days
+
+
+def overdue_clause(today: dt.date, action: Any = None) -> ColumnElement[bool]:
+    """The SQL twin of :func:`is_overdue` (``action``: the Action entity or an alias)."""
+    action = Action if action is None else action
+    return and_(action.status == ActionStatus.open.value, action.due_date < today)
+
+
 class Action(Record, Base):
     __tablename__ = "actions"
     __record_type__ = "action"
     __search_kind__ = "action"
-    __table_args__ = (Index("ix_actions_owner_status_due", "owner_id", "status", "due_date"),)
+    __table_args__ = (
+        Index("ix_actions_owner_status_due", "owner_id", "status", "due_date"),
+        # At most one primary action per review, even for two requests at once (migration 0010).
+        Index(
+            "uq_actions_one_primary",
+            "review_id",
+            unique=True,
+            sqlite_where=text("is_primary"),
+            postgresql_where=text("is_primary"),
+        ),
+    )
 
     failure_id: Mapped[int] = mapped_column(ForeignKey("failures.id", ondelete="CASCADE"), index=True)
     review_id: Mapped[int | None] = mapped_column(
@@ -43,7 +75,7 @@ class Action(Record, Base):
     owner: Mapped[Person] = relationship(lazy="joined")
 
     def is_overdue(self, today: dt.date) -> bool:
-        return self.status == ActionStatus.open.value and self.due_date < today
+        return is_overdue(self.status, self.due_date, today)
 
     def search_document(self) -> tuple[str, str]:
         return self.title, "\n".join(p for p in (self.evidence, self.drop_reason) if p)

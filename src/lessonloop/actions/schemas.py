@@ -1,11 +1,15 @@
-"""What goes out about corrective actions."""
+"""What goes in and out about corrective actions."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from lessonloop import limits
+from lessonloop.actions.models import is_overdue
+from lessonloop.fields import Day, OptionalDay, Ref
 from lessonloop.people.schemas import PersonOut
 
 
@@ -27,4 +31,45 @@ class ActionOut(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def overdue(self) -> bool:
-        return self.status == "open" and self.due_date < dt.date.today()
+        return is_overdue(self.status, self.due_date, dt.date.today())
+
+
+# --- commands: the API's bodies, the CLI's options and the pages' forms become these ----------
+
+OWNER_REQUIRED = "every action needs exactly one owner"
+
+
+class AddAction(BaseModel):
+    """Add a corrective action to a failure (outside a review)."""
+
+    model_config = ConfigDict(extra="forbid", title="ActionIn")
+    MISSING: ClassVar[dict[str, str]] = {"owner": OWNER_REQUIRED}
+    failure_id: int
+    title: str = Field(min_length=1, max_length=limits.ACTION_TITLE_MAX)
+    owner: Ref = Field(description="The ONE owner: person id, handle or e-mail.", examples=["ben"])
+    due_date: Day = Field(description="YYYY-MM-DD, today, tomorrow or +7d / +2w.")
+    review_date: OptionalDay = Field(default=None, description="Default: due date + 14 days.")
+
+
+class CompleteAction(BaseModel):
+    """Complete an open action with what shows it is done."""
+
+    model_config = ConfigDict(extra="forbid", title="CompleteIn")
+    evidence: str = Field(
+        max_length=limits.LONG_TEXT_MAX, description="What shows it is done: a link, a note."
+    )
+
+
+class DropAction(BaseModel):
+    """Drop an open action with a written reason."""
+
+    model_config = ConfigDict(extra="forbid", title="DropIn")
+    reason: str = Field(max_length=limits.LONG_TEXT_MAX, description="Why it is dropped (required).")
+
+
+class RescheduleAction(BaseModel):
+    """Move an open action's due (and review) date."""
+
+    model_config = ConfigDict(extra="forbid", title="RescheduleIn")
+    due_date: Day = Field(description="YYYY-MM-DD, today, tomorrow or +7d / +2w.")
+    review_date: OptionalDay = Field(default=None, description="Default: due date + 14 days.")

@@ -1,6 +1,6 @@
 """Act: corrective actions with one micro-owner, a due date and a review date.
 
-``viewer=None`` is a trusted local caller (:mod:`lessonloop.access.scope`). With a viewer, an
+``viewer`` is required (:mod:`lessonloop.access.scope`): a named system job is let through; for a person an
 action is seen by whoever may see its failure; adding one needs the right to change the failure;
 completing, dropping or rescheduling one is also open to its owner.
 """
@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
+from lessonloop import limits
+from lessonloop.access.actor import Actor, is_person
 from lessonloop.access.policy import visible_actions_clause
 from lessonloop.access.scope import (
     require_action_workable,
@@ -21,8 +23,7 @@ from lessonloop.access.scope import (
     require_failure_seen,
     where_visible,
 )
-from lessonloop.access.viewer import Viewer
-from lessonloop.actions.models import Action, ActionStatus
+from lessonloop.actions.models import Action, ActionStatus, overdue_clause
 from lessonloop.coerce import as_date, as_enum, as_text
 from lessonloop.errors import Conflict, Invalid
 from lessonloop.failures.models import Failure
@@ -45,13 +46,13 @@ def add_action(
     review_id: int | None = None,
     primary: bool = False,
     review_offset_days: int = DEFAULT_REVIEW_OFFSET_DAYS,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Action:
     failure = get_or_404(session, Failure, failure_id)
     require_failure_editable(viewer, failure)
     if owner is None or str(owner).strip() == "":
         raise Invalid("every action needs exactly one owner", field="owner")
-    owner_obj = get_person(session, owner, field="owner")
+    owner_obj = get_person(session, owner, field="owner", viewer=viewer)
     due = as_date(due_date, "due_date")
     review = (
         as_date(review_date, "review_date")
@@ -70,7 +71,7 @@ def add_action(
         failure_id=failure.id,
         review_id=review_id,
         is_primary=primary,
-        title=as_text(title, "title", required=True, max_len=500),
+        title=as_text(title, "title", required=True, max_len=limits.ACTION_TITLE_MAX),
         owner=owner_obj,
         due_date=due,
         review_date=review,
@@ -81,10 +82,10 @@ def add_action(
     return action
 
 
-def get_action(session: Session, action_id: int | str, *, viewer: Viewer | None = None) -> Action:
+def get_action(session: Session, action_id: int | str, *, viewer: Actor) -> Action:
     """An action; 404 when ``viewer`` may not see its failure."""
     action = get_or_404(session, Action, action_id)
-    if viewer is not None:
+    if is_person(viewer):
         require_failure_seen(viewer, _failure_of(session, action))
     return action
 
@@ -95,9 +96,9 @@ def _failure_of(session: Session, action: Action) -> Failure:
     return failure
 
 
-def _workable_action(session: Session, action_id: int | str, viewer: Viewer | None) -> Action:
+def _workable_action(session: Session, action_id: int | str, viewer: Actor) -> Action:
     action = get_or_404(session, Action, action_id)
-    if viewer is not None:
+    if is_person(viewer):
         require_action_workable(viewer, action, _failure_of(session, action))
     return action
 
@@ -109,9 +110,7 @@ def _require_open(action: Action, verb: str) -> None:
         )
 
 
-def complete_action(
-    session: Session, action_id: int | str, *, evidence: str, viewer: Viewer | None = None
-) -> Action:
+def complete_action(session: Session, action_id: int | str, *, evidence: str, viewer: Actor) -> Action:
     action = _workable_action(session, action_id, viewer)
     _require_open(action, "completed")
     action.evidence = as_text(evidence, "evidence", required=True)
@@ -121,9 +120,7 @@ def complete_action(
     return action
 
 
-def drop_action(
-    session: Session, action_id: int | str, *, reason: str, viewer: Viewer | None = None
-) -> Action:
+def drop_action(session: Session, action_id: int | str, *, reason: str, viewer: Actor) -> Action:
     action = _workable_action(session, action_id, viewer)
     _require_open(action, "dropped")
     action.drop_reason = as_text(reason, "reason", required=True)
@@ -139,7 +136,7 @@ def reschedule_action(
     *,
     due_date: Any,
     review_date: Any = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Action:
     action = _workable_action(session, action_id, viewer)
     _require_open(action, "rescheduled")
@@ -166,23 +163,21 @@ def list_actions(
     today: dt.date | None = None,
     page: int = 1,
     page_size: int = 50,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Page[Action]:
     """Actions, the earliest due first; only those of failures ``viewer`` may see."""
     stmt = where_visible(select(Action), viewer, visible_actions_clause(viewer))
     if owner not in (None, ""):
-        stmt = stmt.where(Action.owner_id == get_person(session, owner, field="owner").id)
+        stmt = stmt.where(Action.owner_id == get_person(session, owner, field="owner", viewer=viewer).id)
     if team not in (None, ""):
-        team_id = get_team(session, team).id
+        team_id = get_team(session, team, viewer=viewer).id
         stmt = stmt.where(Action.failure_id.in_(select(Failure.id).where(Failure.team_id == team_id)))
     if status:
         stmt = stmt.where(Action.status == as_enum(status, ActionStatus, "status").value)
     if failure_id is not None:
         stmt = stmt.where(Action.failure_id == failure_id if id_in_range(failure_id) else false())
     if overdue:
-        stmt = stmt.where(
-            Action.status == ActionStatus.open.value, Action.due_date < (today or dt.date.today())
-        )
+        stmt = stmt.where(overdue_clause(today or dt.date.today()))
     stmt = stmt.order_by(Action.due_date, Action.id)
     return paginate(session, stmt, page, page_size)
 
@@ -192,7 +187,7 @@ def overdue_by_owner(
     *,
     today: dt.date | None = None,
     team: TeamRef | None = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> list[tuple[Person, list[Action]]]:
     """Open actions past their due date, grouped by owner, the most overdue owner first
     (only actions of failures ``viewer`` may see)."""

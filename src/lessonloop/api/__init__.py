@@ -28,13 +28,15 @@ from lessonloop.api import (
 )
 from lessonloop.api.common import API_PREFIX
 from lessonloop.api.deps import current_actor
+from lessonloop.api.text_guard import refuse_unstorable_text
 
 __all__ = ["API_PREFIX", "build_router"]
 
 
 def build_router() -> APIRouter:
     """All API routes, without the prefix. Built per app, so nothing is shared between apps."""
-    router = APIRouter(dependencies=[Depends(current_actor)])
+    # Signed in first (401 before anything about the input), then no unstorable text in the body.
+    router = APIRouter(dependencies=[Depends(current_actor), Depends(refuse_unstorable_text)])
     modules = (
         failures,
         reviews,

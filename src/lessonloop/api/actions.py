@@ -2,48 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from lessonloop.actions import service
 from lessonloop.actions.models import ActionStatus
-from lessonloop.actions.schemas import ActionOut
+from lessonloop.actions.schemas import (
+    ActionOut,
+    AddAction,
+    CompleteAction,
+    DropAction,
+    RescheduleAction,
+)
 from lessonloop.api.common import ERROR_RESPONSES, PageOut, page_out
 from lessonloop.api.deps import AppSettings, CurrentViewer, DbSession, Paging
 from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.people.schemas import PersonOut
 
 router = APIRouter(route_class=OneThreadRoute, tags=["actions"], responses=ERROR_RESPONSES)
-
-Ref = int | str
-
-
-class ActionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    failure_id: int
-    title: str = Field(min_length=1, max_length=500)
-    owner: Ref = Field(description="The ONE owner: person id, handle or e-mail.", examples=["ben"])
-    due_date: dt.date
-    review_date: dt.date | None = Field(default=None, description="Default: due date + 14 days.")
-
-
-class CompleteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    evidence: str = Field(description="What shows it is done: a link, a note.")
-
-
-class DropIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: str = Field(description="Why it is dropped (required).")
-
-
-class RescheduleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    due_date: dt.date
-    review_date: dt.date | None = Field(default=None, description="Default: due date + 14 days.")
 
 
 class OverdueGroup(BaseModel):
@@ -52,15 +30,13 @@ class OverdueGroup(BaseModel):
 
 
 @router.post("/actions", status_code=201)
-def add_action(body: ActionIn, session: DbSession, settings: AppSettings, viewer: CurrentViewer) -> ActionOut:
+def add_action(
+    body: AddAction, session: DbSession, settings: AppSettings, viewer: CurrentViewer
+) -> ActionOut:
     """Add a corrective action to a failure (outside a review)."""
     action = service.add_action(
         session,
-        failure_id=body.failure_id,
-        title=body.title,
-        owner=body.owner,
-        due_date=body.due_date,
-        review_date=body.review_date,
+        **body.model_dump(),
         review_offset_days=settings.default_review_offset_days,
         viewer=viewer,
     )
@@ -116,26 +92,26 @@ def get_action(action_id: int, session: DbSession, viewer: CurrentViewer) -> Act
 
 
 @router.post("/actions/{action_id}/complete")
-def complete_action(action_id: int, body: CompleteIn, session: DbSession, viewer: CurrentViewer) -> ActionOut:
+def complete_action(
+    action_id: int, body: CompleteAction, session: DbSession, viewer: CurrentViewer
+) -> ActionOut:
     """Complete an open action, with evidence (409 if it is not open)."""
-    action = service.complete_action(session, action_id, evidence=body.evidence, viewer=viewer)
+    action = service.complete_action(session, action_id, **body.model_dump(), viewer=viewer)
     return ActionOut.model_validate(action)
 
 
 @router.post("/actions/{action_id}/drop")
-def drop_action(action_id: int, body: DropIn, session: DbSession, viewer: CurrentViewer) -> ActionOut:
+def drop_action(action_id: int, body: DropAction, session: DbSession, viewer: CurrentViewer) -> ActionOut:
     """Drop an open action, with a written reason (409 if it is not open)."""
     return ActionOut.model_validate(
-        service.drop_action(session, action_id, reason=body.reason, viewer=viewer)
+        service.drop_action(session, action_id, **body.model_dump(), viewer=viewer)
     )
 
 
 @router.post("/actions/{action_id}/reschedule")
 def reschedule_action(
-    action_id: int, body: RescheduleIn, session: DbSession, viewer: CurrentViewer
+    action_id: int, body: RescheduleAction, session: DbSession, viewer: CurrentViewer
 ) -> ActionOut:
     """Move an open action's due (and review) date."""
-    action = service.reschedule_action(
-        session, action_id, due_date=body.due_date, review_date=body.review_date, viewer=viewer
-    )
+    action = service.reschedule_action(session, action_id, **body.model_dump(), viewer=viewer)
     return ActionOut.model_validate(action)

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from lessonloop import limits
 from lessonloop.accounts.service import account_of, issue_token, list_tokens, revoke_token
 from lessonloop.api.common import ERROR_RESPONSES
-from lessonloop.api.deps import CurrentPrincipal, DbSession
+from lessonloop.api.deps import CurrentPrincipal, CurrentViewer, DbSession
 from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.people.models import Membership, Team
 from lessonloop.people.schemas import PersonOut
@@ -21,7 +22,12 @@ router = APIRouter(route_class=OneThreadRoute, tags=["auth"], responses=ERROR_RE
 
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100, description="What the token is for.", examples=["ci-bot"])
+    name: str = Field(
+        min_length=1,
+        max_length=limits.TOKEN_NAME_MAX,
+        description="What the token is for.",
+        examples=["ci-bot"],
+    )
 
 
 class TokenOut(BaseModel):
@@ -55,9 +61,9 @@ class MeOut(BaseModel):
 
 
 @router.get("/me")
-def me(principal: CurrentPrincipal, session: DbSession) -> MeOut:
+def me(principal: CurrentPrincipal, session: DbSession, viewer: CurrentViewer) -> MeOut:
     """The signed-in person, whether they are an org admin, and their teams and roles."""
-    person = get_person(session, principal.person_id)
+    person = get_person(session, principal.person_id, viewer=viewer)
     rows = session.execute(
         select(Membership.team_id, Team.name, Membership.role)
         .join(Team, Team.id == Membership.team_id)

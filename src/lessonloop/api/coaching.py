@@ -13,7 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from lessonloop.api.common import ERROR_RESPONSES
+from lessonloop import limits
+from lessonloop.api.common import ERROR_RESPONSES, Ref
 from lessonloop.api.deps import CurrentViewer, DbSession
 from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.coaching import service
@@ -23,13 +24,11 @@ from lessonloop.reviews.service import get_review
 
 router = APIRouter(route_class=OneThreadRoute, tags=["coaching"], responses=ERROR_RESPONSES)
 
-Ref = int | str
-
 
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subject: Ref = Field(description="Who the note is about: person id, handle or e-mail.", examples=["ben"])
-    body: str = Field(min_length=1, max_length=service.MAX_NOTE_LENGTH)
+    body: str = Field(min_length=1, max_length=limits.LONG_TEXT_MAX)
     team: Ref | None = Field(default=None, description="The team you lead them in (default: the first).")
 
 
@@ -57,8 +56,8 @@ class PlanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     review_id: int = Field(description="A completed review that found a *skill* gap.")
     person: Ref = Field(description="Whose plan: the failure's reporter or one of the people involved.")
-    goals: str = Field(min_length=1, max_length=service.MAX_NOTE_LENGTH)
-    support: str = Field(default="", max_length=service.MAX_NOTE_LENGTH)
+    goals: str = Field(min_length=1, max_length=limits.LONG_TEXT_MAX)
+    support: str = Field(default="", max_length=limits.LONG_TEXT_MAX)
     review_date: dt.date = Field(description="When to look at the plan again.")
 
 
@@ -94,7 +93,7 @@ class PlanOut(BaseModel):
 def write_note(body: NoteIn, session: DbSession, viewer: CurrentViewer) -> NoteOut:
     """A private note about someone in a team you lead (403 otherwise)."""
     note = service.write_note(
-        session, author=viewer.person_id, subject=body.subject, body=body.body, team=body.team
+        session, author=viewer.person_id, subject=body.subject, body=body.body, team=body.team, viewer=viewer
     )
     return NoteOut.of(note)
 
@@ -132,6 +131,7 @@ def start_plan(body: PlanIn, session: DbSession, viewer: CurrentViewer) -> PlanO
         goals=body.goals,
         support=body.support,
         review_date=body.review_date,
+        viewer=viewer,
     )
     return PlanOut.of(plan)
 

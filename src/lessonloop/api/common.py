@@ -7,6 +7,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from lessonloop.fields import Ref as Ref  # re-exported: the API's bodies use them
+from lessonloop.fields import ShortText as ShortText
 from lessonloop.store.crud import Page
 
 API_PREFIX = "/api/v1"
@@ -52,12 +54,29 @@ class ValidationErrorOut(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    # FastAPI answers 400 itself when a body cannot even be decoded (not UTF-8); JSON that does
+    # not parse, or does not fit the model, is a 422.
+    400: {"model": ErrorOut, "description": "The request body could not be decoded (it is not UTF-8)."},
     401: {
         "model": ErrorOut,
         "description": "Not signed in: no API token or session, or an unknown, revoked or expired one.",
+        "headers": {
+            "WWW-Authenticate": {
+                "description": '`Bearer`, or `Bearer error="invalid_token"` when a token was sent.',
+                "schema": {"type": "string"},
+            }
+        },
     },
     403: {"model": ErrorOut, "description": "Signed in, but not allowed to do this."},
     404: {"model": ErrorOut, "description": "No record with that id (or an unknown reference)."},
     409: {"model": ErrorOut, "description": "The record's state refuses the request."},
+    413: {
+        "model": ErrorOut,
+        "description": "The request body is over `limits.JSON_BODY_MAX_BYTES` (see docs/api.md, Limits).",
+    },
     422: {"model": ValidationErrorOut, "description": "The input is invalid; `loc` names the field."},
 }
+"""Every error an operation can answer, declared once for every router. Each router passes
+``responses=ERROR_RESPONSES``; a route whose success answer is not JSON (CSV, Markdown, HTML)
+uses ``response_class=Response`` and declares its own 200 content, so these stay
+``application/json``."""

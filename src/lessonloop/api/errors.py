@@ -5,16 +5,23 @@ NotAuthenticated 401 (with ``WWW-Authenticate: Bearer``).
 ``{"detail": [{"loc": [source, field], "msg": ..., "type": ...}]}``, so a client reads one
 format whether pydantic or a service refused the input. The others are
 ``{"detail": message, "field": name-or-null}``.
+
+A 422 never echoes a large input back: each problem's ``input`` is kept only when it is a short
+scalar (strings are cut at ``limits.ERROR_INPUT_MAX`` characters), ``loc`` parts are cut the same
+way, and at most ``limits.ERRORS_SHOWN_MAX`` problems are listed.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from lessonloop import limits
 from lessonloop.errors import Invalid, LessonloopError, NotAuthenticated
 
 log = logging.getLogger("lessonloop.api")
@@ -52,6 +59,38 @@ async def lessonloop_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _cut(text: str) -> str:
+    short = text if len(text) <= limits.ERROR_INPUT_MAX else text[: limits.ERROR_INPUT_MAX] + "…"
+    # A lone surrogate cannot be encoded as UTF-8: echoed as is, it turned a 422 into a 500.
+    return short.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def short_problem(error: dict[str, Any]) -> dict[str, Any]:
+    """One pydantic problem without the bulk: no ``ctx``/``url``, a short ``loc`` and ``input``."""
+    item: dict[str, Any] = {
+        "loc": [part if isinstance(part, int) else _cut(str(part)) for part in error.get("loc", ())],
+        "msg": _cut(str(error.get("msg", ""))),
+        "type": str(error.get("type", "value_error")),
+    }
+    value = error.get("input")
+    if isinstance(value, str):
+        item["input"] = _cut(value)
+    elif value is None or isinstance(value, bool | int | float):
+        item["input"] = value
+    # A list or object is left out: it can be the whole (huge) body.
+    return item
+
+
+async def request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    shown = [short_problem(e) for e in errors[: limits.ERRORS_SHOWN_MAX]]
+    if len(errors) > len(shown):
+        more = len(errors) - len(shown)
+        shown.append({"loc": ["body"], "msg": f"and {more} more problems", "type": "too_many_errors"})
+    return JSONResponse({"detail": shown}, status_code=422)
+
+
 async def integrity_error(request: Request, exc: Exception) -> JSONResponse:
     # The services check uniqueness and references first; this is the race they cannot see
     # (two requests creating the same handle at once). The SQL is not shown to the client.
@@ -71,5 +110,6 @@ async def operational_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LessonloopError, lessonloop_error)
+    app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(OperationalError, operational_error)

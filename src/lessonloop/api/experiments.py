@@ -2,52 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from lessonloop.api.common import ERROR_RESPONSES
 from lessonloop.api.deps import CurrentViewer, DbSession
 from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.experiments import service
-from lessonloop.experiments.schemas import ExperimentOut
+from lessonloop.experiments.schemas import AddExperiment, ExperimentOut, RecordObservation
 
 router = APIRouter(route_class=OneThreadRoute, tags=["experiments"], responses=ERROR_RESPONSES)
 
 
-class ExperimentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    action_id: int = Field(description="The corrective action this experiment validates.")
-    hypothesis: str = Field(min_length=1, examples=["Dated checks catch slips early"])
-    metric: str = Field(min_length=1, max_length=200, examples=["slipped dependencies per quarter"])
-    comparator: Literal[">=", "<=", "=", "==", ">", "<"]
-    threshold: float
-    start_date: dt.date | None = Field(default=None, description="Default: today.")
-    end_date: dt.date
-
-
-class ObservationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    value: float
-    observed_at: dt.datetime | None = Field(default=None, description="Default: now.")
-    note: str = ""
-
-
 @router.post("/experiments", status_code=201)
-def add_experiment(body: ExperimentIn, session: DbSession, viewer: CurrentViewer) -> ExperimentOut:
-    experiment = service.add_experiment(
-        session,
-        action_id=body.action_id,
-        hypothesis=body.hypothesis,
-        metric=body.metric,
-        comparator=body.comparator,
-        threshold=body.threshold,
-        start_date=body.start_date or dt.date.today(),
-        end_date=body.end_date,
-        viewer=viewer,
-    )
+def add_experiment(body: AddExperiment, session: DbSession, viewer: CurrentViewer) -> ExperimentOut:
+    experiment = service.add_experiment(session, **body.fields(), viewer=viewer)
     return ExperimentOut.of(experiment)
 
 
@@ -71,10 +41,8 @@ def get_experiment(experiment_id: int, session: DbSession, viewer: CurrentViewer
 
 @router.post("/experiments/{experiment_id}/observations", status_code=201)
 def add_observation(
-    experiment_id: int, body: ObservationIn, session: DbSession, viewer: CurrentViewer
+    experiment_id: int, body: RecordObservation, session: DbSession, viewer: CurrentViewer
 ) -> ExperimentOut:
     """Record a measurement; the answer is the experiment with its new verdict."""
-    service.record_observation(
-        session, experiment_id, value=body.value, observed_at=body.observed_at, note=body.note, viewer=viewer
-    )
-    return ExperimentOut.of(service.get_experiment(session, experiment_id))
+    service.record_observation(session, experiment_id, **body.model_dump(), viewer=viewer)
+    return ExperimentOut.of(service.get_experiment(session, experiment_id, viewer=viewer))

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from lessonloop.api.cache import cached_json
 from lessonloop.api.common import ERROR_RESPONSES, PageOut, page_out
@@ -14,85 +13,33 @@ from lessonloop.api.deps import Actor, AppSettings, CurrentViewer, DbSession, Pa
 from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.escalations.service import EscalationPolicy
 from lessonloop.failures import service
-from lessonloop.failures.models import FailureKind, FailureStatus, Severity, Visibility
+from lessonloop.failures.models import FailureKind, FailureStatus, Severity
 from lessonloop.failures.overview import FailureOverview, HistoryOut, failure_overview
-from lessonloop.failures.schemas import FailureOut
-from lessonloop.signals.observe import after_logging
+from lessonloop.failures.schemas import (
+    ConfirmRepeat,
+    EditFailure,
+    FailureOut,
+    LogFailure,
+    MoveFailure,
+)
+from lessonloop.signals.observe import log_and_observe
 from lessonloop.store.engine import Database
 
 router = APIRouter(route_class=OneThreadRoute, tags=["failures"], responses=ERROR_RESPONSES)
 
-Ref = int | str
-
-
-class FailureIn(BaseModel):
-    """Only the title is required: logging a failure must take under a minute."""
-
-    model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=300, examples=["Checkout v2 missed the launch date"])
-    observation: str = Field(default="", description="What happened, in a few sentences.")
-    kind: FailureKind = FailureKind.other
-    severity: Severity = Severity.medium
-    visibility: Visibility = Visibility.team
-    team: Ref | None = Field(default=None, description="Team id or name.")
-    reporter: Ref | None = Field(default=None, description="Person id, handle or e-mail (default: you).")
-    people: list[Ref] = Field(default=[], description="The people involved (id, handle or e-mail).")
-    labels: list[str] = []
-    occurred_at: dt.datetime | None = Field(
-        default=None, description="ISO 8601 date or time (UTC if no zone)."
-    )
-    detected_at: dt.datetime | None = Field(default=None, description="Default: now.")
-    impact: str = ""
-    impact_value: float | None = None
-    impact_unit: str | None = Field(default=None, max_length=40)
-    external_id: str | None = Field(default=None, max_length=200)
-    source: str | None = Field(default=None, max_length=120)
-    company: str | None = Field(default=None, max_length=200)
-    url: str | None = Field(default=None, max_length=2000)
-
-
-class FailurePatch(BaseModel):
-    """Only the fields sent change; ``null`` clears an optional field. ``people`` and ``labels`` replace."""
-
-    model_config = ConfigDict(extra="forbid")
-    title: str | None = None
-    observation: str | None = None
-    kind: FailureKind | None = None
-    severity: Severity | None = None
-    visibility: Visibility | None = None
-    team: Ref | None = None
-    people: list[Ref] | None = None
-    labels: list[str] | None = None
-    occurred_at: dt.datetime | None = None
-    detected_at: dt.datetime | None = None
-    impact: str | None = None
-    impact_value: float | None = None
-    impact_unit: str | None = None
-    url: str | None = None
-    company: str | None = None
-
-
-class TransitionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    status: FailureStatus = Field(description="in-review, acting, re-evaluating or learned.")
-
-
-class RepeatIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    repeat_of: int = Field(description="The earlier failure this one repeats.")
-
 
 @router.post("/failures", status_code=201)
 def log_failure(
-    body: FailureIn, session: DbSession, viewer: CurrentViewer, settings: AppSettings
+    body: LogFailure, session: DbSession, viewer: CurrentViewer, settings: AppSettings
 ) -> FailureOut:
     """Log a failure; it starts *observed*. You are its reporter unless ``reporter`` names someone else.
 
     A pattern it completes opens (or grows) an escalation at once (``GET /escalations``); the
     similar earlier failures are at ``GET /failures/{id}/similar``."""
-    failure = service.log_failure(session, **body.model_dump(), viewer=viewer)
-    after_logging(session, failure, policy=EscalationPolicy.from_settings(settings), find_similar=False)
-    return FailureOut.model_validate(failure)
+    logged = log_and_observe(
+        session, body, policy=EscalationPolicy.from_settings(settings), find_similar=False, viewer=viewer
+    )
+    return FailureOut.model_validate(logged.failure)
 
 
 @router.get("/failures", response_model=PageOut[FailureOut])
@@ -143,10 +90,10 @@ def get_failure(failure_id: int, session: DbSession, viewer: CurrentViewer) -> F
 
 @router.patch("/failures/{failure_id}")
 def update_failure(
-    failure_id: int, body: FailurePatch, session: DbSession, viewer: CurrentViewer
+    failure_id: int, body: EditFailure, session: DbSession, viewer: CurrentViewer
 ) -> FailureOut:
     """Change the fields sent; the history log records old → new."""
-    failure = service.update_failure(session, failure_id, body.model_dump(exclude_unset=True), viewer=viewer)
+    failure = service.update_failure(session, failure_id, body.changes(), viewer=viewer)
     return FailureOut.model_validate(failure)
 
 
@@ -157,13 +104,15 @@ def delete_failure(failure_id: int, session: DbSession, viewer: CurrentViewer) -
 
 
 @router.post("/failures/{failure_id}/transition")
-def transition(failure_id: int, body: TransitionIn, session: DbSession, viewer: CurrentViewer) -> FailureOut:
+def transition(failure_id: int, body: MoveFailure, session: DbSession, viewer: CurrentViewer) -> FailureOut:
     """Move a failure through the loop; a move the rules refuse is a 409 saying why."""
     return FailureOut.model_validate(service.transition(session, failure_id, body.status, viewer=viewer))
 
 
 @router.post("/failures/{failure_id}/repeat")
-def confirm_repeat(failure_id: int, body: RepeatIn, session: DbSession, viewer: CurrentViewer) -> FailureOut:
+def confirm_repeat(
+    failure_id: int, body: ConfirmRepeat, session: DbSession, viewer: CurrentViewer
+) -> FailureOut:
     """Confirm that this failure repeats an earlier one; it becomes *repeated*."""
     return FailureOut.model_validate(
         service.confirm_repeat(session, failure_id, body.repeat_of, viewer=viewer)

@@ -2,43 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from lessonloop.api.common import ERROR_RESPONSES, PageOut, page_out
 from lessonloop.api.deps import CurrentViewer, DbSession, Paging
 from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.lessons import service
-from lessonloop.lessons.schemas import LessonOut
+from lessonloop.lessons.schemas import LessonOut, WriteLesson
 from lessonloop.reviews.models import AssumptionStatus
 from lessonloop.reviews.schemas import AssumptionOut
 from lessonloop.reviews.service import list_assumptions
 
 router = APIRouter(route_class=OneThreadRoute, tags=["lessons"], responses=ERROR_RESPONSES)
 
-Ref = int | str
-
-
-class LessonIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=300, examples=["Date every external dependency"])
-    learned: str = Field(min_length=1, description="What we learned.")
-    changed: str = Field(default="", description="What we changed because of it.")
-    author: Ref | None = Field(
-        default=None,
-        description="Person id, handle or e-mail (default: you; only an org admin names another).",
-    )
-    failures: list[int] = Field(default=[], description="Failures that taught it.")
-    audience: list[Ref] = Field(default=[], description="Teams (id or name) that should hear it.")
-    publish: bool = Field(default=False, description="Publish now (default: a draft).")
-    published_at: dt.datetime | None = Field(default=None, description="Backdate a publication.")
-
 
 @router.post("/lessons", status_code=201)
-def create_lesson(body: LessonIn, session: DbSession, viewer: CurrentViewer) -> LessonOut:
+def create_lesson(body: WriteLesson, session: DbSession, viewer: CurrentViewer) -> LessonOut:
     """Draft (or publish) a lesson; it may link only failures you may see."""
     return LessonOut.of(service.create_lesson(session, **body.model_dump(), viewer=viewer), viewer)
 

@@ -17,8 +17,10 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from lessonloop.api.common import ERROR_RESPONSES
-from lessonloop.api.deps import CurrentPrincipal, CurrentViewer, DbSession
+from lessonloop import limits
+from lessonloop.access.viewer import Viewer
+from lessonloop.api.common import ERROR_RESPONSES, Ref, ShortText
+from lessonloop.api.deps import CurrentViewer, DbSession
 from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.calendars import service as calendars
 from lessonloop.calendars.models import CalendarToken
@@ -29,8 +31,6 @@ from lessonloop.worker import checks
 from lessonloop.worker.models import ActionCheck, Worked
 
 router = APIRouter(route_class=OneThreadRoute, tags=["notifications"], responses=ERROR_RESPONSES)
-
-Ref = int | str
 
 
 # --- notifications ----------------------------------------------------------------------------
@@ -68,15 +68,15 @@ class PreferencesIn(BaseModel):
     """Fields left out (or ``null``) stay as they are; ``""`` clears an address."""
 
     model_config = ConfigDict(extra="forbid")
-    channels: list[str] | None = Field(
+    channels: list[ShortText] | None = Field(
         default=None,
-        max_length=10,
+        max_length=limits.CHANNELS_MAX,
         description="The full set: `email`, `webhook` (`in-app` is always on; `[]` = in-app only).",
         examples=[["email"]],
     )
-    email: str | None = Field(default=None, max_length=320, examples=["ana@example.com"])
+    email: str | None = Field(default=None, max_length=limits.EMAIL_MAX, examples=["ana@example.com"])
     webhook_url: str | None = Field(
-        default=None, max_length=2000, description="A Slack-compatible incoming webhook URL."
+        default=None, max_length=limits.URL_MAX, description="A Slack-compatible incoming webhook URL."
     )
 
 
@@ -86,22 +86,22 @@ def _notification_out(n: Notification) -> NotificationOut:
 
 @router.get("/notifications")
 def my_notifications(
-    principal: CurrentPrincipal,
+    viewer: CurrentViewer,
     session: DbSession,
     response: Response,
     unread: Annotated[bool, Query(description="Only unread ones.")] = False,
     limit: Annotated[int, Query(ge=1, le=500, description="At most this many, newest first.")] = 50,
 ) -> list[NotificationOut]:
     """Your notifications, newest first. ``X-Unread-Count`` says how many are unread in all."""
-    rows = outbox.list_for_person(session, principal.person_id, unread=unread, limit=limit)
-    response.headers["X-Unread-Count"] = str(outbox.unread_count(session, principal.person_id))
+    rows = outbox.list_for_person(session, viewer.person_id, unread=unread, limit=limit, viewer=viewer)
+    response.headers["X-Unread-Count"] = str(outbox.unread_count(session, viewer.person_id, viewer=viewer))
     return [_notification_out(n) for n in rows]
 
 
 @router.post("/notifications/read-all")
-def mark_all_read(principal: CurrentPrincipal, session: DbSession) -> MarkedOut:
+def mark_all_read(viewer: CurrentViewer, session: DbSession) -> MarkedOut:
     """Mark every one of your notifications read."""
-    return MarkedOut(marked=outbox.mark_all_read(session, principal.person_id))
+    return MarkedOut(marked=outbox.mark_all_read(session, viewer.person_id, viewer=viewer))
 
 
 @router.post("/notifications/{notification_id}/read")
@@ -110,33 +110,32 @@ def mark_read(notification_id: int, session: DbSession, viewer: CurrentViewer) -
     return _notification_out(outbox.mark_read(session, notification_id, viewer=viewer))
 
 
-def _preferences_out(session: Session, person_id: int) -> PreferencesOut:
-    view = outbox.preferences_of(session, person_id)
+def _preferences_out(session: Session, person_id: int, viewer: Viewer) -> PreferencesOut:
+    view = outbox.preferences_of(session, person_id, viewer=viewer)
     return PreferencesOut(
         channels=view.channels, email=view.email, webhook_url=view.webhook_url, person_email=view.person_email
     )
 
 
 @router.get("/notifications/preferences")
-def my_preferences(principal: CurrentPrincipal, session: DbSession) -> PreferencesOut:
+def my_preferences(viewer: CurrentViewer, session: DbSession) -> PreferencesOut:
     """Your channels and addresses (in-app only until you choose more)."""
-    return _preferences_out(session, principal.person_id)
+    return _preferences_out(session, viewer.person_id, viewer)
 
 
 @router.put("/notifications/preferences")
-def set_my_preferences(
-    body: PreferencesIn, principal: CurrentPrincipal, session: DbSession
-) -> PreferencesOut:
+def set_my_preferences(body: PreferencesIn, viewer: CurrentViewer, session: DbSession) -> PreferencesOut:
     """Choose your channels and addresses. The e-mail channel needs an address (this one or your
     own e-mail), the webhook channel a URL; a bad address is a 422 naming the field."""
     outbox.set_preferences(
         session,
-        principal.person_id,
+        viewer.person_id,
         channels=body.channels,
         email=body.email,
         webhook_url=body.webhook_url,
+        viewer=viewer,
     )
-    return _preferences_out(session, principal.person_id)
+    return _preferences_out(session, viewer.person_id, viewer)
 
 
 # --- "did this work?" -------------------------------------------------------------------------
@@ -145,7 +144,7 @@ def set_my_preferences(
 class CheckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     worked: Worked = Field(description="yes, no or partly")
-    note: str = Field(default="", max_length=5000, description="What you saw.")
+    note: str = Field(default="", max_length=limits.NOTE_MAX, description="What you saw.")
 
 
 class CheckOut(BaseModel):
@@ -231,7 +230,8 @@ def create_calendar_token(
     viewer: CurrentViewer,
 ) -> NewCalendarTokenOut:
     """A secret feed URL of your actions, experiments and reflection sessions — or of a team's,
-    if you lead it or are an org admin (else 403). **The URL is in this answer only**: keep it."""
+    if you lead or administer it (else 403, org admins included; a team feed lists only what a
+    plain member of the team may see). **The URL is in this answer only**: keep it."""
     if body.team in (None, ""):
         row, plaintext = calendars.create_token(session, person=viewer.person_id, viewer=viewer)
     else:
@@ -247,8 +247,8 @@ def create_calendar_token(
 
 @router.get("/calendar-tokens")
 def my_calendar_tokens(session: DbSession, viewer: CurrentViewer) -> list[CalendarTokenOut]:
-    """Your feeds and those of the teams you lead (all teams for an org admin), revoked ones
-    included (``revoked_at`` set). Never the secret."""
+    """Your feeds and those of the teams you lead or administer (all teams' for an org admin, who
+    may revoke but not make them), revoked ones included (``revoked_at`` set). Never the secret."""
     return [_token_out(session, row) for row in calendars.list_tokens(session, viewer=viewer)]
 
 

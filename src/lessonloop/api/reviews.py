@@ -5,11 +5,7 @@ Step by step (start, answer, add actions, complete) or in one call (``POST /fail
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 
 from lessonloop.actions.schemas import ActionOut
 from lessonloop.api.common import ERROR_RESPONSES
@@ -18,66 +14,20 @@ from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.errors import NotFound
 from lessonloop.failures.service import get_visible_failure
 from lessonloop.reviews import service
-from lessonloop.reviews.models import GapType
-from lessonloop.reviews.schemas import ReviewOut
+from lessonloop.reviews.schemas import (
+    AddReviewAction,
+    ConductReview,
+    ReviewAnswers,
+    ReviewOut,
+    StartReview,
+)
 
 router = APIRouter(route_class=OneThreadRoute, tags=["reviews"], responses=ERROR_RESPONSES)
-
-Ref = int | str
-
-
-class ReviewAnswers(BaseModel):
-    """Only the answers sent change. Completing needs the three answers, root cause, gap type and its justification."""
-
-    model_config = ConfigDict(extra="forbid")
-    assumption_text: str | None = Field(default=None, description="Which assumption guided the decision?")
-    evidence: str | None = Field(default=None, description="What evidence did we have?")
-    what_changed: str | None = Field(default=None, description="What changed?")
-    root_cause: str | None = None
-    gap_type: GapType | None = None
-    gap_justification: str | None = Field(default=None, description="One line: why this gap type.")
-    contributing_factors: list[str] | None = None
-    held_at: dt.datetime | None = None
-    reviewers: list[Ref] | None = Field(default=None, description="People (id, handle or e-mail).")
-    assumptions: list[str] | None = Field(
-        default=None, description="General beliefs to count across failures; recorded as failed."
-    )
-
-    def changes(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True)
-
-
-class ActionSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=500)
-    owner: Ref = Field(description="The ONE owner: person id, handle or e-mail.", examples=["ben"])
-    due_date: dt.date
-    review_date: dt.date | None = Field(default=None, description="Default: due date + 14 days.")
-
-    def spec(self) -> dict[str, Any]:
-        return self.model_dump(include={"title", "owner", "due_date", "review_date"})
-
-
-class ReviewActionIn(ActionSpec):
-    primary: bool = Field(default=False, description="The review's one primary corrective action.")
-
-
-class StartReviewIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    failure_id: int
-    held_at: dt.datetime | None = None
-
-
-class ConductReviewIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    answers: ReviewAnswers
-    primary_action: ActionSpec
-    secondary_actions: list[ActionSpec] = []
 
 
 @router.post("/failures/{failure_id}/review", status_code=201)
 def conduct_review(
-    failure_id: int, body: ConductReviewIn, session: DbSession, settings: AppSettings, viewer: CurrentViewer
+    failure_id: int, body: ConductReview, session: DbSession, settings: AppSettings, viewer: CurrentViewer
 ) -> ReviewOut:
     """Start, answer and complete a review in one call; the failure moves to *acting*.
 
@@ -99,14 +49,14 @@ def conduct_review(
 def review_of_failure(failure_id: int, session: DbSession, viewer: CurrentViewer) -> ReviewOut:
     """The failure's review (404 when none has been started)."""
     failure = get_visible_failure(session, failure_id, viewer)
-    review = service.review_for_failure(session, failure.id)
+    review = service.review_for_failure(session, failure.id, viewer=viewer)
     if review is None:
         raise NotFound(f"failure {failure.id} has no review yet", field="review")
     return ReviewOut.model_validate(review)
 
 
 @router.post("/reviews", status_code=201)
-def start_review(body: StartReviewIn, session: DbSession, viewer: CurrentViewer) -> ReviewOut:
+def start_review(body: StartReview, session: DbSession, viewer: CurrentViewer) -> ReviewOut:
     """Start a draft review; the failure moves to *in-review*. Starting again returns the same review."""
     review = service.start_review(session, body.failure_id, held_at=body.held_at, viewer=viewer)
     return ReviewOut.model_validate(review)
@@ -128,7 +78,7 @@ def answer_review(
 
 @router.post("/reviews/{review_id}/actions", status_code=201)
 def add_review_action(
-    review_id: int, body: ReviewActionIn, session: DbSession, settings: AppSettings, viewer: CurrentViewer
+    review_id: int, body: AddReviewAction, session: DbSession, settings: AppSettings, viewer: CurrentViewer
 ) -> ActionOut:
     """Add an action to the review; a second primary action is a 409."""
     action = service.add_review_action(

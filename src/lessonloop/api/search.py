@@ -11,13 +11,14 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from lessonloop.access.viewer import Viewer
 from lessonloop.actions.service import get_action
 from lessonloop.api.common import API_PREFIX, ERROR_RESPONSES
 from lessonloop.api.deps import CurrentViewer, DbSession
 from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.reviews.service import get_review
+from lessonloop.search.service import search as search_index
 from lessonloop.store.search import Hit
-from lessonloop.store.search import search as search_index
 
 router = APIRouter(route_class=OneThreadRoute, tags=["search"], responses=ERROR_RESPONSES)
 
@@ -35,7 +36,7 @@ class HitOut(BaseModel):
     href: str | None = None
 
 
-def _hit(session: Session, hit: Hit) -> HitOut:
+def _hit(session: Session, hit: Hit, viewer: Viewer) -> HitOut:
     """Say which failure a hit belongs to and where to read it."""
     failure_id: int | None = None
     href: str | None = None
@@ -43,10 +44,10 @@ def _hit(session: Session, hit: Hit) -> HitOut:
         failure_id = hit.record_id
         href = f"{API_PREFIX}/failures/{hit.record_id}/overview"
     elif hit.kind == "review":
-        failure_id = get_review(session, hit.record_id).failure_id
+        failure_id = get_review(session, hit.record_id, viewer=viewer).failure_id
         href = f"{API_PREFIX}/reviews/{hit.record_id}"
     elif hit.kind == "action":
-        failure_id = get_action(session, hit.record_id).failure_id
+        failure_id = get_action(session, hit.record_id, viewer=viewer).failure_id
         href = f"{API_PREFIX}/actions/{hit.record_id}"
     elif hit.kind == "lesson":
         href = f"{API_PREFIX}/lessons/{hit.record_id}"
@@ -76,4 +77,4 @@ def search(
     """The best matches first; ``[`` and ``]`` mark the matched words in ``snippet``."""
     kinds = list(dict.fromkeys(kind)) if kind else None
     hits = search_index(session, q, kinds=kinds, limit=limit, viewer=viewer)
-    return [_hit(session, h) for h in hits]
+    return [_hit(session, h, viewer) for h in hits]

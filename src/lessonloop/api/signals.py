@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from lessonloop.access.policy import can_see_failure
+from lessonloop import limits
 from lessonloop.access.viewer import Viewer
-from lessonloop.api.common import ERROR_RESPONSES
+from lessonloop.api.common import ERROR_RESPONSES, Ref, ShortText
 from lessonloop.api.deps import AppSettings, CurrentViewer, DbSession
 from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.escalations.models import EscalationStatus
@@ -24,7 +23,6 @@ from lessonloop.escalations.service import (
     update_escalation,
     visible_escalations,
 )
-from lessonloop.failures.models import Failure
 from lessonloop.failures.service import get_visible_failure
 from lessonloop.people.service import get_team
 from lessonloop.signals.coach import coach_review, coach_text
@@ -41,13 +39,8 @@ def _metrics(
     def at(day: dt.date | None) -> dt.datetime | None:
         return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) if day else None
 
-    team_id = get_team(session, team).id if team else None
+    team_id = get_team(session, team, viewer=viewer).id if team else None
     return compute_metrics(session, team_id=team_id, since=at(since), until=at(until), viewer=viewer)
-
-
-def _seen_by(viewer: Viewer) -> Callable[[Failure], bool]:
-    """The similarity search's visibility hook: hidden failures never show and never vote."""
-    return lambda failure: can_see_failure(viewer, failure)
 
 
 TeamQ = Annotated[str | None, Query(description="Team id or name.")]
@@ -64,12 +57,18 @@ def metrics(
     return _metrics(session, viewer, team, since, until)
 
 
-@router.get("/metrics.csv", response_class=PlainTextResponse)
+# ``response_class=Response``: the 200 answer is CSV, the errors stay application/json.
+@router.get(
+    "/metrics.csv",
+    response_class=Response,
+    responses={200: {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def metrics_as_csv(
     session: DbSession, viewer: CurrentViewer, team: TeamQ = None, since: SinceQ = None, until: UntilQ = None
-) -> str:
+) -> Response:
     """The same metrics as CSV, one row per team and month plus a totals row."""
-    return metrics_csv(_metrics(session, viewer, team, since, until))
+    text = metrics_csv(_metrics(session, viewer, team, since, until))
+    return Response(text, media_type="text/csv; charset=utf-8")
 
 
 @router.get("/escalations")
@@ -79,7 +78,7 @@ def escalations(
     status: Annotated[EscalationStatus | None, Query()] = None,
     team: TeamQ = None,
 ) -> list[EscalationOut]:
-    team_id = get_team(session, team).id if team else None
+    team_id = get_team(session, team, viewer=viewer).id if team else None
     return [
         EscalationOut.model_validate(e)
         for e in list_escalations(
@@ -94,15 +93,17 @@ def run_escalation_check(
 ) -> list[EscalationOut]:
     """Open or grow escalations for patterns in the current window; returns what changed (of
     what you may see)."""
-    changed = check_escalations(session, policy=EscalationPolicy.from_settings(settings))
+    changed = check_escalations(session, policy=EscalationPolicy.from_settings(settings), viewer=viewer)
     return [EscalationOut.model_validate(e) for e in visible_escalations(session, changed, viewer)]
 
 
 class EscalationPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: EscalationStatus | None = None
-    owner: int | str | None = Field(default=None, description="Person id, handle or e-mail.")
-    resolution: str | None = Field(default=None, description="Required when resolving.")
+    owner: Ref | None = Field(default=None, description="Person id, handle or e-mail.")
+    resolution: str | None = Field(
+        default=None, max_length=limits.LONG_TEXT_MAX, description="Required when resolving."
+    )
 
 
 @router.patch("/escalations/{escalation_id}")
@@ -121,12 +122,28 @@ def patch_escalation(
     return EscalationOut.model_validate(escalation)
 
 
-class CoachIn(BaseModel):
+CoachText = Annotated[str, StringConstraints(max_length=limits.COACH_TEXT_MAX)]
+
+
+class CoachAction(BaseModel):
+    """An action to score; a ``due_date`` that is not a date counts as no due date."""
+
     model_config = ConfigDict(extra="forbid")
-    text: str | None = Field(default=None, description="Free text to check.")
-    fields: dict[str, str] | None = Field(default=None, description="Review answers by field name.")
-    actions: list[dict[str, Any]] | None = Field(
-        default=None, description="Actions to score: title, owner, due_date."
+    title: str = Field(default="", max_length=limits.ACTION_TITLE_MAX)
+    owner: Ref | None = None
+    due_date: ShortText | None = Field(default=None, description="YYYY-MM-DD.")
+
+
+class CoachIn(BaseModel):
+    """At most ``COACH_TEXT_MAX`` characters in all (text, fields and action titles together)."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: CoachText | None = Field(default=None, description="Free text to check.")
+    fields: dict[ShortText, CoachText] | None = Field(
+        default=None, max_length=limits.LIST_MAX, description="Review answers by field name."
+    )
+    actions: list[CoachAction] | None = Field(
+        default=None, max_length=limits.LIST_MAX, description="Actions to score: title, owner, due_date."
     )
 
 
@@ -137,15 +154,17 @@ def coach(body: CoachIn) -> dict[str, Any]:
         fields = dict(body.fields or {})
         if body.text:
             fields["text"] = body.text
-        return coach_review(fields, list(body.actions or []))
+        return coach_review(fields, [a.model_dump() for a in body.actions or []])
     return {"findings": [f.to_dict() for f in coach_text(body.text or "")]}
 
 
 class SimilarIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, description="What went wrong, in one line.")
-    text: str = Field(default="", description="What happened.")
-    labels: list[str] = Field(default=[], description="Known labels (they help the ranking).")
+    title: str = Field(min_length=1, max_length=limits.TITLE_MAX, description="What went wrong, in one line.")
+    text: str = Field(default="", max_length=limits.LONG_TEXT_MAX, description="What happened.")
+    labels: list[ShortText] = Field(
+        default=[], max_length=limits.LABELS_MAX, description="Known labels (they help the ranking)."
+    )
     limit: int = Field(default=5, ge=1, le=50)
 
 
@@ -159,7 +178,7 @@ def similar(body: SimilarIn, session: DbSession, viewer: CurrentViewer) -> list[
         text=body.text,
         labels=body.labels,
         limit=body.limit,
-        visible=_seen_by(viewer),
+        viewer=viewer,
     )
     return [m.to_dict() for m in matches]
 
@@ -177,8 +196,8 @@ def similar_to_failure(
         labels=failure.labels,
         limit=limit,
         exclude_ids=[failure.id],
-        visible=_seen_by(viewer),
+        viewer=viewer,
     )
-    match, share = suggest_repeat(session, failure, matches)
+    match, share = suggest_repeat(session, failure, matches, viewer=viewer)
     repeat = {"failure_id": match.id, "overlap": share} if match else None
     return {"matches": [m.to_dict() for m in matches], "suggested_repeat": repeat}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lessonloop.store.base import Base, Record, UTCDateTime
@@ -25,6 +25,9 @@ class CalendarToken(Record, Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12))
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Who made the feed (None: a system job, or made before 0011). No foreign key: the fact
+    # outlives the person, and ids are never reused.
+    created_by_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     def history_label(self) -> str:

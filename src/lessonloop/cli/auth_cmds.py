@@ -25,7 +25,8 @@ from lessonloop.accounts.service import (
     unlock,
 )
 from lessonloop.cli import common, render
-from lessonloop.cli.main import app
+from lessonloop.cli.app import app
+from lessonloop.cli.common import LOCAL
 from lessonloop.errors import Invalid, NotFound
 from lessonloop.people.models import Person
 from lessonloop.people.service import get_person
@@ -53,7 +54,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def _find_person(session: Session, handle: str) -> Person | None:
     try:
-        return get_person(session, handle)
+        return get_person(session, handle, viewer=LOCAL)
     except NotFound:
         return None
 
@@ -85,9 +86,10 @@ def user_create(
                 email=email,
                 password=password,
                 admin=admin,
+                viewer=LOCAL,
             )
         else:
-            account = create_account(session, existing, password=password, admin=admin)
+            account = create_account(session, existing, password=password, admin=admin, viewer=LOCAL)
         person = account.person
         line = (
             f"created user {person.handle} (person id {person.id}{', org admin' if account.is_admin else ''})"
@@ -104,7 +106,7 @@ def user_password(
     """Set a user's password (an admin reset); their web sessions end, API tokens stay."""
     password = _read_password(password_stdin)
     with common.unit() as session:
-        account = set_password(session, handle, password)
+        account = set_password(session, handle, password, viewer=LOCAL)
         line = f"password set for {account.person.handle}"
     render.say(line)
 
@@ -114,7 +116,7 @@ def user_password(
 def user_unlock(handle: str = typer.Argument(..., help="Whose account to unlock.")) -> None:
     """Lift the lock after too many failed sign-ins."""
     with common.unit() as session:
-        account = unlock(session, handle)
+        account = unlock(session, handle, viewer=LOCAL)
         line = f"unlocked {account.person.handle}"
     render.say(line)
 
@@ -127,7 +129,7 @@ def token_create(
 ) -> None:
     """Create an API token and print it (to stdout, alone): it is shown this once."""
     with common.unit() as session:
-        person = get_person(session, user, field="user")
+        person = get_person(session, user, field="user", viewer=LOCAL)
         token, plaintext = issue_token(session, person, name)
         note = f"token {token.id} ({token.name}) for {person.handle}: keep it now, it is not shown again"
         if account_of(session, person) is None:
@@ -157,7 +159,7 @@ def token_list(
     """List API tokens (never the tokens themselves: their first characters)."""
     with common.unit() as session:
         if user:
-            tokens = list_tokens(session, get_person(session, user, field="user"))
+            tokens = list_tokens(session, get_person(session, user, field="user", viewer=LOCAL))
         else:
             tokens = list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
         rows = [_token_row(t) for t in tokens]

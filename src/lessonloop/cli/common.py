@@ -20,9 +20,12 @@ from rich.console import Console
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+import lessonloop.bootstrap  # noqa: F401  (wires the layers into storage before it is opened)
+from lessonloop.access.actor import SystemActor
 from lessonloop.errors import LessonloopError
 from lessonloop.settings import Settings, get_settings
 from lessonloop.store.engine import Database
+from lessonloop.store.migrate import SchemaTooNew
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -73,6 +76,8 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
+        except SchemaTooNew as exc:  # not a mistake in this command: the install is too old
+            raise fail(str(exc), code=2) from None
         except LessonloopError as exc:
             raise fail(str(exc)) from None
         except OperationalError as exc:
@@ -95,3 +100,9 @@ def to_jsonable(value: Any) -> Any:
 
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+#: Who the local CLI acts as: whoever can open the database file can read and write every row
+#: anyway, so commands on a local file run as this named system job (``remote`` commands act as
+#: the signed-in person through the API instead).
+LOCAL = SystemActor("cli")

@@ -9,7 +9,8 @@ import typer
 from rich.console import Group, RenderableType
 
 from lessonloop.cli import common, render
-from lessonloop.cli.main import app
+from lessonloop.cli.app import app
+from lessonloop.cli.common import LOCAL
 from lessonloop.followthrough import checklists, digests, guardrails, postmortem, recognition
 from lessonloop.followthrough.changes import changed_because
 
@@ -83,6 +84,7 @@ def checklist_add(
             author=author,
             failure_id=because_of,
             lesson_id=lesson,
+            viewer=LOCAL,
         )
         line = f"added {made.kind} {made.name} v1 ({render.plural(len(made.latest.items), 'item')})"
     render.say(line)
@@ -103,7 +105,14 @@ def checklist_revise(
     """Write a new version. It must name the failure that prompted it."""
     with common.unit() as session:
         rev = checklists.revise_checklist(
-            session, name, items=item, reason=reason, failure_id=because_of, lesson_id=lesson, author=author
+            session,
+            name,
+            items=item,
+            reason=reason,
+            failure_id=because_of,
+            lesson_id=lesson,
+            author=author,
+            viewer=LOCAL,
         )
         line = f"{rev.checklist.name} is now v{rev.version} (because of failure #{rev.failure_ref})"
     render.say(line)
@@ -117,7 +126,10 @@ def checklist_list(
 ) -> None:
     """List checklists with their current version and the failures that shaped them."""
     with common.unit() as session:
-        rows = [checklists.checklist_out(session, c) for c in checklists.list_checklists(session, kind=kind)]
+        rows = [
+            checklists.checklist_out(session, c, viewer=LOCAL)
+            for c in checklists.list_checklists(session, kind=kind, viewer=LOCAL)
+        ]
     if as_json:
         common.print_json(rows)
         return
@@ -143,8 +155,8 @@ def checklist_show(
 ) -> None:
     """Show a version of a checklist: its items, why it was written and what prompted it."""
     with common.unit() as session:
-        rev = checklists.get_revision(session, name, version)
-        out = checklists.revision_out(session, rev)
+        rev = checklists.get_revision(session, name, version, viewer=LOCAL)
+        out = checklists.revision_out(session, rev, viewer=LOCAL)
         latest = rev.checklist.latest.version
     if as_json:
         common.print_json(out)
@@ -161,7 +173,7 @@ def checklist_diff(
 ) -> None:
     """A unified diff of the items of two versions."""
     with common.unit() as session:
-        diff = checklists.diff_versions(session, name, old, new)
+        diff = checklists.diff_versions(session, name, old, new, viewer=LOCAL)
     if diff:
         _write(diff)
     else:
@@ -175,8 +187,11 @@ def checklist_history(
 ) -> None:
     """Every version: when, by whom, why, and which failure prompted it."""
     with common.unit() as session:
-        revs = [checklists.revision_out(session, r) for r in checklists.checklist_history(session, name)]
-        shaped = checklists.shaping_failures(session, name)
+        revs = [
+            checklists.revision_out(session, r, viewer=LOCAL)
+            for r in checklists.checklist_history(session, name, viewer=LOCAL)
+        ]
+        shaped = checklists.shaping_failures(session, name, viewer=LOCAL)
     if as_json:
         common.print_json({"revisions": revs, "shaped_by": shaped})
         return
@@ -199,7 +214,7 @@ def changed_because_cmd(
 ) -> None:
     """What changed because of a failure: checklist revisions and guardrails it prompted."""
     with common.unit() as session:
-        result = changed_because(session, failure_id)
+        result = changed_because(session, failure_id, viewer=LOCAL)
     if as_json:
         common.print_json(result)
         return
@@ -248,6 +263,7 @@ def guardrail_add(
             reason=reason,
             team=team,
             failure_id=failure,
+            viewer=LOCAL,
         )
         line = (
             f"added guardrail {g.id}: {g.title} (owner {g.owner.handle}, expires {g.expires_on.isoformat()})"
@@ -268,8 +284,8 @@ def guardrail_list(
     """Guardrails, the soonest expiry first; expired ones say they need a decision."""
     with common.unit() as session:
         rows = [
-            guardrails.guardrail_out(session, g)
-            for g in guardrails.list_guardrails(session, team=team, owner=owner, status=status)
+            guardrails.guardrail_out(session, g, viewer=LOCAL)
+            for g in guardrails.list_guardrails(session, team=team, owner=owner, status=status, viewer=LOCAL)
         ]
     if as_json:
         common.print_json(rows)
@@ -294,7 +310,9 @@ def guardrail_show(
 ) -> None:
     """A guardrail with its rollback plan and decision log."""
     with common.unit() as session:
-        g = guardrails.guardrail_out(session, guardrails.get_guardrail(session, guardrail_id))
+        g = guardrails.guardrail_out(
+            session, guardrails.get_guardrail(session, guardrail_id, viewer=LOCAL), viewer=LOCAL
+        )
     if as_json:
         common.print_json(g)
         return
@@ -330,7 +348,9 @@ def guardrail_renew(
 ) -> None:
     """Keep a guardrail (expired or not) until a new date, saying why."""
     with common.unit() as session:
-        g = guardrails.renew_guardrail(session, guardrail_id, expires_on=until, reason=reason, by=by)
+        g = guardrails.renew_guardrail(
+            session, guardrail_id, expires_on=until, reason=reason, by=by, viewer=LOCAL
+        )
         line = f"renewed guardrail {g.id} until {g.expires_on.isoformat()}"
     render.say(line)
 
@@ -344,7 +364,7 @@ def guardrail_retire(
 ) -> None:
     """Retire a guardrail explicitly, saying why."""
     with common.unit() as session:
-        g = guardrails.retire_guardrail(session, guardrail_id, reason=reason, by=by)
+        g = guardrails.retire_guardrail(session, guardrail_id, reason=reason, by=by, viewer=LOCAL)
         line = f"retired guardrail {g.id}: {g.title}"
     render.say(line)
 
@@ -376,6 +396,7 @@ def recognition_add(
             failure_id=failure,
             lesson_id=lesson,
             experiment_id=experiment,
+            viewer=LOCAL,
         )
         line = f"recognised {r.person.handle} for {r.kind} (id {r.id})"
     render.say(line)
@@ -394,7 +415,9 @@ def recognition_list(
     with common.unit() as session:
         rows = [
             recognition.recognition_out(r)
-            for r in recognition.list_recognitions(session, team=team, person=person, kind=kind, since=since)
+            for r in recognition.list_recognitions(
+                session, team=team, person=person, kind=kind, since=since, viewer=LOCAL
+            )
         ]
     if as_json:
         common.print_json(rows)
@@ -423,8 +446,8 @@ def recognition_counts_cmd(
     from lessonloop.people.service import get_team
 
     with common.unit() as session:
-        team_id = get_team(session, team).id if team else None
-        counts = recognition.recognition_counts(session, team_id=team_id, since=since)
+        team_id = get_team(session, team, viewer=LOCAL).id if team else None
+        counts = recognition.recognition_counts(session, team_id=team_id, since=since, viewer=LOCAL)
     if as_json:
         common.print_json(counts)
         return
@@ -456,9 +479,11 @@ def digest_cmd(
 ) -> None:
     """A team's weekly digest, as a member of the team may see it."""
     with common.unit() as session:
-        digest = digests.build_team_digest(session, team, week_ending=week_ending)
+        digest = digests.build_team_digest(session, team, week_ending=week_ending, viewer=LOCAL)
         queued = (
-            digests.send_team_digest(session, team, week_ending=digest.data.week_ending) if send else None
+            digests.send_team_digest(session, team, week_ending=digest.data.week_ending, viewer=LOCAL)
+            if send
+            else None
         )
     if as_json:
         common.print_json(digest.data)
@@ -477,7 +502,7 @@ def postmortem_cmd(
 ) -> None:
     """Export a failure's review as a post-mortem document."""
     with common.unit() as session:
-        document = postmortem.export_postmortem(session, failure_id, fmt=fmt)
+        document = postmortem.export_postmortem(session, failure_id, fmt=fmt, viewer=LOCAL)
     if output is None:
         _write(document)
         return

@@ -11,7 +11,8 @@ import typer
 from rich.table import Table
 
 from lessonloop.cli import common
-from lessonloop.cli.main import app
+from lessonloop.cli.app import app
+from lessonloop.cli.common import LOCAL
 from lessonloop.coerce import as_date
 from lessonloop.escalations.models import ROUTE_LABELS, SupportRoute
 from lessonloop.escalations.schemas import EscalationOut
@@ -56,9 +57,9 @@ def metrics(
 ) -> None:
     """Is learning turning into changed practice? Repeat rate, drift, specificity, conversion."""
     with common.unit() as session:
-        team_id = get_team(session, team).id if team else None
+        team_id = get_team(session, team, viewer=LOCAL).id if team else None
         result = compute_metrics(
-            session, team_id=team_id, since=_day(since, "since"), until=_day(until, "until")
+            session, team_id=team_id, since=_day(since, "since"), until=_day(until, "until"), viewer=LOCAL
         )
     if csv_file:
         text = metrics_csv(result)
@@ -132,7 +133,9 @@ def check(
 ) -> None:
     """Open or grow escalations for patterns repeating within the window (default 3 in 90 days)."""
     with common.unit() as session:
-        changed = check_escalations(session, policy=EscalationPolicy.from_settings(common.settings()))
+        changed = check_escalations(
+            session, policy=EscalationPolicy.from_settings(common.settings()), viewer=LOCAL
+        )
     _print_escalations(changed, as_json, "no new escalations")
 
 
@@ -145,8 +148,8 @@ def list_(
 ) -> None:
     """Escalations, the newest first."""
     with common.unit() as session:
-        team_id = get_team(session, team).id if team else None
-        items = list_escalations(session, status=status, team_id=team_id)
+        team_id = get_team(session, team, viewer=LOCAL).id if team else None
+        items = list_escalations(session, status=status, team_id=team_id, viewer=LOCAL)
     _print_escalations(items, as_json, "no escalations")
 
 
@@ -160,6 +163,8 @@ def update(
 ) -> None:
     """Acknowledge, assign or resolve an escalation."""
     with common.unit() as session:
-        e = update_escalation(session, escalation_id, status=status, owner=owner, resolution=resolution)
+        e = update_escalation(
+            session, escalation_id, status=status, owner=owner, resolution=resolution, viewer=LOCAL
+        )
         status_now = e.status
     common.console.print(f"escalation {escalation_id} is {status_now}")

@@ -16,37 +16,42 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import typer
 import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from rich.text import Text
 from sqlalchemy.orm import Session
 
 from lessonloop.actions import service as actions
-from lessonloop.actions.schemas import ActionOut
+from lessonloop.actions.schemas import ActionOut, AddAction, CompleteAction, DropAction
 from lessonloop.cli import common, render
-from lessonloop.cli.main import app
+from lessonloop.cli.app import app
+from lessonloop.cli.common import LOCAL
 from lessonloop.coerce import as_date, as_enum, as_text
 from lessonloop.errors import Invalid, LessonloopError
 from lessonloop.escalations.service import EscalationPolicy
 from lessonloop.experiments import service as experiments
-from lessonloop.experiments.schemas import ExperimentOut
+from lessonloop.experiments.schemas import AddExperiment, ExperimentOut, RecordObservation
 from lessonloop.failures import service as failures
 from lessonloop.failures.models import FailureKind, FailureStatus, Severity, Visibility
 from lessonloop.failures.overview import failure_overview
-from lessonloop.failures.schemas import FailureOut
+from lessonloop.failures.schemas import ConfirmRepeat, EditFailure, FailureOut, LogFailure, MoveFailure
+from lessonloop.fields import lines_of, parse_command
 from lessonloop.lessons import service as lessons
-from lessonloop.lessons.schemas import LessonOut
+from lessonloop.lessons.schemas import LessonOut, WriteLesson
 from lessonloop.people import service as people
 from lessonloop.people.schemas import PersonOut
 from lessonloop.reviews import service as reviews
 from lessonloop.reviews.models import AssumptionStatus, GapType
-from lessonloop.reviews.schemas import AssumptionOut
-from lessonloop.signals.observe import after_logging
+from lessonloop.reviews.schemas import AssumptionOut, ConductReview
+from lessonloop.search.service import search as search_index
+from lessonloop.signals.observe import log_and_observe
 from lessonloop.store.search import KIND_CODES
-from lessonloop.store.search import search as search_index
 
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
@@ -88,25 +93,29 @@ def log(
 ) -> None:
     """Log a failure: only the title is needed. Prints the new id."""
     with common.unit() as session:
-        failure = failures.log_failure(
-            session,
-            title=title,
-            observation=what,
-            kind=kind,
-            severity=severity,
-            visibility=visibility,
-            team=team,
-            reporter=reporter,
-            people=person or [],
-            labels=label or [],
-            impact=impact,
-            impact_value=impact_value,
-            impact_unit=impact_unit,
-            occurred_at=occurred,
-            detected_at=detected,
+        command = parse_command(
+            LogFailure,
+            {
+                "title": title,
+                "observation": what,
+                "kind": kind,
+                "severity": severity,
+                "visibility": visibility,
+                "team": team,
+                "reporter": reporter,
+                "people": person or [],
+                "labels": label or [],
+                "impact": impact,
+                "impact_value": impact_value,
+                "impact_unit": impact_unit,
+                "occurred_at": occurred,
+                "detected_at": detected,
+            },
         )
-        result = FailureOut.model_validate(failure)
-        report = after_logging(session, failure, policy=EscalationPolicy.from_settings(common.settings()))
+        logged = log_and_observe(
+            session, command, policy=EscalationPolicy.from_settings(common.settings()), viewer=LOCAL
+        )
+        result, report = FailureOut.model_validate(logged.failure), logged.report
         similar = [m.to_dict() for m in report.similar]
         repeat = report.suggested_repeat.id if report.suggested_repeat else None
         opened = [(e.id, e.subject, e.count) for e in report.escalations]
@@ -159,6 +168,7 @@ def failure_list(
             until=until,
             page=page,
             page_size=_page_size(page_size),
+            viewer=LOCAL,
         )
         items = [(FailureOut.model_validate(f), f.team.name if f.team else "") for f in result.items]
     if as_json:
@@ -177,8 +187,8 @@ def show(
 ) -> None:
     """Show a failure with its review, actions, experiments, lessons, next steps and history."""
     with common.unit() as session:
-        overview = failure_overview(session, failure_id)
-        failure = failures.get_failure(session, overview.failure.id)
+        overview = failure_overview(session, failure_id, viewer=LOCAL)
+        failure = failures.get_failure(session, overview.failure.id, viewer=LOCAL)
         team = failure.team.name if failure.team else ""
         reporter = failure.reporter.handle if failure.reporter else ""
     if as_json:
@@ -195,7 +205,7 @@ def history(
 ) -> None:
     """Every change to a failure, its review and its actions: who, when, old → new."""
     with common.unit() as session:
-        entries = failure_overview(session, failure_id).history
+        entries = failure_overview(session, failure_id, viewer=LOCAL).history
     if as_json:
         common.print_json(entries)
         return
@@ -210,8 +220,9 @@ def status(
 ) -> None:
     """Move a failure through the loop (the rules say which moves are allowed)."""
     with common.unit() as session:
-        before = failures.get_failure(session, failure_id).status
-        failure = failures.transition(session, failure_id, target)
+        command = parse_command(MoveFailure, {"status": target.strip().lower().replace("_", "-")})
+        before = failures.get_failure(session, failure_id, viewer=LOCAL).status
+        failure = failures.transition(session, failure_id, command.status, viewer=LOCAL)
         fid, after = failure.id, failure.status
     render.say(f"failure {fid}: {before} → {after}")
 
@@ -225,8 +236,9 @@ def repeat(
     """Confirm that a failure repeats an earlier one."""
     if of is None or not of.strip():
         raise Invalid("is required: the id of the earlier failure it repeats", field="of")
+    command = parse_command(ConfirmRepeat, {"repeat_of": of.strip()})
     with common.unit() as session:
-        failure = failures.confirm_repeat(session, failure_id, of)
+        failure = failures.confirm_repeat(session, failure_id, command.repeat_of, viewer=LOCAL)
         fid, repeat_of = failure.id, failure.repeat_of_id
     render.say(f"failure {fid} repeats failure {repeat_of} (status repeated)")
     render.hint(f"review it: lessonloop review {fid}")
@@ -274,11 +286,13 @@ def edit(
         "url": url,
         "company": company,
     }
-    changes = {key: value for key, value in given.items() if value is not None}
-    if not changes:
+    # Only the options given are sent, so the command's "fields set" are the changes; '' clears.
+    sent = {key: value for key, value in given.items() if value is not None}
+    if not sent:
         raise Invalid("nothing to change: give at least one option, e.g. --title", field="changes")
+    changes = parse_command(EditFailure, sent).changes()
     with common.unit() as session:
-        failure = failures.update_failure(session, failure_id, changes)
+        failure = failures.update_failure(session, failure_id, changes, viewer=LOCAL)
         fid = failure.id
     render.say(f"updated failure {fid}: {', '.join(changes)}")
 
@@ -314,8 +328,6 @@ _ACTION_KEYS: dict[str, str] = {
     "review date": "review_date",
 }
 _LIST_FIELDS = frozenset({"contributing_factors", "assumptions", "reviewers"})
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])(?:\s+|$)")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
@@ -376,6 +388,39 @@ def _review_spec(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], 
     return answers, primary, secondary
 
 
+def _as_typed(value: Any) -> Any:
+    """A review file's scalar as the command reads it: YAML turns ``42`` into a number and ``yes``
+    into a boolean, but every answer and title is text (dates stay dates)."""
+    if value is None or isinstance(value, str | dt.date | list | dict):
+        return value
+    return str(value)
+
+
+def _review_command(
+    answers: dict[str, Any], primary: dict[str, Any], secondary: list[dict[str, Any]]
+) -> ConductReview:
+    """The review as the one command the API takes, from a file's or the interview's answers.
+
+    A file writes a list as lines or bullets and a gap type in any case; both are read here the
+    way the review services always read them, then the command checks every limit."""
+    typed: dict[str, Any] = {}
+    for key, value in answers.items():
+        if key in _LIST_FIELDS:
+            typed[key] = lines_of(value)
+        elif key == "gap_type" and isinstance(value, str):
+            typed[key] = value.strip().lower()
+        else:
+            typed[key] = _as_typed(value)
+    return parse_command(
+        ConductReview,
+        {
+            "answers": typed,
+            "primary_action": {k: _as_typed(v) for k, v in primary.items()},
+            "secondary_actions": [{k: _as_typed(v) for k, v in a.items()} for a in secondary],
+        },
+    )
+
+
 def _yaml(source: str, where: str) -> Any:
     try:
         return yaml.safe_load(source)
@@ -389,9 +434,6 @@ def _yaml(source: str, where: str) -> Any:
 def _key_values(lines: list[str], heading: str) -> dict[str, str]:
     spec: dict[str, str] = {}
     for line in lines:
-        line = _BULLET.sub("", line).strip()
-        if not line:
-            continue
         if ":" not in line:
             raise Invalid(f"expected 'key: value' lines, got {line!r}", field=heading)
         key, value = line.split(":", 1)
@@ -399,49 +441,112 @@ def _key_values(lines: list[str], heading: str) -> dict[str, str]:
     return spec
 
 
+# CommonMark, as markdown-it-py parses it: a "## Heading" inside a code block or a list is not a
+# section, and a comment inside a code block is kept.
+_MARKDOWN = MarkdownIt("commonmark")
+_CODE = frozenset({"fence", "code_block"})
+
+
+@dataclass
+class _Section:
+    heading: str
+    tokens: list[Token]
+
+    def text(self, lines: list[str]) -> str:
+        """The section's Markdown source as written, without its comments (a text answer)."""
+        out = ""
+        last_end = 0
+        for tok in self.tokens:
+            if tok.level != 0 or tok.nesting == -1 or tok.map is None:
+                continue  # only each top-level block's first token: it spans the whole block
+            start, end = tok.map
+            source = "\n".join(lines[start:end]).rstrip()
+            if tok.type not in _CODE:
+                source = _COMMENT.sub("", source)
+            if tok.type == "html_block" and not source.strip():
+                continue  # a comment on its own
+            if out:
+                out += "\n\n" if start > last_end or lines[start - 1].strip() == "" else "\n"
+            out += source
+            last_end = end
+        return out.strip()
+
+    def items(self) -> list[str]:
+        """One item per non-empty line of its list items, paragraphs and code (a list answer)."""
+        found: list[str] = []
+        for tok in self.tokens:
+            if tok.type == "inline":
+                content = _COMMENT.sub("", tok.content)
+            elif tok.type in _CODE:
+                content = tok.content
+            else:
+                continue
+            found += [line.strip() for line in content.splitlines() if line.strip()]
+        return found
+
+
+def _front_matter(source: str) -> tuple[dict[str, Any], str]:
+    """The YAML front matter between ``---`` lines at the very top (optional), and the rest."""
+    lines = source.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return {}, source
+    end = next((i for i, line in enumerate(lines[1:], 1) if line.strip() in {"---", "..."}), None)
+    if end is None:
+        raise Invalid("front matter opened with '---' is never closed", field="file")
+    front = _yaml("\n".join(lines[1:end]), "front matter") or {}
+    if not isinstance(front, dict):
+        raise Invalid("must be 'key: value' lines", field="front matter")
+    return front, "\n".join(lines[end + 1 :])
+
+
+def _sections(markdown: str) -> list[_Section]:
+    """The top-level ``##``..``######`` sections; a ``#`` heading (the title) and what precedes
+    the first section are ignored."""
+    sections: list[_Section] = []
+    current: _Section | None = None
+    tokens = _MARKDOWN.parse(markdown)
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.type == "heading_open" and tok.level == 0:
+            heading = _COMMENT.sub("", tokens[i + 1].content).strip()
+            current = None if tok.tag == "h1" else _Section(heading, [])
+            if current is not None:
+                sections.append(current)
+            i += 3  # heading_open, inline, heading_close
+            continue
+        if current is not None:
+            current.tokens.append(tok)
+        i += 1
+    return sections
+
+
 def parse_markdown_review(source: str) -> dict[str, Any]:
     """Front matter (optional) and ``## Heading`` sections → the keys :func:`_review_spec` reads."""
-    source = _COMMENT.sub("", source)
-    lines = source.splitlines()
-    data: dict[str, Any] = {}
-    if lines and lines[0].strip() == "---":
-        end = next((i for i, line in enumerate(lines[1:], 1) if line.strip() in {"---", "..."}), None)
-        if end is None:
-            raise Invalid("front matter opened with '---' is never closed", field="file")
-        front = _yaml("\n".join(lines[1:end]), "front matter") or {}
-        if not isinstance(front, dict):
-            raise Invalid("must be 'key: value' lines", field="front matter")
-        data.update({_review_key(k): v for k, v in front.items()})
-        lines = lines[end + 1 :]
-    sections: list[tuple[str, list[str]]] = []
-    current: list[str] | None = None
-    for line in lines:
-        match = _HEADING.match(line)
-        if match and len(match.group(1)) == 1:
-            current = None  # the document's own title
-        elif match:
-            current = []
-            sections.append((match.group(2), current))
-        elif current is not None:
-            current.append(line)
+    # markdown-it's own line numbers count "\n" lines of the normalised text
+    source = source.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd")
+    front, markdown = _front_matter(source)
+    data: dict[str, Any] = {_review_key(k): v for k, v in front.items()}
+    lines = markdown.split("\n")
     seen: set[str] = set()
-    for heading, body in sections:
+    for section in _sections(markdown):
+        heading = section.heading
         key = _review_key(heading)
         if key in seen and key != "secondary_actions":
             raise Invalid("appears twice", field=heading)
         seen.add(key)
         if key == "primary_action":
-            data[key] = _key_values(body, heading)
+            data[key] = _key_values(section.items(), heading)
         elif key == "secondary_actions":
             existing = data.get(key) or []
             data[key] = [
                 *(existing if isinstance(existing, list) else [existing]),
-                _key_values(body, heading),
+                _key_values(section.items(), heading),
             ]
         elif key in _LIST_FIELDS:
-            data[key] = [_BULLET.sub("", line).strip() for line in body if _BULLET.sub("", line).strip()]
+            data[key] = section.items()
         else:
-            data[key] = "\n".join(body).strip()
+            data[key] = section.text(lines)
     return data
 
 
@@ -525,7 +630,8 @@ def _ask_action(session: Session, label: str) -> dict[str, Any]:
     offset = common.settings().default_review_offset_days
     title = _ask(f"{label}: title", check=lambda v: as_text(v, "title", required=True, max_len=500))
     owner = _ask(
-        f"{label}: owner (id, handle or e-mail)", check=lambda v: people.get_person(session, v, field="owner")
+        f"{label}: owner (id, handle or e-mail)",
+        check=lambda v: people.get_person(session, v, field="owner", viewer=LOCAL),
     )
     due = as_date(_ask(f"{label}: due date (YYYY-MM-DD, +7d)", check=lambda v: as_date(v, "due_date")), "due")
 
@@ -582,7 +688,7 @@ def review(
     spec = read_review_file(file) if file is not None else None
     offset = common.settings().default_review_offset_days
     with common.unit() as session:
-        failure = reviews.check_reviewable(session, failure_id)
+        failure = reviews.check_reviewable(session, failure_id, viewer=LOCAL)
         if template:
             typer.echo(review_template(failure.id, failure.title), nl=False)
             return
@@ -597,17 +703,20 @@ def review(
             answers["reviewers"] = _present(reviewer)
         if held:
             answers["held_at"] = held
+        command = _review_command(answers, primary, secondary)
         reviews.conduct_review(
             session,
             failure.id,
-            answers=answers,
-            primary_action=primary,
-            secondary_actions=secondary,
+            answers=command.answers.changes(),
+            primary_action=command.primary_action.spec(),
+            secondary_actions=[a.spec() for a in command.secondary_actions],
             review_offset_days=offset,
+            viewer=LOCAL,
         )
         status_now = failure.status
         made = [
-            ActionOut.model_validate(a) for a in actions.list_actions(session, failure_id=failure.id).items
+            ActionOut.model_validate(a)
+            for a in actions.list_actions(session, failure_id=failure.id, viewer=LOCAL).items
         ]
     render.say(f"review completed: failure {failure.id} is now {status_now}")
     for action in made:
@@ -637,15 +746,22 @@ def action_add(
     ),
 ) -> None:
     """Add a corrective action to a failure."""
+    command = parse_command(
+        AddAction,
+        {
+            "failure_id": failure_id,
+            "title": title,
+            "owner": owner,
+            "due_date": due,
+            "review_date": review_date,
+        },
+    )
     with common.unit() as session:
         action = actions.add_action(
             session,
-            failure_id=failure_id,
-            title=title,
-            owner=owner,
-            due_date=due,
-            review_date=review_date,
+            **command.model_dump(),
             review_offset_days=common.settings().default_review_offset_days,
+            viewer=LOCAL,
         )
         line = render.action_line(ActionOut.model_validate(action))
     render.say(f"added {line}")
@@ -658,8 +774,9 @@ def action_done(
     evidence: str | None = typer.Option(None, "--evidence", "-e", help="What shows it is done (link, note)."),
 ) -> None:
     """Complete an action, with evidence."""
+    command = parse_command(CompleteAction, {"evidence": evidence or ""})
     with common.unit() as session:
-        action = actions.complete_action(session, action_id, evidence=evidence or "")
+        action = actions.complete_action(session, action_id, **command.model_dump(), viewer=LOCAL)
         aid, fid, primary = action.id, action.failure_id, action.is_primary
     render.say(f"action {aid} is done")
     if primary:
@@ -673,8 +790,9 @@ def action_drop(
     reason: str | None = typer.Option(None, "--reason", "-r", help="Why it is dropped (required)."),
 ) -> None:
     """Drop an action, with a written reason."""
+    command = parse_command(DropAction, {"reason": reason or ""})
     with common.unit() as session:
-        action = actions.drop_action(session, action_id, reason=reason or "")
+        action = actions.drop_action(session, action_id, **command.model_dump(), viewer=LOCAL)
         aid, fid, primary = action.id, action.failure_id, action.is_primary
     render.say(f"action {aid} is dropped")
     if primary:
@@ -704,6 +822,7 @@ def action_list(
             overdue=overdue,
             page=page,
             page_size=_page_size(page_size),
+            viewer=LOCAL,
         )
         items = [ActionOut.model_validate(a) for a in result.items]
     if as_json:
@@ -725,7 +844,7 @@ def overdue(
     with common.unit() as session:
         groups = [
             (PersonOut.model_validate(owner), [ActionOut.model_validate(a) for a in items])
-            for owner, items in actions.overdue_by_owner(session, today=today, team=team)
+            for owner, items in actions.overdue_by_owner(session, today=today, team=team, viewer=LOCAL)
         ]
     if as_json:
         common.print_json([{"owner": owner, "actions": items} for owner, items in groups])
@@ -755,17 +874,20 @@ def experiment_add(
     as_json: bool = JSON,
 ) -> None:
     """Add an experiment with explicit success criteria; its verdict is computed."""
+    command = parse_command(
+        AddExperiment,
+        {
+            "action_id": action_id,
+            "hypothesis": hypothesis or "",
+            "metric": metric or "",
+            "comparator": (comparator or "").strip(),
+            "threshold": threshold,
+            "start_date": start,
+            "end_date": end,
+        },
+    )
     with common.unit() as session:
-        experiment = experiments.add_experiment(
-            session,
-            action_id=action_id,
-            hypothesis=hypothesis or "",
-            metric=metric or "",
-            comparator=comparator or "",
-            threshold=threshold,
-            start_date=start,
-            end_date=end,
-        )
+        experiment = experiments.add_experiment(session, **command.fields(), viewer=LOCAL)
         result = ExperimentOut.of(experiment)
     if as_json:
         common.print_json(result)
@@ -784,11 +906,12 @@ def experiment_observe(
     as_json: bool = JSON,
 ) -> None:
     """Record a measurement and print the computed verdict."""
+    command = parse_command(RecordObservation, {"value": value, "observed_at": at, "note": note})
     with common.unit() as session:
         observation = experiments.record_observation(
-            session, experiment_id, value=value, observed_at=at, note=note
+            session, experiment_id, **command.model_dump(), viewer=LOCAL
         )
-        result = ExperimentOut.of(experiments.get_experiment(session, experiment_id))
+        result = ExperimentOut.of(experiments.get_experiment(session, experiment_id, viewer=LOCAL))
         observed = observation.value
     if as_json:
         common.print_json(result)
@@ -809,7 +932,7 @@ def experiment_show(
 ) -> None:
     """Show an experiment, its observations and verdict."""
     with common.unit() as session:
-        result = ExperimentOut.of(experiments.get_experiment(session, experiment_id))
+        result = ExperimentOut.of(experiments.get_experiment(session, experiment_id, viewer=LOCAL))
     if as_json:
         common.print_json(result)
         return
@@ -824,7 +947,9 @@ def experiment_list(
 ) -> None:
     """List experiments with their verdicts."""
     with common.unit() as session:
-        items = [ExperimentOut.of(e) for e in experiments.list_experiments(session, action_id=action)]
+        items = [
+            ExperimentOut.of(e) for e in experiments.list_experiments(session, action_id=action, viewer=LOCAL)
+        ]
     if as_json:
         common.print_json(items)
         return
@@ -855,18 +980,21 @@ def lesson_add(
     publish: bool = typer.Option(False, "--publish", help="Publish now (default: save a draft)."),
 ) -> None:
     """Write a lesson (a draft unless --publish)."""
+    command = parse_command(
+        WriteLesson,
+        {
+            "title": title,
+            "learned": learned or "",
+            "changed": changed,
+            "author": author,
+            "failures": _present(failure),
+            "audience": _present(audience),
+            "publish": publish,
+        },
+    )
     with common.unit() as session:
-        lesson = lessons.create_lesson(
-            session,
-            title=title,
-            learned=learned or "",
-            changed=changed,
-            author=author,
-            failures=_present(failure),
-            audience=_present(audience),
-            publish=publish,
-        )
-        result = LessonOut.of(lesson)
+        lesson = lessons.create_lesson(session, **command.model_dump(), viewer=LOCAL)
+        result = LessonOut.of(lesson, viewer=LOCAL)
     if result.published_at is not None:
         to = f" to {', '.join(result.audience)}" if result.audience else ""
         render.say(f"published lesson {result.id}{to}: {result.title}")
@@ -880,7 +1008,7 @@ def lesson_add(
 def lesson_publish(lesson_id: str = typer.Argument(..., help="Lesson id.")) -> None:
     """Publish a draft lesson to its audience."""
     with common.unit() as session:
-        result = LessonOut.of(lessons.publish_lesson(session, lesson_id))
+        result = LessonOut.of(lessons.publish_lesson(session, lesson_id, viewer=LOCAL), viewer=LOCAL)
     to = f" to {', '.join(result.audience)}" if result.audience else ""
     render.say(f"published lesson {result.id}{to}")
 
@@ -899,9 +1027,9 @@ def lesson_list(
     published = None if show_all else not drafts
     with common.unit() as session:
         result = lessons.list_lessons(
-            session, team=team, published=published, page=page, page_size=_page_size(page_size)
+            session, team=team, published=published, page=page, page_size=_page_size(page_size), viewer=LOCAL
         )
-        items = [LessonOut.of(lesson) for lesson in result.items]
+        items = [LessonOut.of(lesson, viewer=LOCAL) for lesson in result.items]
     if as_json:
         common.print_json(render.page_json(result, items))
         return
@@ -918,8 +1046,8 @@ def lesson_show(
 ) -> None:
     """Show a lesson."""
     with common.unit() as session:
-        lesson = lessons.get_lesson(session, lesson_id)
-        result = LessonOut.of(lesson)
+        lesson = lessons.get_lesson(session, lesson_id, viewer=LOCAL)
+        result = LessonOut.of(lesson, viewer=LOCAL)
         author = lesson.author.handle if lesson.author else ""
     if as_json:
         common.print_json(result)
@@ -940,7 +1068,7 @@ def assumptions(
     with common.unit() as session:
         items = [
             AssumptionOut.model_validate(a).model_copy(update={"failure_count": count})
-            for a, count in reviews.list_assumptions(session, status=status)
+            for a, count in reviews.list_assumptions(session, status=status, viewer=LOCAL)
         ]
     if as_json:
         common.print_json(items)
@@ -973,13 +1101,17 @@ def search(
         if k not in KIND_CODES:
             raise Invalid(f"must be one of: {', '.join(KIND_CODES)} (got {k!r})", field="kind")
     with common.unit() as session:
-        hits = search_index(session, query, kinds=kinds or None, limit=limit)
+        hits = search_index(session, query, kinds=kinds or None, limit=limit, viewer=LOCAL)
         open_with: list[str] = []
         for hit in hits:
             if hit.kind == "review":
-                open_with.append(f"lessonloop show {reviews.get_review(session, hit.record_id).failure_id}")
+                open_with.append(
+                    f"lessonloop show {reviews.get_review(session, hit.record_id, viewer=LOCAL).failure_id}"
+                )
             elif hit.kind == "action":
-                open_with.append(f"lessonloop show {actions.get_action(session, hit.record_id).failure_id}")
+                open_with.append(
+                    f"lessonloop show {actions.get_action(session, hit.record_id, viewer=LOCAL).failure_id}"
+                )
             else:
                 open_with.append(_OPEN_WITH.get(hit.kind, "").format(id=hit.record_id))
     if as_json:

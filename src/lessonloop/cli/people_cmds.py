@@ -7,10 +7,12 @@ from pydantic import BaseModel
 from rich.console import Group, RenderableType
 
 from lessonloop.cli import common, render
-from lessonloop.cli.main import app
+from lessonloop.cli.app import app
+from lessonloop.cli.common import LOCAL
+from lessonloop.fields import parse_command
 from lessonloop.people import service
 from lessonloop.people.models import Team
-from lessonloop.people.schemas import PersonOut, TeamOut
+from lessonloop.people.schemas import AddPerson, AddTeam, PersonOut, SetMembership, TeamOut
 
 person_app = typer.Typer(help="People: reporters, owners of actions, reviewers.", no_args_is_help=True)
 team_app = typer.Typer(help="Teams and their members.", no_args_is_help=True)
@@ -46,8 +48,9 @@ def person_add(
     email: str | None = typer.Option(None, "--email", help="E-mail address (unique)."),
 ) -> None:
     """Add a person. Refer to them later by id, handle or e-mail."""
+    command = parse_command(AddPerson, {"name": name, "handle": handle, "email": email})
     with common.unit() as session:
-        person = service.add_person(session, name=name, handle=handle, email=email)
+        person = service.add_person(session, **command.model_dump(), viewer=LOCAL)
     render.say(f"added person {person.handle} (id {person.id})")
 
 
@@ -56,7 +59,7 @@ def person_add(
 def person_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List everyone."""
     with common.unit() as session:
-        people = [PersonOut.model_validate(p) for p in service.list_people(session)]
+        people = [PersonOut.model_validate(p) for p in service.list_people(session, viewer=LOCAL)]
     if as_json:
         common.print_json(people)
         return
@@ -75,8 +78,9 @@ def team_add(
     description: str = typer.Option("", "--description", help="What the team does."),
 ) -> None:
     """Add a team."""
+    command = parse_command(AddTeam, {"name": name, "description": description})
     with common.unit() as session:
-        team = service.add_team(session, name=name, description=description)
+        team = service.add_team(session, **command.model_dump(), viewer=LOCAL)
     render.say(f"added team {team.name} (id {team.id})")
 
 
@@ -85,7 +89,7 @@ def team_add(
 def team_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List teams with their member counts."""
     with common.unit() as session:
-        teams = [TeamOut.model_validate(t) for t in service.list_teams(session)]
+        teams = [TeamOut.model_validate(t) for t in service.list_teams(session, viewer=LOCAL)]
     if as_json:
         common.print_json(teams)
         return
@@ -104,7 +108,7 @@ def team_show(
 ) -> None:
     """Show a team and its members."""
     with common.unit() as session:
-        detail = _team_detail(service.get_team(session, team))
+        detail = _team_detail(service.get_team(session, team, viewer=LOCAL))
     if as_json:
         common.print_json(detail)
         return
@@ -130,7 +134,8 @@ def team_member(
     role: str = typer.Option("member", "--role", help="member, lead or admin."),
 ) -> None:
     """Add a person to a team, or change their role in it."""
+    command = parse_command(SetMembership, {"person": person, "role": role.strip().lower()})
     with common.unit() as session:
-        membership = service.add_member(session, team=team, person=person, role=role)
+        membership = service.add_member(session, team=team, **command.model_dump(), viewer=LOCAL)
         line = f"{membership.person.handle} is {membership.role} of {membership.team.name}"
     render.say(line)

@@ -15,7 +15,9 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from lessonloop.cli import common
-from lessonloop.cli.main import app
+from lessonloop.cli.app import app
+from lessonloop.cli.common import LOCAL
+from lessonloop.errors import Invalid
 
 
 class Format(enum.StrEnum):
@@ -55,16 +57,30 @@ def import_(
     file: str = typer.Argument(..., help="JSON Lines file to read ('-' for stdin)."),
     format: Format = typer.Option(Format.native, "--format", "-f", help="Format of FILE."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    chunk: int | None = typer.Option(
+        None,
+        "--chunk",
+        min=1,
+        help="public-postmortems: records per commit (default 2000); other writers go between chunks.",
+    ),
 ) -> None:
     """Import FILE: a native export (into an empty database) or public post-mortems (idempotent)."""
     from lessonloop.portability import import_file  # imported on use: other commands skip it
 
-    with _open_input(file) as (stream, size), _progress(size) as bar:
-        task = bar.add_task("import", total=size)
-        with common.unit() as session:
-            result = import_file(
-                session, stream, format=format.value, progress=lambda n: bar.advance(task, n)
-            )
+    try:
+        with _open_input(file) as (stream, size), _progress(size) as bar:
+            task = bar.add_task("import", total=size)
+            with common.unit() as session:
+                result = import_file(
+                    session,
+                    stream,
+                    format=format.value,
+                    progress=lambda n: bar.advance(task, n),
+                    chunk_size=chunk,
+                    viewer=LOCAL,
+                )
+    except Invalid as exc:  # malformed input (it names the line and field): exit code 2, as for usage
+        raise common.fail(str(exc), code=2) from None
     if as_json:
         common.print_json(result.as_dict())
         return
@@ -85,7 +101,7 @@ def export(
 
     with common.unit() as session:
         if file == "-":
-            counts = export_workspace(session, sys.stdout)
+            counts = export_workspace(session, sys.stdout, viewer=LOCAL)
             sys.stdout.flush()
         else:
             target = Path(file)
@@ -93,7 +109,7 @@ def export(
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-                    counts = export_workspace(session, out)
+                    counts = export_workspace(session, out, viewer=LOCAL)
                 os.replace(tmp, target)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)

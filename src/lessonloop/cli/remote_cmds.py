@@ -21,7 +21,7 @@ from typing import Any
 import typer
 
 from lessonloop.cli import common, render
-from lessonloop.cli.main import app
+from lessonloop.cli.app import app
 from lessonloop.errors import Invalid
 from lessonloop.remote import client
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +13,8 @@ import typer
 from sqlalchemy.engine import make_url
 
 from lessonloop.cli import common, render
-from lessonloop.cli.main import app
+from lessonloop.cli.app import app
+from lessonloop.settings import get_settings
 
 
 def _address(host: str, port: int) -> str:
@@ -37,8 +41,13 @@ def _module(name: str) -> Any:
         raise common.fail(f"serve: {name} is not installed in this build") from None
 
 
+SHUTDOWN_GRACE_SECONDS = 5
+"""On SIGTERM or Ctrl+C, how long requests in progress may take to finish before the server
+stops anyway (uvicorn's default is to wait for ever, so one slow client kept it running)."""
+
+
 def run_server(application: Any, host: str, port: int, on_ready: Callable[[], None]) -> None:
-    """Run uvicorn until Ctrl+C; ``on_ready`` runs once the socket is listening."""
+    """Run uvicorn until Ctrl+C or SIGTERM; ``on_ready`` runs once the socket is listening."""
     import uvicorn
 
     class _Server(uvicorn.Server):
@@ -47,7 +56,17 @@ def run_server(application: Any, host: str, port: int, on_ready: Callable[[], No
             if not self.should_exit:
                 on_ready()
 
-    server = _Server(uvicorn.Config(application, host=host, port=port, log_level="info"))
+    config = uvicorn.Config(
+        application,
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        # uvicorn trusts X-Forwarded-For/-Proto from 127.0.0.1 by default, so any local process
+        # could choose its client address (and dodge the sign-in throttle): configured proxies only.
+        forwarded_allow_ips=list(get_settings().trusted_proxies),
+    )
+    server = _Server(config)
     try:
         server.run()
     except SystemExit as exc:  # uvicorn exits when it cannot bind or start the app
@@ -55,6 +74,26 @@ def run_server(application: Any, host: str, port: int, on_ready: Callable[[], No
             raise common.fail(
                 f"port: could not serve on {host}:{port} (in use? see the message above)"
             ) from None
+    except KeyboardInterrupt:  # uvicorn has shut down and passes Ctrl+C on
+        _leave_busy_threads(code=130)
+        raise
+    # After SIGTERM uvicorn re-raises the signal once it has shut down: the process ends there.
+
+
+def _leave_busy_threads(code: int) -> None:
+    """Exit now if a request is still running on a worker thread after the grace period.
+
+    uvicorn cancels the request's task, but a sync endpoint's thread cannot be cancelled, and
+    Python waits for such (non-daemon) threads before the process ends: a request busy for
+    minutes would keep a stopped server alive. The database was closed by the app's shutdown.
+    """
+    main = threading.main_thread()
+    busy = [t for t in threading.enumerate() if t is not main and not t.daemon and t.is_alive()]
+    if busy:
+        render.hint(f"stopping with {len(busy)} request thread(s) still busy")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 @app.command("serve")

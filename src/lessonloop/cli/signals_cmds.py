@@ -23,9 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lessonloop.cli import common, render
-from lessonloop.cli.main import app
+from lessonloop.cli.app import app
+from lessonloop.cli.common import LOCAL
 from lessonloop.errors import Invalid
 from lessonloop.failures.models import Failure
+from lessonloop.limits import COACH_TEXT_MAX, TITLE_MAX
 from lessonloop.signals.similar import SimilarMatch, similar_failures, suggest_labels
 
 JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
@@ -41,6 +43,14 @@ def _read_text(source: str) -> str:
     if source == "-":
         return sys.stdin.read()
     return Path(source).read_text(encoding="utf-8")
+
+
+def _read_at_most(source: str, characters: int) -> str:
+    """The first ``characters`` of the file (or stdin): a huge input is never read whole."""
+    if source == "-":
+        return sys.stdin.read(characters)
+    with Path(source).open(encoding="utf-8") as stream:
+        return stream.read(characters)
 
 
 def _query_text(text: str | None) -> str:
@@ -144,7 +154,7 @@ def similar(
     title, body = _split(_query_text(text))
     with common.unit() as session:
         matches = similar_failures(
-            session, title=title, text=body, labels=label or [], limit=limit, semantic=semantic
+            session, title=title, text=body, labels=label or [], limit=limit, semantic=semantic, viewer=LOCAL
         )
     if as_json:
         common.print_json(
@@ -162,11 +172,12 @@ def _similar_batch(source: str, limit: int, *, semantic: bool = False) -> None:
             for query_id, title, body in _queries(stream):
                 matches = similar_failures(
                     session,
-                    title=title or body[:300],
+                    title=title or body[:TITLE_MAX],
                     text=body,
                     limit=limit,
                     exclude_ids=_own_failure(session, query_id),
                     semantic=semantic,
+                    viewer=LOCAL,
                 )
                 line = {
                     "query": query_id,
@@ -240,7 +251,7 @@ def suggest_labels_cmd(
     """Cause labels for a failure, voted by the most similar labelled failures."""
     title, body = _split(_query_text(text))
     with common.unit() as session:
-        labels = suggest_labels(session, title=title, text=body, k=k)
+        labels = suggest_labels(session, title=title, text=body, k=k, viewer=LOCAL)
     if as_json:
         common.print_json({"labels": [{"label": name, "score": round(score, 4)} for name, score in labels]})
         return
@@ -262,7 +273,7 @@ def coach(
     """Flag blame language and vague actions in review text, with a rewrite for each."""
     from lessonloop.signals.coach import BLAME, VAGUE_ACTION, coach_text
 
-    text = _read_text(source)
+    text = _read_at_most(source, COACH_TEXT_MAX + 1)  # one more: enough to tell it is too long
     findings = coach_text(text)
     summary = {
         "blame": sum(1 for f in findings if f.kind == BLAME),
@@ -275,8 +286,11 @@ def coach(
     if not findings:
         render.say("no blame language or vague actions found")
         return
+    # Lines counted as the findings advance (they come in order), not from the top for each one.
+    line, counted_to = 1, 0
     for f in findings:
-        line = text.count("\n", 0, f.start) + 1
+        line += text.count("\n", counted_to, f.start)
+        counted_to = f.start
         column = f.start - (text.rfind("\n", 0, f.start) + 1) + 1
         render.out(render.text(f"{line}:{column} {f.kind}: {f.text!r}", "bold"))
         render.out(render.text(f"   why: {f.why}"))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 
 import typer
 from rich.table import Table
@@ -24,8 +25,9 @@ from rich.text import Text
 
 from lessonloop.calendars import service as calendars
 from lessonloop.cli import common, render
+from lessonloop.cli.app import app
+from lessonloop.cli.common import LOCAL
 from lessonloop.cli.loop_cmds import action_app
-from lessonloop.cli.main import app
 from lessonloop.coerce import as_datetime
 from lessonloop.notifications import service as outbox
 from lessonloop.notifications.config import WorkerConfig
@@ -33,7 +35,7 @@ from lessonloop.notifications.models import Delivery
 from lessonloop.people.service import get_person
 from lessonloop.worker import checks
 from lessonloop.worker.models import ReflectionSession
-from lessonloop.worker.runner import PassReport, run_forever, run_once
+from lessonloop.worker.runner import PassReport, run_forever, run_once, stop_on_signals
 from lessonloop.worker.scheduler import load_jobs
 
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
@@ -73,7 +75,9 @@ def worker(
     config = WorkerConfig.from_env()
     db = common.database()
     if once:
-        report = run_once(db, now=_now(now), config=config, only_jobs=set(only) if only else None)
+        stop = threading.Event()
+        stop_on_signals(stop)  # SIGTERM: in-flight sends finish, unsent claims go back, exit 0
+        report = run_once(db, now=_now(now), config=config, only_jobs=set(only) if only else None, stop=stop)
         if not quiet:
             _print_report(report)
         return
@@ -139,7 +143,7 @@ def notifications_list(
                 "read": n.read_at is not None,
                 "deliveries": {d.channel: d.status for d in n.deliveries},
             }
-            for n in outbox.list_for_person(session, user, unread=unread, limit=limit)
+            for n in outbox.list_for_person(session, user, unread=unread, limit=limit, viewer=LOCAL)
         ]
     if as_json:
         common.print_json(rows)
@@ -166,7 +170,7 @@ def notifications_list(
 def notifications_read(notification_id: str = typer.Argument(..., help="Notification id.")) -> None:
     """Mark a notification read."""
     with common.unit() as session:
-        n = outbox.mark_read(session, notification_id)
+        n = outbox.mark_read(session, notification_id, viewer=LOCAL)
     render.say(f"notification {n.id} is read")
 
 
@@ -186,11 +190,11 @@ def notifications_prefs(
     chosen = [] if only_in_app else channel
     with common.unit() as session:
         if chosen is None and email is None and webhook_url is None:
-            owner = get_person(session, person)
-            pref = outbox.get_preferences(session, owner.id)
+            owner = get_person(session, person, viewer=LOCAL)
+            pref = outbox.get_preferences(session, owner.id, viewer=LOCAL)
         else:
             pref = outbox.set_preferences(
-                session, person, channels=chosen, email=email, webhook_url=webhook_url
+                session, person, channels=chosen, email=email, webhook_url=webhook_url, viewer=LOCAL
             )
         out = {
             "channels": sorted(pref.channel_set) if pref else ["in-app"],
@@ -226,7 +230,7 @@ def _deliveries_table(rows: list[Delivery]) -> Table:
 def notifications_dead(limit: int = typer.Option(100, "--limit"), as_json: bool = JSON) -> None:
     """Deliveries that failed every attempt (nothing is dropped silently)."""
     with common.unit() as session:
-        rows = outbox.dead_letters(session, limit=limit)
+        rows = outbox.dead_letters(session, limit=limit, viewer=LOCAL)
         data = [_delivery_json(d) for d in rows]
         table = _deliveries_table(rows)
     if as_json:
@@ -246,7 +250,7 @@ def notifications_deliveries(
 ) -> None:
     """External deliveries (e-mail, webhook) and where they stand."""
     with common.unit() as session:
-        rows = outbox.list_deliveries(session, status=status, limit=limit)
+        rows = outbox.list_deliveries(session, status=status, limit=limit, viewer=LOCAL)
         data = [_delivery_json(d) for d in rows]
         table = _deliveries_table(rows)
     if as_json:
@@ -262,7 +266,7 @@ def notifications_deliveries(
 def notifications_retry(delivery_id: str = typer.Argument(..., help="Dead delivery id.")) -> None:
     """Give a dead delivery a fresh set of attempts."""
     with common.unit() as session:
-        d = outbox.retry_dead(session, delivery_id)
+        d = outbox.retry_dead(session, delivery_id, viewer=LOCAL)
     render.say(f"delivery {d.id} will be retried on the next pass")
 
 
@@ -279,7 +283,7 @@ def action_check(
 ) -> None:
     """Answer "did this work?" for an action; the worker asks its owner on the review date."""
     with common.unit() as session:
-        check = checks.record_check(session, action_id, worked=worked, note=note, person=person)
+        check = checks.record_check(session, action_id, worked=worked, note=note, person=person, viewer=LOCAL)
         aid, answer = check.action_id, check.worked
     render.say(f"action {aid}: worked = {answer}")
 
@@ -298,7 +302,7 @@ def calendar_token(
 ) -> None:
     """Make a feed URL. The token is shown once; only its hash is kept."""
     with common.unit() as session:
-        row, plaintext = calendars.create_token(session, person=person, team=team)
+        row, plaintext = calendars.create_token(session, person=person, team=team, viewer=LOCAL)
         rid = row.id
     base = WorkerConfig.from_env().calendar_base_url
     render.say(f"calendar token {rid}: {base}{calendars.feed_path(plaintext)}")
@@ -312,7 +316,7 @@ def calendar_revoke(
 ) -> None:
     """Revoke a feed URL (it answers 404 from now on)."""
     with common.unit() as session:
-        row = calendars.revoke_token(session, ref)
+        row = calendars.revoke_token(session, ref, viewer=LOCAL)
         rid = row.id
     render.say(f"calendar token {rid} is revoked")
 
@@ -330,7 +334,7 @@ def calendar_list(as_json: bool = JSON) -> None:
                 "team_id": t.team_id,
                 "revoked": t.revoked_at is not None,
             }
-            for t in calendars.list_tokens(session)
+            for t in calendars.list_tokens(session, viewer=LOCAL)
         ]
     if as_json:
         common.print_json(rows)

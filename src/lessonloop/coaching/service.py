@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lessonloop import limits
+from lessonloop.access.actor import Actor, is_person, require_actor
 from lessonloop.access.policy import (
     can_see_failure,
     can_see_note,
@@ -26,11 +28,14 @@ from lessonloop.reviews.models import GapType, Review
 from lessonloop.store.base import utcnow
 from lessonloop.store.crud import get_or_404
 
-MAX_NOTE_LENGTH = 20_000
+MAX_NOTE_LENGTH = limits.LONG_TEXT_MAX
 
 
-def teams_led_over(session: Session, lead: Person | int, subject: Person | int) -> list[int]:
+def teams_led_over(
+    session: Session, lead: Person | int, subject: Person | int, *, viewer: Actor
+) -> list[int]:
     """Ids of the teams in which ``lead`` is a lead and ``subject`` is a member (any role)."""
+    require_actor(viewer)
     lead_id = lead if isinstance(lead, int) else lead.id
     subject_id = subject if isinstance(subject, int) else subject.id
     led = select(Membership.team_id).where(
@@ -47,6 +52,15 @@ def teams_led_over(session: Session, lead: Person | int, subject: Person | int) 
 # -- coaching notes -----------------------------------------------------------------------------
 
 
+def _acting_author(session: Session, author: PersonRef, viewer: Actor) -> Person:
+    """The author, who must be the person acting: nobody writes a note or a plan in another's
+    name (a system job, the local CLI, may name any author)."""
+    author_obj = get_person(session, author, field="author", viewer=viewer)
+    if is_person(viewer) and author_obj.id != viewer.person_id:
+        raise PermissionDenied("you may only write coaching notes and plans as yourself", field="author")
+    return author_obj
+
+
 def write_note(
     session: Session,
     *,
@@ -54,18 +68,19 @@ def write_note(
     subject: PersonRef,
     body: str,
     team: TeamRef | None = None,
+    viewer: Actor,
 ) -> CoachingNote:
     """A private note from a lead to someone in a team they lead.
 
     Refused (403) unless ``author`` is a *lead* of a team ``subject`` belongs to; ``team`` picks
     which one when there are several (default: the first).
     """
-    author_obj = get_person(session, author, field="author")
-    subject_obj = get_person(session, subject, field="subject")
+    author_obj = _acting_author(session, author, viewer)
+    subject_obj = get_person(session, subject, field="subject", viewer=viewer)
     if author_obj.id == subject_obj.id:
         raise Invalid("a coaching note is for someone you lead, not yourself", field="subject")
     text = as_text(body, "body", required=True, max_len=MAX_NOTE_LENGTH)
-    led = teams_led_over(session, author_obj, subject_obj)
+    led = teams_led_over(session, author_obj, subject_obj, viewer=viewer)
     if not led:
         raise PermissionDenied(
             f"only a lead of a team {subject_obj.handle} belongs to may write them a coaching note",
@@ -73,7 +88,7 @@ def write_note(
         )
     team_id = led[0]
     if team not in (None, ""):
-        team_id = get_team(session, team).id
+        team_id = get_team(session, team, viewer=viewer).id
         if team_id not in led:
             raise PermissionDenied(
                 f"{author_obj.handle} does not lead {subject_obj.handle} in that team", field="team"
@@ -90,7 +105,9 @@ def notes_visible_to(
     """The notes ``viewer`` wrote or received, newest first (optionally about one ``subject``)."""
     stmt = select(CoachingNote).where(visible_notes_clause(viewer))
     if subject not in (None, ""):
-        stmt = stmt.where(CoachingNote.subject_id == get_person(session, subject, field="subject").id)
+        stmt = stmt.where(
+            CoachingNote.subject_id == get_person(session, subject, field="subject", viewer=viewer).id
+        )
     return list(session.scalars(stmt.order_by(CoachingNote.created_at.desc(), CoachingNote.id.desc())))
 
 
@@ -151,6 +168,7 @@ def start_plan(
     goals: str,
     support: str = "",
     review_date: Any,
+    viewer: Actor,
 ) -> DevelopmentPlan:
     """A development plan for ``person`` after ``review`` found a skill gap.
 
@@ -161,14 +179,14 @@ def start_plan(
     """
     review_obj = review if isinstance(review, Review) else get_or_404(session, Review, review)
     check_skill_gap(review_obj)
-    author_obj = get_person(session, author, field="author")
-    person_obj = get_person(session, person, field="person")
+    author_obj = _acting_author(session, author, viewer)
+    person_obj = get_person(session, person, field="person", viewer=viewer)
     failure = get_or_404(session, Failure, review_obj.failure_id)
     if person_obj.id != failure.reporter_id and person_obj.id not in {p.id for p in failure.people}:
         raise Invalid(
             f"{person_obj.handle} neither reported nor was involved in failure {failure.id}", field="person"
         )
-    if author_obj.id != person_obj.id and not teams_led_over(session, author_obj, person_obj):
+    if author_obj.id != person_obj.id and not teams_led_over(session, author_obj, person_obj, viewer=viewer):
         raise PermissionDenied(
             f"only {person_obj.handle} or a lead of a team they belong to may start their development plan",
             field="author",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.actor import Actor, is_person, is_system, require_actor
 from lessonloop.access.policy import EDITING_ROLES, can_see_escalation
 from lessonloop.access.scope import not_found
 from lessonloop.access.viewer import Viewer
@@ -73,7 +74,10 @@ def _window(rows: Iterable[tuple[str, str, int]], threshold: int) -> dict[tuple[
     return {k: sorted(set(v)) for k, v in grouped.items() if len(set(v)) >= threshold}
 
 
-def find_patterns(session: Session, *, now: dt.datetime, policy: EscalationPolicy) -> list[_Pattern]:
+def find_patterns(
+    session: Session, *, now: dt.datetime, policy: EscalationPolicy, viewer: Actor
+) -> list[_Pattern]:
+    require_actor(viewer)
     since = now - dt.timedelta(days=policy.window_days)
     in_window = (Failure.detected_at >= since, Failure.detected_at <= now)
     patterns: list[_Pattern] = []
@@ -115,8 +119,11 @@ def find_patterns(session: Session, *, now: dt.datetime, policy: EscalationPolic
     return patterns
 
 
-def recommend_route(session: Session, failures: Sequence[Failure]) -> tuple[SupportRoute, str]:
+def recommend_route(
+    session: Session, failures: Sequence[Failure], *, viewer: Actor
+) -> tuple[SupportRoute, str]:
     """Pick the seed's support route from what the failures have in common, with the reason."""
+    require_actor(viewer)
     texts = [" ".join([f.title, f.observation, f.impact, *f.labels]) for f in failures]
     if any(_HR.search(t) for t in texts):
         return SupportRoute.hr_partner, "the pattern touches performance reviews, promotions or legal risk"
@@ -161,13 +168,14 @@ def _lead_of(session: Session, team_id: int | None) -> int | None:
 
 
 def check_escalations(
-    session: Session, *, now: dt.datetime | None = None, policy: EscalationPolicy | None = None
+    session: Session, *, now: dt.datetime | None = None, policy: EscalationPolicy | None = None, viewer: Actor
 ) -> list[Escalation]:
     """Open (or extend) escalations for every pattern in the window. Returns the new or grown ones."""
+    require_actor(viewer)
     now = now or utcnow()
     policy = policy or EscalationPolicy()
     touched: list[Escalation] = []
-    for pattern in find_patterns(session, now=now, policy=policy):
+    for pattern in find_patterns(session, now=now, policy=policy, viewer=viewer):
         existing = list(
             session.scalars(
                 select(Escalation)
@@ -181,7 +189,9 @@ def check_escalations(
             if grown != sorted(active.failure_ids):
                 active.failure_ids = grown
                 active.count = len(grown)
-                active.explanation = _explain(session, pattern, grown, policy, active.support_route)
+                active.explanation = _explain(
+                    session, pattern, grown, policy, active.support_route, viewer=viewer
+                )
                 touched.append(active)
             continue
         resolved_ids = {fid for e in existing for fid in e.failure_ids}
@@ -189,7 +199,7 @@ def check_escalations(
         if existing and len(fresh) < policy.threshold:
             continue  # already handled; a new escalation needs a new run of repeats
         failures = list(session.scalars(select(Failure).where(Failure.id.in_(pattern.failure_ids))))
-        route, _why = recommend_route(session, failures)
+        route, _why = recommend_route(session, failures, viewer=viewer)
         team_id = _team_of(failures) if pattern.rule != EscalationRule.team else int(pattern.key)
         subject = pattern.subject
         if pattern.rule == EscalationRule.team:
@@ -210,7 +220,9 @@ def check_escalations(
             explanation="",
             opened_at=now,
         )
-        escalation.explanation = _explain(session, pattern, list(pattern.failure_ids), policy, route.value)
+        escalation.explanation = _explain(
+            session, pattern, list(pattern.failure_ids), policy, route.value, viewer=viewer
+        )
         session.add(escalation)
         touched.append(escalation)
     session.flush()
@@ -218,10 +230,16 @@ def check_escalations(
 
 
 def _explain(
-    session: Session, pattern: _Pattern, ids: Sequence[int], policy: EscalationPolicy, route: str
+    session: Session,
+    pattern: _Pattern,
+    ids: Sequence[int],
+    policy: EscalationPolicy,
+    route: str,
+    *,
+    viewer: Actor,
 ) -> str:
     failures = list(session.scalars(select(Failure).where(Failure.id.in_(ids)).order_by(Failure.detected_at)))
-    _route, why = recommend_route(session, failures)
+    _route, why = recommend_route(session, failures, viewer=viewer)
     listed = "; ".join(f"#{f.id} {f.detected_at:%Y-%m-%d} {f.title}" for f in failures)
     subject = pattern.subject if pattern.rule != EscalationRule.team else "confirmed repeats in one team"
     return (
@@ -232,7 +250,7 @@ def _explain(
 
 
 def list_escalations(
-    session: Session, *, status: str | None = None, team_id: int | None = None, viewer: Viewer | None = None
+    session: Session, *, status: str | None = None, team_id: int | None = None, viewer: Actor
 ) -> list[Escalation]:
     """Escalations, the newest first. An escalation names its failures, so a ``viewer`` sees only
     those whose every failure they may see (``access.policy.can_see_escalation``)."""
@@ -242,18 +260,18 @@ def list_escalations(
     if team_id is not None:
         stmt = stmt.where(Escalation.team_id == team_id)
     found = list(session.scalars(stmt))
-    return found if viewer is None else visible_escalations(session, found, viewer)
+    return found if is_system(viewer) else visible_escalations(session, found, viewer)
 
 
 def visible_escalations(
-    session: Session, escalations: Iterable[Escalation], viewer: Viewer | None
+    session: Session, escalations: Iterable[Escalation], viewer: Actor
 ) -> list[Escalation]:
-    return [e for e in escalations if viewer is None or can_see_escalation(session, viewer, e)]
+    return [e for e in escalations if is_system(viewer) or can_see_escalation(session, viewer, e)]
 
 
-def get_escalation(session: Session, escalation_id: int | str, *, viewer: Viewer | None = None) -> Escalation:
+def get_escalation(session: Session, escalation_id: int | str, *, viewer: Actor) -> Escalation:
     escalation = get_or_404(session, Escalation, escalation_id)
-    if viewer is not None and not can_see_escalation(session, viewer, escalation):
+    if is_person(viewer) and not can_see_escalation(session, viewer, escalation):
         raise not_found(escalation)
     return escalation
 
@@ -274,18 +292,18 @@ def update_escalation(
     status: str | None = None,
     owner: PersonRef | None = None,
     resolution: str | None = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Escalation:
     """Acknowledge, resolve or re-assign. With a ``viewer``: someone who may see it and is an org
     admin, its owner, or a lead or admin of its team."""
     escalation = get_escalation(session, escalation_id, viewer=viewer)
-    if viewer is not None and not may_change_escalation(viewer, escalation):
+    if is_person(viewer) and not may_change_escalation(viewer, escalation):
         raise PermissionDenied(
             "only the escalation's owner, a lead or admin of its team, or an org admin may change it",
             field="escalation",
         )
     if owner not in (None, ""):
-        escalation.owner = get_person(session, owner, field="owner")
+        escalation.owner = get_person(session, owner, field="owner", viewer=viewer)
     if status:
         target = as_enum(status, EscalationStatus, "status")
         if escalation.status == EscalationStatus.resolved.value:

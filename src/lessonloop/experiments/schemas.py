@@ -1,13 +1,16 @@
-"""What goes out about experiments; the verdict is computed, never stored."""
+"""What goes in and out about experiments; the verdict is computed, never stored."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from lessonloop import limits
 from lessonloop.experiments.models import Experiment
 from lessonloop.experiments.service import experiment_verdict
+from lessonloop.fields import Day, OptionalDay, When
 
 
 class ObservationOut(BaseModel):
@@ -39,3 +42,33 @@ class ExperimentOut(BaseModel):
             observations=[ObservationOut.model_validate(o) for o in experiment.observations],
             verdict=experiment_verdict(experiment).value,
         )
+
+
+class AddExperiment(BaseModel):
+    """A small bet on a corrective action, with its success criterion."""
+
+    model_config = ConfigDict(extra="forbid", title="ExperimentIn")
+    action_id: int = Field(description="The corrective action this experiment validates.")
+    hypothesis: str = Field(
+        min_length=1, max_length=limits.LONG_TEXT_MAX, examples=["Dated checks catch slips early"]
+    )
+    metric: str = Field(
+        min_length=1, max_length=limits.SHORT_TEXT_MAX, examples=["slipped dependencies per quarter"]
+    )
+    comparator: Literal[">=", "<=", "=", "==", ">", "<"]
+    threshold: float
+    start_date: OptionalDay = Field(default=None, description="Default: today.")
+    end_date: Day = Field(description="YYYY-MM-DD, today, tomorrow or +7d / +2w.")
+
+    def fields(self) -> dict[str, Any]:
+        """The service's keyword arguments (a missing start is today)."""
+        return {**self.model_dump(), "start_date": self.start_date or dt.date.today()}
+
+
+class RecordObservation(BaseModel):
+    """One measurement of an experiment's metric."""
+
+    model_config = ConfigDict(extra="forbid", title="ObservationIn")
+    value: float
+    observed_at: When = Field(default=None, description="Default: now.")
+    note: str = Field(default="", max_length=limits.NOTE_MAX)

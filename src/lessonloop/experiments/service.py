@@ -1,6 +1,6 @@
 """Act: small bets with explicit success criteria that validate a corrective action.
 
-``viewer=None`` is a trusted local caller (:mod:`lessonloop.access.scope`). With a viewer, an
+``viewer`` is required (:mod:`lessonloop.access.scope`): a named system job is let through; for a person an
 experiment is seen by whoever may see its action's failure, and run (added to, observed) by the
 action's owner or whoever may change the failure.
 """
@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.actor import Actor, is_person, require_actor
 from lessonloop.access.policy import visible_experiments_clause
 from lessonloop.access.scope import require_action_workable, require_failure_seen, where_visible
-from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action
 from lessonloop.coerce import as_date, as_datetime, as_float, as_text
 from lessonloop.errors import Invalid
@@ -35,10 +35,10 @@ def add_experiment(
     threshold: Any,
     start_date: Any,
     end_date: Any,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Experiment:
     action = get_or_404(session, Action, action_id)
-    if viewer is not None:
+    if is_person(viewer):
         require_action_workable(viewer, action, _failure_of(session, action))
     start = as_date(start_date, "start_date")
     end = as_date(end_date, "end_date")
@@ -70,10 +70,10 @@ def _action_of(session: Session, experiment: Experiment) -> Action:
     return action
 
 
-def get_experiment(session: Session, experiment_id: int | str, *, viewer: Viewer | None = None) -> Experiment:
+def get_experiment(session: Session, experiment_id: int | str, *, viewer: Actor) -> Experiment:
     """An experiment; 404 when ``viewer`` may not see its action's failure."""
     experiment = get_or_404(session, Experiment, experiment_id)
-    if viewer is not None:
+    if is_person(viewer):
         require_failure_seen(viewer, _failure_of(session, _action_of(session, experiment)))
     return experiment
 
@@ -85,10 +85,10 @@ def record_observation(
     value: Any,
     observed_at: Any = None,
     note: str = "",
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Observation:
     experiment = get_or_404(session, Experiment, experiment_id)
-    if viewer is not None:
+    if is_person(viewer):
         action = _action_of(session, experiment)
         require_action_workable(viewer, action, _failure_of(session, action))
     observation = Observation(
@@ -106,16 +106,15 @@ def experiment_verdict(experiment: Experiment) -> Verdict:
     return verdict(experiment.comparator, experiment.threshold, [o.value for o in ordered])
 
 
-def experiments_for_actions(session: Session, action_ids: list[int]) -> list[Experiment]:
+def experiments_for_actions(session: Session, action_ids: list[int], *, viewer: Actor) -> list[Experiment]:
+    require_actor(viewer)
     if not action_ids:
         return []
     stmt = select(Experiment).where(Experiment.action_id.in_(action_ids)).order_by(Experiment.id)
     return list(session.scalars(stmt))
 
 
-def list_experiments(
-    session: Session, *, action_id: int | None = None, viewer: Viewer | None = None
-) -> list[Experiment]:
+def list_experiments(session: Session, *, action_id: int | None = None, viewer: Actor) -> list[Experiment]:
     """Experiments, oldest first; only those of failures ``viewer`` may see."""
     stmt = where_visible(select(Experiment), viewer, visible_experiments_clause(viewer)).order_by(
         Experiment.id

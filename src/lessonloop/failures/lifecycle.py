@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lessonloop.errors import Conflict
+from lessonloop.failures.models import Failure
 from lessonloop.failures.models import FailureStatus as S
 
 TRANSITIONS: dict[S, frozenset[S]] = {
@@ -50,3 +51,12 @@ def check_transition(current: S, target: S, facts: LoopFacts) -> None:
     reason = refusal(current, target, facts)
     if reason is not None:
         raise Conflict(reason, field="status")
+
+
+def move(failure: Failure, target: S, facts: LoopFacts) -> None:
+    """The only way a failure's status changes: checked against the machine, then set.
+
+    Services (a review starting or completing, a transition, a confirmed repeat) call this rather
+    than assigning ``failure.status``; a test greps the package for direct assignments."""
+    check_transition(S(failure.status), target, facts)
+    failure.status = target.value

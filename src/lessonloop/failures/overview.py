@@ -9,9 +9,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.actor import Actor
 from lessonloop.access.policy import visible_failures_clause
 from lessonloop.access.scope import where_visible
-from lessonloop.access.viewer import Viewer
 from lessonloop.actions.schemas import ActionOut
 from lessonloop.actions.service import list_actions
 from lessonloop.experiments.schemas import ExperimentOut
@@ -51,21 +51,19 @@ class FailureOverview(BaseModel):
     history: list[HistoryOut]
 
 
-def failure_overview(
-    session: Session, failure_id: int | str, *, viewer: Viewer | None = None
-) -> FailureOverview:
+def failure_overview(session: Session, failure_id: int | str, *, viewer: Actor) -> FailureOverview:
     """Everything about one failure. With a ``viewer``: 404 unless they may see the failure; its
     review, actions, experiments, lessons and history are then theirs to see too (they inherit the
     failure's visibility), and only the repeats they may see are listed."""
     failure = get_visible_failure(session, failure_id, viewer)
-    review = review_for_failure(session, failure.id)
+    review = review_for_failure(session, failure.id, viewer=viewer)
     actions = list_actions(session, failure_id=failure.id, page_size=500, viewer=viewer).items
-    experiments = experiments_for_actions(session, [a.id for a in actions])
+    experiments = experiments_for_actions(session, [a.id for a in actions], viewer=viewer)
     lessons = list_lessons(session, failure_id=failure.id, page_size=500, viewer=viewer).items
     repeats_stmt = select(Failure.id).where(Failure.repeat_of_id == failure.id)
     repeats_stmt = where_visible(repeats_stmt, viewer, visible_failures_clause(viewer))
     repeats = list(session.scalars(repeats_stmt.order_by(Failure.id)))
-    facts = loop_facts(session, failure)
+    facts = loop_facts(session, failure, viewer=viewer)
     current = FailureStatus(failure.status)
     steps = [
         NextStep(status=t.value, allowed=(r := refusal(current, t, facts)) is None, reason=r)

@@ -1,8 +1,8 @@
 """Observe: log, change, list and move failures through the loop.
 
-Every function takes ``viewer``: ``None`` is a trusted local caller that sees and may change
-everything (see :mod:`lessonloop.access.scope`); with a viewer, reads are filtered and a failure
-the viewer may not see answers 404, a change they may not make 403.
+Every function takes a required ``viewer`` (:mod:`lessonloop.access.actor`): a named system job
+sees and may change everything; for a person, reads are filtered and a failure they may not
+see answers 404, a change they may not make 403. ``None`` is refused.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from typing import Any
 from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
+from lessonloop import limits
+from lessonloop.access.actor import Actor, is_person, require_actor
 from lessonloop.access.policy import visible_failures_clause
 from lessonloop.access.scope import require_failure_editable, require_failure_seen, where_visible
-from lessonloop.access.viewer import Viewer
 from lessonloop.coerce import as_datetime, as_enum, as_float, as_text
 from lessonloop.errors import Conflict, Invalid
-from lessonloop.failures.lifecycle import LoopFacts, check_transition
+from lessonloop.failures.lifecycle import LoopFacts, move
 from lessonloop.failures.models import (
     Failure,
     FailureKind,
@@ -63,7 +64,7 @@ def log_failure(
     source: str | None = None,
     company: str | None = None,
     url: str | None = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Failure:
     """Record what happened. Only the title is required: logging must take under a minute.
 
@@ -71,8 +72,8 @@ def log_failure(
     ``reporter`` names someone else: a private failure is then never lost to its own author.
     """
     failure = Failure(
-        title=as_text(title, "title", required=True, max_len=300),
-        observation=as_text(observation, "observation"),
+        title=as_text(title, "title", required=True, max_len=limits.TITLE_MAX),
+        observation=as_text(observation, "observation", max_len=limits.LONG_TEXT_MAX),
         kind=as_enum(kind, FailureKind, "kind").value,
         severity=as_enum(severity, Severity, "severity").value,
         visibility=as_enum(visibility, Visibility, "visibility").value,
@@ -81,11 +82,11 @@ def log_failure(
         detected_at=as_datetime(detected_at, "detected_at") if detected_at not in (None, "") else utcnow(),
         impact=as_text(impact, "impact"),
         impact_value=as_float(impact_value, "impact_value") if impact_value not in (None, "") else None,
-        impact_unit=as_text(impact_unit, "impact_unit", max_len=40) or None,
-        external_id=as_text(external_id, "external_id", max_len=200) or None,
-        source=as_text(source, "source", max_len=120) or None,
-        company=as_text(company, "company", max_len=200) or None,
-        url=as_text(url, "url", max_len=2000) or None,
+        impact_unit=as_text(impact_unit, "impact_unit", max_len=limits.UNIT_MAX) or None,
+        external_id=as_text(external_id, "external_id", max_len=limits.SHORT_TEXT_MAX) or None,
+        source=as_text(source, "source", max_len=limits.SOURCE_MAX) or None,
+        company=as_text(company, "company", max_len=limits.SHORT_TEXT_MAX) or None,
+        url=as_text(url, "url", max_len=limits.URL_MAX) or None,
     )
     if failure.occurred_at and failure.occurred_at > failure.detected_at:
         raise Invalid("must not be after detected_at", field="occurred_at")
@@ -96,42 +97,43 @@ def log_failure(
             f"a failure with external id {failure.external_id!r} exists already", field="external_id"
         )
     if team is not None and team != "":
-        failure.team = get_team(session, team)
+        failure.team = get_team(session, team, viewer=viewer)
     if reporter is not None and reporter != "":
-        failure.reporter = get_person(session, reporter, field="reporter")
-    elif viewer is not None:
-        failure.reporter = get_person(session, viewer.person_id, field="reporter")
-    failure.people = _people(session, people)
+        failure.reporter = get_person(session, reporter, field="reporter", viewer=viewer)
+    elif is_person(viewer):
+        failure.reporter = get_person(session, viewer.person_id, field="reporter", viewer=viewer)
+    failure.people = _people(session, people, viewer=viewer)
     failure.label_rows = [FailureLabel(label=label) for label in clean_labels(labels)]
     session.add(failure)
     session.flush()
     return failure
 
 
-def _people(session: Session, refs: Sequence[PersonRef]) -> list[Any]:
+def _people(session: Session, refs: Sequence[PersonRef], *, viewer: Actor) -> list[Any]:
     found: dict[int, Any] = {}
     for ref in refs:
-        person = get_person(session, ref, field="people")
+        person = get_person(session, ref, field="people", viewer=viewer)
         found[person.id] = person
     return list(found.values())
 
 
-def get_failure(session: Session, failure_id: int | str) -> Failure:
-    """Any failure, visible or not: for trusted callers and for checks that follow."""
-    return get_or_404(session, Failure, failure_id)
+def get_failure(session: Session, failure_id: int | str, *, viewer: Actor) -> Failure:
+    """The failure if ``viewer`` may see it (a system job sees every one); 404 otherwise."""
+    return get_visible_failure(session, failure_id, viewer)
 
 
-def get_visible_failure(session: Session, failure_id: int | str, viewer: Viewer | None) -> Failure:
+def get_visible_failure(session: Session, failure_id: int | str, viewer: Actor) -> Failure:
     """The failure if ``viewer`` may see it; 404 (not 403) otherwise, as if it did not exist."""
-    failure = get_failure(session, failure_id)
+    require_actor(viewer)
+    failure = get_or_404(session, Failure, failure_id)
     require_failure_seen(viewer, failure)
     return failure
 
 
-def get_editable_failure(session: Session, failure_id: int | str, viewer: Viewer | None) -> Failure:
+def get_editable_failure(session: Session, failure_id: int | str, viewer: Actor) -> Failure:
     """The failure if ``viewer`` may change it: 404 when they may not see it, 403 when they may
     see but not change it."""
-    failure = get_failure(session, failure_id)
+    failure = get_failure(session, failure_id, viewer=viewer)
     require_failure_editable(viewer, failure)
     return failure
 
@@ -158,7 +160,7 @@ EDITABLE = frozenset(
 
 
 def update_failure(
-    session: Session, failure_id: int | str, changes: Mapping[str, Any], *, viewer: Viewer | None = None
+    session: Session, failure_id: int | str, changes: Mapping[str, Any], *, viewer: Actor
 ) -> Failure:
     failure = get_editable_failure(session, failure_id, viewer)
     unknown = set(changes) - EDITABLE
@@ -166,9 +168,9 @@ def update_failure(
         raise Invalid(f"cannot be changed: {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
     for key, value in changes.items():
         if key == "title":
-            failure.title = as_text(value, "title", required=True, max_len=300)
+            failure.title = as_text(value, "title", required=True, max_len=limits.TITLE_MAX)
         elif key in {"observation", "impact"}:
-            setattr(failure, key, as_text(value, key))
+            setattr(failure, key, as_text(value, key, max_len=limits.LONG_TEXT_MAX))
         elif key == "kind":
             failure.kind = as_enum(value, FailureKind, key).value
         elif key == "severity":
@@ -182,9 +184,9 @@ def update_failure(
         elif key in {"impact_unit", "url", "company"}:
             setattr(failure, key, as_text(value, key) or None)
         elif key == "team":
-            failure.team = get_team(session, value) if value not in (None, "") else None
+            failure.team = get_team(session, value, viewer=viewer) if value not in (None, "") else None
         elif key == "people":
-            failure.people = _people(session, value or [])
+            failure.people = _people(session, value or [], viewer=viewer)
         elif key == "labels":
             failure.label_rows = [FailureLabel(label=label) for label in clean_labels(value or [])]
     if failure.detected_at is None:
@@ -193,13 +195,14 @@ def update_failure(
     return failure
 
 
-def delete_failure(session: Session, failure_id: int | str, *, viewer: Viewer | None = None) -> None:
+def delete_failure(session: Session, failure_id: int | str, *, viewer: Actor) -> None:
     session.delete(get_editable_failure(session, failure_id, viewer))
     session.flush()
 
 
-def loop_facts(session: Session, failure: Failure) -> LoopFacts:
+def loop_facts(session: Session, failure: Failure, *, viewer: Actor) -> LoopFacts:
     # Imported here: reviews and actions build on failures, not the other way round.
+    require_actor(viewer)
     from lessonloop.actions.models import Action, ActionStatus
     from lessonloop.reviews.models import Review, ReviewStatus
 
@@ -216,20 +219,19 @@ def loop_facts(session: Session, failure: Failure) -> LoopFacts:
 
 
 def transition(
-    session: Session, failure_id: int | str, target: str | FailureStatus, *, viewer: Viewer | None = None
+    session: Session, failure_id: int | str, target: str | FailureStatus, *, viewer: Actor
 ) -> Failure:
     failure = get_editable_failure(session, failure_id, viewer)
     target_status = as_enum(target, FailureStatus, "status")
     if target_status == FailureStatus.repeated:
         raise Conflict("a failure becomes repeated only by confirming what it repeats", field="status")
-    check_transition(FailureStatus(failure.status), target_status, loop_facts(session, failure))
-    failure.status = target_status.value
+    move(failure, target_status, loop_facts(session, failure, viewer=viewer))
     session.flush()
     return failure
 
 
 def confirm_repeat(
-    session: Session, failure_id: int | str, repeat_of: int | str, *, viewer: Viewer | None = None
+    session: Session, failure_id: int | str, repeat_of: int | str, *, viewer: Actor
 ) -> Failure:
     """Mark ``failure_id`` as a confirmed repeat of an earlier failure (which the viewer must see)."""
     failure = get_editable_failure(session, failure_id, viewer)
@@ -239,9 +241,8 @@ def confirm_repeat(
         raise Invalid("a failure cannot repeat itself", field="repeat_of")
     if earlier.detected_at > failure.detected_at:
         raise Invalid(f"failure {earlier.id} was detected after failure {failure.id}", field="repeat_of")
-    check_transition(FailureStatus(failure.status), FailureStatus.repeated, loop_facts(session, failure))
+    move(failure, FailureStatus.repeated, loop_facts(session, failure, viewer=viewer))
     failure.repeat_of_id = earlier.id
-    failure.status = FailureStatus.repeated.value
     session.flush()
     return failure
 
@@ -291,11 +292,11 @@ def list_failures(
     until: Any = None,
     page: int = 1,
     page_size: int = 50,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Page[Failure]:
     """Failures, the most recently detected first; only those ``viewer`` may see."""
     stmt = failure_query(
-        team_id=get_team(session, team).id if team not in (None, "") else None,
+        team_id=get_team(session, team, viewer=viewer).id if team not in (None, "") else None,
         status=status,
         kind=kind,
         severity=severity,

@@ -4,8 +4,10 @@ Every revision stores the full list of items (never a patch), who wrote it and w
 every version after the first — the failure that prompted it (and optionally the lesson). A
 revision that changes nothing is refused, so the history only holds real changes.
 
-``viewer=None`` is a trusted local caller (:mod:`lessonloop.access.scope`). With a viewer, the
-failures and lessons a revision points at are only named when the viewer may see them.
+Everyone signed in reads checklists; creating or revising one is a policy rule
+(:func:`~lessonloop.access.policy.can_change_checklist`): every checklist is org-wide, so org
+admins (and system jobs: the CLI, the demo) do it, others get 403. With a viewer, the failures and
+lessons a revision points at are only named when the viewer may see them.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lessonloop.access.policy import can_see_failure, can_see_lesson
+from lessonloop.access.actor import Actor, is_person, is_system, require_actor
+from lessonloop.access.policy import can_change_checklist, can_see_failure, can_see_lesson
 from lessonloop.access.scope import require_failure_seen
-from lessonloop.access.viewer import Viewer
 from lessonloop.coerce import as_enum, as_text
-from lessonloop.errors import Conflict, Invalid, NotFound
+from lessonloop.errors import Conflict, Invalid, NotFound, PermissionDenied
 from lessonloop.failures.models import Failure
 from lessonloop.followthrough.models import Checklist, ChecklistKind, ChecklistRevision
 from lessonloop.lessons.models import Lesson
@@ -71,8 +73,9 @@ def clean_items(items: Iterable[Any]) -> list[str]:
     return out
 
 
-def get_checklist(session: Session, ref: int | str | Checklist) -> Checklist:
+def get_checklist(session: Session, ref: int | str | Checklist, *, viewer: Actor) -> Checklist:
     """A checklist by id or name (case-insensitive)."""
+    require_actor(viewer)
     if isinstance(ref, Checklist):
         return ref
     raw = str(ref).strip()
@@ -86,15 +89,25 @@ def get_checklist(session: Session, ref: int | str | Checklist) -> Checklist:
     return checklist
 
 
-def list_checklists(session: Session, *, kind: str | None = None) -> list[Checklist]:
+def list_checklists(session: Session, *, kind: str | None = None, viewer: Actor) -> list[Checklist]:
+    require_actor(viewer)
     stmt = select(Checklist).order_by(Checklist.name)
     if kind:
         stmt = stmt.where(Checklist.kind == as_enum(kind, ChecklistKind, "kind").value)
     return list(session.scalars(stmt))
 
 
+def require_checklist_changer(viewer: Actor, team_id: int | None = None) -> None:
+    """403 unless ``viewer`` may create or revise a checklist of ``team_id`` (``None``: org-wide,
+    which every checklist is today — the table has no team yet): org admins, and for a team's
+    checklist its leads and admins (:func:`~lessonloop.access.policy.can_change_checklist`).
+    Everyone may read checklists; changing one changes how every team works."""
+    if not is_system(viewer) and not can_change_checklist(viewer, team_id):
+        raise PermissionDenied("only an org admin may change an org-wide checklist", field="checklist")
+
+
 def _link(
-    session: Session, failure_id: int | str | None, lesson_id: int | str | None, viewer: Viewer | None
+    session: Session, failure_id: int | str | None, lesson_id: int | str | None, viewer: Actor
 ) -> tuple[Failure | None, Lesson | None]:
     failure = lesson = None
     if failure_id not in (None, ""):
@@ -102,7 +115,7 @@ def _link(
         require_failure_seen(viewer, failure)
     if lesson_id not in (None, ""):
         lesson = get_or_404(session, Lesson, lesson_id)
-        if viewer is not None and not can_see_lesson(viewer, lesson):
+        if is_person(viewer) and not can_see_lesson(viewer, lesson):
             raise NotFound(f"no lesson with id {lesson.id}", field="lesson_id")
     return failure, lesson
 
@@ -117,16 +130,18 @@ def create_checklist(
     reason: str = "",
     failure_id: int | str | None = None,
     lesson_id: int | str | None = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Checklist:
-    """Version 1. A first version may name a failure or lesson, but need not."""
+    """Version 1. A first version may name a failure or lesson, but need not. Org admins only
+    (checklists are org-wide)."""
+    require_checklist_changer(viewer)
     name = as_text(name, "name", required=True, max_len=200)
     if name.isdigit():
         raise Invalid("a name cannot be only digits (it would read as an id)", field="name")
     if session.scalar(select(Checklist.id).where(func.lower(Checklist.name) == name.lower())) is not None:
         raise Conflict(f"a checklist named {name!r} exists already", field="name")
     failure, lesson = _link(session, failure_id, lesson_id, viewer)
-    writer = get_person(session, author, field="author") if author not in (None, "") else None
+    writer = get_person(session, author, field="author", viewer=viewer) if author not in (None, "") else None
     clean = clean_items(items)
     checklist = Checklist(name=name, kind=as_enum(kind, ChecklistKind, "kind").value)
     session.add(checklist)
@@ -151,10 +166,12 @@ def revise_checklist(
     failure_id: int | str | None,
     lesson_id: int | str | None = None,
     author: PersonRef | None = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> ChecklistRevision:
-    """A new version. It must say which failure prompted it and why, and must change something."""
-    target = get_checklist(session, checklist)
+    """A new version. It must say which failure prompted it and why, and must change something.
+    Org admins only (checklists are org-wide); 403 for others."""
+    target = get_checklist(session, checklist, viewer=viewer)
+    require_checklist_changer(viewer)
     if failure_id in (None, ""):
         raise Invalid(
             "a revision must name the failure that prompted it (--because-of FAILURE_ID)",
@@ -167,7 +184,7 @@ def revise_checklist(
         raise Conflict(
             f"the items are the same as version {target.latest.version} of {target.name}", field="items"
         )
-    writer = get_person(session, author, field="author") if author not in (None, "") else None
+    writer = get_person(session, author, field="author", viewer=viewer) if author not in (None, "") else None
     return _add_revision(
         session, target, items=new_items, reason=reason, author=writer, failure=failure, lesson=lesson
     )
@@ -199,9 +216,10 @@ def _add_revision(
 
 
 def get_revision(
-    session: Session, checklist: int | str | Checklist, version: int | str | None = None
+    session: Session, checklist: int | str | Checklist, version: int | str | None = None, *, viewer: Actor
 ) -> ChecklistRevision:
-    target = get_checklist(session, checklist)
+    require_actor(viewer)
+    target = get_checklist(session, checklist, viewer=viewer)
     if version in (None, ""):
         return target.latest
     try:
@@ -216,10 +234,13 @@ def get_revision(
     )
 
 
-def diff_versions(session: Session, checklist: int | str | Checklist, old: int | str, new: int | str) -> str:
+def diff_versions(
+    session: Session, checklist: int | str | Checklist, old: int | str, new: int | str, *, viewer: Actor
+) -> str:
     """A unified diff of the items of two versions (one item per line); empty when equal."""
-    a = get_revision(session, checklist, old)
-    b = get_revision(session, checklist, new)
+    require_actor(viewer)
+    a = get_revision(session, checklist, old, viewer=viewer)
+    b = get_revision(session, checklist, new, viewer=viewer)
     name = a.checklist.name
     lines = difflib.unified_diff(
         a.items, b.items, fromfile=f"{name} v{a.version}", tofile=f"{name} v{b.version}", lineterm=""
@@ -227,12 +248,15 @@ def diff_versions(session: Session, checklist: int | str | Checklist, old: int |
     return "\n".join(lines)
 
 
-def checklist_history(session: Session, checklist: int | str | Checklist) -> list[ChecklistRevision]:
-    return list(get_checklist(session, checklist).revisions)
+def checklist_history(
+    session: Session, checklist: int | str | Checklist, *, viewer: Actor
+) -> list[ChecklistRevision]:
+    require_actor(viewer)
+    return list(get_checklist(session, checklist, viewer=viewer).revisions)
 
 
 def revisions_because_of(
-    session: Session, failure_id: int | str, *, viewer: Viewer | None = None
+    session: Session, failure_id: int | str, *, viewer: Actor
 ) -> list[ChecklistRevision]:
     """Every revision prompted by failure #N (found by its number, even after a deletion)."""
     try:
@@ -242,8 +266,8 @@ def revisions_because_of(
     failure = session.get(Failure, number)
     if failure is not None:
         require_failure_seen(viewer, failure)
-    elif viewer is not None:
-        return []  # a deleted failure's consequences are for trusted callers only
+    elif is_person(viewer):
+        return []  # a deleted failure's consequences are for system jobs only
     stmt = (
         select(ChecklistRevision)
         .where(ChecklistRevision.failure_ref == number)
@@ -252,50 +276,52 @@ def revisions_because_of(
     return list(session.scalars(stmt))
 
 
-def shaping_failures(session: Session, checklist: int | str | Checklist) -> list[int]:
-    """The numbers of the failures that prompted a revision of this checklist, oldest first."""
+def shaping_failures(session: Session, checklist: int | str | Checklist, *, viewer: Actor) -> list[int]:
+    """The numbers of the failures that prompted a revision of this checklist, oldest first: for a
+    person only those they may see now (a system job also gets deleted ones' numbers)."""
     seen: dict[int, None] = {}
-    for revision in get_checklist(session, checklist).revisions:
-        if revision.failure_ref is not None:
-            seen[revision.failure_ref] = None
+    for revision in get_checklist(session, checklist, viewer=viewer).revisions:
+        if revision.failure_ref is None:
+            continue
+        if is_person(viewer) and prompted_by(session, revision, viewer) is None:
+            continue
+        seen[revision.failure_ref] = None
     return list(seen)
 
 
-def prompted_by(
-    session: Session, revision: ChecklistRevision, viewer: Viewer | None = None
-) -> Failure | None:
+def prompted_by(session: Session, revision: ChecklistRevision, viewer: Actor) -> Failure | None:
     """The failure that prompted ``revision``, if it still exists and the viewer may see it."""
     if revision.failure_id is None:
         return None
     failure = session.get(Failure, revision.failure_id)
-    if failure is None or (viewer is not None and not can_see_failure(viewer, failure)):
+    if failure is None or (is_person(viewer) and not can_see_failure(viewer, failure)):
         return None
     return failure
 
 
 def visible_shaping_failures(
-    session: Session, checklist: int | str | Checklist, viewer: Viewer | None = None
+    session: Session, checklist: int | str | Checklist, viewer: Actor
 ) -> list[Failure]:
     """The failures that prompted a revision of this checklist and that the viewer may see,
     oldest revision first (deleted ones and ones the viewer may not see are left out)."""
     seen: dict[int, Failure] = {}
-    for revision in get_checklist(session, checklist).revisions:
+    for revision in get_checklist(session, checklist, viewer=viewer).revisions:
         failure = prompted_by(session, revision, viewer)
         if failure is not None:
             seen.setdefault(failure.id, failure)
     return list(seen.values())
 
 
-def revision_out(session: Session, revision: ChecklistRevision, viewer: Viewer | None = None) -> RevisionOut:
+def revision_out(session: Session, revision: ChecklistRevision, viewer: Actor) -> RevisionOut:
     failure = session.get(Failure, revision.failure_id) if revision.failure_id is not None else None
     lesson = session.get(Lesson, revision.lesson_id) if revision.lesson_id is not None else None
     failure_title = (
         failure.title
-        if failure is not None and (viewer is None or can_see_failure(viewer, failure))
+        if failure is not None and (is_system(viewer) or can_see_failure(viewer, failure))
         else None
     )
     lesson_title = (
-        lesson.title if lesson is not None and (viewer is None or can_see_lesson(viewer, lesson)) else None
+        lesson.title if lesson is not None and (is_system(viewer) or can_see_lesson(viewer, lesson)) else None
     )
     return RevisionOut(
         checklist=revision.checklist.name,
@@ -312,7 +338,7 @@ def revision_out(session: Session, revision: ChecklistRevision, viewer: Viewer |
     )
 
 
-def checklist_out(session: Session, checklist: Checklist) -> ChecklistOut:
+def checklist_out(session: Session, checklist: Checklist, *, viewer: Actor) -> ChecklistOut:
     latest = checklist.latest
     return ChecklistOut(
         id=checklist.id,
@@ -321,5 +347,5 @@ def checklist_out(session: Session, checklist: Checklist) -> ChecklistOut:
         version=latest.version,
         items=list(latest.items),
         revisions=len(checklist.revisions),
-        shaped_by=shaping_failures(session, checklist),
+        shaped_by=shaping_failures(session, checklist, viewer=viewer),
     )

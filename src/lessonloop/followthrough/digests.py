@@ -1,31 +1,35 @@
 """The weekly digest of a team: lessons that reached it, repeats, overdue actions, recognition
 and the guardrails in force — in Markdown and as an HTML e-mail body.
 
-A digest goes to every member of the team, so it is built *as a member of that team sees it*
+A digest is the team's, so it never shows more than *a plain member of that team* may see
 (:func:`digest_viewer`: a member-level viewer who is nobody in particular) with the ``access``
 clauses: a private failure never appears in a digest (not even its own team's, where only the
 people involved and the leads may see it), and nothing of team A that A keeps to itself appears
-in team B's. Every piece of user text is escaped in both forms.
+in team B's. It is also built *for its reader*: a person reading it (API, page) and each
+recipient it is sent to (:func:`send_team_digest` turns each member into a viewer) see only what
+both the member view and they themselves may see — an org admin reading a team's digest does not
+get the lessons of failures they may not see. Every piece of user text is escaped in both forms.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from types import MappingProxyType
 
 from pydantic import BaseModel
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
+from lessonloop.access.actor import Actor, SystemActor, is_person, is_system, require_actor
 from lessonloop.access.policy import (
     can_see_failure,
+    member_view,
     visible_actions_clause,
     visible_failures_clause,
     visible_lessons_clause,
 )
-from lessonloop.access.viewer import Viewer
-from lessonloop.actions.models import Action, ActionStatus
+from lessonloop.access.viewer import Viewer, viewer_for
+from lessonloop.actions.models import Action, days_overdue, overdue_clause
 from lessonloop.coerce import as_date
 from lessonloop.errors import NotFound
 from lessonloop.failures.models import Failure
@@ -34,11 +38,9 @@ from lessonloop.followthrough.models import Guardrail, GuardrailStatus, Recognit
 from lessonloop.followthrough.recognition import _team_scope, visible_recognitions_clause
 from lessonloop.followthrough.render import h, md
 from lessonloop.lessons.models import Lesson, lesson_audience
-from lessonloop.people.models import Membership, Person, Role, Team
+from lessonloop.people.models import Membership, Person, Team
 from lessonloop.people.service import TeamRef, get_team, list_teams
 from lessonloop.worker.scheduler import JobContext, job
-
-NOBODY = -1  # no person has this id: the digest viewer is never "the reporter" of anything
 
 
 class DigestLesson(BaseModel):
@@ -107,7 +109,16 @@ class Digest:
 
 def digest_viewer(team: Team) -> Viewer:
     """A plain member of ``team`` and of no other team, involved in nothing."""
-    return Viewer(person_id=NOBODY, is_admin=False, roles=MappingProxyType({team.id: Role.member.value}))
+    return member_view(team.id)
+
+
+def _views(team: Team, reader: Viewer | None) -> list[Viewer]:
+    """Whose eyes the digest passes through: the plain member's, and its reader's if any."""
+    return [digest_viewer(team)] + ([reader] if reader is not None else [])
+
+
+def _sees(views: list[Viewer], failure: Failure) -> bool:
+    return all(can_see_failure(v, failure) for v in views)
 
 
 def week_window(week_ending: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -121,8 +132,10 @@ def last_week_ending(today: dt.date) -> dt.date:
     return today - dt.timedelta(days=(today.weekday() + 1))
 
 
-def collect(session: Session, team: Team, week_ending: dt.date) -> DigestData:
-    viewer = digest_viewer(team)
+def collect(session: Session, team: Team, week_ending: dt.date, *, viewer: Actor) -> DigestData:
+    """The week's digest data as a plain member sees it, narrowed to what ``viewer`` may see when
+    it is a person (a system job adds no narrowing of its own)."""
+    views = _views(team, viewer if is_person(viewer) else None)
     start, end = week_window(week_ending)
 
     lesson_stmt = (
@@ -132,7 +145,7 @@ def collect(session: Session, team: Team, week_ending: dt.date) -> DigestData:
             Lesson.published_at >= start,
             Lesson.published_at < end,
             Lesson.id.in_(select(lesson_audience.c.lesson_id).where(lesson_audience.c.team_id == team.id)),
-            visible_lessons_clause(viewer),
+            *(visible_lessons_clause(v) for v in views),
         )
         .order_by(Lesson.published_at, Lesson.id)
     )
@@ -143,7 +156,7 @@ def collect(session: Session, team: Team, week_ending: dt.date) -> DigestData:
             learned=lesson.learned,
             changed=lesson.changed,
             published_at=lesson.published_at or start,
-            failure_ids=[f.id for f in lesson.failures if can_see_failure(viewer, f)],
+            failure_ids=[f.id for f in lesson.failures if _sees(views, f)],
         )
         for lesson in session.scalars(lesson_stmt)
     ]
@@ -156,14 +169,14 @@ def collect(session: Session, team: Team, week_ending: dt.date) -> DigestData:
             f.repeat_of_id.is_not(None),
             f.detected_at >= start,
             f.detected_at < end,
-            visible_failures_clause(viewer, f),
+            *(visible_failures_clause(v, f) for v in views),
         )
         .order_by(f.detected_at, f.id)
     )
     repeats: list[DigestRepeat] = []
     for failure in session.scalars(repeat_stmt):
         original = session.get(Failure, failure.repeat_of_id) if failure.repeat_of_id else None
-        seen = original is not None and can_see_failure(viewer, original)
+        seen = original is not None and _sees(views, original)
         repeats.append(
             DigestRepeat(
                 id=failure.id,
@@ -176,13 +189,14 @@ def collect(session: Session, team: Team, week_ending: dt.date) -> DigestData:
 
     members = select(Membership.person_id).where(Membership.team_id == team.id)
     team_failures = select(Failure.id).where(Failure.team_id == team.id)
+    # Overdue as the week closes: as of the day after its last day (one definition, actions.models).
+    as_of = week_ending + dt.timedelta(days=1)
     action_stmt = (
         select(Action)
         .where(
-            Action.status == ActionStatus.open.value,
-            Action.due_date <= week_ending,
+            overdue_clause(as_of),
             or_(Action.failure_id.in_(team_failures), Action.owner_id.in_(members)),
-            visible_actions_clause(viewer),
+            *(visible_actions_clause(v) for v in views),
         )
         .order_by(Action.due_date, Action.id)
     )
@@ -193,7 +207,7 @@ def collect(session: Session, team: Team, week_ending: dt.date) -> DigestData:
             owner=a.owner.handle,
             failure_id=a.failure_id,
             due_date=a.due_date,
-            days_overdue=(week_ending - a.due_date).days + 1,
+            days_overdue=days_overdue(a.due_date, as_of),
         )
         for a in session.scalars(action_stmt)
     ]
@@ -204,7 +218,7 @@ def collect(session: Session, team: Team, week_ending: dt.date) -> DigestData:
             _team_scope(team.id),
             Recognition.created_at >= start,
             Recognition.created_at < end,
-            visible_recognitions_clause(viewer),
+            *(visible_recognitions_clause(v) for v in views),
         )
         .order_by(Recognition.created_at, Recognition.id)
     )
@@ -363,9 +377,9 @@ def to_html(d: DigestData) -> str:
     )
 
 
-def may_read_digest(viewer: Viewer | None, team: Team) -> bool:
-    """A team's digest is for its members (and org admins); ``None`` is a trusted local caller."""
-    return viewer is None or viewer.is_admin or viewer.role_in(team.id) is not None
+def may_read_digest(viewer: Actor, team: Team) -> bool:
+    """A team's digest is for its members (and org admins); a named system job may read any."""
+    return is_system(viewer) or viewer.is_admin or viewer.role_in(team.id) is not None
 
 
 def build_team_digest(
@@ -373,12 +387,13 @@ def build_team_digest(
     team: TeamRef,
     *,
     week_ending: dt.date | str | None = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Digest:
     """The digest of ``team`` for the week (Monday to Sunday by default) ending on ``week_ending``
-    (default: the last complete week). It always shows what a plain member may see; a ``viewer``
-    who is neither a member nor an org admin gets a 404, as if the team's digest did not exist."""
-    team_obj = get_team(session, team)
+    (default: the last complete week). It shows what a plain member may see and, for a person,
+    only what that person may also see; a ``viewer`` who is neither a member nor an org admin
+    gets a 404, as if the team's digest did not exist."""
+    team_obj = get_team(session, team, viewer=viewer)
     if not may_read_digest(viewer, team_obj):
         raise NotFound(f"no digest for team {team_obj.id} that you may read", field="team")
     end = (
@@ -386,7 +401,7 @@ def build_team_digest(
         if week_ending not in (None, "")
         else last_week_ending(dt.date.today())
     )
-    data = collect(session, team_obj, end)
+    data = collect(session, team_obj, end, viewer=viewer)
     return Digest(data=data, markdown=to_markdown(data), html=to_html(data))
 
 
@@ -400,20 +415,31 @@ def send_team_digest(
     *,
     week_ending: dt.date | str | None = None,
     now: dt.datetime | None = None,
+    viewer: Actor,
 ) -> int:
-    """Enqueue the digest for every member of the team (once per member and week); returns how
-    many notifications were new."""
+    """Enqueue the digest for every member of the team (once per member and week), each built as
+    what that member may see; returns how many notifications were new. ``viewer``: a system job,
+    or a person who may read the team's digest (404 otherwise)."""
     from lessonloop.notifications.service import enqueue
 
-    digest = build_team_digest(session, team, week_ending=week_ending)
-    team_obj = get_team(session, team)
-    people = session.scalars(
-        select(Person.id)
-        .join(Membership, Membership.person_id == Person.id)
-        .where(Membership.team_id == team_obj.id)
+    team_obj = get_team(session, team, viewer=viewer)
+    if not may_read_digest(require_actor(viewer), team_obj):
+        raise NotFound(f"no digest for team {team_obj.id} that you may read", field="team")
+    end = (
+        as_date(week_ending, "week_ending")
+        if week_ending not in (None, "")
+        else last_week_ending(dt.date.today())
+    )
+    people = list(
+        session.scalars(
+            select(Person.id)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Membership.team_id == team_obj.id)
+        )
     )
     sent = 0
     for person_id in people:
+        digest = build_team_digest(session, team_obj, week_ending=end, viewer=viewer_for(session, person_id))
         note = enqueue(
             session,
             person_id=person_id,
@@ -423,20 +449,23 @@ def send_team_digest(
             body_html=digest.html,
             dedupe_key=digest_dedupe_key(team_obj.id, digest.data.week_ending, person_id),
             now=now,
+            viewer=viewer,
         )
         sent += note is not None
     return sent
 
 
-def weekly_digests(session: Session, *, now: dt.datetime) -> int:
+def weekly_digests(session: Session, *, now: dt.datetime, viewer: Actor) -> int:
     """Enqueue last week's digest (Monday to Sunday) of every team to its members; idempotent.
     Returns how many notifications were new."""
     week_ending = last_week_ending(now.date())
+    sender = SystemActor("weekly-digests")  # each digest is still built as its recipient
     return sum(
-        send_team_digest(session, team, week_ending=week_ending, now=now) for team in list_teams(session)
+        send_team_digest(session, team, week_ending=week_ending, now=now, viewer=sender)
+        for team in list_teams(session, viewer=viewer)
     )
 
 
 @job("weekly-digests", every="weekly", description="Each team's week of learning, to every member")
 def _weekly_digests_job(ctx: JobContext) -> str:
-    return f"{weekly_digests(ctx.session, now=ctx.now)} digests"
+    return f"{weekly_digests(ctx.session, now=ctx.now, viewer=ctx.actor)} digests"

@@ -10,7 +10,7 @@ every read goes through :func:`effective_status`, so an expired guardrail shows 
 before the sweep has run.
 
 With a viewer (the web pages), only the owner, a lead or admin of the guardrail's team, or an
-org admin may renew or retire it (:func:`can_decide`); ``viewer=None`` is a trusted caller.
+org admin may renew or retire it (:func:`can_decide`); a named system job may too.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lessonloop import limits
+from lessonloop.access.actor import Actor, is_person, is_system, require_actor
 from lessonloop.access.policy import can_see_failure
 from lessonloop.access.scope import require_failure_seen
-from lessonloop.access.viewer import Viewer
 from lessonloop.coerce import as_date, as_enum, as_text
 from lessonloop.errors import Conflict, Invalid, PermissionDenied
 from lessonloop.failures.models import Failure
@@ -99,17 +100,17 @@ def state_kind(guardrail: Guardrail, today: dt.date | None = None) -> str:
     return "expiring" if (guardrail.expires_on - today).days <= EXPIRING_DAYS else "active"
 
 
-def can_decide(viewer: Viewer | None, guardrail: Guardrail) -> bool:
+def can_decide(viewer: Actor, guardrail: Guardrail) -> bool:
     """May ``viewer`` renew or retire it? The owner, a lead or admin of its team, an org admin.
-    ``None`` is a trusted caller (the CLI, the worker)."""
-    if viewer is None:
+    A named system job (the CLI, the worker) may."""
+    if is_system(viewer):
         return True
     if viewer.is_admin or guardrail.owner_id == viewer.person_id:
         return True
     return viewer.role_in(guardrail.team_id) in (Role.lead.value, Role.admin.value)
 
 
-def _require_decider(viewer: Viewer | None, guardrail: Guardrail) -> None:
+def _require_decider(viewer: Actor, guardrail: Guardrail) -> None:
     if not can_decide(viewer, guardrail):
         raise PermissionDenied(
             f"only the owner of guardrail {guardrail.id}, a lead or admin of its team, or an org admin "
@@ -138,14 +139,14 @@ def add_guardrail(
     team: TeamRef | None = None,
     failure_id: int | str | None = None,
     today: dt.date | None = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Guardrail:
     today = today or dt.date.today()
     if owner in (None, ""):
         raise Invalid("every guardrail needs an owner", field="owner")
     guardrail = Guardrail(
-        title=as_text(title, "title", required=True, max_len=300),
-        owner=get_person(session, owner, field="owner"),
+        title=as_text(title, "title", required=True, max_len=limits.TITLE_MAX),
+        owner=get_person(session, owner, field="owner", viewer=viewer),
         reason=as_text(reason, "reason"),
         rollback_plan=as_text(rollback_plan, "rollback_plan", required=True),
         starts_on=today,
@@ -153,7 +154,7 @@ def add_guardrail(
         status=GuardrailStatus.active.value,
     )
     if team not in (None, ""):
-        guardrail.team = get_team(session, team)
+        guardrail.team = get_team(session, team, viewer=viewer)
     if failure_id not in (None, ""):
         failure = get_or_404(session, Failure, failure_id)
         require_failure_seen(viewer, failure)
@@ -163,7 +164,8 @@ def add_guardrail(
     return guardrail
 
 
-def get_guardrail(session: Session, guardrail_id: int | str) -> Guardrail:
+def get_guardrail(session: Session, guardrail_id: int | str, *, viewer: Actor) -> Guardrail:
+    require_actor(viewer)
     return get_or_404(session, Guardrail, guardrail_id)
 
 
@@ -174,15 +176,17 @@ def list_guardrails(
     owner: PersonRef | None = None,
     status: str | None = None,
     today: dt.date | None = None,
+    viewer: Actor,
 ) -> list[Guardrail]:
     """Guardrails, the soonest expiry first. ``status`` filters on the *effective* status;
     without it, retired guardrails are left out."""
+    require_actor(viewer)
     today = today or dt.date.today()
     stmt = select(Guardrail).order_by(Guardrail.expires_on, Guardrail.id)
     if team not in (None, ""):
-        stmt = stmt.where(Guardrail.team_id == get_team(session, team).id)
+        stmt = stmt.where(Guardrail.team_id == get_team(session, team, viewer=viewer).id)
     if owner not in (None, ""):
-        stmt = stmt.where(Guardrail.owner_id == get_person(session, owner, field="owner").id)
+        stmt = stmt.where(Guardrail.owner_id == get_person(session, owner, field="owner", viewer=viewer).id)
     rows = list(session.scalars(stmt))
     if status in (None, ""):
         return [g for g in rows if effective_status(g, today) != GuardrailStatus.retired]
@@ -198,17 +202,17 @@ def renew_guardrail(
     reason: str,
     by: PersonRef | None = None,
     today: dt.date | None = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Guardrail:
     """Keep it for longer: a new expiry date (after today) and why it is still needed."""
     today = today or dt.date.today()
-    guardrail = get_guardrail(session, guardrail_id)
+    guardrail = get_guardrail(session, guardrail_id, viewer=viewer)
     _require_decider(viewer, guardrail)
     if guardrail.status == GuardrailStatus.retired.value:
         raise Conflict(f"guardrail {guardrail.id} is retired; add a new one instead", field="status")
     reason = as_text(reason, "reason", required=True)
     new_expiry = _expiry(expires_on, today, "expires_on")
-    _decide(session, guardrail, "renewed", reason, by, new_expiry)
+    _decide(session, guardrail, "renewed", reason, by, new_expiry, viewer=viewer)
     guardrail.expires_on = new_expiry
     guardrail.status = GuardrailStatus.renewed.value
     session.flush()
@@ -221,15 +225,15 @@ def retire_guardrail(
     *,
     reason: str,
     by: PersonRef | None = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Guardrail:
     """End it explicitly, saying why (the rollback plan was followed, the risk is gone...)."""
-    guardrail = get_guardrail(session, guardrail_id)
+    guardrail = get_guardrail(session, guardrail_id, viewer=viewer)
     _require_decider(viewer, guardrail)
     if guardrail.status == GuardrailStatus.retired.value:
         raise Conflict(f"guardrail {guardrail.id} is retired already", field="status")
     reason = as_text(reason, "reason", required=True)
-    _decide(session, guardrail, "retired", reason, by, None)
+    _decide(session, guardrail, "retired", reason, by, None, viewer=viewer)
     guardrail.status = GuardrailStatus.retired.value
     guardrail.retired_at = utcnow()
     session.flush()
@@ -243,17 +247,20 @@ def _decide(
     reason: str,
     by: PersonRef | None,
     new_expiry: dt.date | None,
+    *,
+    viewer: Actor,
 ) -> None:
     row = GuardrailDecision(
         decision=decision, reason=reason, previous_expiry=guardrail.expires_on, new_expiry=new_expiry
     )
     if by not in (None, ""):
-        row.decided_by = get_person(session, by, field="by")
+        row.decided_by = get_person(session, by, field="by", viewer=viewer)
     guardrail.decisions.append(row)
 
 
-def sweep_expired(session: Session, *, today: dt.date | None = None) -> list[Guardrail]:
+def sweep_expired(session: Session, *, today: dt.date | None = None, viewer: Actor) -> list[Guardrail]:
     """Store ``expired`` on every live guardrail past its expiry; returns those changed."""
+    require_actor(viewer)
     today = today or dt.date.today()
     rows = list(
         session.scalars(select(Guardrail).where(Guardrail.status.in_(LIVE), Guardrail.expires_on < today))
@@ -264,18 +271,28 @@ def sweep_expired(session: Session, *, today: dt.date | None = None) -> list[Gua
     return rows
 
 
-def guardrails_because_of(session: Session, failure_id: int) -> list[Guardrail]:
+def guardrails_because_of(session: Session, failure_id: int, *, viewer: Actor) -> list[Guardrail]:
+    """The guardrails failure #N prompted. A person who may not see the failure gets the 404 of a
+    missing one (like :func:`~lessonloop.followthrough.checklists.revisions_because_of`): which
+    guardrails a hidden failure prompted is not theirs to know. A deleted failure's guardrails
+    are for system jobs only."""
+    require_actor(viewer)
+    failure = session.get(Failure, failure_id)
+    if failure is not None:
+        require_failure_seen(viewer, failure)
+    elif is_person(viewer):
+        return []
     stmt = select(Guardrail).where(Guardrail.failure_id == failure_id).order_by(Guardrail.id)
     return list(session.scalars(stmt))
 
 
 def guardrail_out(
-    session: Session, guardrail: Guardrail, *, today: dt.date | None = None, viewer: Viewer | None = None
+    session: Session, guardrail: Guardrail, *, today: dt.date | None = None, viewer: Actor
 ) -> GuardrailOut:
     today = today or dt.date.today()
     status = effective_status(guardrail, today)
     failure = session.get(Failure, guardrail.failure_id) if guardrail.failure_id is not None else None
-    visible = failure is not None and (viewer is None or can_see_failure(viewer, failure))
+    visible = failure is not None and (is_system(viewer) or can_see_failure(viewer, failure))
     return GuardrailOut(
         id=guardrail.id,
         title=guardrail.title,
@@ -317,14 +334,15 @@ def reminder_key(guardrail: Guardrail, what: str) -> str:
     return f"guardrail:{guardrail.id}:{what}:{guardrail.expires_on.isoformat()}"
 
 
-def guardrail_reminders(session: Session, *, now: dt.datetime) -> int:
+def guardrail_reminders(session: Session, *, now: dt.datetime, viewer: Actor) -> int:
     """Mark guardrails past their expiry as expired and tell their owners: before the expiry
     (7 and 3 days ahead) and, once expired, every week until someone renews or retires it.
     Idempotent (one notification per dedupe key). Returns how many notifications were new."""
+    require_actor(viewer)
     from lessonloop.notifications.service import enqueue
 
     today = now.date()
-    sweep_expired(session, today=today)
+    sweep_expired(session, today=today, viewer=viewer)
     horizon = today + dt.timedelta(days=max(REMINDER_DAYS))
     rows = session.scalars(
         select(Guardrail)
@@ -363,6 +381,7 @@ def guardrail_reminders(session: Session, *, now: dt.datetime) -> int:
             body_text=body,
             dedupe_key=key,
             now=now,
+            viewer=viewer,
         ):
             sent += 1
     return sent
@@ -370,4 +389,4 @@ def guardrail_reminders(session: Session, *, now: dt.datetime) -> int:
 
 @job("guardrail-reminders", description="Remind guardrail owners before expiry; expired ones need a decision")
 def _guardrail_reminders_job(ctx: JobContext) -> str:
-    return f"{guardrail_reminders(ctx.session, now=ctx.now)} guardrail reminders"
+    return f"{guardrail_reminders(ctx.session, now=ctx.now, viewer=ctx.actor)} guardrail reminders"

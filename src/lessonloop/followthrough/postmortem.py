@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.actor import Actor, is_system
 from lessonloop.access.policy import can_see_lesson
 from lessonloop.access.scope import require_failure_seen
-from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action
 from lessonloop.experiments.models import Experiment
 from lessonloop.experiments.service import experiment_verdict, experiments_for_actions
@@ -58,7 +58,7 @@ class PostMortem:
     timeline: list[tuple[dt.datetime | dt.date, str]] = field(default_factory=list)
 
 
-def gather(session: Session, failure_id: int | str, *, viewer: Viewer | None = None) -> PostMortem:
+def gather(session: Session, failure_id: int | str, *, viewer: Actor) -> PostMortem:
     failure = get_or_404(session, Failure, failure_id)
     require_failure_seen(viewer, failure)
     review = session.scalar(select(Review).where(Review.failure_id == failure.id))
@@ -69,7 +69,7 @@ def gather(session: Session, failure_id: int | str, *, viewer: Viewer | None = N
             .order_by(Action.is_primary.desc(), Action.id)
         )
     )
-    experiments = experiments_for_actions(session, [a.id for a in actions])
+    experiments = experiments_for_actions(session, [a.id for a in actions], viewer=viewer)
     lessons = [
         lesson
         for lesson in session.scalars(
@@ -81,7 +81,7 @@ def gather(session: Session, failure_id: int | str, *, viewer: Viewer | None = N
             )
             .order_by(Lesson.id)
         )
-        if viewer is None or can_see_lesson(viewer, lesson)
+        if is_system(viewer) or can_see_lesson(viewer, lesson)
     ]
     pm = PostMortem(
         failure=failure,
@@ -90,7 +90,7 @@ def gather(session: Session, failure_id: int | str, *, viewer: Viewer | None = N
         experiments=experiments,
         lessons=lessons,
         revisions=revisions_because_of(session, failure.id, viewer=viewer),
-        guardrails=guardrails_because_of(session, failure.id),
+        guardrails=guardrails_because_of(session, failure.id, viewer=viewer),
     )
     events: list[tuple[dt.datetime | dt.date, str]] = []
     if failure.occurred_at:
@@ -357,9 +357,7 @@ def to_html(pm: PostMortem) -> str:
     )
 
 
-def export_postmortem(
-    session: Session, failure_id: int | str, *, fmt: str = "md", viewer: Viewer | None = None
-) -> str:
+def export_postmortem(session: Session, failure_id: int | str, *, fmt: str = "md", viewer: Actor) -> str:
     """The post-mortem of a failure as ``md`` (Markdown) or ``html`` (printable)."""
     from lessonloop.errors import Invalid
 

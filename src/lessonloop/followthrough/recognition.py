@@ -16,12 +16,12 @@ from pydantic import BaseModel
 from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
+from lessonloop.access.actor import Actor, is_person, is_system
 from lessonloop.access.policy import (
     visible_failures_clause,
     visible_lessons_clause,
 )
 from lessonloop.access.scope import require_failure_seen, require_seen
-from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action
 from lessonloop.coerce import as_datetime, as_enum, as_text
 from lessonloop.errors import Invalid
@@ -66,20 +66,20 @@ def recognise(
     lesson_id: int | str | None = None,
     experiment_id: int | str | None = None,
     at: Any = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Recognition:
     """Record recognition. ``team`` defaults to the person's only team, if they have exactly one."""
     row = Recognition(
-        person=get_person(session, person),
+        person=get_person(session, person, viewer=viewer),
         kind=as_enum(kind, RecognitionKind, "kind").value,
         note=as_text(note, "note", max_len=2000),
     )
     if by not in (None, ""):
-        row.given_by = get_person(session, by, field="by")
+        row.given_by = get_person(session, by, field="by", viewer=viewer)
         if row.given_by.id == row.person.id:
             raise Invalid("recognition is given to someone else", field="by")
     if team not in (None, ""):
-        row.team = get_team(session, team)
+        row.team = get_team(session, team, viewer=viewer)
     elif len(row.person.memberships) == 1:
         row.team_id = row.person.memberships[0].team_id
     if at not in (None, ""):
@@ -101,7 +101,7 @@ def recognise(
     return row
 
 
-def visible_recognitions_clause(viewer: Viewer | None) -> Any:
+def visible_recognitions_clause(viewer: Actor) -> Any:
     """Recognitions whose links (if any) the viewer may see; ``None`` = trusted, everything.
 
     Each link is checked by primary key, correlated to the recognition row (``EXISTS``), not as
@@ -109,7 +109,7 @@ def visible_recognitions_clause(viewer: Viewer | None) -> Any:
     many, and the ``IN`` form made SQLite build the whole visible set (tens of thousands of ids
     at 100k failures, ~150 ms) for a handful of lookups.
     """
-    if viewer is None:
+    if is_system(viewer):
         return true()
     f = aliased(Failure)
     failure_ok = exists().where(f.id == Recognition.failure_id, visible_failures_clause(viewer, f))
@@ -146,16 +146,16 @@ def list_recognitions(
     kind: str | None = None,
     since: Any = None,
     until: Any = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> list[Recognition]:
     """The newest first."""
     stmt = select(Recognition).order_by(Recognition.created_at.desc(), Recognition.id.desc())
-    if viewer is not None:
+    if is_person(viewer):
         stmt = stmt.where(visible_recognitions_clause(viewer))
     if team not in (None, ""):
-        stmt = stmt.where(_team_scope(get_team(session, team).id))
+        stmt = stmt.where(_team_scope(get_team(session, team, viewer=viewer).id))
     if person not in (None, ""):
-        stmt = stmt.where(Recognition.person_id == get_person(session, person).id)
+        stmt = stmt.where(Recognition.person_id == get_person(session, person, viewer=viewer).id)
     if kind:
         stmt = stmt.where(Recognition.kind == as_enum(kind, RecognitionKind, "kind").value)
     if since not in (None, ""):
@@ -167,10 +167,11 @@ def list_recognitions(
 
 def recognition_counts(
     session: Session,
+    *,
     team_id: int | None = None,
     since: Any = None,
     until: Any = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> dict[str, Any]:
     """For the metrics: ``{"total": n, "by_kind": {kind: n, ...}, "by_person": {handle: n}}``.
 
@@ -183,7 +184,7 @@ def recognition_counts(
     )
     if team_id is not None:
         stmt = stmt.where(_team_scope(team_id))
-    if viewer is not None:
+    if is_person(viewer):
         stmt = stmt.where(visible_recognitions_clause(viewer))
     if since not in (None, ""):
         stmt = stmt.where(Recognition.created_at >= as_datetime(since, "since"))

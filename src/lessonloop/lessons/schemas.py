@@ -1,13 +1,15 @@
-"""What goes out about lessons."""
+"""What goes in and out about lessons."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from lessonloop import limits
+from lessonloop.access.actor import Actor, is_system
 from lessonloop.access.policy import can_see_failure
-from lessonloop.access.viewer import Viewer
+from lessonloop.fields import Ref, When
 from lessonloop.lessons.models import Lesson
 
 
@@ -23,7 +25,7 @@ class LessonOut(BaseModel):
     audience: list[str]
 
     @classmethod
-    def of(cls, lesson: Lesson, viewer: Viewer | None = None) -> LessonOut:
+    def of(cls, lesson: Lesson, viewer: Actor) -> LessonOut:
         """``viewer``: list only the linked failures they may see (a lesson may reach its audience
         without opening its failures to them); ``None`` lists them all."""
         return cls(
@@ -33,6 +35,29 @@ class LessonOut(BaseModel):
             changed=lesson.changed,
             author_id=lesson.author_id,
             published_at=lesson.published_at,
-            failure_ids=[f.id for f in lesson.failures if viewer is None or can_see_failure(viewer, f)],
+            failure_ids=[f.id for f in lesson.failures if is_system(viewer) or can_see_failure(viewer, f)],
             audience=[t.name for t in lesson.audience],
         )
+
+
+class WriteLesson(BaseModel):
+    """Write a "What we learned" note: a draft, or published at once with ``publish``."""
+
+    model_config = ConfigDict(extra="forbid", title="LessonIn")
+    title: str = Field(min_length=1, max_length=limits.TITLE_MAX, examples=["Date every external dependency"])
+    learned: str = Field(min_length=1, max_length=limits.LONG_TEXT_MAX, description="What we learned.")
+    changed: str = Field(
+        default="", max_length=limits.LONG_TEXT_MAX, description="What we changed because of it."
+    )
+    author: Ref | None = Field(
+        default=None,
+        description="Person id, handle or e-mail (default: you; only an org admin names another).",
+    )
+    failures: list[int] = Field(
+        default=[], max_length=limits.LIST_MAX, description="Failures that taught it."
+    )
+    audience: list[Ref] = Field(
+        default=[], max_length=limits.LIST_MAX, description="Teams (id or name) that should hear it."
+    )
+    publish: bool = Field(default=False, description="Publish now (default: a draft).")
+    published_at: When = Field(default=None, description="Backdate a publication.")

@@ -1,6 +1,6 @@
 """ "What we learned" notes: drafted, linked to failures, published to audience teams.
 
-``viewer=None`` is a trusted local caller (:mod:`lessonloop.access.scope`). With a viewer, reads
+``viewer`` is required: a named system job (the local CLI) is let through; with a person, reads
 follow the lesson rule (``access.policy.can_see_lesson``); a new lesson may only link failures
 the viewer may see and is theirs unless an org admin names another author; publishing follows
 ``can_edit_lesson``.
@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
+from lessonloop import limits
+from lessonloop.access.actor import Actor, is_person
 from lessonloop.access.policy import visible_lessons_clause
 from lessonloop.access.scope import require_failure_seen, require_lesson_editable, require_seen, where_visible
-from lessonloop.access.viewer import Viewer
 from lessonloop.coerce import as_datetime, as_text
 from lessonloop.errors import Conflict, PermissionDenied
 from lessonloop.failures.models import Failure
@@ -37,23 +38,23 @@ def create_lesson(
     audience: Sequence[TeamRef] = (),
     publish: bool = False,
     published_at: Any = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Lesson:
     lesson = Lesson(
-        title=as_text(title, "title", required=True, max_len=300),
+        title=as_text(title, "title", required=True, max_len=limits.TITLE_MAX),
         learned=as_text(learned, "learned", required=True),
         changed=as_text(changed, "changed"),
     )
     if author not in (None, ""):
-        lesson.author = get_person(session, author, field="author")
-        if viewer is not None and lesson.author.id != viewer.person_id and not viewer.is_admin:
+        lesson.author = get_person(session, author, field="author", viewer=viewer)
+        if is_person(viewer) and lesson.author.id != viewer.person_id and not viewer.is_admin:
             raise PermissionDenied("you may write a lesson as yourself only", field="author")
-    elif viewer is not None:
-        lesson.author = get_person(session, viewer.person_id, field="author")
+    elif is_person(viewer):
+        lesson.author = get_person(session, viewer.person_id, field="author", viewer=viewer)
     lesson.failures = _unique(get_or_404(session, Failure, f) for f in failures)
     for linked in lesson.failures:
         require_failure_seen(viewer, linked)
-    lesson.audience = _unique(get_team(session, t, field="audience") for t in audience)
+    lesson.audience = _unique(get_team(session, t, field="audience", viewer=viewer) for t in audience)
     if publish or published_at:
         lesson.published_at = as_datetime(published_at, "published_at") if published_at else utcnow()
     session.add(lesson)
@@ -68,14 +69,14 @@ def _unique(items: Any) -> list[Any]:
     return list(seen.values())
 
 
-def get_lesson(session: Session, lesson_id: int | str, *, viewer: Viewer | None = None) -> Lesson:
+def get_lesson(session: Session, lesson_id: int | str, *, viewer: Actor) -> Lesson:
     """A lesson; 404 when ``viewer`` may not see it."""
     lesson = get_or_404(session, Lesson, lesson_id)
     require_seen(session, viewer, lesson)
     return lesson
 
 
-def publish_lesson(session: Session, lesson_id: int | str, *, viewer: Viewer | None = None) -> Lesson:
+def publish_lesson(session: Session, lesson_id: int | str, *, viewer: Actor) -> Lesson:
     lesson = get_or_404(session, Lesson, lesson_id)
     require_lesson_editable(viewer, lesson)
     if lesson.published_at is not None:
@@ -93,12 +94,12 @@ def list_lessons(
     published: bool | None = None,
     page: int = 1,
     page_size: int = 50,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Page[Lesson]:
     """Lessons, the most recently published first; only those ``viewer`` may see."""
     stmt = where_visible(select(Lesson), viewer, visible_lessons_clause(viewer))
     if team not in (None, ""):
-        team_id = get_team(session, team).id
+        team_id = get_team(session, team, viewer=viewer).id
         stmt = stmt.where(
             Lesson.id.in_(select(lesson_audience.c.lesson_id).where(lesson_audience.c.team_id == team_id))
         )

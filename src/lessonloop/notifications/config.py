@@ -12,8 +12,10 @@ LESSONLOOP_SMTP_PORT                   25
 LESSONLOOP_SMTP_FROM                   lessonloop@localhost
 LESSONLOOP_SMTP_STARTTLS               false       upgrade the connection with STARTTLS
 LESSONLOOP_SMTP_USER / _PASSWORD       (unset)     log in when both are set
-LESSONLOOP_SMTP_TIMEOUT                10          seconds
-LESSONLOOP_WEBHOOK_TIMEOUT             10          seconds
+LESSONLOOP_SMTP_TIMEOUT                10          seconds for a whole send (connect, conversation, answer)
+LESSONLOOP_WEBHOOK_TIMEOUT             10          seconds for a whole send (resolve, connect, answer)
+LESSONLOOP_WEBHOOK_ALLOW_HOSTS         (unset)     hosts/addresses/networks webhooks may reach despite
+                                                   being loopback, private, link-local … (comma list)
 LESSONLOOP_REMINDER_DAYS               3           days before due to remind (comma list, e.g. 7,1)
 LESSONLOOP_OVERDUE_REPEAT_DAYS         7           remind again every N days while overdue (0 = once)
 LESSONLOOP_CATCH_UP_DAYS               14          ignore triggers older than this (first run on old data)
@@ -22,7 +24,9 @@ LESSONLOOP_REFLECTION_WITHIN_DAYS      7           propose a reflection session 
 LESSONLOOP_MAX_ATTEMPTS                5           failed sends before a delivery is dead
 LESSONLOOP_RETRY_BASE_SECONDS          60          backoff: base * 2**(attempt-1), capped at 6 h
 LESSONLOOP_LEASE_SECONDS               300         how long a claimed delivery is reserved for a worker
-LESSONLOOP_WORKER_BATCH                50          deliveries claimed per batch
+LESSONLOOP_WORKER_BATCH                50          most deliveries claimed at once (also capped by the senders)
+LESSONLOOP_WORKER_SENDERS              4           sends in parallel (threads); one slow receiver holds one
+LESSONLOOP_WORKER_SHUTDOWN_SECONDS     30          on SIGTERM, how long in-flight sends may still finish
 LESSONLOOP_WORKER_INTERVAL             60          seconds between passes of `lessonloop worker`
 LESSONLOOP_WORKER_JOB_MODULES          (unset)     extra modules to import for their @job registrations
 LESSONLOOP_CALENDAR_BASE_URL           (unset)     prefix printed before /calendar/<token>.ics
@@ -35,6 +39,7 @@ import os
 from dataclasses import dataclass, field
 
 from lessonloop.errors import Invalid
+from lessonloop.settings import webhook_allow_hosts
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ class SmtpConfig:
 class WorkerConfig:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     webhook_timeout: float = 10.0
+    # Empty: webhooks reach public addresses only (see lessonloop.outbound).
+    webhook_allow_hosts: tuple[str, ...] = ()
     reminder_days: tuple[int, ...] = (3,)
     overdue_repeat_days: int = 7
     catch_up_days: int = 14
@@ -62,6 +69,8 @@ class WorkerConfig:
     retry_cap_seconds: int = 6 * 3600
     lease_seconds: int = 300
     batch_size: int = 50
+    send_threads: int = 4
+    shutdown_grace_seconds: float = 30.0
     interval_seconds: float = 60.0
     job_modules: tuple[str, ...] = ()
     calendar_base_url: str = ""
@@ -97,6 +106,7 @@ class WorkerConfig:
                 timeout=float(num("LESSONLOOP_SMTP_TIMEOUT", "10")),
             ),
             webhook_timeout=float(num("LESSONLOOP_WEBHOOK_TIMEOUT", "10")),
+            webhook_allow_hosts=webhook_allow_hosts(e),
             reminder_days=days,
             overdue_repeat_days=num("LESSONLOOP_OVERDUE_REPEAT_DAYS", "7"),
             catch_up_days=num("LESSONLOOP_CATCH_UP_DAYS", "14"),
@@ -106,12 +116,16 @@ class WorkerConfig:
             retry_base_seconds=num("LESSONLOOP_RETRY_BASE_SECONDS", "60"),
             lease_seconds=num("LESSONLOOP_LEASE_SECONDS", "300"),
             batch_size=num("LESSONLOOP_WORKER_BATCH", "50"),
+            send_threads=num("LESSONLOOP_WORKER_SENDERS", "4"),
+            shutdown_grace_seconds=float(num("LESSONLOOP_WORKER_SHUTDOWN_SECONDS", "30")),
             interval_seconds=float(num("LESSONLOOP_WORKER_INTERVAL", "60")),
             job_modules=items("LESSONLOOP_WORKER_JOB_MODULES", ""),
             calendar_base_url=e.get("LESSONLOOP_CALENDAR_BASE_URL", "").rstrip("/"),
         )
-        if config.max_attempts < 1 or config.lease_seconds < 1 or config.batch_size < 1:
-            raise Invalid("max attempts, lease seconds and batch size must be at least 1", field="worker")
+        if min(config.max_attempts, config.lease_seconds, config.batch_size, config.send_threads) < 1:
+            raise Invalid(
+                "max attempts, lease seconds, batch size and senders must be at least 1", field="worker"
+            )
         return config
 
 

@@ -70,13 +70,17 @@ class Delivery(Record, Base):
 
     notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))
-    # Where it goes, fixed when enqueued (an e-mail address or a webhook URL).
+    # Where it goes: the person's address when enqueued, refreshed from their current
+    # preferences at every attempt (a corrected address is used by the retries).
     target: Mapped[str] = mapped_column(String(2000))
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.pending.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # New on every claim: with ``lease_owner`` it fences off a worker whose lease was taken over
+    # (it may then neither send nor record). NULL while nobody holds the delivery.
+    lease_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -11,13 +11,17 @@ Delivery guarantees (see docs/worker.md): every notification is stored exactly o
 ``dedupe_key`` and shows in the person's in-app list; every external delivery is attempted until
 sent or, after ``max_attempts`` failures, marked ``dead`` and listed — never dropped. A worker
 that dies between sending and recording the send leaves its lease to expire and the delivery is
-attempted again with the same ``Idempotency-Key`` / ``Message-ID`` (at-least-once on the wire).
+attempted again with the same ``Idempotency-Key`` / ``Message-ID`` (at-least-once on the wire);
+while workers live, leases with fencing tokens keep every delivery to one sender (see the
+section on deliveries below and docs/reliability.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -26,9 +30,10 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lessonloop.access.viewer import Viewer
+from lessonloop import limits
+from lessonloop.access.actor import Actor, is_person, require_actor
 from lessonloop.coerce import as_enum, as_text
-from lessonloop.errors import Conflict, Invalid, NotFound
+from lessonloop.errors import Conflict, Invalid, NotFound, PermissionDenied
 from lessonloop.notifications.config import WorkerConfig
 from lessonloop.notifications.models import (
     EXTERNAL_CHANNELS,
@@ -38,8 +43,10 @@ from lessonloop.notifications.models import (
     Notification,
     NotificationPreference,
 )
+from lessonloop.outbound import AllowList, TargetRefused, check_host_without_dns
 from lessonloop.people.models import Person
 from lessonloop.people.service import PersonRef, get_person
+from lessonloop.settings import get_settings
 from lessonloop.store.base import utcnow
 from lessonloop.store.crud import get_or_404
 
@@ -49,7 +56,7 @@ MAX_KEY = 255
 _EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
 
 
-def _check_webhook_url(url: str) -> None:
+def _check_webhook_url(url: str, allow_hosts: Sequence[str]) -> None:
     if not url.startswith(("http://", "https://")):
         raise Invalid("must start with http:// or https://", field="webhook_url")
     try:
@@ -59,12 +66,23 @@ def _check_webhook_url(url: str) -> None:
         raise Invalid("is not a valid URL", field="webhook_url") from None
     if not parts.hostname or any(ch.isspace() for ch in url):
         raise Invalid("is not a valid URL (it needs a host and no spaces)", field="webhook_url")
+    # The literal part of the SSRF rules, to say so at once; names are resolved and checked again
+    # at every send (lessonloop.outbound), which is the check that holds.
+    try:
+        check_host_without_dns(parts.hostname, AllowList.parse(allow_hosts))
+    except TargetRefused:
+        raise Invalid(
+            "must be a public address: loopback, private and link-local hosts are refused "
+            "(an administrator can allow a host with LESSONLOOP_WEBHOOK_ALLOW_HOSTS)",
+            field="webhook_url",
+        ) from None
 
 
 # --- preferences ------------------------------------------------------------------------------
 
 
-def get_preferences(session: Session, person_id: int) -> NotificationPreference | None:
+def get_preferences(session: Session, person_id: int, *, viewer: Actor) -> NotificationPreference | None:
+    require_actor(viewer)
     return session.scalar(select(NotificationPreference).where(NotificationPreference.person_id == person_id))
 
 
@@ -75,24 +93,29 @@ def set_preferences(
     channels: Sequence[str] | None = None,
     email: str | None = None,
     webhook_url: str | None = None,
+    allow_hosts: Sequence[str] | None = None,
+    viewer: Actor,
 ) -> NotificationPreference:
     """Choose channels (``email``, ``webhook``; ``in-app`` is always on) and addresses.
 
-    Values left as ``None`` stay as they were.
+    Values left as ``None`` stay as they were. ``allow_hosts``: webhook hosts allowed although
+    not public; ``None`` reads ``LESSONLOOP_WEBHOOK_ALLOW_HOSTS`` (the worker reads the same).
     """
-    owner = get_person(session, person)
-    pref = get_preferences(session, owner.id)
+    require_actor(viewer)
+    owner = get_person(session, person, viewer=viewer)
+    pref = get_preferences(session, owner.id, viewer=viewer)
     if pref is None:
         pref = NotificationPreference(person_id=owner.id, channels=Channel.in_app.value)
         session.add(pref)
     if email is not None:
-        pref.email = as_text(email, "email", max_len=320) or None
+        pref.email = as_text(email, "email", max_len=limits.EMAIL_MAX) or None
         if pref.email is not None and not _EMAIL.fullmatch(pref.email):
             raise Invalid(f"is not an e-mail address: {pref.email!r}", field="email")
     if webhook_url is not None:
-        pref.webhook_url = as_text(webhook_url, "webhook_url", max_len=2000) or None
+        pref.webhook_url = as_text(webhook_url, "webhook_url", max_len=limits.URL_MAX) or None
         if pref.webhook_url is not None:
-            _check_webhook_url(pref.webhook_url)
+            allowed = get_settings().webhook_allow_hosts if allow_hosts is None else allow_hosts
+            _check_webhook_url(pref.webhook_url, allowed)
     if channels is not None:
         # In-app is always on: the in-app list is the outbox itself, the record of what was said.
         chosen = [Channel.in_app.value] + [
@@ -117,9 +140,10 @@ class PreferencesView:
     person_email: str | None  # used for the e-mail channel when ``email`` is not set
 
 
-def preferences_of(session: Session, person: PersonRef) -> PreferencesView:
-    owner = get_person(session, person)
-    pref = get_preferences(session, owner.id)
+def preferences_of(session: Session, person: PersonRef, *, viewer: Actor) -> PreferencesView:
+    require_actor(viewer)
+    owner = get_person(session, person, viewer=viewer)
+    pref = get_preferences(session, owner.id, viewer=viewer)
     chosen = pref.channel_set if pref is not None else {Channel.in_app.value}
     return PreferencesView(
         channels=[c.value for c in Channel if c.value in chosen or c is Channel.in_app],
@@ -129,9 +153,9 @@ def preferences_of(session: Session, person: PersonRef) -> PreferencesView:
     )
 
 
-def _targets(session: Session, person: Person) -> dict[str, str]:
+def _targets(session: Session, person: Person, *, viewer: Actor) -> dict[str, str]:
     """External channel → address for this person (in-app needs none)."""
-    pref = get_preferences(session, person.id)
+    pref = get_preferences(session, person.id, viewer=viewer)
     if pref is None:
         return {}
     out: dict[str, str] = {}
@@ -156,6 +180,7 @@ def enqueue(
     dedupe_key: str,
     body_html: str | None = None,
     now: dt.datetime | None = None,
+    viewer: Actor,
 ) -> Notification | None:
     """Put one notification for one person in the outbox, once per ``dedupe_key``.
 
@@ -164,6 +189,7 @@ def enqueue(
     The key names the event, e.g. ``reminder:action:12:due-3d:2026-05-01`` or
     ``digest:team:4:2026-W19``; it is at most 255 characters.
     """
+    require_actor(viewer)
     key = as_text(dedupe_key, "dedupe_key", required=True, max_len=MAX_KEY)
     if session.scalar(select(Notification.id).where(Notification.dedupe_key == key)) is not None:
         return None
@@ -175,13 +201,13 @@ def enqueue(
         person_id=person.id,
         kind=as_text(kind, "kind", required=True, max_len=40),
         dedupe_key=key,
-        subject=as_text(subject, "subject", required=True, max_len=300),
+        subject=as_text(subject, "subject", required=True, max_len=limits.TITLE_MAX),
         body_text=body_text,
         body_html=body_html,
         created_at=now,
         updated_at=now,
     )
-    for channel, target in _targets(session, person).items():
+    for channel, target in _targets(session, person, viewer=viewer).items():
         notification.deliveries.append(
             Delivery(channel=channel, target=target, status=DeliveryStatus.pending.value, next_attempt_at=now)
         )
@@ -199,10 +225,19 @@ def enqueue(
 # --- in-app -----------------------------------------------------------------------------------
 
 
+def _own_person(session: Session, person: PersonRef, viewer: Actor) -> Person:
+    """``person``, who must be the acting person (a system job may act for anyone)."""
+    owner = get_person(session, person, viewer=viewer)
+    if is_person(viewer) and owner.id != viewer.person_id:
+        raise PermissionDenied("you may only read and change your own notifications", field="person")
+    return owner
+
+
 def list_for_person(
-    session: Session, person: PersonRef, *, unread: bool = False, limit: int = 50
+    session: Session, person: PersonRef, *, unread: bool = False, limit: int = 50, viewer: Actor
 ) -> list[Notification]:
-    owner = get_person(session, person)
+    """``person``'s notifications, newest first; a person may list only their own."""
+    owner = _own_person(session, person, viewer)
     stmt = select(Notification).where(Notification.person_id == owner.id)
     if unread:
         stmt = stmt.where(Notification.read_at.is_(None))
@@ -216,15 +251,15 @@ def mark_read(
     notification_id: int | str,
     *,
     now: dt.datetime | None = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Notification:
     """Mark one notification read (again: harmless).
 
     With a ``viewer`` (the API, the pages) only one's own: someone else's answers 404 exactly
-    like a missing id. ``viewer=None`` is a trusted local caller (the CLI).
+    like a missing id. A named system job (the CLI) may mark anyone's.
     """
     notification = get_or_404(session, Notification, notification_id)
-    if viewer is not None and notification.person_id != viewer.person_id:
+    if is_person(viewer) and notification.person_id != viewer.person_id:
         raise NotFound(f"no notification with id {notification.id}", field="notification_id")
     if notification.read_at is None:
         notification.read_at = now or utcnow()
@@ -232,9 +267,11 @@ def mark_read(
     return notification
 
 
-def mark_all_read(session: Session, person: PersonRef, *, now: dt.datetime | None = None) -> int:
+def mark_all_read(
+    session: Session, person: PersonRef, *, now: dt.datetime | None = None, viewer: Actor
+) -> int:
     """Mark every unread notification of ``person`` read; returns how many were unread."""
-    owner = get_person(session, person)
+    owner = _own_person(session, person, viewer)
     result = session.execute(
         update(Notification)
         .where(Notification.person_id == owner.id, Notification.read_at.is_(None))
@@ -245,7 +282,8 @@ def mark_all_read(session: Session, person: PersonRef, *, now: dt.datetime | Non
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def unread_count(session: Session, person_id: int) -> int:
+def unread_count(session: Session, person_id: int, *, viewer: Actor) -> int:
+    require_actor(viewer)
     return int(
         session.scalar(
             select(func.count(Notification.id)).where(
@@ -256,21 +294,39 @@ def unread_count(session: Session, person_id: int) -> int:
     )
 
 
-# --- deliveries: claim, record, dead letters --------------------------------------------------
+# --- deliveries: claim, fence, record, dead letters -------------------------------------------
+#
+# Exactly once while workers live (docs/reliability.md): a claim gives each delivery a lease
+# (owner, token, until) that the worker renews while it holds the delivery. Every step after the
+# claim — starting an attempt, recording its outcome, renewing, releasing — first locks the row
+# *only if* it still carries this worker's owner and token (:func:`_fenced`). A claim by anyone
+# else writes a new token, so a worker whose lease was taken over can neither send nor record.
+
+
+@dataclass(frozen=True)
+class Lease:
+    """What a claim handed to one worker for one delivery."""
+
+    delivery_id: int
+    worker_id: str
+    token: str
+    target: str = ""  # where it went when claimed (for spreading sends over receivers)
 
 
 def _due_clause(now: dt.datetime, max_attempts: int) -> ColumnElement[bool]:
     return or_(
         (Delivery.status == DeliveryStatus.pending.value) & (Delivery.next_attempt_at <= now),
-        # A worker died holding it: the lease ran out, so it is fair game again.
+        # A worker stopped holding it: the lease ran out, so it is fair game again. A claim that
+        # never started an attempt did not count one, so a crash loop cannot bury it.
         (Delivery.status == DeliveryStatus.sending.value)
         & (Delivery.lease_until < now)
         & (Delivery.attempts < max_attempts),
     )
 
 
-def bury_abandoned(session: Session, *, now: dt.datetime, max_attempts: int) -> int:
+def bury_abandoned(session: Session, *, now: dt.datetime, max_attempts: int, viewer: Actor) -> int:
     """Deliveries whose last allowed attempt died with its worker become ``dead`` (listed)."""
+    require_actor(viewer)
     result = session.execute(
         update(Delivery)
         .where(
@@ -282,6 +338,7 @@ def bury_abandoned(session: Session, *, now: dt.datetime, max_attempts: int) -> 
             status=DeliveryStatus.dead.value,
             lease_owner=None,
             lease_until=None,
+            lease_token=None,
             last_error="the worker stopped during the last attempt; delivery unknown",
             updated_at=now,
         )
@@ -291,36 +348,41 @@ def bury_abandoned(session: Session, *, now: dt.datetime, max_attempts: int) -> 
 
 
 def claim(
-    session: Session, *, worker_id: str, now: dt.datetime, config: WorkerConfig, limit: int | None = None
-) -> list[int]:
+    session: Session,
+    *,
+    worker_id: str,
+    now: dt.datetime,
+    config: WorkerConfig,
+    limit: int | None = None,
+    skip_targets: Sequence[str] = (),
+    viewer: Actor,
+) -> list[Lease]:
     """Reserve up to ``limit`` due deliveries for ``worker_id``; the caller commits at once.
 
-    PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` then an update in the same transaction, so
-    any number of workers claim disjoint batches. SQLite: one atomic ``UPDATE … WHERE id IN
-    (SELECT …)`` stamped with this claim's lease (SQLite has one writer at a time; run one
-    worker per SQLite file — a second one is safe but only waits).
+    ``skip_targets``: leave deliveries to these addresses for later (the worker already has
+    as many sends to each in flight as it allows one receiver).
+
+    Claiming is not an attempt (:func:`begin_attempt` counts one when a send starts). Each claim
+    writes a fresh token. PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` then an update in the
+    same transaction, so any number of workers claim disjoint sets. SQLite: one atomic
+    ``UPDATE … WHERE id IN (SELECT …)`` (SQLite has one writer at a time).
     """
+    require_actor(viewer)
     limit = limit or config.batch_size
-    lease_until = now + dt.timedelta(seconds=config.lease_seconds)
+    token = uuid.uuid4().hex
     due = _due_clause(now, config.max_attempts)
-    bind = session.get_bind()
+    if skip_targets:
+        due = due & Delivery.target.notin_(list(skip_targets))
     values = {
         "status": DeliveryStatus.sending.value,
         "lease_owner": worker_id,
-        "lease_until": lease_until,
-        "attempts": Delivery.attempts + 1,
+        "lease_until": now + dt.timedelta(seconds=config.lease_seconds),
+        "lease_token": token,
         "updated_at": now,
     }
-    if bind.dialect.name == "postgresql":
-        ids = list(
-            session.scalars(
-                select(Delivery.id)
-                .where(due)
-                .order_by(Delivery.next_attempt_at, Delivery.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        )
+    picked = select(Delivery.id).where(due).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(session.scalars(picked.with_for_update(skip_locked=True)))
         if ids:
             session.execute(
                 update(Delivery)
@@ -328,48 +390,139 @@ def claim(
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
-        return ids
-    picked = select(Delivery.id).where(due).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
-    session.execute(
+    else:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(picked.scalar_subquery()), due)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        ids = list(
+            session.scalars(
+                select(Delivery.id).where(
+                    Delivery.status == DeliveryStatus.sending.value, Delivery.lease_token == token
+                )
+            )
+        )
+    targets = {
+        i: t for i, t in session.execute(select(Delivery.id, Delivery.target).where(Delivery.id.in_(ids)))
+    }
+    return [Lease(i, worker_id, token, targets.get(i, "")) for i in sorted(ids)]
+
+
+def _fenced(session: Session, lease: Lease, now: dt.datetime) -> Delivery | None:
+    """The delivery, locked for this transaction, if ``lease`` still holds it; else ``None``.
+
+    The conditional ``UPDATE`` takes the row lock (PostgreSQL) or the write lock (SQLite) in the
+    same statement that checks owner and token, so no claim can slip in between the check and
+    what the caller then writes.
+    """
+    result = session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(picked.scalar_subquery()), due)
-        .values(**values)
+        .where(
+            Delivery.id == lease.delivery_id,
+            Delivery.status == DeliveryStatus.sending.value,
+            Delivery.lease_owner == lease.worker_id,
+            Delivery.lease_token == lease.token,
+        )
+        .values(updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    return list(
-        session.scalars(
-            select(Delivery.id)
-            .where(
-                Delivery.status == DeliveryStatus.sending.value,
-                Delivery.lease_owner == worker_id,
-                Delivery.lease_until == lease_until,
-            )
-            .order_by(Delivery.id)
-        )
-    )
-
-
-def _held(session: Session, delivery_id: int, worker_id: str) -> Delivery | None:
-    """The delivery if this worker still holds its lease (else another worker took it over)."""
-    delivery = session.get(Delivery, delivery_id, populate_existing=True)
-    if (
-        delivery is None
-        or delivery.status != DeliveryStatus.sending.value
-        or delivery.lease_owner != worker_id
-    ):
+    if not getattr(result, "rowcount", 0):
         return None
+    return session.get(Delivery, lease.delivery_id, populate_existing=True)
+
+
+def _clear_lease(delivery: Delivery) -> None:
+    delivery.lease_owner = None
+    delivery.lease_until = None
+    delivery.lease_token = None
+
+
+def current_target(session: Session, delivery: Delivery, *, viewer: Actor) -> str | None:
+    """Where ``delivery`` goes now: the person's current address for its channel, or ``None``
+    when they have turned the channel off (a corrected address is used by every retry)."""
+    person = session.get(Person, delivery.notification.person_id)
+    if person is None:
+        return None
+    return _targets(session, person, viewer=viewer).get(delivery.channel)
+
+
+def begin_attempt(
+    session: Session, lease: Lease, *, now: dt.datetime, config: WorkerConfig, viewer: Actor
+) -> Delivery | None:
+    """Start one attempt just before sending: the fencing check, the attempt counted, the lease
+    renewed for a whole send, the target refreshed. ``None``: do not send (the lease was taken
+    over, or the person turned the channel off — then the delivery ends ``dead``, listed)."""
+    require_actor(viewer)
+    asked = time.monotonic()
+    delivery = _fenced(session, lease, now)
+    if delivery is None:
+        return None
+    # ``now`` was read before waiting for the lock (SQLite queues writers): the lease runs from
+    # when this worker got it, or a long wait would leave the send too little of it.
+    waited = dt.timedelta(seconds=time.monotonic() - asked)
+    target = current_target(session, delivery, viewer=viewer)
+    if target is None:
+        delivery.status = DeliveryStatus.dead.value
+        delivery.last_error = f"not sent: the person no longer receives {delivery.channel} notifications"
+        _clear_lease(delivery)
+        session.flush()
+        return None
+    delivery.target = target
+    delivery.attempts += 1
+    delivery.lease_until = now + waited + dt.timedelta(seconds=config.lease_seconds)
+    session.flush()
     return delivery
 
 
-def mark_sent(session: Session, delivery_id: int, *, worker_id: str, now: dt.datetime) -> bool:
-    delivery = _held(session, delivery_id, worker_id)
+def renew(
+    session: Session, leases: Sequence[Lease], *, now: dt.datetime, config: WorkerConfig, viewer: Actor
+) -> set[int]:
+    """The heartbeat: extend the leases still held; returns the ids of those (the others were
+    taken over)."""
+    require_actor(viewer)
+    held: set[int] = set()
+    asked = time.monotonic()
+    for lease in leases:
+        result = session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id == lease.delivery_id,
+                Delivery.status == DeliveryStatus.sending.value,
+                Delivery.lease_owner == lease.worker_id,
+                Delivery.lease_token == lease.token,
+            )
+            .values(lease_until=now + dt.timedelta(seconds=config.lease_seconds + time.monotonic() - asked))
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0):
+            held.add(lease.delivery_id)
+    return held
+
+
+def release(session: Session, lease: Lease, *, now: dt.datetime, viewer: Actor) -> bool:
+    """Hand back a claimed delivery whose attempt never started (a worker stopping)."""
+    require_actor(viewer)
+    delivery = _fenced(session, lease, now)
+    if delivery is None:
+        return False
+    delivery.status = DeliveryStatus.pending.value
+    _clear_lease(delivery)
+    session.flush()
+    return True
+
+
+def mark_sent(session: Session, lease: Lease, *, now: dt.datetime, viewer: Actor) -> bool:
+    """Record a send; ``False`` (nothing written) when the lease was taken over meanwhile."""
+    require_actor(viewer)
+    delivery = _fenced(session, lease, now)
     if delivery is None:
         return False
     delivery.status = DeliveryStatus.sent.value
     delivery.sent_at = now
-    delivery.lease_owner = None
-    delivery.lease_until = None
     delivery.last_error = ""
+    _clear_lease(delivery)
     session.flush()
     return True
 
@@ -381,15 +534,22 @@ def backoff(attempts: int, config: WorkerConfig) -> dt.timedelta:
 
 
 def mark_failed(
-    session: Session, delivery_id: int, *, worker_id: str, now: dt.datetime, error: str, config: WorkerConfig
+    session: Session,
+    lease: Lease,
+    *,
+    now: dt.datetime,
+    error: str,
+    config: WorkerConfig,
+    viewer: Actor,
 ) -> str | None:
-    """Record a failed attempt: retry later with backoff, or ``dead`` after max attempts."""
-    delivery = _held(session, delivery_id, worker_id)
+    """Record a failed attempt: retry later with backoff, or ``dead`` after max attempts.
+    ``None`` (nothing written) when the lease was taken over meanwhile."""
+    require_actor(viewer)
+    delivery = _fenced(session, lease, now)
     if delivery is None:
         return None
     delivery.last_error = error[:2000]
-    delivery.lease_owner = None
-    delivery.lease_until = None
+    _clear_lease(delivery)
     if delivery.attempts >= config.max_attempts:
         delivery.status = DeliveryStatus.dead.value
     else:
@@ -399,22 +559,33 @@ def mark_failed(
     return delivery.status
 
 
-def list_deliveries(session: Session, *, status: str | None = None, limit: int = 100) -> list[Delivery]:
+def list_deliveries(
+    session: Session, *, status: str | None = None, limit: int = 100, viewer: Actor
+) -> list[Delivery]:
+    require_actor(viewer)
     stmt = select(Delivery)
     if status:
         stmt = stmt.where(Delivery.status == as_enum(status, DeliveryStatus, "status").value)
     return list(session.scalars(stmt.order_by(Delivery.id).limit(limit)))
 
 
-def dead_letters(session: Session, *, limit: int = 100) -> list[Delivery]:
-    return list_deliveries(session, status=DeliveryStatus.dead.value, limit=limit)
+def dead_letters(session: Session, *, limit: int = 100, viewer: Actor) -> list[Delivery]:
+    require_actor(viewer)
+    return list_deliveries(session, status=DeliveryStatus.dead.value, limit=limit, viewer=viewer)
 
 
-def retry_dead(session: Session, delivery_id: int | str, *, now: dt.datetime | None = None) -> Delivery:
-    """Give a dead delivery a fresh set of attempts (after fixing an address, say)."""
+def retry_dead(
+    session: Session, delivery_id: int | str, *, now: dt.datetime | None = None, viewer: Actor
+) -> Delivery:
+    """Give a dead delivery a fresh set of attempts (after fixing an address, say).
+
+    The target shown is the person's current one at once; every attempt reads it again.
+    """
+    require_actor(viewer)
     delivery = get_or_404(session, Delivery, delivery_id)
     if delivery.status != DeliveryStatus.dead.value:
         raise Conflict(f"delivery {delivery.id} is {delivery.status}; only a dead one can be retried")
+    delivery.target = current_target(session, delivery, viewer=viewer) or delivery.target
     delivery.status = DeliveryStatus.pending.value
     delivery.attempts = 0
     delivery.next_attempt_at = now or utcnow()

@@ -1,8 +1,10 @@
 """People and teams. References accept an id, a handle/e-mail (people) or a name (teams).
 
-The directory is open to everyone signed in. Writes take ``viewer`` (``None``: a trusted local
-caller, see :mod:`lessonloop.access.scope`): only an org admin adds people and teams; an org
-admin or the team's leads and admins add members or change their roles (403 otherwise).
+The directory is open to everyone signed in. Every call names its ``viewer`` (a named
+system job is let through, see :mod:`lessonloop.access.scope`): only an org admin adds people and teams; an org
+admin or the team's leads and admins add members or change their roles (403 otherwise) — but
+nobody changes their own role, and only a lead appoints a lead (an org admin: a team's first),
+see :func:`lessonloop.access.policy.role_change_refusal`.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from typing import TypeVar
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from lessonloop.access.actor import Actor, is_system, require_actor
+from lessonloop.access.policy import role_change_refusal
 from lessonloop.access.scope import require_directory_admin, require_team_manager
-from lessonloop.access.viewer import Viewer
 from lessonloop.coerce import as_enum, as_text
-from lessonloop.errors import Conflict, Invalid, NotFound
+from lessonloop.errors import Conflict, Invalid, NotFound, PermissionDenied
 from lessonloop.people.models import Membership, Person, Role, Team
 from lessonloop.store.crud import id_in_range
 
@@ -38,7 +41,7 @@ def add_person(
     name: str,
     handle: str | None = None,
     email: str | None = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Person:
     require_directory_admin(viewer, "add people")
     name = as_text(name, "name", required=True, max_len=200)
@@ -64,7 +67,8 @@ def _by_id(session: Session, model: type[M], raw: str) -> M | None:
     return session.get(model, number) if id_in_range(number) else None
 
 
-def get_person(session: Session, ref: PersonRef, *, field: str = "person") -> Person:
+def get_person(session: Session, ref: PersonRef, *, field: str = "person", viewer: Actor) -> Person:
+    require_actor(viewer)
     if isinstance(ref, Person):
         return ref
     raw = str(ref).strip()
@@ -84,11 +88,12 @@ def get_person(session: Session, ref: PersonRef, *, field: str = "person") -> Pe
     return person
 
 
-def list_people(session: Session) -> list[Person]:
+def list_people(session: Session, *, viewer: Actor) -> list[Person]:
+    require_actor(viewer)
     return list(session.scalars(select(Person).order_by(Person.handle)))
 
 
-def add_team(session: Session, *, name: str, description: str = "", viewer: Viewer | None = None) -> Team:
+def add_team(session: Session, *, name: str, description: str = "", viewer: Actor) -> Team:
     require_directory_admin(viewer, "add teams")
     name = as_text(name, "name", required=True, max_len=120)
     if session.scalar(select(Team).where(func.lower(Team.name) == name.lower())) is not None:
@@ -99,7 +104,8 @@ def add_team(session: Session, *, name: str, description: str = "", viewer: View
     return team
 
 
-def get_team(session: Session, ref: TeamRef, *, field: str = "team") -> Team:
+def get_team(session: Session, ref: TeamRef, *, field: str = "team", viewer: Actor) -> Team:
+    require_actor(viewer)
     if isinstance(ref, Team):
         return ref
     raw = str(ref).strip()
@@ -117,13 +123,14 @@ def get_team(session: Session, ref: TeamRef, *, field: str = "team") -> Team:
     return team
 
 
-def get_or_create_team(session: Session, name: str) -> Team:
+def get_or_create_team(session: Session, name: str, *, viewer: Actor) -> Team:
     existing = session.scalar(select(Team).where(func.lower(Team.name) == name.strip().lower()))
-    return existing if existing is not None else add_team(session, name=name)
+    return existing if existing is not None else add_team(session, name=name, viewer=viewer)
 
 
-def list_teams(session: Session) -> list[Team]:
+def list_teams(session: Session, *, viewer: Actor) -> list[Team]:
     # Every caller shows the members (or their count): one query for all rosters, not one per team.
+    require_actor(viewer)
     return list(session.scalars(select(Team).options(selectinload(Team.memberships)).order_by(Team.name)))
 
 
@@ -133,15 +140,16 @@ def add_member(
     team: TeamRef,
     person: PersonRef,
     role: str | Role = Role.member,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Membership:
-    team_obj = get_team(session, team)
+    team_obj = get_team(session, team, viewer=viewer)
     require_team_manager(viewer, team_obj.id)
-    person_obj = get_person(session, person)
+    person_obj = get_person(session, person, viewer=viewer)
     role_value = as_enum(role, Role, "role").value
     existing = session.scalar(
         select(Membership).where(Membership.team_id == team_obj.id, Membership.person_id == person_obj.id)
     )
+    _require_role_change(session, viewer, team_obj.id, person_obj.id, role_value, existing)
     if existing is not None:
         existing.role = role_value  # changing a role is the same gesture as adding
         return existing
@@ -149,6 +157,34 @@ def add_member(
     session.add(membership)
     session.flush()
     return membership
+
+
+def _require_role_change(
+    session: Session,
+    viewer: Actor,
+    team_id: int,
+    person_id: int,
+    role: str,
+    existing: Membership | None,
+) -> None:
+    """403 unless the policy lets ``viewer`` give this role: a lead sees the team's private
+    failures, so who may appoint one is a rule (:func:`~lessonloop.access.policy.role_change_refusal`).
+    A system job (the local CLI, the demo loader, an import) acts on its own authority."""
+    if is_system(viewer):
+        return
+    leads = session.scalars(
+        select(Membership.person_id).where(Membership.team_id == team_id, Membership.role == Role.lead.value)
+    )
+    refusal = role_change_refusal(
+        viewer,
+        team_id,
+        person_id,
+        role,
+        current_role=existing.role if existing is not None else None,
+        current_leads=list(leads),
+    )
+    if refusal is not None:
+        raise PermissionDenied(refusal, field="role")
 
 
 def team_ids_of(person: Person) -> list[int]:

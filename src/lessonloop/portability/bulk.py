@@ -21,8 +21,13 @@ English stemmer, the most expensive part of the import for the database) while t
 connection stores the previous batch: the database work is spread over two backends.
 
 Ids are explicit: :meth:`BulkLoader.allocate_ids` takes fresh ones (from the PostgreSQL
-sequence, in blocks; past ``max(id)`` on SQLite, which has one writer at a time), or a restore
-keeps its own and calls :meth:`BulkLoader.restore_sequences` so later inserts do not collide.
+sequence, in blocks; on SQLite by moving the table's ``sqlite_sequence`` past them, which also
+takes the write lock first), or a restore keeps its own and calls
+:meth:`BulkLoader.restore_sequences` so later inserts do not collide.
+
+A long import need not be one transaction: :meth:`BulkLoader.commit` ends the current one
+between two records (the public post-mortems import commits in chunks so that other writers get
+the SQLite write lock in between), and :meth:`BulkLoader.restart` drops a failed chunk and goes on.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import gc
 import operator
 import queue
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,7 +47,7 @@ from functools import partial
 from types import SimpleNamespace
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Date, DateTime, Table, func, select, text
+from sqlalchemy import Date, DateTime, Table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -52,6 +58,10 @@ from lessonloop.store.search import document_vectors, index_documents
 
 BATCH_SIZE = 1000
 ID_BLOCK = 10_000  # PostgreSQL ids are fetched this many at a time
+#: After a commit between chunks on SQLite, how long the importer leaves the write lock to others
+#: before it writes again. A writer in another process (the server) waits in SQLite's busy handler,
+#: which looks again at most every 100 ms: a shorter pause could miss it every time.
+YIELD_S = 0.12
 
 Row = dict[str, Any]
 T = TypeVar("T")
@@ -294,6 +304,7 @@ class BulkLoader:
     """Batched inserts on the session's connection; the caller commits or rolls back."""
 
     def __init__(self, session: Session, *, actor: str | None, batch_size: int = BATCH_SIZE) -> None:
+        self.session = session
         self.conn: Connection = session.connection()
         self.actor = actor
         self.batch_size = batch_size
@@ -301,8 +312,8 @@ class BulkLoader:
         self.counts: Counter[str] = Counter()
         self._writers: dict[tuple[str, tuple[str, ...]], _TableWriter] = {}
         self._free_ids: dict[str, list[int]] = {}
-        self._next_id: dict[str, int] = {}
         self._worker: _Worker | None = None
+        self._resume_at = 0.0  # monotonic time before which no write starts (see commit)
         self._vectors: VectorHelper | None = None
         self._iso: dict[Any, str] = {}
 
@@ -316,17 +327,19 @@ class BulkLoader:
         on preparing; leaving the block waits for every write and raises the first write error.
         On an error in the block, writing stops before the error reaches the caller (who then
         rolls back)."""
-        worker = self._worker = _Worker()
+        self._worker = _Worker()
         vectors = self._vectors = VectorHelper.open(self.conn) if self.is_postgres else None
         try:
             with fewer_collections():
                 yield
         except BaseException:
-            self._worker = None
+            worker, self._worker = self._worker, None
+            assert worker is not None  # restart() replaces it, nothing else clears it
             worker.close(cancel=True)  # skip what is queued: the caller rolls back anyway
             raise
         else:
-            self._worker = None
+            worker, self._worker = self._worker, None
+            assert worker is not None
             error = worker.close()
             if error is not None:
                 raise error
@@ -350,14 +363,8 @@ class BulkLoader:
         if n <= 0:
             return []
         if not self.is_postgres:
-            # SQLite has one writer: the first write of this transaction would fail if another
-            # writer took these ids meanwhile, and then nothing is kept.
-            if table.name not in self._next_id:
-                top = self._query(lambda: self.conn.scalar(select(func.coalesce(func.max(table.c.id), 0))))
-                self._next_id[table.name] = int(top or 0) + 1
-            start = self._next_id[table.name]
-            self._next_id[table.name] = start + n
-            return list(range(start, start + n))
+            last = self._query(partial(self._reserve_sqlite, table, n))
+            return list(range(last - n + 1, last + 1))
         free = self._free_ids.setdefault(table.name, [])
         if len(free) < n:
             block = max(n - len(free), ID_BLOCK)
@@ -367,6 +374,56 @@ class BulkLoader:
             free.extend(sorted(int(v) for v in self._query(lambda: list(self.conn.scalars(seq)))))
         taken, self._free_ids[table.name] = free[:n], free[n:]
         return taken
+
+    def _reserve_sqlite(self, table: Table, n: int) -> int:
+        """Move ``table``'s AUTOINCREMENT counter ``n`` past both its value and ``max(id)``; the
+        last id reserved. Being a write, it opens the transaction with ``BEGIN IMMEDIATE``
+        (store.engine), so no other writer can take these ids before this transaction ends; and an
+        id once given out and deleted is not given again (decision 26), which ``max(id)`` alone
+        would do."""
+        self._wait_turn()
+        params = {"name": table.name, "n": n}
+        self.conn.execute(
+            text(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT :name, 0 "
+                "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = :name)"
+            ),
+            params,
+        )
+        last = self.conn.scalar(
+            text(
+                f'UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(id), 0) FROM "{table.name}")) '
+                "+ :n WHERE name = :name RETURNING seq"
+            ),
+            params,
+        )
+        return int(last)
+
+    def _wait_turn(self) -> None:
+        delay = self._resume_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    def commit(self) -> None:
+        """Commit what was written so far (after every queued write); the next write begins a new
+        transaction. Call it between records only: a record's rows, history and search document
+        must land in one transaction. On SQLite the next write waits :data:`YIELD_S` so writers
+        queued behind this one (in this process or another) go first."""
+        self._query(lambda: None)  # the writer thread is idle and every write has succeeded
+        self.session.commit()
+        self.conn = self.session.connection()
+        if not self.is_postgres:
+            self._resume_at = time.monotonic() + YIELD_S
+
+    def restart(self) -> None:
+        """Roll back the transaction in progress (a failed chunk) and start writing afresh; what
+        :meth:`commit` committed stays. Within :meth:`pipelined`, the failed writer is replaced."""
+        worker = self._worker
+        if worker is not None:
+            worker.close(cancel=True)
+            self._worker = _Worker()
+        self.session.rollback()
+        self.conn = self.session.connection()
 
     def add(
         self,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from lessonloop.errors import Invalid
+from lessonloop.textcheck import JSON_DEPTH_MAX, check_json
 
 Progress = Callable[[int], None]  # called with the number of bytes just read
 
@@ -46,18 +47,32 @@ def read_lines(
                 unreported = 0
             if not raw.strip():
                 continue
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise LineError(number, f"is not valid JSON ({exc.msg} at column {exc.colno})") from None
-            except UnicodeDecodeError:
-                raise LineError(number, "is not UTF-8 text") from None
+            value = _decode(number, raw)
             if not isinstance(value, dict):
                 raise LineError(number, f"must be a JSON object, got {type_name(value)}")
             yield number, value
     finally:
         if progress is not None and unreported:
             progress(unreported)
+
+
+def _decode(number: int, raw: bytes) -> Any:
+    """One line as JSON: valid UTF-8, nesting at most ``JSON_DEPTH_MAX`` deep, and only text
+    that both backends store alike (no NUL, no lone surrogate: :mod:`lessonloop.textcheck`)."""
+    try:
+        # Decoded here, strictly: json.loads(bytes) would let encoded lone surrogates through.
+        value = json.loads(raw.decode("utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise LineError(number, f"is not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except UnicodeDecodeError:
+        raise LineError(number, "is not UTF-8 text") from None
+    except RecursionError:  # the decoder recurses per level: far deeper than any limit below
+        raise LineError(number, f"nests deeper than {JSON_DEPTH_MAX} levels") from None
+    try:
+        check_json(value)
+    except Invalid as exc:
+        raise LineError(number, exc.message, field=exc.field) from None
+    return value
 
 
 def type_name(value: Any) -> str:

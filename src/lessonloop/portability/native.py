@@ -28,12 +28,14 @@ import base64
 import datetime as dt
 import enum
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO, cast
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -47,11 +49,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON
 
-from lessonloop.access.viewer import Viewer
+from lessonloop.access.actor import Actor, is_person, require_actor
 from lessonloop.actions.models import ActionStatus
 from lessonloop.coaching.models import PlanStatus
 from lessonloop.errors import Conflict, Invalid
@@ -82,6 +85,9 @@ from lessonloop.store.base import Base, UTCDateTime
 from lessonloop.store.history import HistoryEntry
 
 FORMAT = "native"
+#: The largest id a record may have: ids are INTEGER (PostgreSQL's is 32-bit) and the id sequence
+#: is moved past the largest imported id, which must itself still fit.
+ID_MAX = 2**31 - 2
 HEADER_TYPE = "lessonloop"
 VERSION = 1
 
@@ -261,14 +267,36 @@ def _link_map(session: Session, link: Link) -> dict[int, list[Any]]:
     return found
 
 
-def export_workspace(session: Session, out: TextIO, *, viewer: Viewer | None = None) -> dict[str, int]:
+def _snapshot(session: Session) -> Connection:
+    """The session's connection, reading one snapshot of the database for the whole export.
+
+    Without it every SELECT saw the latest commit (SQLite outside a transaction, PostgreSQL's
+    READ COMMITTED), so a write landing mid-export gave a file whose tables disagree. A session
+    that has not started yet gets a REPEATABLE READ transaction (PostgreSQL) or a deferred read
+    transaction (SQLite, WAL: writers carry on); one already started keeps its own. The snapshot
+    is fixed by the first read, which is made at once.
+    """
+    if session.in_transaction():
+        return session.connection()
+    if session.get_bind().dialect.name == "postgresql":
+        conn = session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        conn.exec_driver_sql("SELECT 1").all()  # the snapshot is taken by the first statement
+    else:
+        conn = session.connection()
+        # Straight to the driver: the engine's hooks treat any BEGIN as the start of a write.
+        conn.connection.dbapi_connection.execute("BEGIN")  # type: ignore[union-attr]
+        conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").all()  # ...by the first read
+    return conn
+
+
+def export_workspace(session: Session, out: TextIO, *, viewer: Actor) -> dict[str, int]:
     """Write the workspace to ``out``; returns how many records of each type were written.
 
     ``viewer``: only what that person may see (:mod:`lessonloop.portability.scoped`); ``None``
     (the CLI on its own database) writes everything.
     """
-    scope = ExportScope.for_viewer(session, viewer) if viewer is not None else None
-    conn = session.connection()
+    conn = _snapshot(session)
+    scope = ExportScope.for_viewer(session, viewer) if is_person(viewer) else None
     out.write(_dumps({"type": HEADER_TYPE, "format": FORMAT, "version": VERSION}) + "\n")
     counts: dict[str, int] = {}
     for kind in KINDS:
@@ -315,9 +343,9 @@ def _from_json(kind: Kind, column: Column[Any], value: Any, line: int) -> Any:
             raise wrong("an ISO 8601 time")
         try:
             parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+            return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        except (ValueError, OverflowError):  # OverflowError: an offset past year 1 or 9999
             raise LineError(line, f"is not an ISO 8601 time: {value!r}", field=name) from None
-        return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     if isinstance(ctype, Date):
         if not isinstance(value, str):
             raise wrong("a date (YYYY-MM-DD)")
@@ -332,11 +360,21 @@ def _from_json(kind: Kind, column: Column[Any], value: Any, line: int) -> Any:
     if isinstance(ctype, Integer):
         if isinstance(value, bool) or not isinstance(value, int):
             raise wrong("a whole number")
+        # PostgreSQL's INTEGER (BIGINT) range: SQLite would store more, so both refuse it here.
+        bound = 2**63 if isinstance(ctype, BigInteger) else 2**31
+        if not -bound <= value < bound:
+            raise LineError(line, f"is out of range (at most {bound - 1} in size)", field=name)
         return value
     if isinstance(ctype, Float):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise wrong("a number")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):  # NaN and Infinity: SQLite would store NULL
+            raise LineError(line, "must be a finite number", field=name)
+        return number
     if isinstance(ctype, String):
         if not isinstance(value, str):
             raise wrong("a string")
@@ -389,6 +427,8 @@ def _parse_record(
             raise LineError(line, "is required", field=column.name)
     if row["id"] < 1:
         raise LineError(line, "must be 1 or more", field="id")
+    if row["id"] > ID_MAX:
+        raise LineError(line, f"must be at most {ID_MAX}, so that the next record has an id", field="id")
     links: dict[str, list[Any]] = {}
     for link in kind.links:
         values = data.get(link.field, [])
@@ -497,9 +537,10 @@ def _unique_sets(table: Table) -> list[tuple[str, ...]]:
 
 
 def import_native(
-    session: Session, stream: Iterable[bytes], *, progress: Progress | None = None
+    session: Session, stream: Iterable[bytes], *, progress: Progress | None = None, viewer: Actor
 ) -> ImportResult:
     """Restore an export into an empty database, ids and history included."""
+    require_actor(viewer)
     busy = nonempty_tables(session, everything=True)
     if busy:
         raise Conflict(
@@ -546,7 +587,7 @@ def import_native(
                         update(table).where(table.c.id == bindparam("b_id")).values(values), later
                     )
         loader.restore_sequences([kind.table for kind in KINDS])
-    except IntegrityError as exc:
+    except (IntegrityError, DataError) as exc:  # the checks above should leave nothing to this
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise Invalid(f"the file breaks a database rule: {first}", field="file") from None
     by_type = {name: n for name, n in ((k.name, len(parsed.rows[k.name])) for k in KINDS) if n}

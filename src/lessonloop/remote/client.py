@@ -1,27 +1,29 @@
 """A small JSON client for a lessonloop server's ``/api/v1``, authenticated by an API token.
 
-Why the standard library (``urllib``) and not an HTTP package: the CLI needs a handful of JSON
-requests, and the default install stays light. Why refuse plain ``http://`` to other hosts: the
-token is a bearer credential, and anyone on the path could replay it; on the loopback interface
-(a server on this machine) there is no path to listen on.
+Requests go through :func:`lessonloop.outbound.request` (httpx, one deadline for the whole
+request, answers up to :data:`MAX_ANSWER` bytes). Unlike a webhook, the server address is the
+user's own choice for their own token, so any address is fine and proxy variables are honoured.
+Why refuse plain ``http://`` to other hosts: the token is a bearer credential, and anyone on the
+path could replay it; on the loopback interface (a server on this machine) there is no path to
+listen on.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lessonloop import outbound
 from lessonloop.errors import Invalid, LessonloopError
 
 API_PREFIX = "/api/v1"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TIMEOUT_S = 30.0
+MAX_ANSWER = 64 * 1024 * 1024  # a page of the largest list is far below this
 
 
 class RemoteError(LessonloopError):
@@ -152,25 +154,29 @@ def request(
     if query:
         url += ("&" if "?" in url else "?") + query
     data = None if body is None else json.dumps(body).encode("utf-8")
-    req = urllib.request.Request(url, data=data, method=method.upper())
-    req.add_header("Authorization", f"Bearer {remote.token}")
-    req.add_header("Accept", "application/json")
+    headers = {"Authorization": f"Bearer {remote.token}", "Accept": "application/json"}
     if data is not None:
-        req.add_header("Content-Type", "application/json")
+        headers["Content-Type"] = "application/json"
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
-            raw = response.read()
-            kind = response.headers.get("content-type", "")
-    except urllib.error.HTTPError as exc:
-        message, field = _message(exc.code, exc.read())
-        if exc.code == 401:
+        answer = outbound.request(
+            method.upper(),
+            url,
+            timeout=timeout,
+            headers=headers,
+            content=data,
+            max_body=MAX_ANSWER,
+            trust_env=True,
+        )
+    except outbound.OutboundError as exc:
+        raise RemoteError(f"cannot reach {remote.server} ({exc})") from None
+    raw = answer.body
+    if not 200 <= answer.status < 300:
+        message, field = _message(answer.status, raw)
+        if answer.status == 401:
             message = f"{message} (the token was refused: run 'lessonloop remote login' with a new one)"
-        raise RemoteError(f"{exc.code} {message}", status=exc.code, field=field) from None
-    except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise RemoteError(f"cannot reach {remote.server} ({reason})") from None
+        raise RemoteError(f"{answer.status} {message}", status=answer.status, field=field)
     if not raw:
         return None
-    if "json" in kind:
+    if "json" in answer.headers.get("content-type", ""):
         return json.loads(raw)
     return raw.decode("utf-8", "replace")

@@ -4,7 +4,7 @@ A review asks the three diagnostic questions (which assumption guided the decisi
 evidence we had, what changed), then root cause, gap type with a one-line justification and
 exactly one primary corrective action. Completing it moves the failure to *acting*.
 
-``viewer=None`` is a trusted local caller (:mod:`lessonloop.access.scope`). With a viewer, a
+``viewer`` is required (:mod:`lessonloop.access.scope`): a named system job is let through; for a person a
 review is seen by whoever may see its failure (404 otherwise) and written by whoever may change
 the failure (403 otherwise).
 """
@@ -16,15 +16,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from lessonloop import limits
+from lessonloop.access.actor import Actor, is_person, require_actor
 from lessonloop.access.policy import visible_assumptions_clause, visible_failures_clause
 from lessonloop.access.scope import require_failure_editable, require_failure_seen
-from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action
 from lessonloop.actions.service import DEFAULT_REVIEW_OFFSET_DAYS, add_action
 from lessonloop.coerce import as_datetime, as_enum, as_text
 from lessonloop.errors import Conflict, Invalid
+from lessonloop.failures.lifecycle import LoopFacts, move
 from lessonloop.failures.models import Failure, FailureStatus
 from lessonloop.failures.service import get_failure
 from lessonloop.people.service import PersonRef, get_person
@@ -58,15 +61,18 @@ ANSWER_FIELDS = frozenset(
         "assumptions",
     }
 )
-JUSTIFICATION_MAX = 240
+JUSTIFICATION_MAX = limits.JUSTIFICATION_MAX  # named here too: the pages and CLI read it
 
 
 def assumption_key(statement: str) -> str:
     return re.sub(r"\s+", " ", statement.strip().lower()).rstrip(".")[:500]
 
 
-def record_assumption(session: Session, statement: str, *, status: str | None = None) -> Assumption:
+def record_assumption(
+    session: Session, statement: str, *, status: str | None = None, viewer: Actor
+) -> Assumption:
     """Find-or-create by normalised statement, so the same assumption is counted across failures."""
+    require_actor(viewer)
     text = as_text(statement, "assumptions", required=True)
     key = assumption_key(text)
     assumption = session.scalar(select(Assumption).where(Assumption.key == key))
@@ -83,9 +89,9 @@ def record_assumption(session: Session, statement: str, *, status: str | None = 
 REVIEWABLE = (FailureStatus.observed.value, FailureStatus.in_review.value, FailureStatus.repeated.value)
 
 
-def check_reviewable(session: Session, failure_id: int | str, *, viewer: Viewer | None = None) -> Failure:
+def check_reviewable(session: Session, failure_id: int | str, *, viewer: Actor) -> Failure:
     """Refuse up front what :func:`conduct_review` would refuse, before anyone types an answer."""
-    failure = get_failure(session, failure_id)
+    failure = get_failure(session, failure_id, viewer=viewer)
     require_failure_editable(viewer, failure)
     existing = session.scalar(select(Review).where(Review.failure_id == failure.id))
     if existing is not None and existing.status == ReviewStatus.completed.value:
@@ -97,10 +103,8 @@ def check_reviewable(session: Session, failure_id: int | str, *, viewer: Viewer 
     return failure
 
 
-def start_review(
-    session: Session, failure_id: int | str, *, held_at: Any = None, viewer: Viewer | None = None
-) -> Review:
-    failure = get_failure(session, failure_id)
+def start_review(session: Session, failure_id: int | str, *, held_at: Any = None, viewer: Actor) -> Review:
+    failure = get_failure(session, failure_id, viewer=viewer)
     require_failure_editable(viewer, failure)
     existing = session.scalar(select(Review).where(Review.failure_id == failure.id))
     if existing is not None:
@@ -116,7 +120,8 @@ def start_review(
         contributing_factors=[],
     )
     session.add(review)
-    failure.status = FailureStatus.in_review.value
+    if failure.status != FailureStatus.in_review.value:  # moved there by hand already: nothing to move
+        move(failure, FailureStatus.in_review, LoopFacts())
     session.flush()
     return review
 
@@ -127,30 +132,30 @@ def _failure_of(session: Session, review: Review) -> Failure:
     return failure
 
 
-def get_review(session: Session, review_id: int | str, *, viewer: Viewer | None = None) -> Review:
+def get_review(session: Session, review_id: int | str, *, viewer: Actor) -> Review:
     """A review; 404 when ``viewer`` may not see its failure."""
     review = get_or_404(session, Review, review_id)
-    if viewer is not None:
+    if is_person(viewer):
         require_failure_seen(viewer, _failure_of(session, review))
     return review
 
 
-def _editable_review(session: Session, review_id: int | str, viewer: Viewer | None) -> Review:
+def _editable_review(session: Session, review_id: int | str, viewer: Actor) -> Review:
     review = get_or_404(session, Review, review_id)
-    if viewer is not None:
+    if is_person(viewer):
         require_failure_editable(viewer, _failure_of(session, review))
     return review
 
 
-def review_for_failure(session: Session, failure_id: int, *, viewer: Viewer | None = None) -> Review | None:
+def review_for_failure(session: Session, failure_id: int, *, viewer: Actor) -> Review | None:
     """The failure's review, if it has one (404 when ``viewer`` may not see the failure)."""
-    if viewer is not None:
-        require_failure_seen(viewer, get_failure(session, failure_id))
+    if is_person(viewer):
+        require_failure_seen(viewer, get_failure(session, failure_id, viewer=viewer))
     return session.scalar(select(Review).where(Review.failure_id == failure_id))
 
 
 def update_review(
-    session: Session, review_id: int | str, answers: Mapping[str, Any], *, viewer: Viewer | None = None
+    session: Session, review_id: int | str, answers: Mapping[str, Any], *, viewer: Actor
 ) -> Review:
     review = _editable_review(session, review_id, viewer)
     if review.status == ReviewStatus.completed.value:
@@ -170,11 +175,12 @@ def update_review(
         elif key == "held_at":
             review.held_at = as_datetime(value, key) if value not in (None, "") else None
         elif key == "reviewers":
-            review.reviewers = _unique_people(session, value or [])
+            review.reviewers = _unique_people(session, value or [], viewer=viewer)
         elif key == "assumptions":
             # The assumptions named in a review guided a decision that failed.
             review.assumptions = [
-                record_assumption(session, s, status=AssumptionStatus.failed.value) for s in _strings(value)
+                record_assumption(session, s, status=AssumptionStatus.failed.value, viewer=viewer)
+                for s in _strings(value)
             ]
     session.flush()
     return review
@@ -200,20 +206,22 @@ def _factors(value: Any) -> list[str]:
     return _strings(value)
 
 
-def _unique_people(session: Session, refs: Iterable[PersonRef]) -> list[Any]:
+def _unique_people(session: Session, refs: Iterable[PersonRef], *, viewer: Actor) -> list[Any]:
     found: dict[int, Any] = {}
     for ref in refs:
-        person = get_person(session, ref, field="reviewers")
+        person = get_person(session, ref, field="reviewers", viewer=viewer)
         found[person.id] = person
     return list(found.values())
 
 
-def primary_action(session: Session, review: Review) -> Action | None:
+def primary_action(session: Session, review: Review, *, viewer: Actor) -> Action | None:
+    require_actor(viewer)
     return session.scalar(select(Action).where(Action.review_id == review.id, Action.is_primary))
 
 
-def missing_for_completion(session: Session, review: Review) -> list[tuple[str, str]]:
+def missing_for_completion(session: Session, review: Review, *, viewer: Actor) -> list[tuple[str, str]]:
     """(field, message) for everything a completed review still lacks."""
+    require_actor(viewer)
     missing = [
         (field, f"answer {question!r}")
         for field, question in DIAGNOSTIC_QUESTIONS
@@ -225,16 +233,16 @@ def missing_for_completion(session: Session, review: Review) -> list[tuple[str, 
         missing.append(("gap_type", "choose skill, process, context or resourcing"))
     if not review.gap_justification.strip():
         missing.append(("gap_justification", "justify the gap type in one line"))
-    if primary_action(session, review) is None:
+    if primary_action(session, review, viewer=viewer) is None:
         missing.append(("primary_action", "add exactly one primary corrective action"))
     return missing
 
 
-def complete_review(session: Session, review_id: int | str, *, viewer: Viewer | None = None) -> Review:
+def complete_review(session: Session, review_id: int | str, *, viewer: Actor) -> Review:
     review = _editable_review(session, review_id, viewer)
     if review.status == ReviewStatus.completed.value:
         raise Conflict(f"review {review.id} is already completed", field="status")
-    missing = missing_for_completion(session, review)
+    missing = missing_for_completion(session, review, viewer=viewer)
     if missing:
         field, message = missing[0]
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
@@ -244,7 +252,7 @@ def complete_review(session: Session, review_id: int | str, *, viewer: Viewer | 
     review.held_at = review.held_at or review.completed_at
     failure = session.get(Failure, review.failure_id)
     assert failure is not None
-    failure.status = FailureStatus.acting.value
+    move(failure, FailureStatus.acting, LoopFacts(review_completed=True))
     session.flush()
     return review
 
@@ -257,34 +265,52 @@ def conduct_review(
     primary_action: Mapping[str, Any],
     secondary_actions: Sequence[Mapping[str, Any]] = (),
     review_offset_days: int = DEFAULT_REVIEW_OFFSET_DAYS,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Review:
     """Start, fill and complete a review in one step (CLI prompts, a review file, the API)."""
     review = start_review(session, failure_id, held_at=answers.get("held_at"), viewer=viewer)
-    update_review(session, review.id, answers)
+    update_review(session, review.id, answers, viewer=viewer)
     for index, spec in enumerate([primary_action, *secondary_actions]):
-        _action_from_spec(session, review, spec, primary=index == 0, offset=review_offset_days)
-    return complete_review(session, review.id)
+        _action_from_spec(session, review, spec, primary=index == 0, offset=review_offset_days, viewer=viewer)
+    return complete_review(session, review.id, viewer=viewer)
 
 
 def _action_from_spec(
-    session: Session, review: Review, spec: Mapping[str, Any], *, primary: bool, offset: int
+    session: Session, review: Review, spec: Mapping[str, Any], *, primary: bool, offset: int, viewer: Actor
 ) -> Action:
     allowed = {"title", "owner", "due_date", "review_date"}
     unknown = set(spec) - allowed
     if unknown:
         raise Invalid("is not an action field", field=sorted(unknown)[0])
-    return add_action(
-        session,
-        failure_id=review.failure_id,
-        review_id=review.id,
-        primary=primary,
-        title=spec.get("title", ""),
-        owner=spec.get("owner"),
-        due_date=spec.get("due_date"),
-        review_date=spec.get("review_date"),
-        review_offset_days=offset,
-    )
+    fields = {
+        "failure_id": review.failure_id,
+        "review_id": review.id,
+        "title": spec.get("title", ""),
+        "owner": spec.get("owner"),
+        "due_date": spec.get("due_date"),
+        "review_date": spec.get("review_date"),
+        "review_offset_days": offset,
+    }
+    if not primary:
+        return add_action(session, **fields, viewer=viewer)
+    return _add_primary_action(session, review, fields, viewer)
+
+
+def _add_primary_action(session: Session, review: Review, fields: dict[str, Any], viewer: Actor) -> Action:
+    """``add_action`` checks for an existing primary action, but two requests can both pass
+    that check; the partial unique index ``uq_actions_one_primary`` stops the second insert. The
+    savepoint undoes only that insert, so the session stays usable for the 409."""
+    try:
+        with session.begin_nested():
+            return add_action(session, **fields, primary=True, viewer=viewer)
+    except IntegrityError:
+        # The messages differ per backend; the committed primary action is the proof.
+        existing = primary_action(session, review, viewer=viewer)
+        if existing is None:
+            raise
+        raise Conflict(
+            f"the review already has its primary action (#{existing.id}), added just now", field="primary"
+        ) from None
 
 
 def add_review_action(
@@ -294,14 +320,14 @@ def add_review_action(
     *,
     primary: bool = False,
     review_offset_days: int = DEFAULT_REVIEW_OFFSET_DAYS,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> Action:
     review = _editable_review(session, review_id, viewer)
-    return _action_from_spec(session, review, spec, primary=primary, offset=review_offset_days)
+    return _action_from_spec(session, review, spec, primary=primary, offset=review_offset_days, viewer=viewer)
 
 
 def list_assumptions(
-    session: Session, *, status: str | None = None, viewer: Viewer | None = None
+    session: Session, *, status: str | None = None, viewer: Actor
 ) -> list[tuple[Assumption, int]]:
     """Assumptions with how many failures they were named in, the most frequent first.
 
@@ -310,7 +336,7 @@ def list_assumptions(
     """
     count = func.count(review_assumptions.c.review_id)
     join_on = review_assumptions.c.assumption_id == Assumption.id
-    if viewer is not None:
+    if is_person(viewer):
         visible_reviews = select(Review.id).where(
             Review.failure_id.in_(select(Failure.id).where(visible_failures_clause(viewer)))
         )
@@ -321,7 +347,7 @@ def list_assumptions(
         .group_by(Assumption.id)
         .order_by(count.desc(), Assumption.id)
     )
-    if viewer is not None:
+    if is_person(viewer):
         stmt = stmt.where(visible_assumptions_clause(viewer))
     if status:
         stmt = stmt.where(Assumption.status == as_enum(status, AssumptionStatus, "status").value)

@@ -12,7 +12,7 @@ Two kinds of finding, each with a character span into the input, a reason and a 
   communication*, *pay more attention*) instead of changing a tool, a default, a check or a
   step. Such actions cannot be verified as done and do not change what the next person meets.
 
-Pure Python, standard library only: a set of regular expressions plus a small amount of
+Pure Python, standard library only (plus the project's error type and size limit): a set of regular expressions plus a small amount of
 grammar (who is the subject of a phrase, is it a person or a system, is the remedy stated in a
 future or imperative frame). :func:`score_action` scores how specific one corrective action is;
 :func:`coach_review` runs both over a review's fields and actions.
@@ -27,11 +27,15 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from lessonloop.errors import Invalid
+from lessonloop.limits import COACH_TEXT_MAX
+
 __all__ = [
     "BLAME",
     "VAGUE_ACTION",
     "ActionScore",
     "Finding",
+    "check_size",
     "coach_review",
     "coach_text",
     "score_action",
@@ -1465,20 +1469,36 @@ def _apply(rule: _Rule, sentence: str, base: int) -> Iterable[Finding]:
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
-    """Drop a finding whose span overlaps an earlier-kept, longer finding of the same kind."""
+    """Drop a finding whose span overlaps an earlier-kept, longer finding of the same kind.
+
+    Findings come in order of start (longest first), and the kept ones of a kind never overlap
+    each other, so a finding overlaps a kept one exactly when it starts before the furthest end
+    kept so far for its kind: one number per kind instead of a scan of everything kept, which
+    made a long text (thousands of findings) take minutes.
+    """
     kept: list[Finding] = []
+    furthest_end: dict[str, int] = {}
     for f in sorted(findings, key=lambda f: (f.start, -(f.end - f.start))):
-        if any(k.kind == f.kind and f.start < k.end and k.start < f.end for k in kept):
+        if f.start < furthest_end.get(f.kind, -1):
             continue
         kept.append(f)
+        furthest_end[f.kind] = max(furthest_end.get(f.kind, -1), f.end)
     return sorted(kept, key=lambda f: (f.start, f.end, f.kind))
+
+
+def check_size(characters: int) -> None:
+    """Refuse more text than the coach reads in one call (``limits.COACH_TEXT_MAX``)."""
+    if characters > COACH_TEXT_MAX:
+        raise Invalid(f"is too long for the coach (at most {COACH_TEXT_MAX} characters)", field="text")
 
 
 def coach_text(text: str) -> list[Finding]:
     """Blame and vague-action findings in *text*, ordered by position.
 
-    ``text[f.start:f.end] == f.text`` for every finding ``f``.
+    ``text[f.start:f.end] == f.text`` for every finding ``f``. More than
+    ``limits.COACH_TEXT_MAX`` characters is refused with :class:`~lessonloop.errors.Invalid`.
     """
+    check_size(len(text or ""))
     if not text or not text.strip():
         return []
     findings: list[Finding] = []
@@ -1645,7 +1665,13 @@ def coach_review(fields: Mapping[str, str | None], actions: Sequence[Mapping[str
 
     Returns ``{"findings": [...], "actions": [...], "summary": {...}}``; each finding dict has the
     finding's fields plus ``"field"`` (the field it came from, or ``"actions[i].title"``).
+    All the text together (fields and action titles) may be at most ``limits.COACH_TEXT_MAX``
+    characters; more is refused with :class:`~lessonloop.errors.Invalid` before any work.
     """
+    check_size(
+        sum(len(text or "") for text in fields.values())
+        + sum(len(str(action.get("title") or "")) for action in actions)
+    )
     findings: list[dict[str, Any]] = []
     for name, text in fields.items():
         for f in coach_text(text or ""):

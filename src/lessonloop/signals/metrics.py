@@ -24,9 +24,7 @@ whole computation stays fast at 100k failures.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -35,9 +33,10 @@ from typing import Any
 from sqlalchemy import Date, Integer, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.actor import Actor, is_person
 from lessonloop.access.policy import visible_failures_clause
-from lessonloop.access.viewer import Viewer
-from lessonloop.actions.models import Action, ActionStatus
+from lessonloop.actions.models import Action, ActionStatus, overdue_clause
+from lessonloop.csvout import to_csv
 from lessonloop.experiments.models import Experiment, Observation
 from lessonloop.experiments.verdict import Verdict, verdict
 from lessonloop.failures.models import Failure, FailureStatus
@@ -148,10 +147,10 @@ def compute_metrics(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     today: dt.date | None = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> dict[str, Any]:
     """``viewer``: count only the failures they may see (and their reviews, actions and
-    assumptions); ``None`` is a trusted local caller that counts everything.
+    assumptions); a named system job counts everything.
 
     Failures are counted per team and month by the database (``GROUP BY``); only repeats,
     completed reviews and actions come back as rows, each joined to its failure's team and
@@ -167,7 +166,7 @@ def compute_metrics(
     where: list[Any] = []
     if team_id is not None:
         where.append(Failure.team_id == team_id)
-    if viewer is not None:
+    if is_person(viewer):
         where.append(visible_failures_clause(viewer))
     if since is not None:
         where.append(Failure.detected_at >= since)
@@ -248,8 +247,8 @@ def compute_metrics(
     # today, late (open past due, or closed after it), days overdue for the open late ones,
     # specificity, and whether it is a done primary. Four grouped queries over the same join cost
     # three times as much at 100k failures.
-    open_, done_ = ActionStatus.open.value, ActionStatus.done.value
-    overdue = and_(Action.status == open_, Action.due_date < today)
+    done_ = ActionStatus.done.value
+    overdue = overdue_clause(today)
     closed_late = and_(
         Action.status == done_, Action.closed_at.is_not(None), sql.date(Action.closed_at) > Action.due_date
     )
@@ -290,7 +289,7 @@ def compute_metrics(
     # the done primaries here: filtering them in SQL repeated the done-primary join per query.
     done = set(done_primaries)
     verified = _passed_experiments(session, done) if done else set()
-    verified |= _worked_at_review_date(session, done)
+    verified |= _worked_at_review_date(session, done, viewer=viewer)
     for aid, (team, mon, is_learned) in done_primaries.items():
         if is_learned or aid in verified:
             buckets[(team, mon)].converted += 1
@@ -325,11 +324,11 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
-def _worked_at_review_date(session: Session, action_ids: set[int]) -> set[int]:
+def _worked_at_review_date(session: Session, action_ids: set[int], *, viewer: Actor) -> set[int]:
     """Actions whose owner answered "yes" to the review-date check (see lessonloop.worker)."""
     from lessonloop.worker.checks import verified_action_ids  # the worker builds on the domain
 
-    return verified_action_ids(session) & action_ids if action_ids else set()
+    return verified_action_ids(session, viewer=viewer) & action_ids if action_ids else set()
 
 
 def _passed_experiments(session: Session, action_ids: set[int]) -> set[int]:
@@ -365,7 +364,7 @@ def _result(
     team_id: int | None,
     since: dt.datetime | None,
     until: dt.datetime | None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> dict[str, Any]:
     top = _top_failed_assumptions(session, viewer)
     return {
@@ -392,7 +391,7 @@ def _as_dict(row: MetricsRow) -> dict[str, Any]:
     return out
 
 
-def _top_failed_assumptions(session: Session, viewer: Viewer | None, limit: int = 10) -> list[dict[str, Any]]:
+def _top_failed_assumptions(session: Session, viewer: Actor, limit: int = 10) -> list[dict[str, Any]]:
     """The failed assumptions named in the most reviews (with a viewer: reviews of failures they
     may see), most first; the same order as ``list_assumptions(status="failed")``, but columns
     only and the top ``limit`` computed by the database."""
@@ -401,7 +400,7 @@ def _top_failed_assumptions(session: Session, viewer: Viewer | None, limit: int 
     stmt = select(Assumption.id, Assumption.statement, count).join(
         review_assumptions, review_assumptions.c.assumption_id == Assumption.id
     )
-    if viewer is not None:
+    if is_person(viewer):
         stmt = (
             stmt.join(Review, Review.id == review_assumptions.c.review_id)
             .join(Failure, Failure.id == Review.failure_id)
@@ -427,12 +426,12 @@ CSV_FIELDS = [f for f in MetricsRow.__dataclass_fields__ if f != "gap_types"] + 
 
 
 def metrics_csv(result: dict[str, Any]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
+    """One row per team and month, then the totals; team names are people's text, so the cells
+    go through :func:`lessonloop.csvout.to_csv` (no spreadsheet formulas)."""
+    rows = []
     for row in [*result["months"], result["totals"]]:
         flat = {k: v for k, v in row.items() if k != "gap_types"}
         for gap in ("skill", "process", "context", "resourcing"):
             flat[f"gap_{gap}"] = row["gap_types"].get(gap, 0)
-        writer.writerow({k: "" if v is None else v for k, v in flat.items()})
-    return out.getvalue()
+        rows.append(flat)
+    return to_csv(CSV_FIELDS, rows)

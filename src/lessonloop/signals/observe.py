@@ -1,8 +1,9 @@
-"""What happens right after a failure is logged: "have we seen this before?".
+"""Observe: logging a failure and what happens right after it, "have we seen this before?".
 
-The adapters (CLI `log`, API `POST /failures`, the log page) call :func:`after_logging` in the
-same transaction: it finds the most similar earlier failures, suggests a repeat when one is
-close enough, and opens or grows escalations for patterns that now cross the threshold.
+The adapters (CLI `log`, API `POST /failures`, the log page) call :func:`log_and_observe`, one
+use case in one transaction: it logs the failure, finds the most similar earlier failures,
+suggests a repeat when one is close enough, and opens or grows escalations for patterns that now
+cross the threshold.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from lessonloop.access.actor import Actor, SystemActor, is_system, require_actor
 from lessonloop.escalations.models import Escalation
-from lessonloop.escalations.service import EscalationPolicy, check_escalations
+from lessonloop.escalations.service import EscalationPolicy, check_escalations, visible_escalations
 from lessonloop.failures.models import Failure
+from lessonloop.failures.schemas import LogFailure
+from lessonloop.failures.service import log_failure
 from lessonloop.signals.similar import SimilarMatch, similar_failures
 from lessonloop.signals.text import tokens
 
@@ -22,6 +26,9 @@ from lessonloop.signals.text import tokens
 # the new failure's content words (stemmed) that the earlier failure's title and labels also
 # have; 0.6 suggests only when most of what was said is said again.
 REPEAT_OVERLAP = 0.6
+
+#: The escalation check after a log runs as this job: patterns span failures the logger may not see.
+ESCALATION_CHECK = SystemActor("escalation-check")
 
 
 @dataclass
@@ -41,9 +48,10 @@ def overlap(new: Failure, earlier: Failure) -> float:
 
 
 def suggest_repeat(
-    session: Session, failure: Failure, matches: list[SimilarMatch]
+    session: Session, failure: Failure, matches: list[SimilarMatch], *, viewer: Actor
 ) -> tuple[SimilarMatch | None, float]:
     """The earlier match that most of the new failure's words repeat, if any reaches the bar."""
+    require_actor(viewer)
     best: tuple[SimilarMatch | None, float] = (None, 0.0)
     for match in matches:
         earlier = session.get(Failure, match.id)
@@ -63,6 +71,7 @@ def after_logging(
     visible: Callable[[Failure], bool] | None = None,
     limit: int = 3,
     find_similar: bool = True,
+    viewer: Actor,
 ) -> ObserveReport:
     """``find_similar=False``: only the escalation check (the API's ``POST /failures`` answers at
     once and leaves "have we seen this before?" to ``GET /failures/{id}/similar``)."""
@@ -76,7 +85,43 @@ def after_logging(
             limit=limit,
             exclude_ids=[failure.id],
             visible=visible,
+            viewer=viewer,
         )
-        report.suggested_repeat, report.repeat_overlap = suggest_repeat(session, failure, report.similar)
-    report.escalations = check_escalations(session, policy=policy)
+        report.suggested_repeat, report.repeat_overlap = suggest_repeat(
+            session, failure, report.similar, viewer=viewer
+        )
+    # Patterns are found across every failure (a system job's view), but the logger is told only
+    # about the escalations whose failures they may all see.
+    found = check_escalations(session, policy=policy, viewer=ESCALATION_CHECK)
+    report.escalations = found if is_system(viewer) else visible_escalations(session, found, viewer)
     return report
+
+
+@dataclass
+class Logged:
+    """A failure just logged and what the loop noticed about it."""
+
+    failure: Failure
+    report: ObserveReport
+
+
+def log_and_observe(
+    session: Session,
+    command: LogFailure,
+    *,
+    policy: EscalationPolicy | None = None,
+    find_similar: bool = True,
+    limit: int = 3,
+    viewer: Actor,
+) -> Logged:
+    """Observe, in one call: log the failure, then check it against the patterns (escalations)
+    and, with ``find_similar``, answer "have we seen this before?".
+
+    The API, the CLI and the log page all call this, so no adapter can log a failure without the
+    signals that follow it. ``find_similar=False`` leaves the similar failures to a later request
+    (the API answers at once; ``GET /failures/{id}/similar`` has them)."""
+    failure = log_failure(session, **command.model_dump(), viewer=viewer)
+    report = after_logging(
+        session, failure, policy=policy, find_similar=find_similar, limit=limit, viewer=viewer
+    )
+    return Logged(failure, report)

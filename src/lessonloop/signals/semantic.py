@@ -20,8 +20,9 @@ model from the package's own directory on the CPU.
 * **Lookup.** All vectors of the current model are held in one numpy matrix per database and
   process; each lookup checks ``count(*)`` and ``max(updated_at)`` of the table (two index
   reads) and reads only the rows written since, or everything again after a delete.
-* **Blend** (:func:`blend`): the lexical candidates plus the :data:`SEMANTIC_CANDIDATES`
-  nearest failures by cosine are re-scored as
+* **Blend** (:func:`lessonloop.signals.similar.blend`, next to the ranking it re-scores): the
+  lexical candidates plus the :data:`SEMANTIC_CANDIDATES` nearest failures by cosine are
+  re-scored as
   ``(1 - SEMANTIC_WEIGHT) × BM25F / max BM25F + SEMANTIC_WEIGHT × max(cosine, 0)``;
   cause agreement and the query-label bonus then apply as in lexical ranking.
 """
@@ -48,8 +49,6 @@ from lessonloop.signals.models import FailureEmbedding, now_precise
 
 if TYPE_CHECKING:
     import numpy as np
-
-    from lessonloop.signals.similar import _Ranked
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +310,8 @@ def embedding_flush(session: Session, _flush_context: Any) -> None:
 
 
 def register_embedding_hook(factory: sessionmaker[Session]) -> bool:
-    """Called by :func:`lessonloop.store.engine.make_sessionmaker` when the setting is on."""
+    """Installed by :func:`lessonloop.store.engine.make_sessionmaker` when the setting is on
+    (registered by :mod:`lessonloop.bootstrap`)."""
     gone = missing()
     if gone:
         log.warning(
@@ -479,20 +479,3 @@ def semantic_scores(
             if np.isfinite(candidates[row]):
                 top[int(m.ids[row])] = float(candidates[row])
     return SemanticScores(top=top, _all=cosines, _rows=m.rows)
-
-
-def blend(ranked: list[_Ranked], scores: SemanticScores) -> list[_Ranked]:
-    """Re-score lexical + semantic candidates: ``(1 - w) × lexical / best lexical + w × cosine``
-    (negative cosines count as 0); candidates scoring 0 are dropped. Best first."""
-    best = max((r.text_score for r in ranked), default=0.0)
-    out = []
-    for item in ranked:
-        lexical = item.text_score / best if best > 0 else 0.0
-        cosine = scores.of(item.doc.failure.id)
-        item.cosine = cosine
-        score = (1.0 - SEMANTIC_WEIGHT) * lexical + SEMANTIC_WEIGHT * max(cosine or 0.0, 0.0)
-        item.text_score = item.score = score
-        if score > 0:
-            out.append(item)
-    out.sort(key=lambda r: (-r.text_score, r.doc.failure.id))
-    return out

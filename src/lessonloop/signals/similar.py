@@ -54,17 +54,22 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from lessonloop.access.actor import Actor, is_system
+from lessonloop.access.policy import can_see_failure
 from lessonloop.actions.models import Action
 from lessonloop.failures.models import Failure, FailureLabel
 from lessonloop.lessons.models import Lesson, lesson_failures
 from lessonloop.reviews.models import Review
 from lessonloop.signals.text import is_content_word, stem, term_counts, words
 from lessonloop.store.search import KIND_CODES, doc_id
+
+if TYPE_CHECKING:
+    from lessonloop.signals.semantic import SemanticScores
 
 #: Labels that say "no cause known": never evidence of similarity, never suggested.
 NO_CAUSE_LABELS = frozenset({"uncategorized", "unknown"})
@@ -120,6 +125,18 @@ LABEL_BONUS = 0.5
 
 #: Optional visibility hook: ``visible(failure)`` is False for a failure the viewer may not see.
 Visible = Callable[[Failure], bool]
+
+
+def _visible_to(viewer: Actor, visible: Visible | None) -> Visible | None:
+    """The candidates' filter for ``viewer``: the policy for a person (and ``visible`` too when
+    given); only ``visible``, or nothing, for a named system job. ``None`` is refused."""
+    if is_system(viewer):
+        return visible
+    person = viewer
+    if visible is None:
+        return lambda f: can_see_failure(person, f)
+    extra = visible
+    return lambda f: can_see_failure(person, f) and extra(f)
 
 
 def is_cause_label(label: str) -> bool:
@@ -746,6 +763,28 @@ def _apply_label_bonus(ranked: list[_Ranked], labels: Iterable[str]) -> list[_Ra
     return sorted(ranked, key=lambda r: (-r.text_score, r.doc.failure.id))
 
 
+def blend(ranked: list[_Ranked], scores: SemanticScores) -> list[_Ranked]:
+    """Re-score lexical + semantic candidates: ``(1 - w) × lexical / best lexical + w × cosine``
+    (negative cosines count as 0); candidates scoring 0 are dropped. Best first.
+
+    Here rather than in :mod:`~lessonloop.signals.semantic`: the ranking imports the embeddings,
+    never the other way round (no import cycle)."""
+    from lessonloop.signals.semantic import SEMANTIC_WEIGHT
+
+    best = max((r.text_score for r in ranked), default=0.0)
+    out = []
+    for item in ranked:
+        lexical = item.text_score / best if best > 0 else 0.0
+        cosine = scores.of(item.doc.failure.id)
+        item.cosine = cosine
+        score = (1.0 - SEMANTIC_WEIGHT) * lexical + SEMANTIC_WEIGHT * max(cosine or 0.0, 0.0)
+        item.text_score = item.score = score
+        if score > 0:
+            out.append(item)
+    out.sort(key=lambda r: (-r.text_score, r.doc.failure.id))
+    return out
+
+
 def _cause_votes(ranked: Sequence[_Ranked]) -> dict[str, float]:
     """Share of the similarity-weighted vote per cause label (lower-cased) among the
     :data:`NEIGHBOURS` nearest candidates that have a cause label."""
@@ -799,6 +838,7 @@ def similar_failures(
     visible: Visible | None = None,
     cause_agreement: bool = True,
     semantic: bool = False,
+    viewer: Actor,
 ) -> list[SimilarMatch]:
     """The logged failures most like the one described, best first.
 
@@ -811,14 +851,13 @@ def similar_failures(
     :class:`~lessonloop.signals.semantic.SemanticUnavailable`), so a failure described in other
     words can match.
     """
+    visible = _visible_to(viewer, visible)
     if limit <= 0:
         return []
     query = Query.parse(title, text)
     exclude = {int(i) for i in exclude_ids}
     if semantic:
         from lessonloop.signals.semantic import (
-            SemanticScores,
-            blend,
             embed_query_async,
             require,
             semantic_scores,
@@ -878,6 +917,7 @@ def suggest_labels(
     k: int = 3,
     exclude_ids: Iterable[int] = (),
     visible: Visible | None = None,
+    viewer: Actor,
 ) -> list[tuple[str, float]]:
     """Cause labels voted by the nearest labelled failures, best first, with their vote share.
 
@@ -885,6 +925,7 @@ def suggest_labels(
     text similarity; a score is a label's share of the vote (0..1). ``Uncategorized`` /
     ``unknown`` never vote and are never suggested.
     """
+    visible = _visible_to(viewer, visible)
     query = Query.parse(title, text)
     if k <= 0 or not query.weights:
         return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Integer, MetaData, Table, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -54,6 +54,19 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     # Which fields the history log leaves out (large or derived); a model may widen it.
     __history_exclude__: frozenset[str] = frozenset({"created_at", "updated_at"})
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table = getattr(cls, "__table__", None)
+        if isinstance(table, Table) and _single_integer_key(table):
+            # Without AUTOINCREMENT SQLite gives the id of the newest deleted row to the next
+            # insert, and that row's history would show on the new one (migration 0010).
+            table.dialect_kwargs["sqlite_autoincrement"] = True
+
+
+def _single_integer_key(table: Table) -> bool:
+    key = list(table.primary_key.columns)
+    return len(key) == 1 and isinstance(key[0].type, Integer)
 
 
 class Record:

@@ -7,41 +7,146 @@ everything back, so a failure in the middle leaves nothing half-written.
 
 from __future__ import annotations
 
+import os
+import re
+import threading
 from collections.abc import Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from lessonloop.settings import Settings
 from lessonloop.store.history import record_flush
+from lessonloop.store.registry import install_session_hooks, require_wired
 from lessonloop.store.search import index_flush
 from lessonloop.store.version import DataVersion
 
+#: How long a SQLite writer waits for the one before it before giving up ("database is locked").
+#: Writers queue rather than fail: a long import or a burst of requests only makes others wait.
+BUSY_TIMEOUT_S = 30.0
+
+# Statements that only read: they run outside any transaction until the first write (as pysqlite
+# has always done), so a unit that only reads never takes the write lock and reads stay concurrent.
+_READ_ONLY = re.compile(r"\s*(SELECT|PRAGMA|EXPLAIN|VALUES)\b", re.IGNORECASE)
+_CTE_WRITE = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+_PENDING = "lessonloop_begin_pending"  # connection info keys
+_HOLDS = "lessonloop_writer_queue"
+
+
+def _is_read(statement: str) -> bool:
+    if _READ_ONLY.match(statement):
+        return True
+    return statement.lstrip()[:4].upper() == "WITH" and not _CTE_WRITE.search(statement)
+
+
+class WriterQueue:
+    """One writer at a time per database file within this process; the others wait in line.
+
+    SQLite's own busy handler (``busy_timeout``) makes a blocked writer poll with growing sleeps,
+    so under load a writer can lose every race until its timeout runs out. Threads of one process
+    instead wait on this lock, first come first served; other processes still meet at SQLite's
+    lock, where ``busy_timeout`` makes them wait. A thread that already holds the queue through
+    another connection does not wait on itself: SQLite decides (and times out) as before.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+
+    def acquire(self, timeout: float) -> bool:
+        me = threading.get_ident()
+        if self._owner == me or not self._lock.acquire(timeout=timeout):
+            return False  # SQLite's busy timeout still applies to BEGIN IMMEDIATE
+        self._owner = me
+        return True
+
+    def release(self) -> None:
+        self._owner = None
+        self._lock.release()
+
+
+_queues: dict[str, WriterQueue] = {}
+_queues_lock = threading.Lock()
+
+
+def writer_queue(path: str) -> WriterQueue:
+    with _queues_lock:
+        return _queues.setdefault(os.path.realpath(path), WriterQueue())
+
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # pysqlite must not begin transactions itself (its deferred BEGIN is the bug: see
+    # _sqlite_writes_wait); the begin/before_cursor_execute hooks do it.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    # WAL lets the web server read while the worker or CLI writes; busy_timeout waits for a
-    # writer instead of failing at once; foreign keys are off by default in SQLite.
+    # WAL lets the web server read while the worker or CLI writes; busy_timeout makes a writer
+    # wait for the one before it instead of failing at once; foreign keys are off by default.
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _sqlite_writes_wait(engine: Engine) -> None:
+    """Every write transaction starts with ``BEGIN IMMEDIATE``, after the reads before it.
+
+    pysqlite's deferred ``BEGIN`` (and a ``SAVEPOINT`` outside a transaction) takes a read
+    snapshot first and asks for the write lock only at the first write; if another writer
+    committed in between, SQLite cannot wait and answers "database is locked" at once, whatever
+    the busy timeout (the API's 503). ``BEGIN IMMEDIATE`` takes the write lock up front, where
+    the busy timeout does apply, so writers wait their turn. It is emitted just before the first
+    statement that writes (or opens a savepoint), so read-only units never take the lock.
+    """
+    database = engine.url.database or ""
+    queue = None if database in ("", ":memory:") or "mode=memory" in database else writer_queue(database)
+
+    def begin(conn: Connection) -> None:
+        conn.info[_PENDING] = True  # no BEGIN yet: reads need none
+
+    def before_execute(conn: Connection, cursor: Any, statement: str, *_args: Any) -> None:
+        if not conn.info.get(_PENDING) or _is_read(statement):
+            return
+        conn.info[_PENDING] = False
+        if queue is not None and queue.acquire(BUSY_TIMEOUT_S):
+            conn.info[_HOLDS] = queue
+        cursor.execute("BEGIN IMMEDIATE")
+
+    def end(conn: Connection) -> None:
+        conn.info[_PENDING] = False
+        held = conn.info.pop(_HOLDS, None)
+        if held is not None:
+            held.release()
+
+    def end_record(record: Any) -> None:
+        # a connection reset, invalidated or closed without the commit/rollback events
+        held = record.info.pop(_HOLDS, None)
+        if held is not None:
+            held.release()
+
+    event.listen(engine, "begin", begin)
+    event.listen(engine, "before_cursor_execute", before_execute)
+    event.listen(engine, "commit", end)
+    event.listen(engine, "rollback", end)
+    event.listen(engine.pool, "reset", lambda _dbapi, record, _state: end_record(record))
+    event.listen(engine.pool, "invalidate", lambda _dbapi, record, _exc: end_record(record))
+    event.listen(engine.pool, "close", lambda _dbapi, record: end_record(record))
 
 
 def make_engine(settings: Settings) -> Engine:
     url = settings.database_url
     kwargs: dict[str, Any] = {"echo": settings.echo_sql, "future": True}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_S}
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        _sqlite_writes_wait(engine)
     return engine
 
 
@@ -52,15 +157,8 @@ def make_sessionmaker(engine: Engine, *, semantic: bool = False) -> sessionmaker
     # History and the search index are written by flush hooks, so no write path can skip them.
     event.listen(factory, "after_flush", record_flush)
     event.listen(factory, "after_flush", index_flush)
-    # The coach's scores are stored on reviews and actions for the metrics (signals/annotate.py).
-    from lessonloop.signals.annotate import annotate_flush
-
-    event.listen(factory, "before_flush", annotate_flush)
-    # Embeddings for the optional semantic ranking (signals/semantic.py), when enabled.
-    if semantic:
-        from lessonloop.signals.semantic import register_embedding_hook
-
-        register_embedding_hook(factory)
+    # The layers above add theirs (coach scores, embeddings): see lessonloop.bootstrap.
+    install_session_hooks(factory, frozenset({"semantic"} if semantic else ()))
     return factory
 
 
@@ -75,12 +173,20 @@ class Database:
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Database:
-        import lessonloop.store.registry  # noqa: F401  (complete the mappers)
-        from lessonloop.store.migrate import ensure_schema
+        from lessonloop.store.migrate import check_not_newer, ensure_schema
 
+        require_wired()  # the mappers are complete and the hooks registered (lessonloop.bootstrap)
         engine = make_engine(settings)
-        if migrate:
-            ensure_schema(engine)
+        try:
+            # A schema written by a newer lessonloop is refused before anything reads or writes
+            # it (migrate.SchemaTooNew), with or without migrating.
+            if migrate:
+                ensure_schema(engine)
+            else:
+                check_not_newer(engine)
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(
             settings=settings, engine=engine, sessions=make_sessionmaker(engine, semantic=settings.semantic)
         )

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Index, Integer, String, insert, select
+from sqlalchemy import JSON, Index, Integer, String, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import get_history
 
+from lessonloop.errors import NotFound
 from lessonloop.store.base import Base, UTCDateTime, utcnow
 
 
@@ -115,9 +116,42 @@ def record_flush(session: Session, _flush_context: Any) -> None:
 
 
 def list_history(session: Session, record_type: str, record_id: int) -> list[HistoryEntry]:
+    """The history of the record that has this id *now*, oldest first.
+
+    :class:`~lessonloop.errors.NotFound` when no record of that type has the id (a deleted
+    record's history is not readable by its old id). Entries up to the last ``delete`` of the
+    id belong to an earlier record that had it (ids reused by SQLite before migration 0010, or
+    restored by an import), so they are left out.
+    """
+    if not _exists(session, record_type, record_id):
+        raise NotFound(f"no {record_type} with id {record_id}", field=f"{record_type}_id")
+    same = (HistoryEntry.record_type == record_type, HistoryEntry.record_id == record_id)
+    last_delete = select(func.max(HistoryEntry.id)).where(*same, HistoryEntry.action == "delete")
     stmt = (
         select(HistoryEntry)
-        .where(HistoryEntry.record_type == record_type, HistoryEntry.record_id == record_id)
+        .where(*same, HistoryEntry.id > func.coalesce(last_delete.scalar_subquery(), 0))
         .order_by(HistoryEntry.id)
     )
     return list(session.scalars(stmt))
+
+
+def _exists(session: Session, record_type: str, record_id: int) -> bool:
+    model = _model_of(record_type)
+    if model is not None:
+        return session.get(model, record_id) is not None
+    # A type no model names (an old export's): gone when its last entry is a delete.
+    last = session.scalar(
+        select(HistoryEntry.action)
+        .where(HistoryEntry.record_type == record_type, HistoryEntry.record_id == record_id)
+        .order_by(HistoryEntry.id.desc())
+        .limit(1)
+    )
+    return last is not None and last != "delete"
+
+
+def _model_of(record_type: str) -> type[Base] | None:
+    for mapper in Base.registry.mappers:
+        cls = mapper.class_
+        if getattr(cls, "__record_type__", None) == record_type or cls.__tablename__ == record_type:
+            return cast(type[Base], cls)
+    return None

@@ -66,7 +66,7 @@ class Ctx:
             me=self.person,
             viewer=self.viewer,
             nav=nav,
-            unread=unread_count(self.session, self.person.id),
+            unread=unread_count(self.session, self.person.id, viewer=self.viewer),
             **data,
         )
 

@@ -6,8 +6,8 @@ latest check says ``yes``.
 Who may answer (``viewer`` given — the API and the pages): the same people who may work on the
 action (:func:`lessonloop.access.policy.can_work_on_action`): its owner, and whoever may change its
 failure. Someone who may not see the failure gets a 404, someone who may see but not answer a
-403. The answer is recorded as theirs. ``viewer=None`` is a trusted local caller (the CLI, the
-worker, tests): it may answer for anyone (``person``, default the owner). A dropped action is not
+403. The answer is recorded as theirs. A named system job (the CLI, the
+worker, tests) may answer for anyone (``person``, default the owner). A dropped action is not
 checked: nothing was done whose effect could be judged.
 """
 
@@ -19,8 +19,9 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lessonloop import limits
+from lessonloop.access.actor import Actor, is_person, require_actor
 from lessonloop.access.scope import require_action_workable, require_failure_seen
-from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action, ActionStatus
 from lessonloop.coerce import as_enum, as_text
 from lessonloop.errors import Conflict
@@ -39,7 +40,7 @@ def record_check(
     note: str = "",
     person: PersonRef | None = None,
     now: dt.datetime | None = None,
-    viewer: Viewer | None = None,
+    viewer: Actor,
 ) -> ActionCheck:
     """Record whether an action worked (yes, no, partly). A later check supersedes an earlier one.
 
@@ -47,22 +48,22 @@ def record_check(
     they may not see it, 403 otherwise), and the answer is the viewer's (``person`` is ignored).
     """
     action = get_or_404(session, Action, action_id)
-    if viewer is not None:
+    if is_person(viewer):
         require_action_workable(viewer, action, _failure_of(session, action))
     if action.status == ActionStatus.dropped.value:
         raise Conflict(f"action {action.id} was dropped; there is nothing to check", field="status")
     answer = as_enum(worked, Worked, "worked")
-    if viewer is not None:
+    if is_person(viewer):
         by = viewer.person_id
     elif person not in (None, ""):
-        by = get_person(session, person, field="person").id
+        by = get_person(session, person, field="person", viewer=viewer).id
     else:
         by = action.owner_id
     check = ActionCheck(
         action_id=action.id,
         person_id=by,
         worked=answer.value,
-        note=as_text(note, "note", max_len=5000),
+        note=as_text(note, "note", max_len=limits.NOTE_MAX),
         checked_at=now or utcnow(),
     )
     session.add(check)
@@ -76,10 +77,10 @@ def _failure_of(session: Session, action: Action) -> Failure:
     return failure
 
 
-def checks_for(session: Session, action_id: int | str, *, viewer: Viewer | None = None) -> list[ActionCheck]:
+def checks_for(session: Session, action_id: int | str, *, viewer: Actor) -> list[ActionCheck]:
     """An action's checks, oldest first (the last one counts); 404 when ``viewer`` may not see it."""
     action = get_or_404(session, Action, action_id)
-    if viewer is not None:
+    if is_person(viewer):
         require_failure_seen(viewer, _failure_of(session, action))
     return list(
         session.scalars(
@@ -90,8 +91,9 @@ def checks_for(session: Session, action_id: int | str, *, viewer: Viewer | None 
     )
 
 
-def latest_checks(session: Session, action_ids: Iterable[int]) -> dict[int, ActionCheck]:
+def latest_checks(session: Session, action_ids: Iterable[int], *, viewer: Actor) -> dict[int, ActionCheck]:
     """action id → its most recent check, for actions the caller already may see."""
+    require_actor(viewer)
     ids = list(action_ids)
     latest: dict[int, ActionCheck] = {}
     for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
@@ -105,8 +107,11 @@ def latest_checks(session: Session, action_ids: Iterable[int]) -> dict[int, Acti
     return latest
 
 
-def latest_outcomes(session: Session, action_ids: Iterable[int] | None = None) -> dict[int, str]:
+def latest_outcomes(
+    session: Session, action_ids: Iterable[int] | None = None, *, viewer: Actor
+) -> dict[int, str]:
     """action id → the answer of its most recent check (actions never checked are absent)."""
+    require_actor(viewer)
     stmt = select(ActionCheck.action_id, ActionCheck.worked, ActionCheck.checked_at, ActionCheck.id)
     ids = None if action_ids is None else list(action_ids)
     rows: list[tuple[int, str, dt.datetime, int]] = []
@@ -123,6 +128,13 @@ def latest_outcomes(session: Session, action_ids: Iterable[int] | None = None) -
     return {aid: v[2] for aid, v in latest.items()}
 
 
-def verified_action_ids(session: Session, action_ids: Iterable[int] | None = None) -> set[int]:
+def verified_action_ids(
+    session: Session, action_ids: Iterable[int] | None = None, *, viewer: Actor
+) -> set[int]:
     """Actions whose owner answered "yes, it worked" at the latest check."""
-    return {aid for aid, worked in latest_outcomes(session, action_ids).items() if worked == Worked.yes.value}
+    require_actor(viewer)
+    return {
+        aid
+        for aid, worked in latest_outcomes(session, action_ids, viewer=viewer).items()
+        if worked == Worked.yes.value
+    }

@@ -12,18 +12,36 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lessonloop.access.policy import can_see
+from lessonloop.access.viewer import Viewer, viewer_for
 from lessonloop.actions.models import Action, ActionStatus
 from lessonloop.escalations.service import EscalationPolicy, check_escalations
 from lessonloop.experiments.models import Experiment
 from lessonloop.failures.models import Failure
 from lessonloop.notifications.service import enqueue
-from lessonloop.people.models import Membership, Role
-from lessonloop.worker.models import ActionCheck, ReflectionSession, ReflectionStatus
+from lessonloop.worker.models import ActionCheck, ReflectionSession
+from lessonloop.worker.reflections import propose_session
 from lessonloop.worker.scheduler import JobContext, job
 
 
 def _days(n: int) -> str:
     return "1 day" if abs(n) == 1 else f"{abs(n)} days"
+
+
+class _Readers:
+    """Who may read what a job is about to send: a reminder names an action and, through it, its
+    failure, so it goes out only to an owner who may see that failure now (the calendar feed
+    leaves such an action out the same way). Viewers are built once per person per job run."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.viewers: dict[int, Viewer] = {}
+
+    def may_read(self, person_id: int, record: object) -> bool:
+        viewer = self.viewers.get(person_id)
+        if viewer is None:
+            viewer = self.viewers[person_id] = viewer_for(self.session, person_id)
+        return can_see(self.session, viewer, record)
 
 
 @job("action-reminders", description="Remind owners N days before an action is due, and when overdue")
@@ -38,7 +56,10 @@ def action_reminders(ctx: JobContext) -> str:
         )
     )
     sent = 0
+    readers = _Readers(ctx.session)
     for action in rows:
+        if not readers.may_read(action.owner_id, action):
+            continue
         left = (action.due_date - today).days
         due = action.due_date.isoformat()
         if left >= 0:
@@ -69,6 +90,7 @@ def action_reminders(ctx: JobContext) -> str:
             body_text=body,
             dedupe_key=key,
             now=ctx.now,
+            viewer=ctx.actor,
         ):
             sent += 1
     return f"{sent} reminders"
@@ -87,7 +109,10 @@ def review_checks(ctx: JobContext) -> str:
         )
     )
     sent = 0
+    readers = _Readers(ctx.session)
     for action in rows:
+        if not readers.may_read(action.owner_id, action):
+            continue
         subject = f"Did this work? Action #{action.id}: {action.title}"
         body = (
             f"Today ({action.review_date.isoformat()}) is the review date of action #{action.id}, "
@@ -102,6 +127,7 @@ def review_checks(ctx: JobContext) -> str:
             body_text=body,
             dedupe_key=f"review-check:action:{action.id}:{action.review_date.isoformat()}",
             now=ctx.now,
+            viewer=ctx.actor,
         ):
             sent += 1
     return f"{sent} review prompts"
@@ -119,7 +145,10 @@ def experiment_ends(ctx: JobContext) -> str:
         )
     )
     sent = 0
+    readers = _Readers(ctx.session)
     for experiment, owner_id in rows:
+        if not readers.may_read(owner_id, experiment):
+            continue
         count = len(experiment.observations)
         subject = f"Experiment #{experiment.id} has ended: record what you observed"
         body = (
@@ -136,6 +165,7 @@ def experiment_ends(ctx: JobContext) -> str:
             body_text=body,
             dedupe_key=f"experiment-end:experiment:{experiment.id}:{experiment.end_date.isoformat()}",
             now=ctx.now,
+            viewer=ctx.actor,
         ):
             sent += 1
     return f"{sent} observation requests"
@@ -144,36 +174,31 @@ def experiment_ends(ctx: JobContext) -> str:
 @job("escalations", every="daily", description="Check for persistent patterns; tell the owner")
 def escalations(ctx: JobContext) -> str:
     policy = EscalationPolicy.from_settings(ctx.settings)
-    touched = check_escalations(ctx.session, now=ctx.now, policy=policy)
+    touched = check_escalations(ctx.session, now=ctx.now, policy=policy, viewer=ctx.actor)
+    readers = _Readers(ctx.session)
     for escalation in touched:
         if escalation.owner_id is None:
             continue
+        if readers.may_read(escalation.owner_id, escalation):
+            subject, body = f"Escalation #{escalation.id}: {escalation.subject}", escalation.explanation
+        else:
+            # Its explanation names failures the owner may not see: say only that it needs them.
+            subject = f"Escalation #{escalation.id} needs its owner"
+            body = (
+                f"Escalation #{escalation.id} was opened or grew, and you own it, but it names failures "
+                "you may not see. Ask a lead of the team involved to review it with you, or to take it over."
+            )
         enqueue(
             ctx.session,
             person_id=escalation.owner_id,
             kind="escalation",
-            subject=f"Escalation #{escalation.id}: {escalation.subject}",
-            body_text=escalation.explanation,
+            subject=subject,
+            body_text=body,
             dedupe_key=f"escalation:{escalation.id}:{escalation.count}",
             now=ctx.now,
+            viewer=ctx.actor,
         )
     return f"{len(touched)} escalations opened or grown"
-
-
-def _facilitator(session: Session, failure: Failure) -> int | None:
-    if failure.team_id is not None:
-        lead = session.scalar(
-            select(Membership.person_id)
-            .where(
-                Membership.team_id == failure.team_id,
-                Membership.role.in_([Role.lead.value, Role.admin.value]),
-            )
-            .order_by(Membership.role.desc(), Membership.id)
-            .limit(1)
-        )
-        if lead is not None:
-            return int(lead)
-    return failure.reporter_id
 
 
 @job("reflection-sessions", description="Propose a dated reflection session after a high/critical failure")
@@ -193,17 +218,8 @@ def reflection_sessions(ctx: JobContext) -> str:
         when = max(
             failure.detected_at.date() + dt.timedelta(days=ctx.config.reflection_within_days), ctx.today
         )
-        facilitator = _facilitator(ctx.session, failure)
-        reflection = ReflectionSession(
-            failure_id=failure.id,
-            team_id=failure.team_id,
-            facilitator_id=facilitator,
-            title=f"Reflection session: {failure.title}"[:400],
-            scheduled_for=when,
-            status=ReflectionStatus.proposed.value,
-        )
-        ctx.session.add(reflection)
-        ctx.session.flush()
+        # Only someone who may see the failure runs (and hears of) it: the title names the failure.
+        facilitator = propose_session(ctx.session, failure, when=when, viewer=ctx.actor).facilitator_id
         made += 1
         if facilitator is not None:
             enqueue(
@@ -213,10 +229,11 @@ def reflection_sessions(ctx: JobContext) -> str:
                 subject=f"Hold a reflection session on failure #{failure.id} by {when.isoformat()}",
                 body_text=(
                     f"Failure #{failure.id} “{failure.title}” was {failure.severity}. A reflection "
-                    f"session is proposed for {when.isoformat()} (it is in your team's calendar).\n"
+                    f"session is proposed for {when.isoformat()} (it is in your calendar).\n"
                     f"Run the review: lessonloop review {failure.id}"
                 ),
                 dedupe_key=f"reflection:failure:{failure.id}",
                 now=ctx.now,
+                viewer=ctx.actor,
             )
     return f"{made} reflection sessions proposed"

@@ -34,6 +34,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from lessonloop.access.actor import SystemActor
 from lessonloop.notifications.config import WorkerConfig
 from lessonloop.settings import Settings
 
@@ -57,6 +58,9 @@ class JobContext:
     config: WorkerConfig
     settings: Settings
     period: str  # "2026-05-04" (tick, daily) or "2026-W19" (weekly)
+    #: Who the job acts as: a system actor named for the job. A job that builds something for a
+    #: person (a digest, a reminder's text) reads it as that person's Viewer instead.
+    actor: SystemActor
 
     @property
     def today(self) -> dt.date:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from lessonloop.store.migrate import include_object
+from lessonloop.store.migrate import include_object, migration_connection
 from lessonloop.store.registry import metadata
 
 config = context.config
@@ -15,7 +15,7 @@ def run() -> None:
     connection = config.attributes.get("connection")
     if connection is None:  # plain `alembic` command line: build from the configured URL
         engine = create_engine(config.get_main_option("sqlalchemy.url") or "sqlite:///./lessonloop.db")
-        with engine.begin() as conn:
+        with migration_connection(engine) as conn:  # foreign keys off on SQLite, checked after
             _run_with(conn)
         return
     _run_with(connection)

@@ -18,7 +18,9 @@ from starlette.responses import RedirectResponse, Response
 
 from lessonloop.access.policy import can_work_on_action
 from lessonloop.actions.models import Action
+from lessonloop.actions.schemas import CompleteAction, DropAction
 from lessonloop.actions.service import complete_action, drop_action, get_action, list_actions
+from lessonloop.experiments.schemas import AddExperiment, RecordObservation
 from lessonloop.experiments.service import (
     add_experiment,
     experiment_verdict,
@@ -28,6 +30,7 @@ from lessonloop.experiments.service import (
 )
 from lessonloop.failures.models import Failure
 from lessonloop.failures.service import get_visible_failure
+from lessonloop.fields import parse_command
 from lessonloop.people.models import Person
 from lessonloop.web.charts import observations_chart
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute, safe_next
@@ -84,7 +87,7 @@ def _card(
 ) -> Card:
     failure = get_visible_failure(ctx.session, action.failure_id, ctx.viewer)
     if check is None and action.status == "done":
-        check = latest_checks(ctx.session, [action.id]).get(action.id)
+        check = latest_checks(ctx.session, [action.id], viewer=ctx.viewer).get(action.id)
     by = ctx.session.get(Person, check.person_id) if check is not None and check.person_id else None
     return Card(
         action,
@@ -103,7 +106,7 @@ def _to_check(ctx: Ctx, scope: str, done: list[Action]) -> list[Card]:
     first, then the longest waiting."""
     today = dt.date.today()
     due = [a for a in done if a.review_date <= today and (scope != "mine" or a.owner_id == ctx.person.id)]
-    latest = latest_checks(ctx.session, [a.id for a in due])
+    latest = latest_checks(ctx.session, [a.id for a in due], viewer=ctx.viewer)
     cards = [_card(ctx, a, check=latest.get(a.id)) for a in due]
     cards = [c for c in cards if c.workable]
     cards.sort(key=lambda c: (c.check is not None, c.action.review_date, c.action.id))
@@ -165,7 +168,8 @@ def _back(ctx: Ctx, data_next: str, default: str) -> str:
 def action_done(ctx: SignedIn, action_id: int, data: Form) -> Response:
     form = PageForm.posted(data, ("evidence", "next", "scope"))
     with form.attempt(ctx.session):
-        action = complete_action(ctx.session, action_id, evidence=form.text("evidence"), viewer=ctx.viewer)
+        done = parse_command(CompleteAction, {"evidence": form.text("evidence")})
+        action = complete_action(ctx.session, action_id, **done.model_dump(), viewer=ctx.viewer)
     htmx = ctx.request.headers.get("hx-request") == "true"
     if not form.ok:
         message = form.error("evidence") or form.message or "not done"
@@ -236,7 +240,8 @@ def action_check(ctx: SignedIn, action_id: int, data: Form) -> Response:
 def action_drop(ctx: SignedIn, action_id: int, data: Form) -> Response:
     form = PageForm.posted(data, ("reason", "next"))
     with form.attempt(ctx.session):
-        drop_action(ctx.session, action_id, reason=form.text("reason"), viewer=ctx.viewer)
+        command = parse_command(DropAction, {"reason": form.text("reason")})
+        drop_action(ctx.session, action_id, **command.model_dump(), viewer=ctx.viewer)
     response = RedirectResponse(_back(ctx, form.text("next"), "/actions"), status_code=303)
     set_flash(
         response,
@@ -246,21 +251,18 @@ def action_drop(ctx: SignedIn, action_id: int, data: Form) -> Response:
     return response
 
 
+_EXPERIMENT_INPUTS = ("hypothesis", "metric", "comparator", "threshold", "start_date", "end_date")
+
+
 @router.post("/actions/{action_id}/experiments")
 def action_add_experiment(ctx: SignedIn, action_id: int, data: Form) -> Response:
     form = PageForm.posted(data, EXPERIMENT_FIELDS)
     with form.attempt(ctx.session):
-        experiment = add_experiment(
-            ctx.session,
-            action_id=action_id,
-            hypothesis=form.text("hypothesis"),
-            metric=form.text("metric"),
-            comparator=form.text("comparator"),
-            threshold=form.text("threshold"),
-            start_date=form.text("start_date"),
-            end_date=form.text("end_date"),
-            viewer=ctx.viewer,
+        command = parse_command(
+            AddExperiment,
+            {"action_id": action_id, **{name: form.text(name) for name in _EXPERIMENT_INPUTS}},
         )
+        experiment = add_experiment(ctx.session, **command.fields(), viewer=ctx.viewer)
     if not form.ok:
         action = get_action(ctx.session, action_id, viewer=ctx.viewer)
         return failure_page(
@@ -316,14 +318,11 @@ def experiment_show(ctx: SignedIn, experiment_id: int) -> Response:
 def experiment_observe(ctx: SignedIn, experiment_id: int, data: Form) -> Response:
     form = PageForm.posted(data, OBSERVATION_FIELDS)
     with form.attempt(ctx.session):
-        record_observation(
-            ctx.session,
-            experiment_id,
-            value=form.text("value"),
-            observed_at=form.text("observed_at") or None,
-            note=form.text("note"),
-            viewer=ctx.viewer,
+        command = parse_command(
+            RecordObservation,
+            {"value": form.text("value"), "observed_at": form.text("observed_at"), "note": form.text("note")},
         )
+        record_observation(ctx.session, experiment_id, **command.model_dump(), viewer=ctx.viewer)
         verdict = experiment_verdict(get_experiment(ctx.session, experiment_id, viewer=ctx.viewer)).value
     if not form.ok:
         return _experiment_page(ctx, experiment_id, form, status_code=422)

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from lessonloop.access.actor import SystemActor
 from lessonloop.accounts.service import (
     change_password,
     create_user,
@@ -17,7 +18,7 @@ from lessonloop.accounts.service import (
     sign_in,
     start_session,
 )
-from lessonloop.accounts.throttle import LoginThrottle
+from lessonloop.accounts.throttle import CLIENT, LoginThrottle, Wait, client_address, parse_proxies
 from lessonloop.calendars import service as calendars
 from lessonloop.calendars.models import CalendarToken
 from lessonloop.errors import Conflict, LessonloopError
@@ -76,28 +77,41 @@ def _throttle(request: Request) -> LoginThrottle:
     return throttle
 
 
+def _client(request: Request) -> str:
+    """The address sign-ins are counted against: X-Forwarded-For only from a trusted proxy."""
+    proxies = parse_proxies(database(request).settings.trusted_proxies)
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.getlist("x-forwarded-for"), proxies)
+
+
+def _too_many(request: Request, form: PageForm, wait: Wait) -> Response:
+    whose = "your address" if wait.scope == CLIENT else "this account"
+    form.message = f"Too many failed sign-ins from {whose}; try again in {(wait.seconds + 59) // 60} minutes."
+    form.values["password"] = ""
+    response = _anonymous_page(request, "login.html", status_code=429, form=form)
+    response.headers["Retry-After"] = str(wait.seconds)
+    return response
+
+
 @router.post("/login")
 def login(request: Request, data: Form) -> Response:
     form = PageForm.posted(data, LOGIN_FIELDS)
     db = database(request)
-    throttle, client = _throttle(request), request.client.host if request.client else "unknown"
-    wait = throttle.retry_after(client)
-    if wait:  # many wrong passwords from this address, whichever accounts they named
-        form.message = (
-            f"Too many failed sign-ins from your address; try again in {(wait + 59) // 60} minutes."
-        )
-        form.values["password"] = ""
-        response = _anonymous_page(request, "login.html", status_code=429, form=form)
-        response.headers["Retry-After"] = str(wait)
-        return response
+    throttle, client, account = _throttle(request), _client(request), form.text("handle")
+    with db.unit(actor="sign-in-throttle") as session:
+        wait = throttle.retry_after(session, client=client, account=account)
+    if wait is not None:  # many wrong passwords from this address, or naming this account
+        return _too_many(request, form, wait)
     try:
-        person = sign_in(db, form.text("handle"), form.raw("password"))
+        person = sign_in(db, account, form.raw("password"))
     except LessonloopError as exc:
-        throttle.failed(client)
+        with db.unit(actor="sign-in-throttle") as session:  # kept, although the sign-in failed
+            throttle.failed(session, client=client, account=account)
         form.fail(exc)
         form.values["password"] = ""
         return _anonymous_page(request, "login.html", status_code=403, form=form)
-    throttle.succeeded(client)
+    with db.unit(actor="sign-in-throttle") as session:
+        throttle.succeeded(session, account=account)
     old = request.cookies.get(SESSION_COOKIE)
     with db.unit(actor=person.handle) as session:
         if old:
@@ -144,6 +158,7 @@ def setup(request: Request, data: Form) -> Response:
                 email=form.text("email") or None,
                 password=form.raw("password"),
                 admin=True,
+                viewer=SystemActor("setup"),
             )
             session.info["actor"] = account.person.handle
             session_id = start_session(session, account.person_id)
@@ -176,7 +191,7 @@ def _feeds(ctx: Ctx) -> list[Feed]:
 
 
 def _prefs_form(ctx: Ctx) -> PageForm:
-    view = preferences_of(ctx.session, ctx.person.id)
+    view = preferences_of(ctx.session, ctx.person.id, viewer=ctx.viewer)
     values = {"channels": view.channels, "email": view.email or "", "webhook_url": view.webhook_url or ""}
     return PageForm(PREFS_FIELDS, values)
 
@@ -222,6 +237,7 @@ def account_notifications(ctx: SignedIn, data: Form) -> Response:
             channels=[c for c in form.many("channels") if c != "in-app"],
             email=form.text("email"),
             webhook_url=form.text("webhook_url"),
+            viewer=ctx.viewer,
         )
     if not form.ok:
         return account_view(ctx, status_code=422, prefs_form=form)

@@ -33,7 +33,11 @@ NOTE_FIELDS = ("subject", "body", "next")
 
 def _coaching_page(ctx: Ctx, form: PageForm, *, status_code: int = 200) -> Response:
     s = ctx.session
-    led = [p for p in list_people(s) if p.id != ctx.person.id and teams_led_over(s, ctx.person, p)]
+    led = [
+        p
+        for p in list_people(s, viewer=ctx.viewer)
+        if p.id != ctx.person.id and teams_led_over(s, ctx.person, p, viewer=ctx.viewer)
+    ]
     return ctx.page(
         "coaching/index.html",
         nav="coaching",
@@ -56,7 +60,11 @@ def note_write(ctx: SignedIn, data: Form) -> Response:
     form = PageForm.posted(data, NOTE_FIELDS)
     with form.attempt(ctx.session):
         note = write_note(
-            ctx.session, author=ctx.person.id, subject=form.text("subject"), body=form.text("body")
+            ctx.session,
+            author=ctx.person.id,
+            subject=form.text("subject"),
+            body=form.text("body"),
+            viewer=ctx.viewer,
         )
     if not form.ok:
         return _coaching_page(ctx, form, status_code=422)
@@ -90,6 +98,7 @@ def plan_start(ctx: SignedIn, failure_id: int, data: Form) -> Response:
             goals=form.text("goals"),
             support=form.text("support"),
             review_date=form.text("review_date"),
+            viewer=ctx.viewer,
         )
     if not form.ok:
         return failure_page(ctx, failure_id, status_code=422, plan=form)

@@ -33,7 +33,7 @@ ACCOUNT_FIELDS = ("person", "password", "admin")
 
 @router.get("/teams")
 def team_list(ctx: SignedIn) -> Response:
-    return ctx.page("teams/list.html", nav="teams", teams=list_teams(ctx.session))
+    return ctx.page("teams/list.html", nav="teams", teams=list_teams(ctx.session, viewer=ctx.viewer))
 
 
 def _recognition(ctx: Ctx, rows: list[Any], form: PageForm) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def team_page(
     ctx: Ctx, team_id: int, *, status_code: int = 200, recognition_form: PageForm | None = None
 ) -> Response:
     s, v = ctx.session, ctx.viewer
-    team = get_team(s, team_id)
+    team = get_team(s, team_id, viewer=ctx.viewer)
     members = sorted(team.memberships, key=lambda m: (m.role != "lead", m.person.name))
     form = recognition_form or PageForm(RECOGNITION_FIELDS, {"kind": "candid-review"})
     return ctx.page(
@@ -79,8 +79,8 @@ def person_page(
     ctx: Ctx, handle: str, *, status_code: int = 200, recognition_form: PageForm | None = None
 ) -> Response:
     s, v = ctx.session, ctx.viewer
-    person = get_person(s, handle)
-    leads = person.id != ctx.person.id and bool(teams_led_over(s, ctx.person, person))
+    person = get_person(s, handle, viewer=ctx.viewer)
+    leads = person.id != ctx.person.id and bool(teams_led_over(s, ctx.person, person, viewer=ctx.viewer))
     form = recognition_form or PageForm(
         RECOGNITION_FIELDS, {"person": person.handle, "kind": "candid-review"}
     )
@@ -108,7 +108,7 @@ def person_show(ctx: SignedIn, handle: str) -> Response:
 
 def _accounts_page(ctx: Ctx, *, status_code: int = 200, **forms: PageForm) -> Response:
     require_directory_admin(ctx.viewer, "manage accounts")
-    people = list_people(ctx.session)
+    people = list_people(ctx.session, viewer=ctx.viewer)
     accounts = {p.id: account_of(ctx.session, p) for p in people}
     return ctx.page(
         "admin/accounts.html",
@@ -140,6 +140,7 @@ def accounts_create_user(ctx: SignedIn, data: Form) -> Response:
             email=form.text("email") or None,
             password=form.raw("password"),
             admin=form.text("admin") == "yes",
+            viewer=ctx.viewer,
         )
     if not form.ok:
         form.values["password"] = ""
@@ -159,6 +160,7 @@ def accounts_create_for_person(ctx: SignedIn, data: Form) -> Response:
             form.text("person"),
             password=form.raw("password"),
             admin=form.text("admin") == "yes",
+            viewer=ctx.viewer,
         )
     if not form.ok:
         form.values["password"] = ""

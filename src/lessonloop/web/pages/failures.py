@@ -9,25 +9,27 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
-from lessonloop.access.policy import can_edit_failure, can_see_failure, can_work_on_action
+from lessonloop.access.policy import can_edit_failure, can_work_on_action
+from lessonloop.actions.schemas import AddAction
 from lessonloop.actions.service import add_action, list_actions
 from lessonloop.coaching.service import teams_led_over
 from lessonloop.escalations.service import EscalationPolicy
 from lessonloop.failures.models import Failure, FailureStatus, Severity, Visibility
 from lessonloop.failures.overview import failure_overview
+from lessonloop.failures.schemas import ConfirmRepeat, LogFailure, MoveFailure
 from lessonloop.failures.service import (
     confirm_repeat,
     get_visible_failure,
     list_failures,
-    log_failure,
     transition,
 )
+from lessonloop.fields import parse_command
 from lessonloop.followthrough.checklists import list_checklists, revisions_because_of
 from lessonloop.followthrough.guardrails import guardrail_out, guardrails_because_of, state_kind
 from lessonloop.people.service import list_people, list_teams
 from lessonloop.reviews.models import GapType, Review
 from lessonloop.reviews.service import review_for_failure
-from lessonloop.signals.observe import after_logging, suggest_repeat
+from lessonloop.signals.observe import log_and_observe, suggest_repeat
 from lessonloop.signals.similar import similar_failures
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute
 from lessonloop.web.forms import Form as PageForm
@@ -70,7 +72,7 @@ VISIBILITY_HELP = {
 
 
 def _choices(ctx: Ctx) -> dict[str, Any]:
-    teams = list_teams(ctx.session)
+    teams = list_teams(ctx.session, viewer=ctx.viewer)
     return {
         "teams": teams,
         "team_options": [(t.id, t.name) for t in teams],
@@ -121,27 +123,29 @@ def failure_create(ctx: SignedIn, data: Form) -> Response:
     form = PageForm.posted(data, LOG_FIELDS)
     viewer = ctx.viewer
     with form.attempt(ctx.session):
-        failure = log_failure(
+        command = parse_command(
+            LogFailure,
+            {
+                "title": form.text("title"),
+                "observation": form.text("observation"),
+                "kind": form.text("kind") or "other",
+                "severity": form.text("severity") or "medium",
+                "visibility": form.text("visibility") or "team",
+                "team": form.text("team") or None,
+                "people": split_list(form.text("people")),
+                "labels": split_list(form.text("labels")),
+                "impact": form.text("impact"),
+                "occurred_at": form.text("occurred_at"),
+                "detected_at": form.text("detected_at"),
+            },
+        )
+        logged = log_and_observe(
             ctx.session,
-            title=form.text("title"),
-            observation=form.text("observation"),
-            kind=form.text("kind") or "other",
-            severity=form.text("severity") or "medium",
-            visibility=form.text("visibility") or "team",
-            team=form.text("team") or None,
-            people=split_list(form.text("people")),
-            labels=split_list(form.text("labels")),
-            impact=form.text("impact"),
-            occurred_at=form.text("occurred_at") or None,
-            detected_at=form.text("detected_at") or None,
+            command,
+            policy=EscalationPolicy.from_settings(ctx.request.app.state.settings),
             viewer=viewer,
         )
-        report = after_logging(
-            ctx.session,
-            failure,
-            policy=EscalationPolicy.from_settings(ctx.request.app.state.settings),
-            visible=lambda f: can_see_failure(viewer, f),
-        )
+        failure, report = logged.failure, logged.report
     if not form.ok:
         return ctx.page("failures/new.html", nav="log", status_code=422, form=form, **_choices(ctx))
     message = f"Failure {failure.id} logged."
@@ -167,12 +171,13 @@ def _followthrough(
     s, v = ctx.session, ctx.viewer
     today = dt.date.today()
     guardrails = [
-        (g, guardrail_out(s, g, viewer=v, today=today)) for g in guardrails_because_of(s, failure.id)
+        (g, guardrail_out(s, g, viewer=v, today=today))
+        for g in guardrails_because_of(s, failure.id, viewer=ctx.viewer)
     ]
     practice_gap = bool(
         review is not None and review.status == "completed" and review.gap_type in PRACTICE_GAPS
     )
-    checklists = list_checklists(s) if practice_gap else []
+    checklists = list_checklists(s, viewer=ctx.viewer) if practice_gap else []
     chosen = None
     if checklists:
         chosen = checklists[0]
@@ -228,16 +233,18 @@ def failure_page(
         labels=failure.labels,
         limit=3,
         exclude_ids=[failure.id],
-        visible=lambda f: can_see_failure(v, f),
+        viewer=ctx.viewer,
     )
-    suggested, overlap = suggest_repeat(s, failure, similar)
+    suggested, overlap = suggest_repeat(s, failure, similar, viewer=ctx.viewer)
     review = review_for_failure(s, failure.id, viewer=v)
     involved = [p for p in [failure.reporter, *failure.people] if p is not None]
     plan_people = list({p.id: p for p in involved}.values())
     may_plan = bool(
         review is not None
         and review.gap_type == GapType.skill.value
-        and any(p.id == ctx.person.id or teams_led_over(s, ctx.person, p) for p in plan_people)
+        and any(
+            p.id == ctx.person.id or teams_led_over(s, ctx.person, p, viewer=ctx.viewer) for p in plan_people
+        )
     )
     today = dt.date.today()
     defaults = {
@@ -273,10 +280,10 @@ def failure_page(
         overlap=overlap,
         may_plan=may_plan,
         plan_people=plan_people,
-        people_options=[(p.handle, f"{p.name} ({p.handle})") for p in list_people(s)],
+        people_options=[(p.handle, f"{p.name} ({p.handle})") for p in list_people(s, viewer=ctx.viewer)],
         forms=defaults,
         experiment_action=experiment_action,
-        team_options=[(t.id, t.name) for t in list_teams(s)],
+        team_options=[(t.id, t.name) for t in list_teams(s, viewer=ctx.viewer)],
         **changes,
     )
 
@@ -290,7 +297,8 @@ def failure_show(ctx: SignedIn, failure_id: int, checklist: str = "") -> Respons
 def failure_status(ctx: SignedIn, failure_id: int, data: Form) -> Response:
     form = PageForm.posted(data, ("status",))
     with form.attempt(ctx.session):
-        transition(ctx.session, failure_id, form.text("status"), viewer=ctx.viewer)
+        move = parse_command(MoveFailure, {"status": form.text("status")})
+        transition(ctx.session, failure_id, move.status, viewer=ctx.viewer)
     response = RedirectResponse(f"/failures/{failure_id}", status_code=303)
     set_flash(
         response,
@@ -306,7 +314,8 @@ def failure_status(ctx: SignedIn, failure_id: int, data: Form) -> Response:
 def failure_repeat(ctx: SignedIn, failure_id: int, data: Form) -> Response:
     form = PageForm.posted(data, ("repeat_of",))
     with form.attempt(ctx.session):
-        confirm_repeat(ctx.session, failure_id, form.text("repeat_of"), viewer=ctx.viewer)
+        command = parse_command(ConfirmRepeat, {"repeat_of": form.text("repeat_of")})
+        confirm_repeat(ctx.session, failure_id, command.repeat_of, viewer=ctx.viewer)
     response = RedirectResponse(f"/failures/{failure_id}", status_code=303)
     message = (
         f"Confirmed as a repeat of failure {form.text('repeat_of')}."
@@ -321,15 +330,21 @@ def failure_repeat(ctx: SignedIn, failure_id: int, data: Form) -> Response:
 def failure_add_action(ctx: SignedIn, failure_id: int, data: Form) -> Response:
     form = PageForm.posted(data, ACTION_FIELDS)
     with form.attempt(ctx.session):
+        command = parse_command(
+            AddAction,
+            {
+                "failure_id": failure_id,
+                "title": form.text("title"),
+                "owner": form.text("owner") or None,
+                "due_date": form.text("due_date"),
+                "review_date": form.text("review_date"),
+            },
+        )
         review = review_for_failure(ctx.session, failure_id, viewer=ctx.viewer)
         action = add_action(
             ctx.session,
-            failure_id=failure_id,
+            **command.model_dump(),
             review_id=review.id if review is not None else None,
-            title=form.text("title"),
-            owner=form.text("owner") or None,
-            due_date=form.text("due_date"),
-            review_date=form.text("review_date") or None,
             viewer=ctx.viewer,
         )
     if not form.ok:

@@ -108,7 +108,7 @@ def person_recognise(ctx: SignedIn, handle: str, data: Form) -> Response:
 
 @router.post("/teams/{team_id}/recognition")
 def team_recognise(ctx: SignedIn, team_id: int, data: Form) -> Response:
-    team = get_team(ctx.session, team_id)
+    team = get_team(ctx.session, team_id, viewer=ctx.viewer)
     form = PageForm.posted(data, RECOGNITION_FIELDS, aliases=RECOGNITION_ALIASES)
     message = _recognise(ctx, form, team=team.id)
     if message is None:
@@ -168,7 +168,7 @@ def failure_add_guardrail(ctx: SignedIn, failure_id: int, data: Form) -> Respons
 
 def _checklists_page(ctx: Ctx, form: PageForm, *, status_code: int = 200) -> Response:
     s, v = ctx.session, ctx.viewer
-    checklists = list_checklists(s)
+    checklists = list_checklists(s, viewer=ctx.viewer)
     return ctx.page(
         "checklists/list.html",
         nav="checklists",
@@ -207,7 +207,7 @@ def checklist_create(ctx: SignedIn, data: Form) -> Response:
 @router.get("/checklists/{checklist_id}")
 def checklist_show(ctx: SignedIn, checklist_id: int, old: str = "", new: str = "") -> Response:
     s, v = ctx.session, ctx.viewer
-    checklist = get_checklist(s, checklist_id)
+    checklist = get_checklist(s, checklist_id, viewer=ctx.viewer)
     latest = checklist.latest.version
     asked = bool(old or new)
     form = PageForm(
@@ -218,10 +218,10 @@ def checklist_show(ctx: SignedIn, checklist_id: int, old: str = "", new: str = "
     for name in ("old", "new"):
         form.aliases = {"version": name}
         with form.attempt(s):
-            get_revision(s, checklist, form.text(name))
+            get_revision(s, checklist, form.text(name), viewer=ctx.viewer)
     diff = None
     if form.ok and (asked or latest > 1):
-        diff = diff_versions(s, checklist, form.text("old"), form.text("new"))
+        diff = diff_versions(s, checklist, form.text("old"), form.text("new"), viewer=ctx.viewer)
     return ctx.page(
         "checklists/show.html",
         nav="checklists",
@@ -249,7 +249,7 @@ def _guardrails_page(
     s, v = ctx.session, ctx.viewer
     today = dt.date.today()
     status = status if status in {key for key, _ in GUARDRAIL_TABS} else ""
-    rows = list_guardrails(s, status=status or None, today=today)
+    rows = list_guardrails(s, status=status or None, today=today, viewer=ctx.viewer)
     renew_default = {"expires_on": (today + dt.timedelta(days=30)).isoformat()}
     decisions: dict[str, PageForm] = {}
     for g in rows:
@@ -258,7 +258,7 @@ def _guardrails_page(
     if posted is not None:
         what, guardrail_id, form = posted
         decisions[f"{what}-{guardrail_id}"] = form
-    people = list_people(s)
+    people = list_people(s, viewer=ctx.viewer)
     return ctx.page(
         "guardrails/list.html",
         nav="guardrails",
@@ -281,7 +281,7 @@ def _guardrails_page(
             },
         ),
         people_options=[(p.handle, f"{p.name} ({p.handle})") for p in people],
-        team_options=[(t.id, t.name) for t in list_teams(s)],
+        team_options=[(t.id, t.name) for t in list_teams(s, viewer=ctx.viewer)],
     )
 
 

@@ -14,8 +14,8 @@ from lessonloop.actions.service import get_action, list_actions
 from lessonloop.failures.service import list_failures
 from lessonloop.lessons.service import list_lessons
 from lessonloop.reviews.service import get_review
+from lessonloop.search.service import search
 from lessonloop.signals.metrics import compute_metrics
-from lessonloop.store.search import search
 from lessonloop.web.charts import drift_points, line_chart, monthly_totals, repeat_rate_points
 from lessonloop.web.context import Ctx, SignedIn, WebRoute
 from lessonloop.web.render import markup

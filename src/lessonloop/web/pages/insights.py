@@ -34,7 +34,7 @@ def _filters(ctx: Ctx, team: str, since: str, until: str) -> tuple[dict[str, Any
     kwargs: dict[str, Any] = {}
     try:
         if typed["team"]:
-            kwargs["team_id"] = get_team(ctx.session, typed["team"]).id
+            kwargs["team_id"] = get_team(ctx.session, typed["team"], viewer=ctx.viewer).id
         for name in ("since", "until"):
             if typed[name]:
                 kwargs[name] = as_datetime(typed[name], name)
@@ -63,7 +63,7 @@ def _page(
         result=result,
         filters=typed,
         problem=problem,
-        teams=list_teams(ctx.session),
+        teams=list_teams(ctx.session, viewer=ctx.viewer),
         escalations=escalations,
         escalation_forms={e.id: forms.get(e.id) or PageForm(ESCALATION_FIELDS) for e in escalations},
         changeable={e.id for e in escalations if may_change_escalation(ctx.viewer, e)},

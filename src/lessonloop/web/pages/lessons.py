@@ -7,10 +7,12 @@ from starlette.responses import RedirectResponse, Response
 
 from lessonloop.access.policy import can_edit_lesson, can_see_failure
 from lessonloop.failures.models import Failure
+from lessonloop.fields import parse_command
 from lessonloop.lessons.models import Lesson
+from lessonloop.lessons.schemas import WriteLesson
 from lessonloop.lessons.service import create_lesson, get_lesson, list_lessons, publish_lesson
 from lessonloop.people.service import list_teams
-from lessonloop.store.search import search
+from lessonloop.search.service import search
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute
 from lessonloop.web.forms import Form as PageForm
 from lessonloop.web.pages.failures import split_list
@@ -52,7 +54,11 @@ def _linked(ctx: Ctx, lesson: Lesson) -> list[Failure]:
 
 def _form_page(ctx: Ctx, form: PageForm, *, status_code: int = 200) -> Response:
     return ctx.page(
-        "lessons/new.html", nav="lessons", status_code=status_code, form=form, teams=list_teams(ctx.session)
+        "lessons/new.html",
+        nav="lessons",
+        status_code=status_code,
+        form=form,
+        teams=list_teams(ctx.session, viewer=ctx.viewer),
     )
 
 
@@ -67,16 +73,18 @@ def lesson_new(ctx: SignedIn, failure: str = "") -> Response:
 def lesson_create(ctx: SignedIn, data: Form) -> Response:
     form = PageForm.posted(data, LESSON_FIELDS, lists=("audience",), aliases=LESSON_ALIASES)
     with form.attempt(ctx.session):
-        lesson = create_lesson(
-            ctx.session,
-            title=form.text("title"),
-            learned=form.text("learned"),
-            changed=form.text("changed"),
-            failures=split_list(form.text("failures").replace("#", "")),
-            audience=form.many("audience"),
-            publish=form.text("publish") == "yes",
-            viewer=ctx.viewer,
+        command = parse_command(
+            WriteLesson,
+            {
+                "title": form.text("title"),
+                "learned": form.text("learned"),
+                "changed": form.text("changed"),
+                "failures": split_list(form.text("failures").replace("#", "")),
+                "audience": form.many("audience"),
+                "publish": form.text("publish") == "yes",
+            },
         )
+        lesson = create_lesson(ctx.session, **command.model_dump(), viewer=ctx.viewer)
     if not form.ok:
         return _form_page(ctx, form, status_code=422)
     response = RedirectResponse(f"/lessons/{lesson.id}", status_code=303)

@@ -47,7 +47,9 @@ def notification_list(ctx: SignedIn, show: str = "all") -> Response:
     unread_only = show == "unread"
     rows = [
         Row(n, link_for(n))
-        for n in list_for_person(ctx.session, ctx.person.id, unread=unread_only, limit=LIMIT)
+        for n in list_for_person(
+            ctx.session, ctx.person.id, unread=unread_only, limit=LIMIT, viewer=ctx.viewer
+        )
     ]
     return ctx.page(
         "notifications/list.html",
@@ -60,7 +62,7 @@ def notification_list(ctx: SignedIn, show: str = "all") -> Response:
 
 @router.post("/notifications/read-all")
 def notification_read_all(ctx: SignedIn) -> Response:
-    marked = mark_all_read(ctx.session, ctx.person.id)
+    marked = mark_all_read(ctx.session, ctx.person.id, viewer=ctx.viewer)
     response = RedirectResponse("/notifications", status_code=303)
     set_flash(
         response,

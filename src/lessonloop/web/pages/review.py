@@ -23,8 +23,10 @@ from starlette.responses import RedirectResponse, Response
 
 from lessonloop.coerce import as_date
 from lessonloop.errors import Invalid, NotFound
+from lessonloop.fields import lines_of, parse_command
 from lessonloop.people.service import list_people
 from lessonloop.reviews.models import GapType, Review
+from lessonloop.reviews.schemas import ActionSpec, ReviewAnswers
 from lessonloop.reviews.service import (
     DIAGNOSTIC_QUESTIONS,
     JUSTIFICATION_MAX,
@@ -171,7 +173,7 @@ def _page(
     failure = check_reviewable(ctx.session, failure_id, viewer=ctx.viewer)
     review = review_for_failure(ctx.session, failure.id, viewer=ctx.viewer)
     answers = _answers(review)
-    existing_primary = primary_action(ctx.session, review) if review is not None else None
+    existing_primary = primary_action(ctx.session, review, viewer=ctx.viewer) if review is not None else None
     summary = None
     if step.key == "action":
         summary = coach_review(
@@ -199,7 +201,9 @@ def _page(
         existing_primary=existing_primary,
         gap_types=[(g.value, GAP_HELP[g.value]) for g in GapType],
         justification_max=JUSTIFICATION_MAX,
-        people_options=[(p.handle, f"{p.name} ({p.handle})") for p in list_people(ctx.session)],
+        people_options=[
+            (p.handle, f"{p.name} ({p.handle})") for p in list_people(ctx.session, viewer=ctx.viewer)
+        ],
         step_of_field=STEP_OF_FIELD,
     )
 
@@ -247,8 +251,9 @@ def review_answer(ctx: SignedIn, failure_id: int, key: str, data: Form) -> Respo
     if step.key == "action":
         return _complete(ctx, failure_id, step, form, go)
     with form.attempt(ctx.session):
+        answers = parse_command(ReviewAnswers, _typed(form, step.fields))
         review = start_review(ctx.session, failure_id, viewer=ctx.viewer)
-        update_review(ctx.session, review.id, {f: form.text(f) for f in step.fields}, viewer=ctx.viewer)
+        update_review(ctx.session, review.id, answers.changes(), viewer=ctx.viewer)
     if not form.ok:
         return _page(ctx, failure_id, step, form, status_code=422)
     hints = _text_findings(form, step)
@@ -259,6 +264,14 @@ def review_answer(ctx: SignedIn, failure_id: int, key: str, data: Form) -> Respo
     return RedirectResponse(_next_url(failure_id, step, go), status_code=303)
 
 
+def _typed(form: PageForm, fields: Sequence[str]) -> dict[str, str | list[str]]:
+    """A step's answers as :class:`ReviewAnswers` reads them: a textarea list is one per line."""
+    return {f: lines_of(form.text(f)) if f in LIST_ANSWERS else form.text(f) for f in fields}
+
+
+LIST_ANSWERS = frozenset({"contributing_factors", "assumptions", "reviewers"})
+
+
 def _complete(ctx: Ctx, failure_id: int, step: Step, form: PageForm, go: str) -> Response:
     """The last step: add the primary action (unless it exists) and complete the review."""
     if go == "back":
@@ -266,7 +279,7 @@ def _complete(ctx: Ctx, failure_id: int, step: Step, form: PageForm, go: str) ->
     existing = None
     review_now = review_for_failure(ctx.session, failure_id, viewer=ctx.viewer)
     if review_now is not None:
-        existing = primary_action(ctx.session, review_now)
+        existing = primary_action(ctx.session, review_now, viewer=ctx.viewer)
     score = None
     if existing is None:
         score = _action_score(form)
@@ -278,8 +291,9 @@ def _complete(ctx: Ctx, failure_id: int, step: Step, form: PageForm, go: str) ->
     with form.attempt(ctx.session):
         review = start_review(ctx.session, failure_id, viewer=ctx.viewer)
         if existing is None:
-            spec = {f: form.text(f) for f in ("title", "owner", "due_date", "review_date")}
-            add_review_action(ctx.session, review.id, spec, primary=True, viewer=ctx.viewer)
+            fields = ("title", "owner", "due_date", "review_date")
+            action = parse_command(ActionSpec, {f: form.text(f) for f in fields})
+            add_review_action(ctx.session, review.id, action.spec(), primary=True, viewer=ctx.viewer)
         complete_review(ctx.session, review.id, viewer=ctx.viewer)
     if not form.ok:
         return _page(ctx, failure_id, step, form, status_code=422, hints={}, score=score)

@@ -1,0 +1,66 @@
+"""Wires the layers into storage, once, on import (``store`` imports nothing above it).
+
+* every model module, so :data:`metadata` (``Base.metadata``) has every table: migrations,
+  relationships by name, exports;
+* the session hooks of the layers above: the coach's scores on reviews and actions
+  (:mod:`lessonloop.signals.annotate`) and, when the ``semantic`` setting is on, the embeddings
+  (:mod:`lessonloop.signals.semantic`).
+
+The app, the CLI and the tests import this before opening a database; opening one without it is
+refused (:func:`lessonloop.store.registry.require_wired`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from lessonloop.accounts import models as _accounts
+from lessonloop.accounts import throttle as _throttle
+from lessonloop.actions import models as _actions
+from lessonloop.calendars import models as _calendars
+from lessonloop.coaching import models as _coaching
+from lessonloop.escalations import models as _escalations
+from lessonloop.experiments import models as _experiments
+from lessonloop.failures import models as _failures
+from lessonloop.followthrough import models as _followthrough
+from lessonloop.lessons import models as _lessons
+from lessonloop.notifications import models as _notifications
+from lessonloop.people import models as _people
+from lessonloop.reviews import models as _reviews
+from lessonloop.signals import models as _signals
+from lessonloop.signals.annotate import annotate_flush
+from lessonloop.signals.semantic import register_embedding_hook
+from lessonloop.store import history as _history
+from lessonloop.store import registry
+from lessonloop.worker import models as _worker
+
+MODULES = (
+    _people,
+    _failures,
+    _reviews,
+    _actions,
+    _experiments,
+    _lessons,
+    _escalations,
+    _history,
+    _accounts,
+    _throttle,
+    _coaching,
+    _signals,
+    _notifications,
+    _worker,
+    _calendars,
+    _followthrough,
+)
+metadata = registry.metadata
+
+
+def _annotate(factory: sessionmaker[Session]) -> None:
+    # The coach's scores are stored on reviews and actions for the metrics (signals/annotate.py).
+    event.listen(factory, "before_flush", annotate_flush)
+
+
+registry.register_session_hook("annotate", _annotate)
+registry.register_session_hook("embeddings", register_embedding_hook, feature="semantic")
+registry.mark_wired()
