@@ -9,17 +9,14 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
-from lessonloop.access.policy import can_edit_failure, can_work_on_action
 from lessonloop.actions.schemas import AddAction
-from lessonloop.actions.service import add_action, list_actions
-from lessonloop.coaching.service import teams_led_over
+from lessonloop.actions.service import add_action
 from lessonloop.escalations.service import EscalationPolicy
 from lessonloop.failures.models import Failure, FailureStatus, Severity, Visibility
-from lessonloop.failures.overview import failure_overview
+from lessonloop.failures.page import failure_page as failure_page_data
 from lessonloop.failures.schemas import ConfirmRepeat, LogFailure, MoveFailure
 from lessonloop.failures.service import (
     confirm_repeat,
-    get_visible_failure,
     list_failures,
     transition,
 )
@@ -29,8 +26,7 @@ from lessonloop.followthrough.guardrails import guardrail_out, guardrails_becaus
 from lessonloop.people.service import list_people, list_teams
 from lessonloop.reviews.models import GapType, Review
 from lessonloop.reviews.service import review_for_failure
-from lessonloop.signals.observe import log_and_observe, suggest_repeat
-from lessonloop.signals.similar import similar_failures
+from lessonloop.signals.observe import log_and_observe
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute
 from lessonloop.web.forms import Form as PageForm
 from lessonloop.web.render import set_flash
@@ -221,31 +217,9 @@ def failure_page(
     **forms: PageForm,
 ) -> Response:
     """The failure with its review, actions, experiments, lessons, repeats, history and similar ones."""
-    s, v = ctx.session, ctx.viewer
-    failure = get_visible_failure(s, failure_id, v)
-    overview = failure_overview(s, failure.id, viewer=v)
-    actions = list_actions(s, failure_id=failure.id, page_size=500, viewer=v).items
-    workable = {a.id for a in actions if can_work_on_action(v, a, failure)}
-    similar = similar_failures(
-        s,
-        title=failure.title,
-        text=failure.observation,
-        labels=failure.labels,
-        limit=3,
-        exclude_ids=[failure.id],
-        viewer=ctx.viewer,
-    )
-    suggested, overlap = suggest_repeat(s, failure, similar, viewer=ctx.viewer)
-    review = review_for_failure(s, failure.id, viewer=v)
-    involved = [p for p in [failure.reporter, *failure.people] if p is not None]
-    plan_people = list({p.id: p for p in involved}.values())
-    may_plan = bool(
-        review is not None
-        and review.gap_type == GapType.skill.value
-        and any(
-            p.id == ctx.person.id or teams_led_over(s, ctx.person, p, viewer=ctx.viewer) for p in plan_people
-        )
-    )
+    s = ctx.session
+    page = failure_page_data(s, failure_id, viewer=ctx.viewer)
+    failure, overview, review = page.failure, page.overview, page.review
     today = dt.date.today()
     defaults = {
         "action": PageForm(ACTION_FIELDS, {"owner": ctx.person.handle}),
@@ -273,13 +247,13 @@ def failure_page(
         experiments_by_action={
             a.id: [e for e in overview.experiments if e.action_id == a.id] for a in overview.actions
         },
-        workable=workable,
-        can_edit=can_edit_failure(v, failure),
-        similar=similar,
-        suggested=suggested,
-        overlap=overlap,
-        may_plan=may_plan,
-        plan_people=plan_people,
+        workable=page.workable,
+        can_edit=page.can_edit,
+        similar=page.similar,
+        suggested=page.suggested,
+        overlap=page.overlap,
+        may_plan=page.may_plan,
+        plan_people=page.plan_people,
         people_options=[(p.handle, f"{p.name} ({p.handle})") for p in list_people(s, viewer=ctx.viewer)],
         forms=defaults,
         experiment_action=experiment_action,

@@ -1,0 +1,84 @@
+"""The failure page's data in one call: what a person sees when they open a failure.
+
+The web page renders this; the API's ``GET /failures/{id}/overview`` answers its overview part.
+Deciding what the person may do here (work on which actions, change the failure, start a
+development plan) is policy, so it is decided here, not in the page handler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from lessonloop.access.policy import can_edit_failure, can_work_on_action
+from lessonloop.access.viewer import Viewer
+from lessonloop.actions.models import Action
+from lessonloop.actions.service import list_actions
+from lessonloop.coaching.service import teams_led_over
+from lessonloop.failures.models import Failure
+from lessonloop.failures.overview import FailureOverview, failure_overview
+from lessonloop.failures.service import get_visible_failure
+from lessonloop.people.models import Person
+from lessonloop.reviews.models import GapType, Review
+from lessonloop.reviews.service import review_for_failure
+from lessonloop.signals.observe import suggest_repeat
+from lessonloop.signals.similar import SimilarMatch, similar_failures
+
+#: How many similar failures the page lists under "have we seen this before?".
+SIMILAR_ON_PAGE = 3
+
+
+@dataclass
+class FailurePage:
+    failure: Failure
+    overview: FailureOverview
+    review: Review | None
+    actions: list[Action]
+    workable: set[int]  # the actions this person may complete, drop or experiment on
+    can_edit: bool
+    similar: list[SimilarMatch]
+    suggested: SimilarMatch | None  # a repeat to confirm, when one is close enough
+    overlap: float
+    plan_people: list[Person]  # who a development plan could be for (reporter and people involved)
+    may_plan: bool  # a skill-gap review and this person may start a plan for one of them
+
+
+def failure_page(session: Session, failure_id: int | str, *, viewer: Viewer) -> FailurePage:
+    """404 unless ``viewer`` may see the failure; everything on the page is then what they may see."""
+    failure = get_visible_failure(session, failure_id, viewer)
+    overview = failure_overview(session, failure.id, viewer=viewer)
+    actions = list_actions(session, failure_id=failure.id, page_size=500, viewer=viewer).items
+    similar = similar_failures(
+        session,
+        title=failure.title,
+        text=failure.observation,
+        labels=failure.labels,
+        limit=SIMILAR_ON_PAGE,
+        exclude_ids=[failure.id],
+        viewer=viewer,
+    )
+    suggested, overlap = suggest_repeat(session, failure, similar, viewer=viewer)
+    review = review_for_failure(session, failure.id, viewer=viewer)
+    involved = [p for p in [failure.reporter, *failure.people] if p is not None]
+    plan_people = list({p.id: p for p in involved}.values())
+    me = session.get(Person, viewer.person_id)
+    may_plan = bool(
+        me is not None
+        and review is not None
+        and review.gap_type == GapType.skill.value
+        and any(p.id == me.id or teams_led_over(session, me, p, viewer=viewer) for p in plan_people)
+    )
+    return FailurePage(
+        failure=failure,
+        overview=overview,
+        review=review,
+        actions=actions,
+        workable={a.id for a in actions if can_work_on_action(viewer, a, failure)},
+        can_edit=can_edit_failure(viewer, failure),
+        similar=similar,
+        suggested=suggested,
+        overlap=overlap,
+        plan_people=plan_people,
+        may_plan=may_plan,
+    )
