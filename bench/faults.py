@@ -327,6 +327,41 @@ def sigterm(url: str, db: Database, rec: Receiver) -> Result:
     return tally("SIGTERM mid-batch", db, rec, keys, note=f"exit code {code}, {held} left leased")
 
 
+def dbcut(url: str, db: Database, rec: Receiver) -> Result:
+    """The database cut while workers send and record: on PostgreSQL every worker connection is
+    terminated (pg_terminate_backend) about every 0.7 s for 8 s; on SQLite, which has no server to
+    cut, another connection holds the write lock for 1.5 s of every 2 s. Outcomes must still be
+    recorded once each (the recorder retries through the outage while its lease lasts)."""
+    keys = seed(db, rec, ["slow"], 60)
+    procs = [worker(url) for _ in range(2)]
+    cuts = 0
+    end = time.monotonic() + 8
+    cutter = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with cutter.connect() as conn:
+            while time.monotonic() < end:
+                if url.startswith("sqlite"):
+                    conn.exec_driver_sql("BEGIN EXCLUSIVE")
+                    time.sleep(1.5)
+                    conn.exec_driver_sql("COMMIT")
+                    time.sleep(0.5)
+                else:
+                    time.sleep(0.7)
+                    conn.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                        )
+                    )
+                cuts += 1
+        wait_settled(db, 120)
+    finally:
+        cutter.dispose()
+        stop_all(procs)
+    what = "write lock held" if url.startswith("sqlite") else "connections cut"
+    return tally("database cut while recording, 2 workers", db, rec, keys, note=f"{cuts} times {what}")
+
+
 def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
     for p in procs:
         if p.poll() is None:
@@ -339,7 +374,14 @@ def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
             p.wait()
 
 
-SCENARIOS = {"live": live_slow, "hanging": hanging, "mixed": mixed, "kill9": kill9, "sigterm": sigterm}
+SCENARIOS = {
+    "live": live_slow,
+    "hanging": hanging,
+    "mixed": mixed,
+    "kill9": kill9,
+    "dbcut": dbcut,
+    "sigterm": sigterm,
+}
 
 
 def pg_reachable() -> bool:
