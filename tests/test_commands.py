@@ -12,16 +12,19 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from lessonloop import limits
 from lessonloop.accounts import crypto
 from lessonloop.actions.schemas import AddAction
 from lessonloop.actions.service import add_action
 from lessonloop.app import create_app
+from lessonloop.coaching.schemas import StartPlan
 from lessonloop.errors import Invalid
 from lessonloop.experiments.service import add_experiment
 from lessonloop.fields import parse_command
@@ -30,8 +33,9 @@ from lessonloop.reviews.schemas import ReviewAnswers
 from lessonloop.store.engine import Database
 from tests.api.conftest import API, as_user
 from tests.cli import Cli
-from tests.factories import SYSTEM, failure
+from tests.factories import SYSTEM, failure, reviewed
 from tests.web.conftest import CHEAP, Browser, seed_people
+from tests.web.test_insights import _pattern
 
 
 def _day(offset: int) -> str:
@@ -90,9 +94,9 @@ class Case:
 
     name: str
     field: str
-    api: Any  # (path, json) from the world's ids
-    cli: Any  # argv from the world's ids
-    page: Any  # (path, form data, the page the form is on, the error element's id)
+    api: Any  # (path, json) from the world's ids, or (path, json, method) for other than POST
+    cli: Any  # argv from the world's ids; None where the CLI has no such command
+    page: Any  # (path, form data, the page the form is on, the error element's id); None: no page
 
 
 CASES = [
@@ -181,20 +185,64 @@ CASES = [
             "f-title-error",
         ),
     ),
+    Case(
+        "write a coaching note with an empty body",
+        "body",
+        lambda w: ("/coaching-notes", {"subject": "ben", "body": ""}),
+        None,
+        lambda w: ("/coaching/notes", {"subject": "ben", "body": ""}, "/coaching", "f-body-error"),
+    ),
+    Case(
+        "create an API token whose name is over the limit",
+        "name",
+        lambda w: ("/auth/tokens", {"name": "n" * (limits.TOKEN_NAME_MAX + 1)}),
+        lambda w: ["token", "create", "--user", "ana", "--name", "n" * (limits.TOKEN_NAME_MAX + 1)],
+        None,  # the account page makes calendar feeds, not API tokens
+    ),
+    Case(
+        "set notification preferences with an e-mail address over the limit",
+        "email",
+        lambda w: ("/notifications/preferences", {"email": "e" * (limits.EMAIL_MAX + 1)}, "PUT"),
+        lambda w: ["notifications", "prefs", "ana", "--email", "e" * (limits.EMAIL_MAX + 1)],
+        lambda w: (
+            "/account/notifications",
+            {"email": "e" * (limits.EMAIL_MAX + 1)},
+            "/account",
+            "prefs-email-error",
+        ),
+    ),
+    Case(
+        "answer did-this-work with something other than yes, no or partly",
+        "worked",
+        lambda w: (f"/actions/{w.action_id}/check", {"worked": "maybe"}),
+        lambda w: ["action", "check", str(w.action_id), "--worked", "maybe"],
+        None,  # the page offers the question only once the action is done and its review date came
+    ),
+    Case(
+        "ask have-we-seen-this-before with a title over the limit",
+        "title",
+        lambda w: ("/similar", {"title": "t" * (limits.TITLE_MAX + 1)}),
+        lambda w: ["similar", "t" * (limits.TITLE_MAX + 1)],
+        None,  # no page asks this with a form
+    ),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_the_same_bad_input_names_the_same_field_in_every_adapter(world: World, case: Case) -> None:
-    path, body = case.api(world)
-    answer = world.api.post(f"{API}{path}", json=body)
+    path, body, *method = case.api(world)
+    answer = world.api.request((method or ["POST"])[0], f"{API}{path}", json=body)
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"][0]["loc"] == ["body", case.field]
 
-    line = world.cli.fails(*case.cli(world))
-    assert line.startswith(f"error: {case.field}: "), line
-    said = line.removeprefix(f"error: {case.field}: ")
+    said = ""
+    if case.cli is not None:
+        line = world.cli.fails(*case.cli(world))
+        assert line.startswith(f"error: {case.field}: "), line
+        said = line.removeprefix(f"error: {case.field}: ")
 
+    if case.page is None:
+        return
     page_path, data, form_page, error_id = case.page(world)
     page = world.pages.post(page_path, data, form_page=form_page)
     assert page.status_code == 422, page.text[:500]
@@ -264,3 +312,71 @@ def test_an_edit_sends_only_the_options_given_and_blank_clears(world: World) -> 
     world.cli("edit", fid, "--impact-value", "")
     after = world.api.get(f"{API}/failures/{fid}").json()
     assert after["impact_value"] is None and after["impact_unit"] == "EUR"
+
+
+def test_a_plan_with_a_date_nobody_can_read_names_review_date_in_the_api_and_the_page(
+    world: World, db: Database
+) -> None:
+    """The plan form is on a reviewed failure's page (the CLI has no coaching commands)."""
+    with db.unit(actor="test") as session:
+        logged = failure(session, team="Payments", reporter="ana")
+        review_id = reviewed(session, logged, gap_type="skill").id
+    answer = world.api.post(
+        f"{API}/development-plans",
+        json={"review_id": review_id, "person": "ana", "goals": "Date things", "review_date": "next week"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"] == ["body", "review_date"]
+    with pytest.raises(Invalid) as refused:
+        parse_command(
+            StartPlan, {"review_id": review_id, "person": "ana", "goals": "G", "review_date": "next week"}
+        )
+    page = world.pages.post(
+        f"/failures/{logged.id}/plans",
+        {"person": "ana", "goals": "Date things", "review_date": "next week"},
+        form_page=f"/failures/{logged.id}",
+    )
+    assert page.status_code == 422, page.text[:500]
+    beside = re.search(r'id="plan-review_date-error">(.*?)</p>', page.text, re.S)
+    assert beside is not None and refused.value.message in beside.group(1).replace("&#39;", "'")
+
+
+def test_an_escalation_status_that_is_not_one_names_status_in_every_adapter(
+    world: World, db: Database
+) -> None:
+    eid = _pattern(db)
+    answer = world.api.patch(f"{API}/escalations/{eid}", json={"status": "closed"})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"] == ["body", "status"]
+
+    line = world.cli.fails("escalations", "update", str(eid), "--status", "closed")
+    assert line.startswith("error: status: "), line
+    said = line.removeprefix("error: status: ")
+
+    page = world.pages.post(f"/escalations/{eid}", {"status": "closed"}, form_page="/insights")
+    assert page.status_code == 422, page.text[:500]
+    beside = re.search(rf'id="esc{eid}-status-error">(.*?)</p>', page.text, re.S)
+    assert beside is not None and said in beside.group(1).replace("&#39;", "'")
+
+
+def test_too_much_text_for_the_coach_names_text_in_the_api_and_the_cli(world: World, tmp_path: Path) -> None:
+    too_much = "Bob was careless. " * (limits.COACH_TEXT_MAX // 18 + 10)
+    answer = world.api.post(f"{API}/coach", json={"text": too_much})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"] == ["body", "text"]
+    review = tmp_path / "review.md"
+    review.write_text(too_much, encoding="utf-8")
+    assert world.cli.fails("coach", str(review)).startswith("error: text: ")
+
+
+def test_a_bad_person_or_team_reference_is_named_at_its_field_not_at_a_union_arm() -> None:
+    """``Ref`` is an id or a handle; a wrong one must be reported at ``team``, as the other
+    fields are, not at ``team.int`` and ``team.str``."""
+    from lessonloop.failures.schemas import LogFailure
+
+    with pytest.raises(ValidationError) as caught:
+        LogFailure.model_validate({"title": "t", "kind": "other", "team": ["ops"]})
+    assert [error["loc"] for error in caught.value.errors()] == [("team",)]
+    with pytest.raises(ValidationError) as caught:
+        LogFailure.model_validate({"title": "t", "kind": "other", "team": "x" * 10_000})
+    assert [error["loc"] for error in caught.value.errors()] == [("team",)]

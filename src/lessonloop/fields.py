@@ -12,13 +12,39 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    PlainValidator,
+    StringConstraints,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from lessonloop import limits
 from lessonloop.coerce import as_date, as_datetime
 from lessonloop.errors import Invalid
 
-Ref = int | Annotated[str, StringConstraints(max_length=limits.REF_MAX)]
+
+def _ref(value: Any) -> int | str:
+    """One check for both spellings, so a bad reference is reported at the field itself
+    (``team``), not at each arm of a union (``team.int``, ``team.str``)."""
+    if isinstance(value, bool):
+        raise ValueError("give an id, a handle, an e-mail or a name")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        if len(value) > limits.REF_MAX:
+            raise ValueError(f"at most {limits.REF_MAX} characters")
+        return value
+    raise ValueError("give an id, a handle, an e-mail or a name")
+
+
+Ref = Annotated[
+    int | str,
+    PlainValidator(_ref),
+    WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "string", "maxLength": limits.REF_MAX}]}),
+]
 """A person or team in input: its id, or its handle, e-mail or name (``limits.REF_MAX``)."""
 
 ShortText = Annotated[str, StringConstraints(max_length=limits.SHORT_TEXT_MAX)]

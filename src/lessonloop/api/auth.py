@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from lessonloop import limits
+from lessonloop.accounts.schemas import IssueToken
 from lessonloop.accounts.service import account_of, issue_token, list_tokens, revoke_token
 from lessonloop.api.common import ERROR_RESPONSES
 from lessonloop.api.deps import CurrentPrincipal, CurrentViewer, DbSession
@@ -18,16 +18,6 @@ from lessonloop.people.schemas import PersonOut
 from lessonloop.people.service import get_person
 
 router = APIRouter(route_class=OneThreadRoute, tags=["auth"], responses=ERROR_RESPONSES)
-
-
-class TokenIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(
-        min_length=1,
-        max_length=limits.TOKEN_NAME_MAX,
-        description="What the token is for.",
-        examples=["ci-bot"],
-    )
 
 
 class TokenOut(BaseModel):
@@ -81,10 +71,10 @@ def me(principal: CurrentPrincipal, session: DbSession, viewer: CurrentViewer) -
 
 @router.post("/auth/tokens", status_code=201)
 def create_token(
-    body: TokenIn, principal: CurrentPrincipal, session: DbSession, response: Response
+    body: IssueToken, principal: CurrentPrincipal, session: DbSession, response: Response
 ) -> NewTokenOut:
     """A new API token for the signed-in person. **The token is in this answer only**: keep it."""
-    token, plaintext = issue_token(session, principal.person_id, body.name)
+    token, plaintext = issue_token(session, principal.person_id, **body.model_dump())
     response.headers["Cache-Control"] = "no-store"
     return NewTokenOut(**TokenOut.model_validate(token).model_dump(), token=plaintext)
 

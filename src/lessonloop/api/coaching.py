@@ -11,25 +11,18 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from lessonloop import limits
-from lessonloop.api.common import ERROR_RESPONSES, Ref
+from lessonloop.api.common import ERROR_RESPONSES
 from lessonloop.api.deps import CurrentViewer, DbSession
 from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.coaching import service
 from lessonloop.coaching.models import CoachingNote, DevelopmentPlan, PlanStatus
+from lessonloop.coaching.schemas import StartPlan, WriteNote
 from lessonloop.people.schemas import PersonOut
 from lessonloop.reviews.service import get_review
 
 router = APIRouter(route_class=OneThreadRoute, tags=["coaching"], responses=ERROR_RESPONSES)
-
-
-class NoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    subject: Ref = Field(description="Who the note is about: person id, handle or e-mail.", examples=["ben"])
-    body: str = Field(min_length=1, max_length=limits.LONG_TEXT_MAX)
-    team: Ref | None = Field(default=None, description="The team you lead them in (default: the first).")
 
 
 class NoteOut(BaseModel):
@@ -50,15 +43,6 @@ class NoteOut(BaseModel):
             body=note.body,
             created_at=note.created_at,
         )
-
-
-class PlanIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    review_id: int = Field(description="A completed review that found a *skill* gap.")
-    person: Ref = Field(description="Whose plan: the failure's reporter or one of the people involved.")
-    goals: str = Field(min_length=1, max_length=limits.LONG_TEXT_MAX)
-    support: str = Field(default="", max_length=limits.LONG_TEXT_MAX)
-    review_date: dt.date = Field(description="When to look at the plan again.")
 
 
 class PlanOut(BaseModel):
@@ -90,11 +74,9 @@ class PlanOut(BaseModel):
 
 
 @router.post("/coaching-notes", status_code=201)
-def write_note(body: NoteIn, session: DbSession, viewer: CurrentViewer) -> NoteOut:
+def write_note(body: WriteNote, session: DbSession, viewer: CurrentViewer) -> NoteOut:
     """A private note about someone in a team you lead (403 otherwise)."""
-    note = service.write_note(
-        session, author=viewer.person_id, subject=body.subject, body=body.body, team=body.team, viewer=viewer
-    )
+    note = service.write_note(session, author=viewer.person_id, **body.model_dump(), viewer=viewer)
     return NoteOut.of(note)
 
 
@@ -120,17 +102,14 @@ def delete_note(note_id: int, session: DbSession, viewer: CurrentViewer) -> None
 
 
 @router.post("/development-plans", status_code=201)
-def start_plan(body: PlanIn, session: DbSession, viewer: CurrentViewer) -> PlanOut:
+def start_plan(body: StartPlan, session: DbSession, viewer: CurrentViewer) -> PlanOut:
     """A development plan after a review that found a skill gap (409 for any other gap)."""
     review = get_review(session, body.review_id, viewer=viewer)  # 404 for a review you may not see
     plan = service.start_plan(
         session,
         author=viewer.person_id,
         review=review,
-        person=body.person,
-        goals=body.goals,
-        support=body.support,
-        review_date=body.review_date,
+        **body.model_dump(exclude={"review_id"}),
         viewer=viewer,
     )
     return PlanOut.of(plan)

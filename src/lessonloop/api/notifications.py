@@ -17,18 +17,20 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from lessonloop import limits
 from lessonloop.access.viewer import Viewer
-from lessonloop.api.common import ERROR_RESPONSES, Ref, ShortText
+from lessonloop.api.common import ERROR_RESPONSES
 from lessonloop.api.deps import CurrentViewer, DbSession
 from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.calendars import service as calendars
 from lessonloop.calendars.models import CalendarToken
+from lessonloop.calendars.schemas import CreateCalendarFeed
 from lessonloop.notifications import service as outbox
 from lessonloop.notifications.models import Notification
+from lessonloop.notifications.schemas import SetPreferences
 from lessonloop.people.models import Person, Team
 from lessonloop.worker import checks
-from lessonloop.worker.models import ActionCheck, Worked
+from lessonloop.worker.models import ActionCheck
+from lessonloop.worker.schemas import AnswerCheck
 
 router = APIRouter(route_class=OneThreadRoute, tags=["notifications"], responses=ERROR_RESPONSES)
 
@@ -62,22 +64,6 @@ class PreferencesOut(BaseModel):
     email: str | None = Field(description="Address for the e-mail channel; unset: the person's e-mail.")
     webhook_url: str | None
     person_email: str | None = Field(description="The person's own e-mail, used when `email` is unset.")
-
-
-class PreferencesIn(BaseModel):
-    """Fields left out (or ``null``) stay as they are; ``""`` clears an address."""
-
-    model_config = ConfigDict(extra="forbid")
-    channels: list[ShortText] | None = Field(
-        default=None,
-        max_length=limits.CHANNELS_MAX,
-        description="The full set: `email`, `webhook` (`in-app` is always on; `[]` = in-app only).",
-        examples=[["email"]],
-    )
-    email: str | None = Field(default=None, max_length=limits.EMAIL_MAX, examples=["ana@example.com"])
-    webhook_url: str | None = Field(
-        default=None, max_length=limits.URL_MAX, description="A Slack-compatible incoming webhook URL."
-    )
 
 
 def _notification_out(n: Notification) -> NotificationOut:
@@ -124,27 +110,19 @@ def my_preferences(viewer: CurrentViewer, session: DbSession) -> PreferencesOut:
 
 
 @router.put("/notifications/preferences")
-def set_my_preferences(body: PreferencesIn, viewer: CurrentViewer, session: DbSession) -> PreferencesOut:
+def set_my_preferences(body: SetPreferences, viewer: CurrentViewer, session: DbSession) -> PreferencesOut:
     """Choose your channels and addresses. The e-mail channel needs an address (this one or your
     own e-mail), the webhook channel a URL; a bad address is a 422 naming the field."""
     outbox.set_preferences(
         session,
         viewer.person_id,
-        channels=body.channels,
-        email=body.email,
-        webhook_url=body.webhook_url,
+        **body.model_dump(),
         viewer=viewer,
     )
     return _preferences_out(session, viewer.person_id, viewer)
 
 
 # --- "did this work?" -------------------------------------------------------------------------
-
-
-class CheckIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    worked: Worked = Field(description="yes, no or partly")
-    note: str = Field(default="", max_length=limits.NOTE_MAX, description="What you saw.")
 
 
 class CheckOut(BaseModel):
@@ -158,11 +136,11 @@ class CheckOut(BaseModel):
 
 
 @router.post("/actions/{action_id}/check", status_code=201)
-def check_action(action_id: int, body: CheckIn, session: DbSession, viewer: CurrentViewer) -> CheckOut:
+def check_action(action_id: int, body: AnswerCheck, session: DbSession, viewer: CurrentViewer) -> CheckOut:
     """Answer "did this work?" for an action: its owner or whoever may change its failure (403
     for others who may see it, 404 for those who may not). The latest answer counts; a *yes*
     verifies the action in the learning metrics. A dropped action is a 409."""
-    check = checks.record_check(session, action_id, worked=body.worked.value, note=body.note, viewer=viewer)
+    check = checks.record_check(session, action_id, **body.model_dump(mode="json"), viewer=viewer)
     return CheckOut.model_validate(check)
 
 
@@ -174,16 +152,6 @@ def action_checks(action_id: int, session: DbSession, viewer: CurrentViewer) -> 
 
 
 # --- calendar feeds ---------------------------------------------------------------------------
-
-
-class CalendarTokenIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    team: Ref | None = Field(
-        default=None,
-        description="A team id or name for the team's feed (its leads and org admins); "
-        "leave out for your own feed.",
-        examples=["Payments"],
-    )
 
 
 class CalendarTokenOut(BaseModel):
@@ -223,7 +191,7 @@ def _token_out(session: Session, row: CalendarToken) -> CalendarTokenOut:
 
 @router.post("/calendar-tokens", status_code=201)
 def create_calendar_token(
-    body: CalendarTokenIn,
+    body: CreateCalendarFeed,
     request: Request,
     response: Response,
     session: DbSession,

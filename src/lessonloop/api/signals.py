@@ -7,15 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from lessonloop import limits
 from lessonloop.access.viewer import Viewer
-from lessonloop.api.common import ERROR_RESPONSES, Ref, ShortText
+from lessonloop.api.common import ERROR_RESPONSES
 from lessonloop.api.deps import AppSettings, CurrentViewer, DbSession
 from lessonloop.api.one_thread import OneThreadRoute
 from lessonloop.escalations.models import EscalationStatus
-from lessonloop.escalations.schemas import EscalationOut
+from lessonloop.escalations.schemas import EscalationOut, UpdateEscalation
 from lessonloop.escalations.service import (
     EscalationPolicy,
     check_escalations,
@@ -28,6 +26,7 @@ from lessonloop.people.service import get_team
 from lessonloop.signals.coach import coach_review, coach_text
 from lessonloop.signals.metrics import compute_metrics, metrics_csv
 from lessonloop.signals.observe import suggest_repeat
+from lessonloop.signals.schemas import CoachReview, FindSimilar
 from lessonloop.signals.similar import similar_failures
 
 router = APIRouter(route_class=OneThreadRoute, tags=["signals"], responses=ERROR_RESPONSES)
@@ -97,58 +96,22 @@ def run_escalation_check(
     return [EscalationOut.model_validate(e) for e in visible_escalations(session, changed, viewer)]
 
 
-class EscalationPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    status: EscalationStatus | None = None
-    owner: Ref | None = Field(default=None, description="Person id, handle or e-mail.")
-    resolution: str | None = Field(
-        default=None, max_length=limits.LONG_TEXT_MAX, description="Required when resolving."
-    )
-
-
 @router.patch("/escalations/{escalation_id}")
 def patch_escalation(
-    escalation_id: int, body: EscalationPatch, session: DbSession, viewer: CurrentViewer
+    escalation_id: int, body: UpdateEscalation, session: DbSession, viewer: CurrentViewer
 ) -> EscalationOut:
     """Acknowledge, resolve or re-assign: its owner, a lead or admin of its team, or an org admin."""
     escalation = update_escalation(
         session,
         escalation_id,
-        status=body.status.value if body.status else None,
-        owner=body.owner,
-        resolution=body.resolution,
+        **body.model_dump(mode="json"),
         viewer=viewer,
     )
     return EscalationOut.model_validate(escalation)
 
 
-CoachText = Annotated[str, StringConstraints(max_length=limits.COACH_TEXT_MAX)]
-
-
-class CoachAction(BaseModel):
-    """An action to score; a ``due_date`` that is not a date counts as no due date."""
-
-    model_config = ConfigDict(extra="forbid")
-    title: str = Field(default="", max_length=limits.ACTION_TITLE_MAX)
-    owner: Ref | None = None
-    due_date: ShortText | None = Field(default=None, description="YYYY-MM-DD.")
-
-
-class CoachIn(BaseModel):
-    """At most ``COACH_TEXT_MAX`` characters in all (text, fields and action titles together)."""
-
-    model_config = ConfigDict(extra="forbid")
-    text: CoachText | None = Field(default=None, description="Free text to check.")
-    fields: dict[ShortText, CoachText] | None = Field(
-        default=None, max_length=limits.LIST_MAX, description="Review answers by field name."
-    )
-    actions: list[CoachAction] | None = Field(
-        default=None, max_length=limits.LIST_MAX, description="Actions to score: title, owner, due_date."
-    )
-
-
 @router.post("/coach")
-def coach(body: CoachIn) -> dict[str, Any]:
+def coach(body: CoachReview) -> dict[str, Any]:
     """Blame-language findings (with curiosity-based rewrites) and action specificity scores."""
     if body.fields is not None or body.actions is not None:
         fields = dict(body.fields or {})
@@ -158,26 +121,13 @@ def coach(body: CoachIn) -> dict[str, Any]:
     return {"findings": [f.to_dict() for f in coach_text(body.text or "")]}
 
 
-class SimilarIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=limits.TITLE_MAX, description="What went wrong, in one line.")
-    text: str = Field(default="", max_length=limits.LONG_TEXT_MAX, description="What happened.")
-    labels: list[ShortText] = Field(
-        default=[], max_length=limits.LABELS_MAX, description="Known labels (they help the ranking)."
-    )
-    limit: int = Field(default=5, ge=1, le=50)
-
-
 @router.post("/similar")
-def similar(body: SimilarIn, session: DbSession, viewer: CurrentViewer) -> list[dict[str, Any]]:
+def similar(body: FindSimilar, session: DbSession, viewer: CurrentViewer) -> list[dict[str, Any]]:
     """Earlier failures (that you may see) most like the one described, with their root cause,
     action and lessons."""
     matches = similar_failures(
         session,
-        title=body.title,
-        text=body.text,
-        labels=body.labels,
-        limit=body.limit,
+        **body.model_dump(),
         viewer=viewer,
     )
     return [m.to_dict() for m in matches]

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lessonloop.accounts.models import ApiToken
+from lessonloop.accounts.schemas import IssueToken
 from lessonloop.accounts.service import (
     account_of,
     create_account,
@@ -28,6 +29,7 @@ from lessonloop.cli import common, render
 from lessonloop.cli.app import app
 from lessonloop.cli.common import LOCAL
 from lessonloop.errors import Invalid, NotFound
+from lessonloop.fields import parse_command
 from lessonloop.people.models import Person
 from lessonloop.people.service import get_person
 from lessonloop.store.crud import get_or_404
@@ -128,9 +130,10 @@ def token_create(
     name: str = typer.Option("cli", "--name", help="What the token is for."),
 ) -> None:
     """Create an API token and print it (to stdout, alone): it is shown this once."""
+    command = parse_command(IssueToken, {"name": name})
     with common.unit() as session:
         person = get_person(session, user, field="user", viewer=LOCAL)
-        token, plaintext = issue_token(session, person, name)
+        token, plaintext = issue_token(session, person, **command.model_dump())
         note = f"token {token.id} ({token.name}) for {person.handle}: keep it now, it is not shown again"
         if account_of(session, person) is None:
             note += f" ({person.handle} has no password: the token is their only way in)"

@@ -15,13 +15,14 @@ from lessonloop.cli.app import app
 from lessonloop.cli.common import LOCAL
 from lessonloop.coerce import as_date
 from lessonloop.escalations.models import ROUTE_LABELS, SupportRoute
-from lessonloop.escalations.schemas import EscalationOut
+from lessonloop.escalations.schemas import EscalationOut, UpdateEscalation
 from lessonloop.escalations.service import (
     EscalationPolicy,
     check_escalations,
     list_escalations,
     update_escalation,
 )
+from lessonloop.fields import parse_command
 from lessonloop.people.service import get_team
 from lessonloop.signals.metrics import compute_metrics, metrics_csv
 
@@ -162,9 +163,8 @@ def update(
     resolution: str = typer.Option(None, "--resolution", help="What was done (required to resolve)."),
 ) -> None:
     """Acknowledge, assign or resolve an escalation."""
+    command = parse_command(UpdateEscalation, {"status": status, "owner": owner, "resolution": resolution})
     with common.unit() as session:
-        e = update_escalation(
-            session, escalation_id, status=status, owner=owner, resolution=resolution, viewer=LOCAL
-        )
+        e = update_escalation(session, escalation_id, **command.model_dump(mode="json"), viewer=LOCAL)
         status_now = e.status
     common.console.print(f"escalation {escalation_id} is {status_now}")

@@ -27,7 +27,9 @@ from lessonloop.cli.app import app
 from lessonloop.cli.common import LOCAL
 from lessonloop.errors import Invalid
 from lessonloop.failures.models import Failure
+from lessonloop.fields import parse_command
 from lessonloop.limits import COACH_TEXT_MAX, TITLE_MAX
+from lessonloop.signals.schemas import CoachReview, FindSimilar
 from lessonloop.signals.similar import SimilarMatch, similar_failures, suggest_labels
 
 JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
@@ -152,9 +154,14 @@ def similar(
         _similar_batch(from_file, limit, semantic=semantic)
         return
     title, body = _split(_query_text(text))
+    command = parse_command(FindSimilar, {"title": title, "text": body, "labels": label or []})
     with common.unit() as session:
         matches = similar_failures(
-            session, title=title, text=body, labels=label or [], limit=limit, semantic=semantic, viewer=LOCAL
+            session,
+            **command.model_dump(exclude={"limit"}),  # the CLI's own --limit: up to 200
+            limit=limit,
+            semantic=semantic,
+            viewer=LOCAL,
         )
     if as_json:
         common.print_json(
@@ -271,10 +278,12 @@ def coach(
     as_json: bool = JSON,
 ) -> None:
     """Flag blame language and vague actions in review text, with a rewrite for each."""
-    from lessonloop.signals.coach import BLAME, VAGUE_ACTION, coach_text
+    from lessonloop.signals.coach import BLAME, VAGUE_ACTION, check_size, coach_text
 
     text = _read_at_most(source, COACH_TEXT_MAX + 1)  # one more: enough to tell it is too long
-    findings = coach_text(text)
+    check_size(len(text))  # the coach's own words for too much text
+    command = parse_command(CoachReview, {"text": text})
+    findings = coach_text(command.text or "")
     summary = {
         "blame": sum(1 for f in findings if f.kind == BLAME),
         "vague_action": sum(1 for f in findings if f.kind == VAGUE_ACTION),

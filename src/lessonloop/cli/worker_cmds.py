@@ -24,19 +24,23 @@ from rich.table import Table
 from rich.text import Text
 
 from lessonloop.calendars import service as calendars
+from lessonloop.calendars.schemas import CreateCalendarFeed
 from lessonloop.cli import common, render
 from lessonloop.cli.app import app
 from lessonloop.cli.common import LOCAL
 from lessonloop.cli.loop_cmds import action_app
 from lessonloop.coerce import as_datetime
+from lessonloop.fields import parse_command
 from lessonloop.notifications import service as outbox
 from lessonloop.notifications.config import WorkerConfig
 from lessonloop.notifications.models import Delivery
+from lessonloop.notifications.schemas import SetPreferences
 from lessonloop.people.service import get_person
 from lessonloop.worker import checks
 from lessonloop.worker.models import ReflectionSession
 from lessonloop.worker.runner import PassReport, run_forever, run_once, stop_on_signals
 from lessonloop.worker.scheduler import load_jobs
+from lessonloop.worker.schemas import AnswerCheck
 
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
@@ -193,9 +197,10 @@ def notifications_prefs(
             owner = get_person(session, person, viewer=LOCAL)
             pref = outbox.get_preferences(session, owner.id, viewer=LOCAL)
         else:
-            pref = outbox.set_preferences(
-                session, person, channels=chosen, email=email, webhook_url=webhook_url, viewer=LOCAL
+            command = parse_command(
+                SetPreferences, {"channels": chosen, "email": email, "webhook_url": webhook_url}
             )
+            pref = outbox.set_preferences(session, person, **command.model_dump(), viewer=LOCAL)
         out = {
             "channels": sorted(pref.channel_set) if pref else ["in-app"],
             "email": pref.email if pref else None,
@@ -282,8 +287,11 @@ def action_check(
     person: str | None = typer.Option(None, "--person", help="Who answers (default: the owner)."),
 ) -> None:
     """Answer "did this work?" for an action; the worker asks its owner on the review date."""
+    command = parse_command(AnswerCheck, {"worked": worked, "note": note})
     with common.unit() as session:
-        check = checks.record_check(session, action_id, worked=worked, note=note, person=person, viewer=LOCAL)
+        check = checks.record_check(
+            session, action_id, **command.model_dump(mode="json"), person=person, viewer=LOCAL
+        )
         aid, answer = check.action_id, check.worked
     render.say(f"action {aid}: worked = {answer}")
 
@@ -301,8 +309,9 @@ def calendar_token(
     team: str | None = typer.Option(None, "--team", "-t", help="Team id or name."),
 ) -> None:
     """Make a feed URL. The token is shown once; only its hash is kept."""
+    command = parse_command(CreateCalendarFeed, {"team": team})
     with common.unit() as session:
-        row, plaintext = calendars.create_token(session, person=person, team=team, viewer=LOCAL)
+        row, plaintext = calendars.create_token(session, person=person, **command.model_dump(), viewer=LOCAL)
         rid = row.id
     base = WorkerConfig.from_env().calendar_base_url
     render.say(f"calendar token {rid}: {base}{calendars.feed_path(plaintext)}")

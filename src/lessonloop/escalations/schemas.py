@@ -1,10 +1,15 @@
-"""What goes out about escalations."""
+"""What goes in and out about escalations."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from lessonloop import limits
+from lessonloop.escalations.models import EscalationStatus
+from lessonloop.fields import Ref, blank_is_none
 
 
 class EscalationOut(BaseModel):
@@ -23,3 +28,17 @@ class EscalationOut(BaseModel):
     opened_at: dt.datetime
     resolved_at: dt.datetime | None
     resolution: str
+
+
+# --- commands: the API's bodies, the CLI's options and the pages' forms become these ----------
+
+
+class UpdateEscalation(BaseModel):
+    """Acknowledge, resolve or re-assign an escalation; what is left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid", title="EscalationPatch")
+    status: Annotated[EscalationStatus | None, BeforeValidator(blank_is_none)] = None
+    owner: Ref | None = Field(default=None, description="Person id, handle or e-mail.")
+    resolution: str | None = Field(
+        default=None, max_length=limits.LONG_TEXT_MAX, description="Required when resolving."
+    )

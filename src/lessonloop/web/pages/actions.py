@@ -39,6 +39,7 @@ from lessonloop.web.pages.failures import EXPERIMENT_FIELDS, failure_page
 from lessonloop.web.render import markup, set_flash
 from lessonloop.worker.checks import checks_for, latest_checks, record_check
 from lessonloop.worker.models import ActionCheck, Worked
+from lessonloop.worker.schemas import AnswerCheck
 
 router = APIRouter(route_class=WebRoute)
 
@@ -218,9 +219,10 @@ def action_check(ctx: SignedIn, action_id: int, data: Form) -> Response:
     """Record "did this work?" (the rule on who may answer is record_check's)."""
     form = PageForm.posted(data, CHECK_FIELDS)
     with form.attempt(ctx.session):
-        check = record_check(
-            ctx.session, action_id, worked=form.text("worked"), note=form.text("note"), viewer=ctx.viewer
+        command = parse_command(
+            AnswerCheck, {"worked": form.text("worked") or None, "note": form.text("note")}
         )
+        check = record_check(ctx.session, action_id, **command.model_dump(mode="json"), viewer=ctx.viewer)
     htmx = ctx.request.headers.get("hx-request") == "true"
     if not form.ok:
         card = _card(ctx, get_action(ctx.session, action_id, viewer=ctx.viewer), check_form=form)

@@ -21,7 +21,10 @@ from lessonloop.accounts.service import (
 from lessonloop.accounts.throttle import CLIENT, LoginThrottle, Wait, client_address, parse_proxies
 from lessonloop.calendars import service as calendars
 from lessonloop.calendars.models import CalendarToken
+from lessonloop.calendars.schemas import CreateCalendarFeed
 from lessonloop.errors import Conflict, LessonloopError
+from lessonloop.fields import parse_command
+from lessonloop.notifications.schemas import SetPreferences
 from lessonloop.notifications.service import preferences_of, set_preferences
 from lessonloop.people.models import Person, Team
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute, database, safe_next
@@ -231,14 +234,15 @@ def account_page(ctx: SignedIn) -> Response:
 def account_notifications(ctx: SignedIn, data: Form) -> Response:
     form = PageForm.posted(data, PREFS_FIELDS, lists=("channels",))
     with form.attempt(ctx.session):
-        set_preferences(
-            ctx.session,
-            ctx.person.id,
-            channels=[c for c in form.many("channels") if c != "in-app"],
-            email=form.text("email"),
-            webhook_url=form.text("webhook_url"),
-            viewer=ctx.viewer,
+        command = parse_command(
+            SetPreferences,
+            {
+                "channels": [c for c in form.many("channels") if c != "in-app"],
+                "email": form.text("email"),
+                "webhook_url": form.text("webhook_url"),
+            },
         )
+        set_preferences(ctx.session, ctx.person.id, **command.model_dump(), viewer=ctx.viewer)
     if not form.ok:
         return account_view(ctx, status_code=422, prefs_form=form)
     response = RedirectResponse("/account#notifications", status_code=303)
@@ -251,8 +255,9 @@ def account_new_feed(ctx: SignedIn, data: Form) -> Response:
     form = PageForm.posted(data, FEED_FIELDS)
     plaintext: str | None = None
     with form.attempt(ctx.session):
-        if form.text("team"):
-            _row, plaintext = calendars.create_token(ctx.session, team=form.text("team"), viewer=ctx.viewer)
+        command = parse_command(CreateCalendarFeed, {"team": form.text("team") or None})
+        if command.team is not None:
+            _row, plaintext = calendars.create_token(ctx.session, team=command.team, viewer=ctx.viewer)
         else:
             _row, plaintext = calendars.create_token(ctx.session, person=ctx.person.id, viewer=ctx.viewer)
     if not form.ok or plaintext is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
+from lessonloop.coaching.schemas import StartPlan, WriteNote
 from lessonloop.coaching.service import (
     complete_plan,
     delete_note,
@@ -19,6 +20,7 @@ from lessonloop.coaching.service import (
     write_note,
 )
 from lessonloop.errors import Conflict
+from lessonloop.fields import parse_command
 from lessonloop.people.service import list_people
 from lessonloop.reviews.service import review_for_failure
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute, safe_next
@@ -59,13 +61,10 @@ def coaching(ctx: SignedIn) -> Response:
 def note_write(ctx: SignedIn, data: Form) -> Response:
     form = PageForm.posted(data, NOTE_FIELDS)
     with form.attempt(ctx.session):
-        note = write_note(
-            ctx.session,
-            author=ctx.person.id,
-            subject=form.text("subject"),
-            body=form.text("body"),
-            viewer=ctx.viewer,
+        command = parse_command(
+            WriteNote, {"subject": form.text("subject") or None, "body": form.text("body")}
         )
+        note = write_note(ctx.session, author=ctx.person.id, **command.model_dump(), viewer=ctx.viewer)
     if not form.ok:
         return _coaching_page(ctx, form, status_code=422)
     response = RedirectResponse(safe_next(form.text("next"), "/coaching"), status_code=303)
@@ -90,14 +89,21 @@ def plan_start(ctx: SignedIn, failure_id: int, data: Form) -> Response:
         review = review_for_failure(ctx.session, failure_id, viewer=ctx.viewer)
         if review is None:
             raise Conflict("the failure has no review yet; a plan follows a review", field="review")
+        command = parse_command(
+            StartPlan,
+            {
+                "review_id": review.id,
+                "person": form.text("person") or None,
+                "goals": form.text("goals"),
+                "support": form.text("support"),
+                "review_date": form.text("review_date"),
+            },
+        )
         start_plan(
             ctx.session,
             author=ctx.person.id,
             review=review,
-            person=form.text("person"),
-            goals=form.text("goals"),
-            support=form.text("support"),
-            review_date=form.text("review_date"),
+            **command.model_dump(exclude={"review_id"}),
             viewer=ctx.viewer,
         )
     if not form.ok:

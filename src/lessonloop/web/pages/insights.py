@@ -15,7 +15,9 @@ from starlette.responses import RedirectResponse, Response
 from lessonloop.coerce import as_datetime
 from lessonloop.errors import LessonloopError
 from lessonloop.escalations.models import ROUTE_LABELS, EscalationStatus, SupportRoute
+from lessonloop.escalations.schemas import UpdateEscalation
 from lessonloop.escalations.service import list_escalations, may_change_escalation, update_escalation
+from lessonloop.fields import parse_command
 from lessonloop.people.service import get_team, list_teams
 from lessonloop.signals.metrics import compute_metrics, metrics_csv
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute
@@ -95,14 +97,15 @@ def insights_csv(ctx: SignedIn, team: str = "", since: str = "", until: str = ""
 def escalation_update(ctx: SignedIn, escalation_id: int, data: Form) -> Response:
     form = PageForm.posted(data, ESCALATION_FIELDS)
     with form.attempt(ctx.session):
-        update_escalation(
-            ctx.session,
-            escalation_id,
-            status=form.text("status") or None,
-            owner=form.text("owner") or None,
-            resolution=form.text("resolution") or None,
-            viewer=ctx.viewer,
+        command = parse_command(
+            UpdateEscalation,
+            {
+                "status": form.text("status") or None,
+                "owner": form.text("owner") or None,
+                "resolution": form.text("resolution") or None,
+            },
         )
+        update_escalation(ctx.session, escalation_id, **command.model_dump(mode="json"), viewer=ctx.viewer)
     if not form.ok:
         return _page(ctx, team="", since="", until="", forms={escalation_id: form}, status_code=422)
     response = RedirectResponse(f"/insights#escalation-{escalation_id}", status_code=303)
