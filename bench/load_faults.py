@@ -250,6 +250,7 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> list[L
             "--database-url",
             target.url,
             "serve",
+            "--no-worker",  # measure the server alone; the harness runs workers itself
             "--host",
             "127.0.0.1",
             "--port",

@@ -325,6 +325,7 @@ def profile_server(url: str, seconds: float, concurrency: int) -> None:
             "--database-url",
             url,
             "serve",
+            "--no-worker",  # measure the server alone, without the worker's passes
             "--host",
             "127.0.0.1",
             "--port",

@@ -667,6 +667,7 @@ def bench_api(
         "--database-url",
         target.url,
         "serve",
+        "--no-worker",  # measure the server alone, without the worker's passes
         "--host",
         "127.0.0.1",
         "--port",

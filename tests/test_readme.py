@@ -251,7 +251,7 @@ def test_make_run_prints_what_the_readme_shows(tmp_path: Path, monkeypatch: pyte
     monkeypatch.chdir(tmp_path)
     for name in ("LESSONLOOP_DATABASE_URL", "LESSONLOOP_ACTOR"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(lessonloop.app, "create_app", lambda settings: "the-app")
+    monkeypatch.setattr(lessonloop.app, "create_app", lambda settings, run_worker=False: "the-app")
     monkeypatch.setattr(serve_cmds, "run_server", lambda application, host, port, on_ready: on_ready())
     makefile = (README.parent / "Makefile").read_text(encoding="utf-8")
     assert "$(BIN)/lessonloop serve --host $(HOST) --port $(PORT) --demo-if-empty" in makefile

@@ -13,6 +13,7 @@ database: ``create_app(database=db)``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,8 +29,10 @@ from lessonloop.api.body_limit import BodyLimitMiddleware
 from lessonloop.api.cache import LruCache, ResponseCache
 from lessonloop.api.errors import install_error_handlers
 from lessonloop.api.security import install_security
+from lessonloop.notifications.config import WorkerConfig
 from lessonloop.settings import Settings, get_settings
 from lessonloop.store.engine import Database
+from lessonloop.worker.background import BackgroundWorker
 
 DESCRIPTION = """\
 Turn a team's failures into learning signals: **observe** (log a failure) → **interpret**
@@ -44,8 +47,16 @@ Each request is one transaction: it is saved completely or not at all.
 """
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    run_worker: bool = False,
+) -> FastAPI:
     """Build the application.
+
+    ``run_worker`` runs the worker's schedule on a thread of this process while the app is up
+    (``lessonloop serve`` without ``--no-worker``; see :mod:`lessonloop.worker.background`).
 
     The database is opened (and migrated when behind) here, so a bad URL or a failing migration
     stops ``lessonloop serve`` before it listens. A ``database`` passed in belongs to the
@@ -54,13 +65,22 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     if settings is None:
         settings = database.settings if database is not None else get_settings()
     owned = database is None
+    # Read before the database is opened: a bad worker setting stops `serve` with its own message.
+    worker_config = WorkerConfig.from_env() if run_worker else None
     db = Database.open(settings) if database is None else database
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = BackgroundWorker(db, worker_config) if worker_config is not None else None
+        app.state.worker = worker
+        if worker is not None:
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                # Off the event loop: a pass may be finishing a send (bounded by the grace).
+                await asyncio.to_thread(worker.stop)
             if owned:
                 db.close()
 

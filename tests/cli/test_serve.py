@@ -24,8 +24,9 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Stub `lessonloop.app`, `lessonloop.demo` and the uvicorn runner; record what they get."""
     seen: dict[str, Any] = {"demo_built": 0}
 
-    def create_app(settings: Settings) -> object:
+    def create_app(settings: Settings, *, run_worker: bool = False) -> object:
         seen["settings"] = settings
+        seen["run_worker"] = run_worker
         return "the-app"
 
     def workspace_is_empty(session: Session) -> bool:
@@ -56,6 +57,14 @@ def test_serve_prints_the_address(sqlite_db: Database, served: dict[str, Any]) -
     assert (served["application"], served["host"], served["port"]) == ("the-app", "127.0.0.1", 8123)
     assert served["settings"].database_url == sqlite_db.settings.database_url
     assert served["demo_built"] == 0
+    assert served["run_worker"] is True and "worker: running in this process" in out
+
+
+def test_no_worker_leaves_the_schedule_to_a_separate_worker(
+    sqlite_db: Database, served: dict[str, Any]
+) -> None:
+    out = Cli(sqlite_db.settings.database_url)("serve", "--no-worker").stdout
+    assert served["run_worker"] is False and "worker: off here (--no-worker)" in out
 
 
 def test_serve_on_every_interface_shows_a_usable_address(sqlite_db: Database, served: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from lessonloop.cli import common, render
 from lessonloop.cli.app import app
+from lessonloop.notifications.config import WorkerConfig
 from lessonloop.settings import get_settings
 
 
@@ -104,8 +105,14 @@ def serve(
     demo_if_empty: bool = typer.Option(
         False, "--demo-if-empty", help="Load the demo workspace first when the database is empty."
     ),
+    no_worker: bool = typer.Option(
+        False,
+        "--no-worker",
+        help="Do not run the worker's schedule in this process (when a separate `lessonloop worker` runs).",
+    ),
 ) -> None:
-    """Serve the web app and the API."""
+    """Serve the web app and the API; unless --no-worker, also run the worker's schedule
+    (reminders, prompts, digests, escalation notices, deliveries) in this process."""
     settings = common.settings()
     logins: list[tuple[str, str]] = []
     demo_password = ""
@@ -122,7 +129,7 @@ def serve(
             with common.unit() as session:
                 logins = list(demo.demo_logins(session))
             demo_password = str(getattr(demo, "DEMO_PASSWORD", ""))
-    application = _module("lessonloop.app").create_app(settings)
+    application = _module("lessonloop.app").create_app(settings, run_worker=not no_worker)
     common.reset()  # the app opens its own engine; do not keep the CLI's pool open while serving
     address = _address(host, port)
 
@@ -132,6 +139,15 @@ def serve(
             render.say(f"demo sign-in: any handle below, password {demo_password!r} (demo data only)")
             for handle, roles in logins:
                 render.say(f"  {handle:<8} {roles}")
+        if no_worker:
+            render.hint(
+                "worker: off here (--no-worker); run `lessonloop worker` for reminders and deliveries"
+            )
+        else:
+            interval = WorkerConfig.from_env().interval_seconds
+            render.say(
+                f"worker: running in this process every {interval:g}s (reminders, digests, deliveries)"
+            )
         if host in {"0.0.0.0", "::"}:
             render.hint(f"listening on every interface ({host}:{port})")
         render.hint("press Ctrl+C to stop")
