@@ -32,6 +32,7 @@ from lessonloop.api.security import install_security
 from lessonloop.notifications.config import WorkerConfig
 from lessonloop.settings import Settings, get_settings
 from lessonloop.store.engine import Database
+from lessonloop.web.errors import install_page_errors
 from lessonloop.worker.background import BackgroundWorker
 
 DESCRIPTION = """\
@@ -101,6 +102,8 @@ def create_app(
     app.state.principal_cache = LruCache[Any](4096) if settings.api_cache else None
 
     install_error_handlers(app)
+    # Outside /api/v1 a dead link, a malformed address or a bug is a page in the layout.
+    install_page_errors(app, api_prefix=API_PREFIX)
     # Added first, so it runs inside the security-header middlewares and its 413 carries them.
     app.add_middleware(BodyLimitMiddleware, api_prefix=API_PREFIX)
     install_security(app, api_prefix=API_PREFIX, docs_url=f"{API_PREFIX}/docs")

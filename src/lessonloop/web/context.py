@@ -21,6 +21,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
@@ -31,6 +32,7 @@ from lessonloop.errors import LessonloopError
 from lessonloop.notifications.service import unread_count
 from lessonloop.people.models import Person
 from lessonloop.store.engine import Database
+from lessonloop.web.errors import error_page
 from lessonloop.web.render import render
 from lessonloop.web.security import (
     CSRF_FIELD,
@@ -129,8 +131,9 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
-def _error_page(request: Request, status: int, title: str, message: str) -> Response:
-    return render(request, "error.html", status_code=status, title=title, message=message)
+async def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+    # Drawn with the signed-in person's navigation, in a unit of its own (off the event loop).
+    return await run_in_threadpool(error_page, request, status, title, message)
 
 
 _TITLES = {403: "Not allowed", 404: "Not found", 409: "Not possible now", 422: "Check what you entered"}
@@ -154,7 +157,7 @@ class WebRoute(OneThreadRoute):
                     return Response(status_code=204, headers={"HX-Redirect": location})
                 return RedirectResponse(location, status_code=303)
             except CsrfRefused:
-                return _error_page(
+                return await _error_page(
                     request,
                     403,
                     "Form expired",
@@ -163,15 +166,15 @@ class WebRoute(OneThreadRoute):
                 )
             except LessonloopError as exc:
                 title = _TITLES.get(exc.status_code, "Something is not right")
-                return _error_page(request, exc.status_code, title, exc.message)
+                return await _error_page(request, exc.status_code, title, exc.message)
             except IntegrityError as exc:
                 log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc)
-                return _error_page(
+                return await _error_page(
                     request, 409, "Changed meanwhile", "The change conflicts with data written meanwhile."
                 )
             except OperationalError as exc:
                 log.error("database error on %s %s: %s", request.method, request.url.path, exc)
-                return _error_page(
+                return await _error_page(
                     request, 503, "Unavailable", "The database is unavailable or busy; retry shortly."
                 )
 
