@@ -24,7 +24,7 @@ from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action
 from lessonloop.coaching.models import CoachingNote, DevelopmentPlan
 from lessonloop.errors import PermissionDenied
-from lessonloop.escalations.models import Escalation
+from lessonloop.escalations.models import CHOSEN_ROUTES, Escalation
 from lessonloop.experiments.models import Experiment, Observation
 from lessonloop.failures.models import Failure, Visibility, failure_people
 from lessonloop.lessons.models import Lesson, lesson_audience, lesson_failures
@@ -188,10 +188,28 @@ def can_see_assumption(session: Session, viewer: Anyone, assumption: Assumption)
 # -- escalations --------------------------------------------------------------------------------
 
 
+def in_escalation_audience(viewer: Viewer, escalation: Escalation) -> bool:
+    """Who a *private* escalation (one about a person: ``person_id`` set) is for: that person, org
+    admins, and — when HR or employee assistance was chosen — the lead or admin who chose it (its
+    owner when a system job chose), otherwise (a skill pattern of one person, routed to a coach)
+    its owner and the leads of its team. An escalation about no one is not private."""
+    if escalation.person_id is None or viewer.is_admin or viewer.person_id == escalation.person_id:
+        return True
+    if escalation.support_route in CHOSEN_ROUTES:
+        chooser = escalation.chosen_by_id if escalation.chosen_by_id is not None else escalation.owner_id
+        return viewer.person_id == chooser
+    return viewer.person_id == escalation.owner_id or (
+        escalation.team_id is not None and viewer.role_in(escalation.team_id) == Role.lead.value
+    )
+
+
 def can_see_escalation(session: Session, viewer: Anyone, escalation: Escalation) -> bool:
-    """An escalation lists its failures by title: it is seen by whoever may see *every* one of them
-    that still exists (an org admin is no exception for a private failure)."""
+    """An escalation lists its failures: it is seen by whoever may see *every* one of them that
+    still exists (an org admin is no exception for a private failure) and, when it is about a
+    person, is in its audience (:func:`in_escalation_audience`)."""
     if not isinstance(viewer, Viewer):
+        return False
+    if not in_escalation_audience(viewer, escalation):
         return False
     ids = [int(i) for i in (escalation.failure_ids or []) if isinstance(i, int)]
     if not ids:

@@ -161,9 +161,24 @@ def update(
     status: str = typer.Option(None, "--status", help="acknowledged or resolved."),
     owner: str = typer.Option(None, "--owner", help="Person id, handle or e-mail."),
     resolution: str = typer.Option(None, "--resolution", help="What was done (required to resolve)."),
+    route: str = typer.Option(
+        None, "--route", help="hr-business-partner or employee-assistance (needs --reason)."
+    ),
+    reason: str = typer.Option(None, "--reason", help="Why HR or employee assistance."),
+    person: str = typer.Option(None, "--person", help="The person it concerns (for --route)."),
 ) -> None:
-    """Acknowledge, assign or resolve an escalation."""
-    command = parse_command(UpdateEscalation, {"status": status, "owner": owner, "resolution": resolution})
+    """Acknowledge, assign or resolve an escalation, or choose HR / employee assistance for it."""
+    command = parse_command(
+        UpdateEscalation,
+        {
+            "status": status,
+            "owner": owner,
+            "resolution": resolution,
+            "support_route": route,
+            "reason": reason,
+            "person": person,
+        },
+    )
     with common.unit() as session:
         e = update_escalation(session, escalation_id, **command.model_dump(mode="json"), viewer=LOCAL)
         status_now = e.status

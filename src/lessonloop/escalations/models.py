@@ -1,4 +1,9 @@
-"""Re-evaluate: a persistent pattern of repeats that needs support beyond the team."""
+"""Re-evaluate: a persistent pattern of repeats that needs support beyond the team.
+
+One escalation is one pattern: one cause label, one failed assumption, or one chain of failures
+confirmed as repeats of each other. Its route follows from the pattern (the gap type its reviews
+name), never from words in free text; HR and employee assistance are chosen by a person.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,15 @@ from lessonloop.store.base import Base, Record, UTCDateTime, utcnow
 class EscalationRule(enum.StrEnum):
     label = "label"  # the same cause label
     assumption = "assumption"  # the same failed assumption
-    team = "team"  # the same team repeating
+    chain = "chain"  # one chain of failures confirmed as repeats (subject_key: the first one's id)
+    team = "team"  # before 0013: "a team repeating" (no longer opened: it lumped unrelated failures)
 
 
 class SupportRoute(enum.StrEnum):
-    """The seed's "when the situation needs extra support"."""
+    """The seed's "when the situation needs extra support".
+
+    The first two follow from the pattern (``escalations.service.recommend_route``); the last two
+    only a lead or admin chooses, with a reason (``update_escalation``)."""
 
     od_specialist = "organisational-development-specialist"
     leadership_coach = "external-leadership-coach"
@@ -27,11 +36,14 @@ class SupportRoute(enum.StrEnum):
     employee_assistance = "employee-assistance"
 
 
+#: Routes only a person chooses (with a reason); choosing one narrows who sees the escalation.
+CHOSEN_ROUTES = frozenset({SupportRoute.hr_partner, SupportRoute.employee_assistance})
+
 ROUTE_LABELS: dict[SupportRoute, str] = {
-    SupportRoute.od_specialist: "organisational development specialist (systemic process design)",
-    SupportRoute.leadership_coach: "external leadership coach or facilitator (leader–team communication)",
-    SupportRoute.hr_partner: "HR business partner (performance reviews, promotions or legal risk)",
-    SupportRoute.employee_assistance: "employee assistance / occupational health (stress after repeated high-stakes errors)",
+    SupportRoute.od_specialist: "organisational development specialist (process and context design)",
+    SupportRoute.leadership_coach: "leadership coach or mentor (a skill pattern of one person)",
+    SupportRoute.hr_partner: "HR business partner (chosen by a lead or admin)",
+    SupportRoute.employee_assistance: "employee assistance / occupational health (chosen by a lead or admin)",
 }
 
 
@@ -60,5 +72,13 @@ class Escalation(Record, Base):
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     resolution: Mapped[str] = mapped_column(Text, default="")
+    # Why this route: the pattern's reason, or the reason a lead/admin gave for HR / assistance.
+    route_reason: Mapped[str] = mapped_column(Text, default="")
+    # The person it is about, when it is private: a skill pattern of one person (leadership coach)
+    # or the person named when HR / employee assistance was chosen. Plain numbers like
+    # ``calendar_tokens.created_by_id`` (0011): ids are never reused (0010).
+    person_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Who chose HR / employee assistance (NULL: a system job, or not chosen).
+    chosen_by_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     owner: Mapped[Person | None] = relationship(lazy="joined")

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from lessonloop import limits
-from lessonloop.escalations.models import EscalationStatus
+from lessonloop.escalations.models import EscalationStatus, SupportRoute
 from lessonloop.fields import Ref, blank_is_none
 
 
@@ -28,17 +28,36 @@ class EscalationOut(BaseModel):
     opened_at: dt.datetime
     resolved_at: dt.datetime | None
     resolution: str
+    route_reason: str
+    person_id: int | None
+    chosen_by_id: int | None
 
 
 # --- commands: the API's bodies, the CLI's options and the pages' forms become these ----------
 
 
 class UpdateEscalation(BaseModel):
-    """Acknowledge, resolve or re-assign an escalation; what is left out stays as it is."""
+    """Acknowledge, resolve or re-assign an escalation, or choose HR / employee assistance for it;
+    what is left out stays as it is."""
 
     model_config = ConfigDict(extra="forbid", title="EscalationPatch")
     status: Annotated[EscalationStatus | None, BeforeValidator(blank_is_none)] = None
     owner: Ref | None = Field(default=None, description="Person id, handle or e-mail.")
     resolution: str | None = Field(
         default=None, max_length=limits.LONG_TEXT_MAX, description="Required when resolving."
+    )
+    support_route: Annotated[SupportRoute | None, BeforeValidator(blank_is_none)] = Field(
+        default=None,
+        description="`hr-business-partner` or `employee-assistance` (a lead or admin, with a reason); "
+        "the other routes follow from the pattern.",
+    )
+    reason: str | None = Field(
+        default=None,
+        max_length=limits.DESCRIPTION_MAX,
+        description="Why HR or employee assistance: required to choose one.",
+    )
+    person: Ref | None = Field(
+        default=None,
+        description="The person it concerns (when the escalation is not about one person already); "
+        "only they, the one who chose and org admins see it afterwards.",
     )

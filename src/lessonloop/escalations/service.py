@@ -1,50 +1,61 @@
-"""Escalation: the same cause label, failed assumption or team repeating N times in D days.
+"""Escalation: one pattern — a cause label, a failed assumption, or a chain of repeats — that
+happened N times in D days.
 
 Defaults come from the seed: 3 times in 90 days. A check looks at the trailing window ending
 ``now``: escalation is about patterns that persist *now* (old, closed history does not page
-anyone); the CLI/API run it after every logged failure and the worker runs it daily.
+anyone); logging a failure (API, CLI, page: ``signals.observe.log_and_observe``) runs it, and so
+does the worker daily.
+
+* One escalation is one pattern: its failures are exactly those sharing the pattern, and its
+  reason names the pattern ("3 failures with cause label 'config' in 90 days", "a chain of 3
+  repeats starting at #12"). A failure that does not share it never joins.
+* The route follows from the pattern, never from words in its texts: the gap type of the
+  pattern's reviews. Mostly skill gaps, all involving one person: a leadership coach or mentor,
+  private to that person, their lead and org admins. Otherwise (process, context, resourcing,
+  not reviewed yet): an organisational-development specialist. HR and employee assistance are
+  only chosen by a lead or admin, with a reason (:func:`update_escalation`).
+* Every escalation has an owner — the team's lead, else its admins, else the org admins (a
+  pattern across teams: the org admins) — who is told when it opens and each time it grows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased
 
+from lessonloop import limits
 from lessonloop.access.actor import Actor, is_person, is_system, require_actor
 from lessonloop.access.policy import EDITING_ROLES, can_see_escalation
 from lessonloop.access.scope import not_found
-from lessonloop.access.viewer import Viewer
+from lessonloop.access.viewer import Viewer, viewer_for
+from lessonloop.accounts.models import Account
 from lessonloop.coerce import as_enum, as_text
 from lessonloop.errors import Conflict, Invalid, PermissionDenied
 from lessonloop.escalations.models import (
+    CHOSEN_ROUTES,
     ROUTE_LABELS,
     Escalation,
     EscalationRule,
     EscalationStatus,
     SupportRoute,
 )
-from lessonloop.failures.models import Failure, FailureKind, FailureLabel, Severity, failure_people
+from lessonloop.failures.models import Failure, FailureLabel, failure_people
+from lessonloop.notifications.models import Notification
+from lessonloop.notifications.service import enqueue
 from lessonloop.people.models import Membership, Role
 from lessonloop.people.service import PersonRef, get_person
-from lessonloop.reviews.models import Assumption, AssumptionStatus, Review, review_assumptions
+from lessonloop.reviews.models import Assumption, AssumptionStatus, GapType, Review, review_assumptions
 from lessonloop.settings import Settings
 from lessonloop.store.base import utcnow
 from lessonloop.store.crud import get_or_404
 
 # Labels that say "no cause known": they never form a pattern.
 NON_CAUSES = frozenset({"uncategorized", "unknown", "other", ""})
-_HR = re.compile(
-    r"\b(performance review|promotion|legal|lawsuit|litigation|compliance|harass\w*|discriminat\w*)\b", re.I
-)
-_COMMS = re.compile(
-    r"\b(communicat\w*|miscommunicat\w*|hand-?offs?|handover|misalign\w*|escalat\w* path)\b", re.I
-)
 
 
 @dataclass(frozen=True)
@@ -62,21 +73,45 @@ class EscalationPolicy:
 @dataclass(frozen=True)
 class _Pattern:
     rule: EscalationRule
-    key: str
-    subject: str
+    key: str  # the lower-cased label, the assumption's id, the chain's first failure's id
+    name: str  # label text, assumption statement, first failure's id
     failure_ids: tuple[int, ...]
 
 
 def _window(rows: Iterable[tuple[str, str, int]], threshold: int) -> dict[tuple[str, str], list[int]]:
-    grouped: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for key, subject, failure_id in rows:
-        grouped[(key, subject)].append(failure_id)
-    return {k: sorted(set(v)) for k, v in grouped.items() if len(set(v)) >= threshold}
+    grouped: dict[str, set[int]] = defaultdict(set)
+    names: dict[str, str] = {}
+    for key, name, failure_id in rows:
+        grouped[key].add(failure_id)
+        names.setdefault(key, name)
+    return {(k, names[k]): sorted(v) for k, v in grouped.items() if len(v) >= threshold}
+
+
+class _Chains:
+    """Failures linked as confirmed repeats (``Failure.repeat_of_id``) form trees; a chain is one
+    tree, named by its first failure (the one that repeats nothing)."""
+
+    def __init__(self, session: Session) -> None:
+        self.parent: dict[int, int] = {
+            fid: pid
+            for fid, pid in session.execute(
+                select(Failure.id, Failure.repeat_of_id).where(Failure.repeat_of_id.is_not(None))
+            )
+            if pid is not None
+        }
+
+    def root(self, failure_id: int) -> int:
+        seen = {failure_id}
+        while failure_id in self.parent and self.parent[failure_id] not in seen:
+            failure_id = self.parent[failure_id]
+            seen.add(failure_id)
+        return failure_id
 
 
 def find_patterns(
     session: Session, *, now: dt.datetime, policy: EscalationPolicy, viewer: Actor
 ) -> list[_Pattern]:
+    """Every pattern that reached the threshold in the window ending ``now``."""
     require_actor(viewer)
     since = now - dt.timedelta(days=policy.window_days)
     in_window = (Failure.detected_at >= since, Failure.detected_at <= now)
@@ -91,10 +126,7 @@ def find_patterns(
         ((lbl.lower(), lbl, fid) for lbl, fid in label_rows if lbl.lower() not in NON_CAUSES),
         policy.threshold,
     )
-    patterns += [
-        _Pattern(EscalationRule.label, k, f"cause label “{s}”", tuple(ids))
-        for (k, s), ids in by_label.items()
-    ]
+    patterns += [_Pattern(EscalationRule.label, k, n, tuple(ids)) for (k, n), ids in by_label.items()]
 
     assumption_rows = session.execute(
         select(Assumption.id, Assumption.statement, Review.failure_id)
@@ -105,72 +137,212 @@ def find_patterns(
     ).all()
     by_assumption = _window(((str(aid), stmt, fid) for aid, stmt, fid in assumption_rows), policy.threshold)
     patterns += [
-        _Pattern(EscalationRule.assumption, k, f"failed assumption “{s}”", tuple(ids))
-        for (k, s), ids in by_assumption.items()
+        _Pattern(EscalationRule.assumption, k, n, tuple(ids)) for (k, n), ids in by_assumption.items()
     ]
 
-    team_rows = session.execute(
-        select(Failure.team_id, Failure.id).where(
-            Failure.repeat_of_id.is_not(None), Failure.team_id.is_not(None), *in_window
+    chains = _Chains(session)
+    earlier = aliased(Failure)
+    linked = session.scalars(
+        select(Failure.id).where(
+            *in_window,
+            or_(
+                Failure.repeat_of_id.is_not(None),
+                Failure.id.in_(select(earlier.repeat_of_id).where(earlier.repeat_of_id.is_not(None))),
+            ),
         )
     ).all()
-    by_team = _window(((str(tid), str(tid), fid) for tid, fid in team_rows), policy.threshold)
-    patterns += [_Pattern(EscalationRule.team, k, "team", tuple(ids)) for (k, _s), ids in by_team.items()]
+    by_chain = _window(((str(chains.root(fid)), "", fid) for fid in linked), policy.threshold)
+    for (key, _n), ids in by_chain.items():
+        # The chain is named by its first failure: it belongs to the pattern even before the window.
+        patterns.append(_Pattern(EscalationRule.chain, key, key, tuple(sorted({int(key), *ids}))))
     return patterns
 
 
-def recommend_route(
-    session: Session, failures: Sequence[Failure], *, viewer: Actor
-) -> tuple[SupportRoute, str]:
-    """Pick the seed's support route from what the failures have in common, with the reason."""
+def _members(session: Session, rule: str, key: str, ids: Sequence[int]) -> set[int]:
+    """Those of ``ids`` that (still) share the pattern ``rule``/``key``, at any time."""
+    if not ids:
+        return set()
+    if rule == EscalationRule.label.value:
+        return set(
+            session.scalars(
+                select(FailureLabel.failure_id).where(
+                    FailureLabel.failure_id.in_(ids), func.lower(FailureLabel.label) == key
+                )
+            )
+        )
+    if rule == EscalationRule.assumption.value:
+        return set(
+            session.scalars(
+                select(Review.failure_id)
+                .join(review_assumptions, review_assumptions.c.review_id == Review.id)
+                .join(Assumption, Assumption.id == review_assumptions.c.assumption_id)
+                .where(
+                    Review.failure_id.in_(ids),
+                    Assumption.id == int(key),
+                    Assumption.status == AssumptionStatus.failed.value,
+                )
+            )
+        )
+    if rule == EscalationRule.chain.value:
+        chains = _Chains(session)
+        return {fid for fid in ids if chains.root(fid) == int(key)}
+    return set(ids)  # the retired "team" rule: left as it was
+
+
+def _reason(rule: str, key: str, name: str, count: int, policy: EscalationPolicy) -> str:
+    """The pattern, named truthfully."""
+    within = f"in {policy.window_days} days"
+    if rule == EscalationRule.label.value:
+        return f"{count} failures with cause label '{name}' {within}"
+    if rule == EscalationRule.assumption.value:
+        return f"{count} failures whose reviews found the assumption '{name}' failed {within}"
+    if rule == EscalationRule.chain.value:
+        return f"a chain of {count} repeats starting at #{key} {within}"
+    return f"{count} confirmed repeats in one team {within}"
+
+
+def _subject(rule: str, key: str, name: str) -> str:
+    if rule == EscalationRule.label.value:
+        return f"cause label '{name}'"
+    if rule == EscalationRule.assumption.value:
+        return f"failed assumption '{name}'"
+    return f"chain of repeats starting at #{key}"
+
+
+@dataclass(frozen=True)
+class RouteChoice:
+    route: SupportRoute
+    why: str
+    person_id: int | None = None  # a skill pattern of one person: the escalation is private to them
+
+
+def recommend_route(session: Session, failures: Sequence[Failure], *, viewer: Actor) -> RouteChoice:
+    """The support route from the pattern itself — the gap type its reviews name, and who was
+    involved — never from words in titles or impact texts.
+
+    Most of its failures reviewed as skill gaps, every one of those involving the same single
+    person: a leadership coach or mentor for that person. Anything else (process, context or
+    resourcing gaps, skill gaps spread over several people, failures not reviewed yet): an
+    organisational-development specialist (process and context design)."""
     require_actor(viewer)
-    texts = [" ".join([f.title, f.observation, f.impact, *f.labels]) for f in failures]
-    if any(_HR.search(t) for t in texts):
-        return SupportRoute.hr_partner, "the pattern touches performance reviews, promotions or legal risk"
-    high = [f for f in failures if f.severity in (Severity.high.value, Severity.critical.value)]
-    if len(high) >= 2:
-        ids = [f.id for f in high]
-        people = Counter(
-            pid
-            for (pid,) in session.execute(
-                select(failure_people.c.person_id).where(failure_people.c.failure_id.in_(ids))
+    ids = [f.id for f in failures]
+    gaps = dict(
+        session.execute(select(Review.failure_id, Review.gap_type).where(Review.failure_id.in_(ids))).all()
+    )
+    skill = [fid for fid in ids if gaps.get(fid) == GapType.skill.value]
+    if len(skill) * 2 > len(ids):
+        involved: dict[int, set[int]] = defaultdict(set)
+        for fid, pid in session.execute(
+            select(failure_people.c.failure_id, failure_people.c.person_id).where(
+                failure_people.c.failure_id.in_(skill)
             )
-        )
-        repeated = [pid for pid, n in people.items() if n >= 2]
-        if repeated:
-            return SupportRoute.employee_assistance, (
-                f"the same {'person was' if len(repeated) == 1 else 'people were'} involved in "
-                f"{max(people.values())} high-stakes failures: watch for stress or impairment"
+        ):
+            involved[fid].add(pid)
+        common = set.intersection(*(involved[fid] for fid in skill))
+        if len(common) == 1:
+            return RouteChoice(
+                SupportRoute.leadership_coach,
+                f"{len(skill)} of its {len(ids)} failures were reviewed as skill gaps, all involving "
+                "the same person (private to them, their lead and org admins)",
+                person_id=common.pop(),
             )
-    handoffs = sum(1 for f in failures if f.kind == FailureKind.handoff_breakdown.value)
-    if handoffs * 2 >= len(failures) or sum(1 for t in texts if _COMMS.search(t)) * 2 >= len(failures):
-        return (
-            SupportRoute.leadership_coach,
-            "most of these failures are communication or hand-off breakdowns",
-        )
-    return SupportRoute.od_specialist, "recurring failures with one cause point at systemic process design"
+    counts: dict[str, int] = defaultdict(int)
+    for fid in ids:
+        counts[gaps.get(fid) or "not reviewed"] += 1
+    named = ", ".join(f"{n} {gap}" for gap, n in sorted(counts.items()))
+    return RouteChoice(
+        SupportRoute.od_specialist,
+        f"the gap is in process or context, not one person's skill (gap types: {named})",
+    )
 
 
 def _team_of(failures: Sequence[Failure]) -> int | None:
-    teams = {f.team_id for f in failures if f.team_id is not None}
+    """The one team of all the pattern's failures; ``None`` across teams (or with no team)."""
+    teams = {f.team_id for f in failures}
     return teams.pop() if len(teams) == 1 else None
 
 
-def _lead_of(session: Session, team_id: int | None) -> int | None:
-    if team_id is None:
-        return None
+def choose_owner(
+    session: Session, team_id: int | None, *, not_person: int | None = None, viewer: Actor
+) -> int | None:
+    """The team's lead, else its admins, else the org admins (the earliest appointed of each);
+    a pattern across teams goes to the org admins. ``not_person``: never the person it is about."""
+    require_actor(viewer)
+    others = [] if not_person is None else [Membership.person_id != not_person]
+    if team_id is not None:
+        for role in (Role.lead, Role.admin):
+            found = session.scalar(
+                select(Membership.person_id)
+                .where(Membership.team_id == team_id, Membership.role == role.value, *others)
+                .order_by(Membership.id)
+                .limit(1)
+            )
+            if found is not None:
+                return found
+    admins = [] if not_person is None else [Account.person_id != not_person]
     return session.scalar(
-        select(Membership.person_id)
-        .where(Membership.team_id == team_id, Membership.role.in_([Role.lead.value, Role.admin.value]))
-        .order_by(Membership.role.desc(), Membership.id)
-        .limit(1)
+        select(Account.person_id).where(Account.is_admin.is_(True), *admins).order_by(Account.id).limit(1)
+    )
+
+
+def notify_owner(
+    session: Session,
+    escalation: Escalation,
+    *,
+    joined: Sequence[int] = (),
+    now: dt.datetime | None = None,
+    viewer: Actor,
+) -> Notification | None:
+    """Tell the owner that ``escalation`` opened (``joined`` empty) or grew (by ``joined``), once
+    per event. The notice names the pattern and never a failure's title (issue #11); an owner who
+    may not see the escalation is told only that it needs them."""
+    require_actor(viewer)
+    if escalation.owner_id is None:
+        return None
+    event = "opened" if not joined else "grew"
+    if can_see_escalation(session, viewer_for(session, escalation.owner_id), escalation):
+        subject = f"Escalation #{escalation.id} {event}: {escalation.subject}"
+        body = (
+            f"{escalation.explanation}\n\nYou own it: acknowledge or resolve it on /insights "
+            f"(lessonloop escalations update {escalation.id})."
+        )
+    else:
+        subject = f"Escalation #{escalation.id} needs its owner"
+        body = (
+            f"Escalation #{escalation.id} {event}, and you own it, but it names failures you may not "
+            "see. Ask a lead of the team involved to review it with you, or to take it over."
+        )
+    key = (
+        f"escalation:{escalation.id}:opened"
+        if not joined
+        else f"escalation:{escalation.id}:grew:{max(joined)}"
+    )
+    return enqueue(
+        session,
+        person_id=escalation.owner_id,
+        kind="escalation",
+        subject=subject,
+        body_text=body,
+        dedupe_key=key,
+        now=now,
+        viewer=viewer,
+    )
+
+
+def _explain(escalation: Escalation, policy: EscalationPolicy, name: str) -> str:
+    reason = _reason(escalation.rule, escalation.subject_key, name, len(escalation.failure_ids), policy)
+    route = SupportRoute(escalation.support_route)
+    return (
+        f"{reason} (threshold {policy.threshold}). Recommended support: {ROUTE_LABELS[route]}, "
+        f"because {escalation.route_reason}."
     )
 
 
 def check_escalations(
     session: Session, *, now: dt.datetime | None = None, policy: EscalationPolicy | None = None, viewer: Actor
 ) -> list[Escalation]:
-    """Open (or extend) escalations for every pattern in the window. Returns the new or grown ones."""
+    """Open (or grow) escalations for every pattern in the window, and tell their owners.
+    Returns the new and grown ones."""
     require_actor(viewer)
     now = now or utcnow()
     policy = policy or EscalationPolicy()
@@ -185,68 +357,48 @@ def check_escalations(
         )
         active = next((e for e in existing if e.status != EscalationStatus.resolved.value), None)
         if active is not None:
-            grown = sorted(set(active.failure_ids) | set(pattern.failure_ids))
+            kept = _members(session, active.rule, active.subject_key, active.failure_ids)
+            grown = sorted(kept | set(pattern.failure_ids))
+            joined = sorted(set(pattern.failure_ids) - set(active.failure_ids))
             if grown != sorted(active.failure_ids):
                 active.failure_ids = grown
                 active.count = len(grown)
-                active.explanation = _explain(
-                    session, pattern, grown, policy, active.support_route, viewer=viewer
-                )
-                touched.append(active)
+                active.explanation = _explain(active, policy, pattern.name)
+                session.flush()
+                if joined:
+                    notify_owner(session, active, joined=joined, now=now, viewer=viewer)
+                    touched.append(active)
             continue
         resolved_ids = {fid for e in existing for fid in e.failure_ids}
         fresh = [fid for fid in pattern.failure_ids if fid not in resolved_ids]
         if existing and len(fresh) < policy.threshold:
-            continue  # already handled; a new escalation needs a new run of repeats
+            continue  # already handled; a new escalation needs a new run of the pattern
         failures = list(session.scalars(select(Failure).where(Failure.id.in_(pattern.failure_ids))))
-        route, _why = recommend_route(session, failures, viewer=viewer)
-        team_id = _team_of(failures) if pattern.rule != EscalationRule.team else int(pattern.key)
-        subject = pattern.subject
-        if pattern.rule == EscalationRule.team:
-            subject = (
-                f"team “{failures[0].team.name if failures[0].team else pattern.key}” repeating failures"
-            )
+        choice = recommend_route(session, failures, viewer=viewer)
+        team_id = _team_of(failures)
         escalation = Escalation(
             rule=pattern.rule.value,
             subject_key=pattern.key,
-            subject=subject,
+            subject=_subject(pattern.rule.value, pattern.key, pattern.name),
             team_id=team_id,
-            owner_id=_lead_of(session, team_id),
+            owner_id=choose_owner(session, team_id, not_person=choice.person_id, viewer=viewer),
             status=EscalationStatus.open.value,
-            support_route=route.value,
+            support_route=choice.route.value,
+            route_reason=choice.why,
+            person_id=choice.person_id,
             failure_ids=list(pattern.failure_ids),
             count=len(pattern.failure_ids),
             window_days=policy.window_days,
             explanation="",
             opened_at=now,
         )
-        escalation.explanation = _explain(
-            session, pattern, list(pattern.failure_ids), policy, route.value, viewer=viewer
-        )
+        escalation.explanation = _explain(escalation, policy, pattern.name)
         session.add(escalation)
+        session.flush()
+        notify_owner(session, escalation, now=now, viewer=viewer)
         touched.append(escalation)
     session.flush()
     return touched
-
-
-def _explain(
-    session: Session,
-    pattern: _Pattern,
-    ids: Sequence[int],
-    policy: EscalationPolicy,
-    route: str,
-    *,
-    viewer: Actor,
-) -> str:
-    failures = list(session.scalars(select(Failure).where(Failure.id.in_(ids)).order_by(Failure.detected_at)))
-    _route, why = recommend_route(session, failures, viewer=viewer)
-    listed = "; ".join(f"#{f.id} {f.detected_at:%Y-%m-%d} {f.title}" for f in failures)
-    subject = pattern.subject if pattern.rule != EscalationRule.team else "confirmed repeats in one team"
-    return (
-        f"{len(failures)} failures with {subject} within {policy.window_days} days "
-        f"(threshold {policy.threshold}): {listed}. Recommended support: "
-        f"{ROUTE_LABELS[SupportRoute(route)]}, because {why}."
-    )
 
 
 def list_escalations(
@@ -285,6 +437,11 @@ def may_change_escalation(viewer: Viewer, escalation: Escalation) -> bool:
     )
 
 
+def may_choose_route(viewer: Viewer, escalation: Escalation) -> bool:
+    """HR / employee assistance: a lead or admin of its team, or an org admin (not a mere owner)."""
+    return bool(viewer.is_admin or viewer.role_in(escalation.team_id) in EDITING_ROLES)
+
+
 def update_escalation(
     session: Session,
     escalation_id: int | str,
@@ -292,16 +449,29 @@ def update_escalation(
     status: str | None = None,
     owner: PersonRef | None = None,
     resolution: str | None = None,
+    support_route: str | None = None,
+    reason: str | None = None,
+    person: PersonRef | None = None,
     viewer: Actor,
 ) -> Escalation:
-    """Acknowledge, resolve or re-assign. With a ``viewer``: someone who may see it and is an org
-    admin, its owner, or a lead or admin of its team."""
+    """Acknowledge, resolve, re-assign, or choose HR / employee assistance. With a ``viewer``:
+    someone who may see it and is an org admin, its owner, or a lead or admin of its team.
+
+    Choosing ``hr-business-partner`` or ``employee-assistance`` takes a lead or admin of its team
+    or an org admin, a ``reason``, and the person it concerns (``person``, or the one a private
+    escalation is already about). From then on only that person, the one who chose and org admins
+    see it (``access.policy.in_escalation_audience``), and the one who chose owns it. The other
+    routes follow from the pattern and are not chosen."""
     escalation = get_escalation(session, escalation_id, viewer=viewer)
     if is_person(viewer) and not may_change_escalation(viewer, escalation):
         raise PermissionDenied(
             "only the escalation's owner, a lead or admin of its team, or an org admin may change it",
             field="escalation",
         )
+    if support_route not in (None, ""):
+        _choose_route(session, escalation, support_route, reason=reason, person=person, viewer=viewer)
+    elif reason not in (None, "") or person not in (None, ""):
+        raise Invalid("a reason or a person goes with choosing a support route", field="support_route")
     if owner not in (None, ""):
         escalation.owner = get_person(session, owner, field="owner", viewer=viewer)
     if status:
@@ -314,3 +484,45 @@ def update_escalation(
         escalation.status = target.value
     session.flush()
     return escalation
+
+
+def _choose_route(
+    session: Session,
+    escalation: Escalation,
+    support_route: str,
+    *,
+    reason: str | None,
+    person: PersonRef | None,
+    viewer: Actor,
+) -> None:
+    route = as_enum(support_route, SupportRoute, "support_route")
+    if route not in CHOSEN_ROUTES:
+        raise Invalid(
+            "only hr-business-partner or employee-assistance is chosen; the other routes follow "
+            "from the pattern",
+            field="support_route",
+        )
+    if is_person(viewer) and not may_choose_route(viewer, escalation):
+        raise PermissionDenied(
+            "only a lead or admin of its team, or an org admin, may choose HR or employee assistance",
+            field="support_route",
+        )
+    why = as_text(reason, "reason", required=True, max_len=limits.DESCRIPTION_MAX)
+    if person not in (None, ""):
+        concerned = get_person(session, person, field="person", viewer=viewer).id
+    elif escalation.person_id is not None:
+        concerned = escalation.person_id
+    else:
+        raise Invalid(
+            "name the person it concerns: only they, you and org admins will see it", field="person"
+        )
+    escalation.support_route = route.value
+    escalation.route_reason = why
+    escalation.person_id = concerned
+    if is_person(viewer):
+        escalation.chosen_by_id = viewer.person_id
+        escalation.owner_id = viewer.person_id
+    else:
+        escalation.chosen_by_id = None
+    head = escalation.explanation.split(" Recommended support:", 1)[0]
+    escalation.explanation = f"{head} Chosen support: {ROUTE_LABELS[route]}, because {why}."

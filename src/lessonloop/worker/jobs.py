@@ -173,31 +173,10 @@ def experiment_ends(ctx: JobContext) -> str:
 
 @job("escalations", every="daily", description="Check for persistent patterns; tell the owner")
 def escalations(ctx: JobContext) -> str:
+    """The owner hears of each escalation opened or grown from ``check_escalations`` itself, the
+    same notice (and dedupe key) as when logging a failure completes the pattern."""
     policy = EscalationPolicy.from_settings(ctx.settings)
     touched = check_escalations(ctx.session, now=ctx.now, policy=policy, viewer=ctx.actor)
-    readers = _Readers(ctx.session)
-    for escalation in touched:
-        if escalation.owner_id is None:
-            continue
-        if readers.may_read(escalation.owner_id, escalation):
-            subject, body = f"Escalation #{escalation.id}: {escalation.subject}", escalation.explanation
-        else:
-            # Its explanation names failures the owner may not see: say only that it needs them.
-            subject = f"Escalation #{escalation.id} needs its owner"
-            body = (
-                f"Escalation #{escalation.id} was opened or grew, and you own it, but it names failures "
-                "you may not see. Ask a lead of the team involved to review it with you, or to take it over."
-            )
-        enqueue(
-            ctx.session,
-            person_id=escalation.owner_id,
-            kind="escalation",
-            subject=subject,
-            body_text=body,
-            dedupe_key=f"escalation:{escalation.id}:{escalation.count}",
-            now=ctx.now,
-            viewer=ctx.actor,
-        )
     return f"{len(touched)} escalations opened or grown"
 
 
