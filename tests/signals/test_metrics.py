@@ -2,15 +2,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy.orm import Session
 
-from lessonloop.actions.service import add_action, complete_action
+from lessonloop.access.viewer import viewer_for
+from lessonloop.actions.models import Action, is_overdue
+from lessonloop.actions.service import add_action, complete_action, drop_action, list_actions
 from lessonloop.experiments.service import add_experiment, record_observation
 from lessonloop.failures.service import confirm_repeat, transition
 from lessonloop.followthrough.recognition import recognise
 from lessonloop.lessons.service import create_lesson
+from lessonloop.people.service import add_team
 from lessonloop.reviews.service import primary_action
-from lessonloop.signals.metrics import compute_metrics, metrics_csv
+from lessonloop.signals.metrics import compute_metrics, drifted, metrics_csv
+from lessonloop.web.charts import drift_points, monthly_totals
 from lessonloop.worker.checks import record_check
 from tests.factories import SYSTEM, failure, reviewed, team_with_people
 
@@ -158,3 +163,157 @@ def test_coach_scores_are_kept_on_write(session: Session) -> None:
     totals = compute_metrics(session, today=TODAY, viewer=SYSTEM)["totals"]
     assert totals["blame_rate"] == 1.0
     assert totals["mean_specificity"] == round((action.specificity + vague.specificity) / 2, 1)
+
+
+# ---- one definition of drift and overdue ------------------------------------------------------
+
+
+def _closed_on(session: Session, action_id: int, day: str) -> None:
+    """Move an action's closing moment to noon UTC of ``day`` (the services close it now)."""
+    action = session.get(Action, action_id)
+    assert action is not None
+    action.closed_at = dt.datetime.fromisoformat(day).replace(hour=12, tzinfo=dt.UTC)
+    session.flush()
+
+
+def test_dropped_after_its_due_date_counts_as_late(session: Session) -> None:
+    team_with_people(session)
+    f = failure(session, team="Payments", detected_at="2026-10-01")
+    early = add_action(session, failure_id=f.id, title="a", owner="ben", due_date="2026-10-10", viewer=SYSTEM)
+    on_day = add_action(
+        session, failure_id=f.id, title="b", owner="ben", due_date="2026-10-12", viewer=SYSTEM
+    )
+    late = add_action(session, failure_id=f.id, title="c", owner="ben", due_date="2026-10-14", viewer=SYSTEM)
+    for action, day in ((early, "2026-10-05"), (on_day, "2026-10-12"), (late, "2026-10-20")):
+        drop_action(session, action.id, reason="not needed", viewer=SYSTEM)
+        _closed_on(session, action.id, day)
+    oct_ = _month(compute_metrics(session, today=TODAY, viewer=SYSTEM), "Payments", "2026-10")
+    assert oct_["actions_due"] == 3
+    assert oct_["actions_late"] == 1  # dropped six days after its due date; the others were not late
+    assert oct_["actions_overdue"] == 0
+    assert oct_["overdue_share"] == round(1 / 3, 4)
+
+
+@pytest.mark.parametrize(
+    ("status", "due", "closed", "expected"),
+    [
+        ("open", "2026-11-29", None, True),  # overdue today
+        ("open", "2026-11-30", None, False),  # due today: not late yet
+        ("done", "2026-11-10", "2026-11-10", False),  # closed on its due date
+        ("done", "2026-11-10", "2026-11-11", True),
+        ("dropped", "2026-11-10", "2026-11-11", True),
+        ("dropped", "2026-11-10", "2026-11-09", False),
+        ("done", "2026-11-29", "2026-11-30", True),  # closed today, a day late
+    ],
+)
+def test_drift_sql_and_python_twins_agree(
+    session: Session, status: str, due: str, closed: str | None, expected: bool
+) -> None:
+    team_with_people(session)
+    f = failure(session, team="Payments", detected_at="2026-11-01")
+    action = add_action(session, failure_id=f.id, title="x", owner="ben", due_date=due, viewer=SYSTEM)
+    if status == "done":
+        complete_action(session, action.id, evidence="shipped", viewer=SYSTEM)
+    elif status == "dropped":
+        drop_action(session, action.id, reason="moot", viewer=SYSTEM)
+    if closed is not None:
+        _closed_on(session, action.id, closed)
+    due_day = dt.date.fromisoformat(due)
+    closed_day = dt.date.fromisoformat(closed) if closed else None
+    assert drifted(status, due_day, closed_day, TODAY) is expected
+    row = _month(compute_metrics(session, today=TODAY, viewer=SYSTEM), "Payments", "2026-11")
+    assert row["actions_late"] == int(expected)
+    assert row["actions_overdue"] == int(is_overdue(status, due_day, TODAY))
+
+
+def test_drift_chart_and_overdue_count_agree(session: Session) -> None:
+    """A month with late actions: what the chart draws and what the overdue list counts are the
+    same actions (the chart's still-overdue figure is the overdue list of that due month)."""
+    ctx = team_with_people(session)
+    others = add_team(session, name="Support", viewer=SYSTEM)
+    mine = failure(session, team="Payments", detected_at="2026-09-20")
+    theirs = failure(session, team="Support", detected_at="2026-10-01")
+    open_late = [
+        add_action(session, failure_id=mine.id, title="a", owner="ben", due_date="2026-10-03", viewer=SYSTEM),
+        add_action(
+            session, failure_id=theirs.id, title="b", owner="ana", due_date="2026-10-28", viewer=SYSTEM
+        ),
+    ]
+    done_late = add_action(
+        session, failure_id=mine.id, title="c", owner="ben", due_date="2026-10-05", viewer=SYSTEM
+    )
+    dropped_late = add_action(
+        session, failure_id=theirs.id, title="d", owner="ana", due_date="2026-10-06", viewer=SYSTEM
+    )
+    on_time = add_action(
+        session, failure_id=mine.id, title="e", owner="ben", due_date="2026-10-30", viewer=SYSTEM
+    )
+    complete_action(session, done_late.id, evidence="shipped", viewer=SYSTEM)
+    _closed_on(session, done_late.id, "2026-10-09")
+    drop_action(session, dropped_late.id, reason="moot", viewer=SYSTEM)
+    _closed_on(session, dropped_late.id, "2026-10-07")
+    complete_action(session, on_time.id, evidence="shipped", viewer=SYSTEM)
+    _closed_on(session, on_time.id, "2026-10-29")
+    # One overdue in November too, so the month boundary matters.
+    add_action(session, failure_id=mine.id, title="f", owner="ben", due_date="2026-11-02", viewer=SYSTEM)
+
+    ben = viewer_for(session, ctx["ben"])  # a member of Payments: Support's failure is not his to see
+    expected = {"system": ({a.id for a in open_late}, (5, 4, 2)), "ben": ({open_late[0].id}, (3, 2, 1))}
+    for name, viewer in (("system", SYSTEM), ("ben", ben)):
+        totals = monthly_totals(compute_metrics(session, today=TODAY, viewer=viewer), today=TODAY)
+        chart = {t.month: t for t in totals}
+        overdue_now = list_actions(session, overdue=True, today=TODAY, page_size=200, viewer=viewer).items
+        by_month = {m: [a for a in overdue_now if a.due_date.isoformat()[:7] == m] for m in chart}
+        for month, t in chart.items():
+            assert t.actions_overdue == len(by_month[month]), month
+            assert t.actions_overdue <= t.actions_late <= t.actions_due
+        assert sum(t.actions_overdue for t in totals) == len(overdue_now)
+        ids, figures = expected[name]
+        assert {a.id for a in by_month["2026-10"]} == ids
+        october = chart["2026-10"]
+        assert (october.actions_due, october.actions_late, october.actions_overdue) == figures
+        point = drift_points(totals)[list(chart).index("2026-10")]
+        due, late, still = figures
+        assert point.value == late / due
+        assert f"{late} of {due} due actions late, {still} still overdue" in point.detail
+    assert others.id != ctx["team"].id
+
+
+# ---- lessons not implemented follow chains of repeats ------------------------------------------
+
+
+def test_lessons_not_implemented_follow_a_chain_of_repeats(session: Session) -> None:
+    team_with_people(session)
+    first = failure(session, team="Payments", detected_at="2026-08-02T09:00:00")
+    fix = add_action(
+        session, failure_id=first.id, title="Add a check", owner="ben", due_date="2026-08-20", viewer=SYSTEM
+    )
+    complete_action(session, fix.id, evidence="shipped", viewer=SYSTEM)
+    _closed_on(session, fix.id, "2026-08-15")
+    second = failure(session, team="Payments", detected_at="2026-09-03T09:00:00")
+    confirm_repeat(session, second.id, first.id, viewer=SYSTEM)
+    third = failure(session, team="Payments", detected_at="2026-10-03T09:00:00")
+    confirm_repeat(session, third.id, second.id, viewer=SYSTEM)
+    fourth = failure(session, team="Payments", detected_at="2026-11-03T09:00:00")
+    confirm_repeat(session, fourth.id, third.id, viewer=SYSTEM)
+    result = compute_metrics(session, today=TODAY, viewer=SYSTEM)
+    # The second repeats a failure whose action was done; the third and the fourth repeat
+    # repeats of it: the fix existed up the chain, practice did not change.
+    for month in ("2026-09", "2026-10", "2026-11"):
+        assert _month(result, "Payments", month)["lessons_not_implemented"] == 1, month
+    assert result["totals"]["lessons_not_implemented"] == 3
+
+
+def test_a_chain_counts_only_what_existed_when_the_repeat_was_detected(session: Session) -> None:
+    team_with_people(session)
+    first = failure(session, team="Payments", detected_at="2026-08-02T09:00:00")
+    second = failure(session, team="Payments", detected_at="2026-09-03T09:00:00")
+    confirm_repeat(session, second.id, first.id, viewer=SYSTEM)
+    third = failure(session, team="Payments", detected_at="2026-10-03T09:00:00")
+    confirm_repeat(session, third.id, second.id, viewer=SYSTEM)
+    create_lesson(
+        session, title="Dates", learned="Ask", failures=[first.id], published_at="2026-09-20", viewer=SYSTEM
+    )
+    result = compute_metrics(session, today=TODAY, viewer=SYSTEM)
+    assert _month(result, "Payments", "2026-09")["lessons_not_implemented"] == 0  # before the lesson
+    assert _month(result, "Payments", "2026-10")["lessons_not_implemented"] == 1  # two links up

@@ -106,3 +106,35 @@ def test_a_hidden_pattern_is_not_shown(app_db: Database, as_ana: Browser) -> Non
     assert (
         cara.post(f"/escalations/{eid}", {"status": "acknowledged"}, form_page="/insights").status_code == 404
     )
+
+
+def test_the_dashboard_drift_chart_and_overdue_count_agree(app_db: Database, browser: Browser) -> None:
+    """Late actions: the drift chart's still-overdue figure and the dashboard's overdue count are
+    the same actions; one dropped after its due date counts as late, not overdue."""
+    import re
+
+    from lessonloop.actions.models import Action
+    from lessonloop.actions.service import add_action, drop_action
+    from tests.web.conftest import day
+
+    with app_db.unit(actor="test") as session:
+        f = log_failure(session, title="Refunds stalled", team="Payments", visibility="team", viewer=SYSTEM)
+        add_action(
+            session, failure_id=f.id, title="Add a refund alert", owner="ben", due_date=day(-3), viewer=SYSTEM
+        )
+        dropped = add_action(
+            session, failure_id=f.id, title="Add a refund check", owner="ben", due_date=day(-4), viewer=SYSTEM
+        )
+        drop_action(session, dropped.id, reason="moot", viewer=SYSTEM)
+        action = session.get(Action, dropped.id)
+        assert action is not None
+        action.closed_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)  # a day late (due 4 days ago)
+    browser.login("ben")
+    html = browser.get("/").text
+    listed = re.search(r'id="h-overdue">[^<]*<span class="count">(\d+)</span>', html)
+    charted = re.search(r'class="chart-overdue-now">(\d+)</span>', html)
+    assert listed is not None and charted is not None
+    assert listed.group(1) == charted.group(1) == "1"
+    late = sum(int(n) for n in re.findall(r"due actions late, (\d+) still overdue", html))
+    assert late == 1
+    assert re.search(r"\(2 of 2 due actions late, 1 still overdue\)|\(1 of 1 due actions late", html)

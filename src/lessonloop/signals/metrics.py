@@ -3,13 +3,17 @@
 Per team and per month (the month a failure was detected, or an action was due):
 
 - ``repeat_rate``: confirmed repeats / failures.
-- ``lessons_not_implemented``: repeats detected after a lesson was published for the failure
-  they repeat (the lesson existed; practice did not change).
+- ``lessons_not_implemented``: repeats detected after the failure they repeat, or any earlier
+  failure up its chain of repeats, had a published lesson or a done corrective action (the
+  lesson or the fix existed; practice did not change).
 - ``median_hours_to_review``: detection → completed review (rapid post-mortems).
-- ``overdue_share`` / ``median_days_overdue`` (action drift): of the actions due that month (up
-  to today), the share still open past their due date or closed late, and how late the open
-  ones are today.
-- ``mean_specificity``: the coach's 0–100 score of the actions created for those failures.
+- ``actions_late`` / ``overdue_share`` / ``median_days_overdue`` (action drift): of the actions
+  due that month (up to today), those that *drifted* (:func:`drifted`: overdue on some day up to
+  today, i.e. still overdue or closed, done or dropped, after their due date), their share, and
+  how late the still-overdue ones are today. ``actions_overdue`` is the part still overdue today
+  (``actions.models.overdue_clause``): the same actions the overdue lists show.
+- ``mean_specificity``: the 0–100 specificity (:mod:`lessonloop.signals.specificity`) of the
+  actions created for those failures; an action with no stored score is scored here.
 - ``learning_conversion``: failures whose primary action is done *and* verified: by a passed
   experiment on it, by its owner answering "yes, it worked" at the review-date check (the
   worker's "did this work?" prompt), or by the failure reaching *learned* (re-evaluated).
@@ -30,20 +34,21 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy import ColumnElement, Date, Integer, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from lessonloop.access.actor import Actor, is_person
 from lessonloop.access.policy import visible_failures_clause
-from lessonloop.actions.models import Action, ActionStatus, overdue_clause
+from lessonloop.actions.models import Action, ActionStatus, is_overdue, overdue_clause
 from lessonloop.csvout import to_csv
 from lessonloop.experiments.models import Experiment, Observation
 from lessonloop.experiments.verdict import Verdict, verdict
 from lessonloop.failures.models import Failure, FailureStatus
 from lessonloop.followthrough.recognition import recognition_counts
 from lessonloop.lessons.models import Lesson, lesson_failures
-from lessonloop.people.models import Team
+from lessonloop.people.models import Person, Team
 from lessonloop.reviews.models import Assumption, AssumptionStatus, Review, ReviewStatus, review_assumptions
+from lessonloop.signals.specificity import specificity as score_specificity
 
 ALL_TEAMS = "(all teams)"
 NO_TEAM = "(no team)"
@@ -57,6 +62,7 @@ class _Bucket:
     hours_to_review: list[float] = field(default_factory=list)
     actions_due: int = 0
     actions_late: int = 0
+    actions_overdue: int = 0
     days_overdue: list[int] = field(default_factory=list)
     specificity_sum: int = 0
     specificity_count: int = 0
@@ -76,6 +82,8 @@ class MetricsRow:
     lessons_not_implemented: int
     median_hours_to_review: float | None
     actions_due: int
+    actions_late: int
+    actions_overdue: int
     overdue_share: float | None
     median_days_overdue: float | None
     mean_specificity: float | None
@@ -102,6 +110,8 @@ def _row(team: str, month: str, b: _Bucket) -> MetricsRow:
         lessons_not_implemented=b.lessons_not_implemented,
         median_hours_to_review=_median(b.hours_to_review),
         actions_due=b.actions_due,
+        actions_late=b.actions_late,
+        actions_overdue=b.actions_overdue,
         overdue_share=_ratio(b.actions_late, b.actions_due),
         median_days_overdue=_median(b.days_overdue),
         mean_specificity=round(b.specificity_sum / b.specificity_count, 1) if b.specificity_count else None,
@@ -138,6 +148,79 @@ class _Dialect:
         if self.name == "sqlite":
             return cast(func.julianday(today.isoformat()) - func.julianday(column), Integer)
         return literal(today, Date) - column
+
+
+# -- "drifted": the one definition of action drift, in terms of "overdue" ------------------------
+# The drift chart, the Insights page, the CSV and the API count the actions due in a month that
+# drifted; the overdue lists count the actions overdue today. Both are
+# ``actions.models.is_overdue`` / ``overdue_clause``: an action drifted when it was overdue on
+# some day up to today, so every action overdue today has drifted, and ``actions_overdue`` (the
+# drifted ones still overdue) is exactly what an overdue list shows for that due month.
+
+
+def drifted(status: str, due_date: dt.date, closed_on: dt.date | None, today: dt.date) -> bool:
+    """Whether an action was overdue (:func:`~lessonloop.actions.models.is_overdue`) on some day
+    up to ``today``.
+
+    Open: it is overdue today. Closed (done *or dropped*) on the day ``closed_on``: it was still
+    open that day, so it was overdue if its due date was before that day; one closed on or before
+    its due date never was. A closed action without a closing day never drifted.
+    """
+    if status == ActionStatus.open.value or closed_on is None:
+        return is_overdue(status, due_date, today)
+    return is_overdue(ActionStatus.open.value, due_date, min(closed_on, today))
+
+
+def drifted_clause(today: dt.date, closed_day: Any) -> ColumnElement[bool]:
+    """The SQL twin of :func:`drifted` (``closed_day``: the calendar day of ``Action.closed_at``,
+    which SQLite and PostgreSQL spell differently)."""
+    closed_then_overdue = and_(
+        Action.status != ActionStatus.open.value,
+        Action.closed_at.is_not(None),
+        Action.due_date < closed_day,
+        Action.due_date < today,
+    )
+    return or_(overdue_clause(today), closed_then_overdue)
+
+
+def _first_evidence(conn: Any) -> dict[int, dt.datetime]:
+    """Per failure, the first moment practice was meant to change: its first published lesson or
+    its first done action, whichever came first."""
+    first: dict[int, dt.datetime] = {}
+    rows = list(
+        conn.execute(
+            select(lesson_failures.c.failure_id, func.min(Lesson.published_at))
+            .join(Lesson, Lesson.id == lesson_failures.c.lesson_id)
+            .where(Lesson.published_at.is_not(None))
+            .group_by(lesson_failures.c.failure_id)
+        )
+    )
+    rows += conn.execute(
+        select(Action.failure_id, func.min(Action.closed_at))
+        .where(Action.status == ActionStatus.done.value, Action.closed_at.is_not(None))
+        .group_by(Action.failure_id)
+    ).all()
+    for failure_id, at in rows:
+        moment = _aware(at)
+        if failure_id not in first or moment < first[failure_id]:
+            first[failure_id] = moment
+    return first
+
+
+def _lesson_before(
+    repeat_id: int, detected: dt.datetime, parents: dict[int, int], evidence: dict[int, dt.datetime]
+) -> bool:
+    """Whether a failure up ``repeat_id``'s chain of repeats (the one it repeats, the one that
+    repeats, ...) had a published lesson or a done action by ``detected``."""
+    seen = {repeat_id}
+    current = parents.get(repeat_id)
+    while current is not None and current not in seen:
+        at = evidence.get(current)
+        if at is not None and at <= detected:
+            return True
+        seen.add(current)
+        current = parents.get(current)
+    return False
 
 
 def compute_metrics(
@@ -196,29 +279,30 @@ def compute_metrics(
     if not failures:
         return _result([], _row(ALL_TEAMS, "all", _Bucket()), session, today, team_id, since, until, viewer)
 
-    # Repeats detected after a lesson on the failure they repeat was published. The repeats are
-    # found through the index on repeat_of_id (usually few), then read by primary key.
+    # Repeats detected after the failure they repeat, or one further up its chain of repeats, had
+    # a published lesson or a done action. The repeats are found through the index on
+    # repeat_of_id (usually few), then read by primary key with the filters.
     repeats: list[Any] = []
+    parents: dict[int, int] = {}
     if repeats_count:
-        ids = list(conn.scalars(select(Failure.id).where(Failure.repeat_of_id.is_not(None))))
+        parents = {
+            fid: int(parent)
+            for fid, parent in conn.execute(
+                select(Failure.id, Failure.repeat_of_id).where(Failure.repeat_of_id.is_not(None))
+            )
+            if parent is not None
+        }
+        ids = list(parents)
         for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
             repeats += conn.execute(
-                select(Failure.team_id, month, Failure.detected_at, Failure.repeat_of_id).where(
+                select(Failure.team_id, month, Failure.detected_at, Failure.id).where(
                     Failure.id.in_(ids[start : start + 900]), *where
                 )
             ).all()
     if repeats:
-        lesson_dates: dict[int, dt.datetime] = {}
-        for failure_id, published in conn.execute(
-            select(lesson_failures.c.failure_id, func.min(Lesson.published_at))
-            .join(Lesson, Lesson.id == lesson_failures.c.lesson_id)
-            .where(Lesson.published_at.is_not(None))
-            .group_by(lesson_failures.c.failure_id)
-        ):
-            lesson_dates[failure_id] = _aware(published)
-        for tid, mon, detected, repeat_of in repeats:
-            first_lesson = lesson_dates.get(repeat_of)
-            if first_lesson is not None and first_lesson <= detected:
+        evidence = _first_evidence(conn)
+        for tid, mon, detected, repeat_id in repeats:
+            if _lesson_before(repeat_id, _aware(detected), parents, evidence):
                 bucket(tid, mon).lessons_not_implemented += 1
 
     sql = _Dialect(session.get_bind().dialect.name)
@@ -244,24 +328,23 @@ def compute_metrics(
 
     # Actions: one pass over the actions of the selected failures (each joined to its failure by
     # primary key once), the per-action facts computed by the database: due month, due up to
-    # today, late (open past due, or closed after it), days overdue for the open late ones,
-    # specificity, and whether it is a done primary. Four grouped queries over the same join cost
-    # three times as much at 100k failures.
+    # today, drifted and overdue (:func:`drifted_clause`, ``overdue_clause``: one definition
+    # each), days overdue for the overdue ones, specificity, and whether it is a done primary.
+    # Four grouped queries over the same join cost three times as much at 100k failures.
     done_ = ActionStatus.done.value
     overdue = overdue_clause(today)
-    closed_late = and_(
-        Action.status == done_, Action.closed_at.is_not(None), sql.date(Action.closed_at) > Action.due_date
-    )
+    late = drifted_clause(today, sql.date(Action.closed_at))
     learned = FailureStatus.learned.value
     done_primaries: dict[int, tuple[str, str, bool]] = {}  # action id → team, month, failure learned
-    for aid, tid, mon, due_mon, is_due, late, days, specificity, done_primary, is_learned in conn.execute(
+    unscored: dict[int, tuple[str, str]] = {}  # action id → team, month
+    for aid, tid, mon, due_mon, is_due, is_late, days, specificity, done_primary, is_learned in conn.execute(
         select(
             Action.id,
             Failure.team_id,
             month,
             _month(Action.due_date, sql.name),
             case((Action.due_date <= today, 1), else_=0),
-            case((or_(overdue, closed_late), 1), else_=0),
+            case((late, 1), else_=0),
             case((overdue, sql.days_before(today, Action.due_date)), else_=None),
             Action.specificity,
             case((and_(Action.is_primary.is_(True), Action.status == done_), 1), else_=0),
@@ -275,15 +358,23 @@ def compute_metrics(
         if is_due:
             b = buckets[(team, due_mon)]
             b.actions_due += 1
-            b.actions_late += late
+            b.actions_late += is_late
             if days is not None:
+                b.actions_overdue += 1
                 b.days_overdue.append(int(days))
-        if specificity is not None:
+        if specificity is None:  # not scored since migration 0014: scored below
+            unscored[aid] = (team, mon)
+        else:
             b = buckets[(team, mon)]
             b.specificity_sum += int(specificity)
             b.specificity_count += 1
         if done_primary:
             done_primaries[aid] = (team, mon, bool(is_learned))
+
+    for aid, score in _score_unscored(conn, list(unscored)).items():
+        b = buckets[unscored[aid]]
+        b.specificity_sum += score
+        b.specificity_count += 1
 
     # Verification is read for all experiments and checks (far fewer than failures) and matched to
     # the done primaries here: filtering them in SQL repeated the done-primary join per query.
@@ -301,6 +392,20 @@ def compute_metrics(
     return _result(rows, _row(ALL_TEAMS, "all", totals), session, today, team_id, since, until, viewer)
 
 
+def _score_unscored(conn: Any, action_ids: list[int]) -> dict[int, int]:
+    """The specificity of actions with no stored score (those written before migration 0014
+    forgot the old scores, until their next write stores one), computed as the hook would."""
+    scores: dict[int, int] = {}
+    for start in range(0, len(action_ids), 900):  # SQLite's bound-parameter limit
+        for aid, title, due, handle in conn.execute(
+            select(Action.id, Action.title, Action.due_date, Person.handle)
+            .join(Person, Person.id == Action.owner_id)
+            .where(Action.id.in_(action_ids[start : start + 900]))
+        ):
+            scores[aid] = score_specificity(title, owner=handle, due_date=due)
+    return scores
+
+
 def _add(total: _Bucket, b: _Bucket) -> None:
     total.failures += b.failures
     total.repeats += b.repeats
@@ -308,6 +413,7 @@ def _add(total: _Bucket, b: _Bucket) -> None:
     total.hours_to_review += b.hours_to_review
     total.actions_due += b.actions_due
     total.actions_late += b.actions_late
+    total.actions_overdue += b.actions_overdue
     total.days_overdue += b.days_overdue
     total.specificity_sum += b.specificity_sum
     total.specificity_count += b.specificity_count

@@ -32,7 +32,8 @@ class MonthTotals:
     failures: int
     repeats: int
     actions_due: int
-    actions_late: int
+    actions_late: int  # drifted: overdue on some day up to today (signals.metrics.drifted)
+    actions_overdue: int  # of those, still overdue today (actions.models.overdue_clause)
 
     @property
     def repeat_rate(self) -> float | None:
@@ -56,18 +57,19 @@ def _month_keys(today: dt.date, months: int) -> list[str]:
 
 def monthly_totals(metrics: Mapping[str, Any], *, today: dt.date, months: int = 12) -> list[MonthTotals]:
     """The per-team month rows of :func:`lessonloop.signals.metrics.compute_metrics`, summed per
-    month over the last ``months`` months (months without data are zeros)."""
-    sums: dict[str, list[int]] = {key: [0, 0, 0, 0] for key in _month_keys(today, months)}
+    month over the last ``months`` months (months without data are zeros).
+
+    The counts are summed as the metrics give them, never rebuilt from a rounded share: the
+    chart's late and overdue figures are the metrics' own (one definition, see
+    :func:`lessonloop.signals.metrics.drifted`)."""
+    fields = ("failures", "repeats", "actions_due", "actions_late", "actions_overdue")
+    sums: dict[str, list[int]] = {key: [0] * len(fields) for key in _month_keys(today, months)}
     for row in metrics.get("months", []):
         bucket = sums.get(str(row.get("month")))
         if bucket is None:
             continue
-        due = int(row.get("actions_due") or 0)
-        share = row.get("overdue_share")
-        bucket[0] += int(row.get("failures") or 0)
-        bucket[1] += int(row.get("repeats") or 0)
-        bucket[2] += due
-        bucket[3] += round(float(share) * due) if share is not None else 0
+        for i, name in enumerate(fields):
+            bucket[i] += int(row.get(name) or 0)
     return [MonthTotals(month, *values) for month, values in sums.items()]
 
 
@@ -94,7 +96,8 @@ def drift_points(totals: Sequence[MonthTotals]) -> list[Point]:
         Point(
             _month_label(t.month, i == 0),
             t.drift,
-            f"{t.month}: {_percent(t.drift)} ({t.actions_late} of {t.actions_due} due actions late)",
+            f"{t.month}: {_percent(t.drift)} ({t.actions_late} of {t.actions_due} due actions late, "
+            f"{t.actions_overdue} still overdue)",
         )
         for i, t in enumerate(totals)
     ]

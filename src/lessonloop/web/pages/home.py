@@ -46,8 +46,8 @@ def metric_charts(
             line_chart(
                 drift_points(totals),
                 title="Action drift per month",
-                description="Share of the actions due each month that were closed late or are still "
-                "open past their due date (lower is better).",
+                description="Share of the actions due each month that were overdue on some day: closed "
+                "(done or dropped) after their due date, or still overdue (lower is better).",
                 css_class="chart-drift",
             )
         ),
