@@ -3,9 +3,11 @@
 Three steps, the same on SQLite and PostgreSQL:
 
 1. **Query terms and their weights.** The query (title + text) becomes stemmed content words
-   (:mod:`lessonloop.signals.text`); a word's weight is ``(1 + ln tf) × idf``, where title words
-   count double and ``idf`` is the BM25 idf over the failure and review documents of the
-   full-text index. The counts come from the index itself, one statement per call that reads
+   (:mod:`lessonloop.signals.text`), abbreviations and synonyms folded into one term per meaning
+   ("db" and "database", "k8s" and "kubernetes": :mod:`lessonloop.signals.synonyms`, applied to
+   the candidates' fields alike; the index is asked for any of a group's variants); a word's
+   weight is ``(1 + ln tf) × idf``, where title words count double and ``idf`` is the BM25 idf
+   over the failure and review documents of the full-text index. The counts come from the index itself, one statement per call that reads
    only the index; the counts of common terms (in :data:`DF_CACHE_MIN` documents or more) are
    kept per database and process for a while (:func:`_document_frequencies`), nothing is
    stored. Words no document contains are dropped.
@@ -51,7 +53,7 @@ import math
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -65,7 +67,8 @@ from lessonloop.actions.models import Action
 from lessonloop.failures.models import Failure, FailureLabel
 from lessonloop.lessons.models import Lesson, lesson_failures
 from lessonloop.reviews.models import Review
-from lessonloop.signals.text import is_content_word, stem, term_counts, words
+from lessonloop.signals import synonyms
+from lessonloop.signals.synonyms import Synonyms, canonical_counts, canonical_words
 from lessonloop.store.search import KIND_CODES, doc_id
 
 if TYPE_CHECKING:
@@ -123,6 +126,10 @@ CONSENSUS = 1.0
 #: Sharing all of the caller-given query labels multiplies a score by ``1 + LABEL_BONUS``.
 LABEL_BONUS = 0.5
 
+#: Abbreviations and synonyms folded into one term, in the candidates' fields and in the query
+#: alike (:mod:`lessonloop.signals.synonyms`); ``synonyms.NONE`` turns folding off.
+SYNONYMS: Synonyms = synonyms.DEFAULT
+
 #: Optional visibility hook: ``visible(failure)`` is False for a failure the viewer may not see.
 Visible = Callable[[Failure], bool]
 
@@ -178,33 +185,49 @@ class SimilarMatch:
 
 @dataclass
 class Query:
-    """Stemmed query terms with their raw weights and one surface word each for the index."""
+    """Stemmed query terms (synonyms folded, :data:`SYNONYMS`) with their raw weights, one
+    surface word each (shown as a matched term) and what the index is asked for each."""
 
     weights: dict[str, float]
     surface: dict[str, str]
     #: Adjacent content words (stemmed pair → the words as first written), in order of first
     #: appearance: "load balancer", "error rate". Candidates for phrase retrieval.
     bigrams: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    #: Per term, what the full-text index matches: the surface word, or for a synonym group any
+    #: of its variants (:class:`_AnyOf`). Defaults to the surface words.
+    match: dict[str, str | _AnyOf] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for term, word in self.surface.items():
+            self.match.setdefault(term, word)
 
     @classmethod
     def parse(cls, title: str, text_: str = "") -> Query:
+        table = SYNONYMS
         weights: dict[str, float] = defaultdict(float)
         seen: dict[str, Counter[str]] = defaultdict(Counter)
         bigrams: dict[tuple[str, str], tuple[str, str]] = {}
         for part, weight in ((title, QUERY_TITLE_WEIGHT), (text_, 1.0)):
             previous: tuple[str, str] | None = None  # (word, term) of the word just before
-            for word in words(part):
-                if not is_content_word(word):
+            for term, word in canonical_words(part, table):
+                if term is None:
                     previous = None  # a stop word between two words breaks the phrase
                     continue
-                term = stem(word)
                 weights[term] += weight
                 seen[term][word] += 1
+                if " " in word:  # a variant of several words: no phrase across it
+                    previous = None
+                    continue
                 if previous is not None and previous[1] != term:
                     bigrams.setdefault((previous[1], term), (previous[0], word))
                 previous = (word, term)
         surface = {term: forms.most_common(1)[0][0] for term, forms in seen.items()}
-        return cls(dict(weights), surface, bigrams)
+        # A group's variants include a word of the same stem as each word folded into it (that
+        # is how it was folded), so the index, stemming alike, matches what was written.
+        match: dict[str, str | _AnyOf] = {
+            term: _AnyOf(variants) for term in seen if (variants := table.alternatives(term))
+        }
+        return cls(dict(weights), surface, bigrams, match)
 
 
 def _query_weight(tf: float) -> float:
@@ -264,7 +287,7 @@ class _DfCache:
     phrases: dict[tuple[str, str], int] = field(default_factory=dict)  # see _phrase_frequencies
 
 
-_df_caches: dict[str, _DfCache] = {}
+_df_caches: dict[tuple[str, int], _DfCache] = {}
 _df_lock = threading.Lock()
 
 
@@ -272,7 +295,8 @@ def _df_cache(session: Session, documents: int) -> _DfCache:
     """This database's cached document frequencies, emptied when the collection has grown or
     shrunk by more than :data:`DF_CACHE_DRIFT` or after :data:`DF_CACHE_SECONDS`."""
     bind = session.get_bind()
-    key = (bind if isinstance(bind, Engine) else bind.engine).url.render_as_string(hide_password=True)
+    url = (bind if isinstance(bind, Engine) else bind.engine).url.render_as_string(hide_password=True)
+    key = (url, id(SYNONYMS))  # a synonym group's count depends on the table
     now = time.monotonic()
     with _df_lock:
         cache = _df_caches.get(key)
@@ -291,14 +315,17 @@ def clear_df_cache() -> None:
 
 
 def _count_matches(
-    session: Session, surface: dict[str, str], terms: Sequence[str], excluded: Sequence[int] | None
+    session: Session,
+    surface: Mapping[str, str | _AnyOf],
+    terms: Sequence[str],
+    excluded: Sequence[int] | None,
 ) -> dict[str, int]:
-    """Failure and review documents containing each term: all of them (``excluded=None``) or
-    only the documents in ``excluded`` (a lookup by document id per term: cheap). One statement
-    for all terms; it reads only the index."""
+    """Failure and review documents containing each term (a synonym group: any of its
+    variants): all of them (``excluded=None``) or only the documents in ``excluded`` (a lookup
+    by document id per term: cheap). One statement for all terms; it reads only the index."""
     if not terms:
         return {}
-    counts = _count_expressions(session, [_Phrase((surface[t],)) for t in terms], excluded)
+    counts = _count_expressions(session, [_expression(surface[t]) for t in terms], excluded)
     return {term: counts[i] for i, term in enumerate(terms)}
 
 
@@ -315,8 +342,30 @@ class _Phrase:
         return " <-> ".join(self.words) if len(self.words) > 1 else self.words[0]
 
 
+@dataclass(frozen=True)
+class _AnyOf:
+    """Any of these phrases (a synonym group's variants, each one or more words)."""
+
+    phrases: tuple[tuple[str, ...], ...]
+
+    def sqlite(self) -> str:
+        parts = [_Phrase(p).sqlite() for p in self.phrases]
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+    def postgres(self) -> str:
+        parts = [_Phrase(p).postgres() for p in self.phrases]
+        if len(parts) == 1:
+            return parts[0]
+        return "(" + " | ".join(f"({p})" if " " in p else p for p in parts) + ")"
+
+
+def _expression(item: str | _AnyOf) -> _Phrase | _AnyOf:
+    """What the index is asked for one retrieval item: a word, or any of a group's variants."""
+    return _Phrase((item,)) if isinstance(item, str) else item
+
+
 def _count_expressions(
-    session: Session, phrases: Sequence[_Phrase], excluded: Sequence[int] | None
+    session: Session, phrases: Sequence[_Phrase | _AnyOf], excluded: Sequence[int] | None
 ) -> list[int]:
     """How many failure and review documents match each phrase (see :func:`_count_matches`)."""
     conn = session.connection()
@@ -353,7 +402,7 @@ def _doc_in(column: str, docs: Sequence[int], params: dict[str, Any]) -> str:
 
 
 def _document_frequencies(
-    session: Session, surface: dict[str, str], excluded: Sequence[int]
+    session: Session, surface: Mapping[str, str | _AnyOf], excluded: Sequence[int]
 ) -> tuple[int, dict[str, int]]:
     """The number of failure and review documents, and how many contain each term, leaving
     out the ``excluded`` documents.
@@ -415,26 +464,28 @@ class _Retrieval:
     """What the candidate query asks the index: any of ``any_of``, any of ``phrases`` (words
     next to each other), or all words of any group."""
 
-    any_of: list[str]
-    groups: list[list[str]]
+    any_of: list[str | _AnyOf]
+    groups: list[list[str | _AnyOf]]
     postings: float  # estimated number of documents matching the terms and groups
     phrases: list[tuple[str, str]] = field(default_factory=list)  # words next to each other
 
     def sqlite(self) -> str:
-        parts = [f'"{w}"' for w in self.any_of]
+        parts = [_expression(w).sqlite() for w in self.any_of]
         parts += [_Phrase(p).sqlite() for p in self.phrases]
-        parts += ["(" + " AND ".join(f'"{w}"' for w in g) + ")" for g in self.groups]
+        parts += ["(" + " AND ".join(_expression(w).sqlite() for w in g) + ")" for g in self.groups]
         return " OR ".join(parts)
 
     def postgres(self) -> str:
-        parts = [*self.any_of, *("(" + _Phrase(p).postgres() + ")" for p in self.phrases)]
-        return " | ".join([*parts, *("(" + " & ".join(g) + ")" for g in self.groups)])
+        parts = [*(_expression(w).postgres() for w in self.any_of)]
+        parts += ["(" + _Phrase(p).postgres() + ")" for p in self.phrases]
+        groups = ["(" + " & ".join(_expression(w).postgres() for w in g) + ")" for g in self.groups]
+        return " | ".join([*parts, *groups])
 
 
 def _retrieval_query(
     terms: dict[str, float],
     df: dict[str, int],
-    surface: dict[str, str],
+    surface: Mapping[str, str | _AnyOf],
     n: int,
     phrases: Sequence[tuple[tuple[str, str], int]] = (),
 ) -> _Retrieval:
@@ -585,15 +636,16 @@ class _Ranked:
 def _field_terms(value: str) -> Counter[str]:
     """Term counts of one field value. Cached by value (up to :data:`_CACHED_CHARS` characters),
     so re-ranking the same records again is cheap; the counter is shared: never change it."""
-    return _cached_terms(value) if len(value) <= _CACHED_CHARS else term_counts(value)
+    table = SYNONYMS
+    return _cached_terms(value, table) if len(value) <= _CACHED_CHARS else canonical_counts(value, table)
 
 
 _CACHED_CHARS = 20_000
 
 
 @lru_cache(maxsize=4096)
-def _cached_terms(value: str) -> Counter[str]:
-    return term_counts(value)
+def _cached_terms(value: str, table: Synonyms) -> Counter[str]:
+    return canonical_counts(value, table)
 
 
 def _load_docs(session: Session, ids: Sequence[int], visible: Visible | None) -> list[_Doc]:
@@ -731,13 +783,13 @@ def _rank_by_text(
     more candidate failure ids (semantic neighbours), kept even when no query term matches
     them; called once the index has been read, so the neighbours can be found meanwhile."""
     excluded = _excluded_docs(session, exclude)
-    n, df = _document_frequencies(session, query.surface, excluded)
+    n, df = _document_frequencies(session, query.match, excluded)
     terms = {
         term: _query_weight(weight) * _idf(df[term], n)
         for term, weight in query.weights.items()
         if df.get(term, 0) > 0
     }
-    retrieval = _retrieval_query(terms, df, query.surface, n, _phrases(session, query, terms, df, n))
+    retrieval = _retrieval_query(terms, df, query.match, n, _phrases(session, query, terms, df, n))
     ids = _candidate_ids(session, retrieval, excluded, CANDIDATES)
     keep = {i for i in (also() if also is not None else ()) if i not in exclude}
     docs = _load_docs(session, list(dict.fromkeys([*ids[:CANDIDATES], *keep])), visible)
