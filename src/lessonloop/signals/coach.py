@@ -12,9 +12,12 @@ Two kinds of finding, each with a character span into the input, a reason and a 
   communication*, *pay more attention*) instead of changing a tool, a default, a check or a
   step. Such actions cannot be verified as done and do not change what the next person meets.
 
-Pure Python, standard library only (plus the project's error type and size limit): a set of regular expressions plus a small amount of
-grammar (who is the subject of a phrase, is it a person or a system, is the remedy stated in a
-future or imperative frame). :func:`score_action` scores how specific one corrective action is;
+Whether a sentence is flagged is decided by a small learned model
+(:mod:`lessonloop.signals.coach_model`: weights shipped in the package, read in plain Python);
+the hand-written rules below (regular expressions plus a little grammar: who is the subject of a
+phrase, is it a person or a system, is the remedy in a future or imperative frame) are features
+of that model and explain what it flags (span, reason, rewrite). See docs/coach.md.
+:func:`score_action` scores how specific one corrective action is;
 :func:`coach_review` runs both over a review's fields and actions.
 """
 
@@ -29,6 +32,7 @@ from typing import Any
 
 from lessonloop.errors import Invalid
 from lessonloop.limits import COACH_TEXT_MAX
+from lessonloop.signals.coach_model import load_model
 
 __all__ = [
     "BLAME",
@@ -1501,12 +1505,66 @@ def coach_text(text: str) -> list[Finding]:
     check_size(len(text or ""))
     if not text or not text.strip():
         return []
+    model = load_model()
     findings: list[Finding] = []
+    previous = ""
     for s, e in split_sentences(text):
         sentence = text[s:e]
-        for rule in _RULES:
-            findings.extend(_apply(rule, sentence, s))
+        fired = rule_findings(sentence, s)
+        # A short sentence ("Genius.", "Again.") is read with the one before it: alone it says nothing.
+        window = f"{previous} {sentence}" if previous and len(sentence.split()) <= _SHORT_WORDS else sentence
+        previous = sentence
+        if not fired and not _READABLE.search(sentence):
+            continue  # no word a person would write (a hash, a token, "aaaa..."): nothing to judge
+        verdict = model.predict(window, sorted({name for name, _ in fired}))
+        for kind, label in ((BLAME, "blame"), (VAGUE_ACTION, "vague_action")):
+            if not verdict[label]:
+                continue
+            own = [f for _, f in fired if f.kind == kind]
+            findings.extend(own or [_sentence_finding(kind, sentence, s)])
     return _dedupe(findings)
+
+
+_SHORT_WORDS = 2
+_READABLE = re.compile(r"\b[A-Za-z][a-z'’-]{0,19}\b")
+
+
+def rule_findings(sentence: str, base: int = 0) -> list[tuple[str, Finding]]:
+    """``(rule name, finding)`` for every hand-written rule that matches in one sentence.
+
+    The rules no longer decide alone: their names are features of the model, and their findings
+    (span, why, suggestion) explain a sentence the model flags.
+    """
+    return [(rule.name, f) for rule in _RULES for f in _apply(rule, sentence, base)]
+
+
+_WHY_SENTENCE = {
+    BLAME: (
+        "This sentence makes a person, a role or a team the cause (by verdict, counterfactual, "
+        "attribution or sarcasm) instead of describing the conditions they worked in; people who "
+        "expect a verdict tell less, and the review stops before it finds what will catch the next person."
+    ),
+    VAGUE_ACTION: (
+        "This action asks people to do better or look again without saying what will change: it "
+        "cannot be verified as done and changes nothing the next person meets."
+    ),
+}
+
+
+def _sentence_finding(kind: str, sentence: str, base: int) -> Finding:
+    """A finding over the whole sentence, for a sentence the model flags and no rule explains."""
+    at = _when(sentence)
+    if kind == BLAME:
+        suggestion = (
+            f"Describe what happened and what the people involved saw{at}: what made that choice "
+            "reasonable at the time, and what check, default or step would catch it next time?"
+        )
+    else:
+        suggestion = (
+            "Name the change: which check, alert, default, tool or step, who owns it, by when, and "
+            "how you will know it works (a number, a test, 'alert when ...')."
+        )
+    return Finding(kind, base, base + len(sentence), sentence, _WHY_SENTENCE[kind], suggestion)
 
 
 # --------------------------------------------------------------------------------------------

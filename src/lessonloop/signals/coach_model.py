@@ -1,0 +1,282 @@
+"""The coach's learned model: is a sentence blame, is it a vague action?
+
+A small linear model (two logistic regressions) over hashed features of one sentence:
+
+* word 1- and 2-grams of the lower-cased sentence, with capitalised words that are not the
+  first word read as ``<name>`` and digits as ``0`` (so "If Priya had ..." and "If Tom had ..."
+  are the same feature);
+* character 3- to 5-grams inside each word (``char_wb``), which carry unseen inflections and
+  compounds ("mislabelled", "re-look");
+* the sentence's first word and its length bucket, alone and together (terse imperatives such
+  as "Look at it." are short and start with a verb);
+* which of the coach's hand-written rules fired in the sentence (``rule:<name>``).
+
+Every feature is hashed with CRC-32 into :data:`DIM` buckets. The weights were fitted with
+scikit-learn by ``scripts/train_coach.py`` on ``corpus/coach`` and are shipped in
+``coach_model.json.gz`` next to this module; prediction is a dot product in plain Python (no
+numpy, no scikit-learn), linear in the sentence's length: a sentence of *n* characters yields
+at most ``4 * n + 8`` features plus one per rule that fired.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import re
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = ["DIM", "MODEL_PATH", "CoachModel", "features", "load_model"]
+
+DIM = 1 << 18
+MODEL_PATH = Path(__file__).with_name("coach_model.json.gz")
+FEATURE_VERSION = 1
+
+
+def _wordset(text: str) -> frozenset[str]:
+    """A set of words written as one whitespace-separated string."""
+    return frozenset(text.split())
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9][\w'’-]*|[?!]")
+_DIGITS = re.compile(r"\d")
+# Capitalised words that are ordinary words at the start of a clause, not names.
+_COMMON_CAPS = frozenset(
+    [
+        "i",
+        "the",
+        "a",
+        "an",
+        "and",
+        "but",
+        "or",
+        "if",
+        "when",
+        "while",
+        "after",
+        "before",
+        "during",
+        "then",
+        "also",
+        "however",
+        "because",
+        "since",
+        "as",
+        "at",
+        "in",
+        "on",
+        "of",
+        "for",
+        "to",
+        "from",
+        "by",
+        "with",
+        "without",
+        "once",
+        "so",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "our",
+        "their",
+        "his",
+        "her",
+        "my",
+        "your",
+        "we",
+        "he",
+        "she",
+        "they",
+        "you",
+        "who",
+        "what",
+        "why",
+        "how",
+        "where",
+        "which",
+        "there",
+        "here",
+        "no",
+        "not",
+        "yes",
+        "ok",
+        "okay",
+        "great",
+        "nice",
+        "thanks",
+        "well",
+        "wow",
+        "sure",
+        "seriously",
+        "honestly",
+        "frankly",
+        "really",
+        "apparently",
+        "obviously",
+        "of",
+        "action",
+        "root",
+        "cause",
+        "next",
+        "step",
+        "lesson",
+        "note",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
+)
+
+
+# People by role or team: read as ``<role>`` too, so "QA, as usual" teaches "Support, as usual".
+_ROLE_WORDS = _wordset(
+    """
+    intern interns hire hires contractor contractors engineer engineers developer developers dev devs
+    operator operators admin admins manager managers lead leads rep reps recruiter recruiters agent
+    agents designer designers analyst analysts clerk clerks packer packers buyer buyers planner
+    planners supervisor supervisors temp temps vendor agency controller bookkeeper dba sdr exec execs
+    salesman tester testers team teams crew staff shift department marketing sales finance legal qa
+    ops support design hr procurement recruiting it facilities billing shipping warehouse accounting
+    payroll security product leadership management
+    """
+)
+
+
+def _lengths(n: int) -> str:
+    if n <= 2:
+        return "1-2"
+    if n <= 5:
+        return "3-5"
+    if n <= 10:
+        return "6-10"
+    return "11+"
+
+
+def _words(sentence: str) -> list[tuple[str, str]]:
+    """(lower-cased word, normalised word) pairs; names become ``<name>``, digits ``0``."""
+    out: list[tuple[str, str]] = []
+    for i, m in enumerate(_TOKEN.finditer(sentence)):
+        word = m.group()
+        low = _DIGITS.sub("0", word.lower().replace("’", "'"))
+        base = low[:-2] if low.endswith("'s") else low
+        norm = low
+        if base in _ROLE_WORDS:
+            norm = "<role>'s" if low.endswith("'s") else "<role>"
+        elif i > 0 and word[0].isupper() and word[1:2].islower() and base not in _COMMON_CAPS:
+            norm = "<name>'s" if low.endswith("'s") else "<name>"
+        out.append((low, norm))
+    return out
+
+
+def features(sentence: str, rules: Iterable[str] = ()) -> list[str]:
+    """The feature strings of one sentence (before hashing); *rules* are the rule names that fired."""
+    words = _words(sentence)
+    feats: list[str] = []
+    norms = [n for _, n in words]
+    for low, norm in words:
+        feats.append("w:" + norm)
+        if norm != low:
+            feats.append("w:" + low)
+        padded = f" {low} "
+        for size in (3, 4, 5):
+            for k in range(len(padded) - size + 1):
+                feats.append("c:" + padded[k : k + size])
+    for a, b in zip(["<s>", *norms], [*norms, "</s>"], strict=True):
+        feats.append(f"b:{a} {b}")
+    first = norms[0] if norms else ""
+    length = _lengths(len(words))
+    feats += [f"first:{first}", f"len:{length}", f"first-len:{first}|{length}"]
+    feats += [f"rule:{name}" for name in rules]
+    return feats
+
+
+def hashed(feats: Iterable[str]) -> dict[int, float]:
+    """Bucket values of the features: word n-grams and character n-grams each scaled to unit
+    length (so a long sentence does not outweigh a short one), the sentence-level features
+    (``first:``, ``len:``, ``first-len:``, ``rule:``) kept at 1 so one rule firing counts fully."""
+    blocks: dict[str, dict[int, float]] = {"w": {}, "c": {}, "m": {}}
+    for f in feats:
+        block = (
+            blocks["w"] if f.startswith(("w:", "b:")) else blocks["c"] if f.startswith("c:") else blocks["m"]
+        )
+        h = zlib.crc32(f.encode("utf-8")) % DIM
+        block[h] = block.get(h, 0.0) + 1.0
+    out: dict[int, float] = {}
+    for name, counts in blocks.items():
+        norm = 1.0 if name == "m" else math.sqrt(sum(v * v for v in counts.values())) or 1.0
+        for k, v in counts.items():
+            out[k] = out.get(k, 0.0) + v / norm
+    return out
+
+
+@dataclass(frozen=True)
+class CoachModel:
+    """Weights and decision thresholds for the two labels (``blame``, ``vague_action``)."""
+
+    weights: dict[str, dict[int, float]]
+    bias: dict[str, float]
+    threshold: dict[str, float]
+    corpus_sha256: str
+    meta: dict[str, object]
+
+    def probabilities(self, sentence: str, rules: Iterable[str] = ()) -> dict[str, float]:
+        x = hashed(features(sentence, rules))
+        out: dict[str, float] = {}
+        for label, w in self.weights.items():
+            z = self.bias[label] + sum(v * w.get(k, 0.0) for k, v in x.items())
+            out[label] = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+        return out
+
+    def predict(self, sentence: str, rules: Iterable[str] = ()) -> dict[str, bool]:
+        probs = self.probabilities(sentence, rules)
+        return {label: p >= self.threshold[label] for label, p in probs.items()}
+
+
+def model_from_dict(data: dict[str, object]) -> CoachModel:
+    if data.get("feature_version") != FEATURE_VERSION or data.get("dim") != DIM:
+        raise ValueError("the coach model was trained with other features; run scripts/train_coach.py")
+    labels = data["labels"]
+    assert isinstance(labels, dict)
+    weights: dict[str, dict[int, float]] = {}
+    bias: dict[str, float] = {}
+    threshold: dict[str, float] = {}
+    for label, spec in labels.items():
+        idx, val = spec["index"], spec["weight"]
+        scale = float(spec["scale"])
+        weights[label] = {int(i): v * scale for i, v in zip(idx, val, strict=True)}
+        bias[label] = float(spec["bias"])
+        threshold[label] = float(spec["threshold"])
+    meta = data.get("meta")
+    return CoachModel(
+        weights, bias, threshold, str(data["corpus_sha256"]), dict(meta) if isinstance(meta, dict) else {}
+    )
+
+
+@lru_cache(maxsize=1)
+def load_model(path: Path = MODEL_PATH) -> CoachModel:
+    """The shipped model (read once per process)."""
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return model_from_dict(json.load(fh))
