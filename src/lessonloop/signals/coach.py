@@ -32,6 +32,7 @@ from typing import Any
 
 from lessonloop.errors import Invalid
 from lessonloop.limits import COACH_TEXT_MAX
+from lessonloop.signals import specificity
 from lessonloop.signals.coach_model import load_model
 
 __all__ = [
@@ -1571,128 +1572,73 @@ def _sentence_finding(kind: str, sentence: str, base: int) -> Finding:
 # Action scoring
 # --------------------------------------------------------------------------------------------
 
-CONCRETE_VERBS = _words("""
-    add automate write remove require alert migrate document schedule test build create delete
-    deploy replace enable disable enforce configure set limit block gate introduce implement move
-    rename split merge upgrade downgrade pin rotate restrict revoke grant install instrument
-    monitor page publish run measure track rollout roll backfill audit archive expire tag label
-    refactor rewrite fix patch update extend reduce increase cap raise lower throttle cache index
-    shard partition backup restore drill rehearse replay simulate inject fence isolate separate
-    version validate verify check lint format template script codify wire route notify email post
-    assign hire fund buy budget retire decommission consolidate standardize standardise switch
-    change ship cut tune sunset purge clean delegate escalate calibrate alarm encrypt mirror
-    """)
-_LEAD_IN = re.compile(
-    r"^\s*(?:[-*•]|\d+[.)]|\[\s?[xX ]?\s?\])?\s*(?:(?:action(?:\s+items?)?|ai|todo|follow[- ]?ups?|next\s+steps?|"
-    r"corrective(?:\s+action)?|fix|remedy)\s*[:\-–—]\s*)?(?:(?:we|i|they|the\s+team|team)\s+(?:will|should|must|"
-    r"need\s+to|shall|are\s+going\s+to|plan\s+to)\s+|let's\s+|let\s+us\s+|to\s+|please\s+)?",
-    re.IGNORECASE,
-)
-_MEASURABLE = re.compile(
-    r"\d|%|\bso\s+that\b|\buntil\b|\balert(?:s|ing)?\s+(?:when|if|on)\b|\bcheck(?:s|ed|ing)?\b|\bverif(?:y|ies|ied)\b"
-    r"|\btests?\b|\bwithin\s+\w+|\bfails?\s+(?:the\s+)?(?:build|deploy|ci)\b|\bblocks?\b|\brejects?\b"
-    r"|\bat\s+(?:least|most)\b|\b(?:less|fewer|more)\s+than\b|\bunder\s+\w+\s+(?:ms|seconds|minutes|hours|days)\b"
-    r"|\b(?:every|each)\s+(?:day|week|month|quarter|deploy|release|night|sprint)\b|\b(?:daily|weekly|monthly|"
-    r"quarterly|nightly)\b|\bthreshold\b|\bslo\b|\bmeasured?\b|\bdashboard\b|\bpages?\b",
-    re.IGNORECASE,
-)
-_GROUP_OWNERS = re.compile(
-    r"^(?:everyone|everybody|all|all\s+of\s+us|the\s+team|team|us|we|engineering|ops|devs|tbd|tba|n/?a|none|"
-    r"somebody|someone|anyone|\?+|-+)$",
-    re.IGNORECASE,
-)
-_TITLE_VAGUE = re.compile(
-    r"^\s*(?:improve|enhance|look\s+into|think\s+about|consider|discuss|explore|revisit|be\s+\w+|try|"
-    r"keep\s+an\s+eye|make\s+sure|ensure|more|better)\b",
-    re.IGNORECASE,
-)
-
-_POINTS_OWNER = 25
-_POINTS_DUE = 20
-_POINTS_VERB = 25
-_POINTS_MEASURE = 30
-_VAGUE_PENALTY = 30
-_VAGUE_CAP = 40
-
-
-def _owners(owner: str | None) -> list[str]:
-    if owner is None or not owner.strip():
-        return []
-    parts = re.split(r"\s*(?:,|/|&|;|\+|\band\b)\s*", owner.strip())
-    return [p for p in parts if p]
-
 
 def score_action(title: str, *, owner: str | None = None, due_date: dt.date | None = None) -> ActionScore:
     """Score how specific a corrective action is, 0-100, with a reason per point given or missed.
 
-    One owner +25, a due date +20, a concrete verb first +25, a measurable outcome or check +30.
-    Vague phrasing ("be more careful", "improve communication") costs 30 points, caps the
-    score at 40 and sets ``vague``.
+    The points are :mod:`lessonloop.signals.specificity`'s parts, checked for what they claim
+    (one owner +25, a due date +20, a concrete verb +25, a measurable outcome +30), so the score
+    the review wizard shows while you type is the score stored on the action and counted in the
+    metrics. Vague phrasing ("be more careful", "improve communication") earns no verb point and
+    sets ``vague`` with the coach's reason; it takes nothing more off, so the two never disagree.
     """
     title = (title or "").strip()
-    reasons: list[str] = []
     if not title:
         return ActionScore(0, ["Empty title: say what will change (0/100)."], True)
-    score = 0
+    found = specificity.parts(title, owner=owner, due_date=due_date)
+    reasons: list[str] = []
 
-    owners = _owners(owner)
-    if len(owners) == 1 and not _GROUP_OWNERS.match(owners[0]):
-        score += _POINTS_OWNER
-        reasons.append(f"+{_POINTS_OWNER} one owner ({owners[0]}) drives it.")
-    elif len(owners) > 1:
+    names = specificity.owners(owner)
+    if found.owner:
+        reasons.append(f"+{specificity.POINTS_OWNER} one owner ({names[0]}) drives it.")
+    elif len(names) > 1:
         reasons.append(
-            f"+0 of {_POINTS_OWNER}: several owners ({', '.join(owners)}); name one person who drives it."
+            f"+0 of {specificity.POINTS_OWNER}: several owners ({', '.join(names)}); name one person who drives it."
         )
-    elif owners:
-        reasons.append(f"+0 of {_POINTS_OWNER}: '{owners[0]}' is a group, not an owner; name one person.")
-    else:
-        reasons.append(f"+0 of {_POINTS_OWNER}: no owner; name one person who drives it.")
-
-    if due_date is not None:
-        score += _POINTS_DUE
-        reasons.append(f"+{_POINTS_DUE} due date ({due_date.isoformat()}) makes it followable.")
-    else:
-        reasons.append(f"+0 of {_POINTS_DUE}: no due date; set one so the action can be followed up.")
-
-    lead_in = _LEAD_IN.match(title)
-    body = title[lead_in.end() :] if lead_in else title
-    first = re.match(r"[A-Za-z][\w-]*", body)
-    verb = first.group(0).lower() if first else ""
-    if verb in CONCRETE_VERBS:
-        score += _POINTS_VERB
+    elif names:
         reasons.append(
-            f"+{_POINTS_VERB} starts with a concrete verb ('{first.group(0) if first else verb}')."
+            f"+0 of {specificity.POINTS_OWNER}: '{names[0]}' is a group, not an owner; name one person."
         )
     else:
+        reasons.append(f"+0 of {specificity.POINTS_OWNER}: no owner; name one person who drives it.")
+
+    if found.due and due_date is not None:
+        reasons.append(f"+{specificity.POINTS_DUE} due date ({due_date.isoformat()}) makes it followable.")
+    else:
+        reasons.append(
+            f"+0 of {specificity.POINTS_DUE}: no due date; set one so the action can be followed up."
+        )
+
+    if found.verb is not None:
+        reasons.append(f"+{specificity.POINTS_VERB} starts with a concrete verb ('{found.verb}').")
+    else:
+        first = re.match(r"[A-Za-z][\w-]*", specificity.action_body(title).strip())
         shown = f"'{first.group(0)}'" if first else "no verb"
         reasons.append(
-            f"+0 of {_POINTS_VERB}: starts with {shown}; start with what will be done (add, automate, "
-            "remove, require, alert, document, test...)."
+            f"+0 of {specificity.POINTS_VERB}: starts with {shown}, which does not say what will be done; "
+            "start with the change (add, automate, remove, require, alert, document, test...)."
         )
 
-    measure = _MEASURABLE.search(title)
-    if measure:
-        score += _POINTS_MEASURE
+    if found.measurable is not None:
         reasons.append(
-            f"+{_POINTS_MEASURE} has a measurable outcome or check ('{measure.group(0).strip()}')."
+            f"+{specificity.POINTS_MEASURE} has a measurable outcome or check ('{found.measurable}')."
         )
     else:
         reasons.append(
-            f"+0 of {_POINTS_MEASURE}: no measurable outcome or check; say how you will know it works "
-            "(a number, 'alert when', 'so that', a test)."
+            f"+0 of {specificity.POINTS_MEASURE}: no measurable outcome or check; say how you will know "
+            "it works (a number with a unit, a threshold, 'alert when', a cadence, a test). A version "
+            "or ticket number is not a measure."
         )
 
     vague_findings = [f for f in coach_text(title) if f.kind == VAGUE_ACTION]
-    title_vague = _TITLE_VAGUE.match(body) and verb not in CONCRETE_VERBS and not measure
-    vague = bool(vague_findings) or bool(title_vague)
+    vague = bool(vague_findings) or (found.verb is None and found.measurable is None)
     if vague:
-        phrases = [f.text for f in vague_findings] or [body.split(",")[0][:40]]
-        score = min(max(0, score - _VAGUE_PENALTY), _VAGUE_CAP)
+        phrases = [f.text for f in vague_findings] or [specificity.action_body(title).split(",")[0][:40]]
         reasons.append(
-            f"-{_VAGUE_PENALTY} vague: {', '.join(repr(p) for p in phrases)} asks people to do better "
-            f"instead of changing a tool, default or step (score capped at {_VAGUE_CAP})."
+            f"Vague: {', '.join(repr(p) for p in phrases)} asks people to do better instead of "
+            "changing a tool, default or step."
         )
-    return ActionScore(max(0, min(100, score)), reasons, vague)
+    return ActionScore(found.score, reasons, vague)
 
 
 # --------------------------------------------------------------------------------------------
