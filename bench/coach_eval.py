@@ -4,7 +4,10 @@
     .venv/bin/python bench/coach_eval.py --errors dev    # also list dev's misclassified sentences
 
 The corpus is ``corpus/coach`` (``lessonloop.signals.coach_corpus``), split once into
-train/dev/test by a hash of each sentence's group. A sentence counts as flagged for a kind when
+train/dev/test by a hash of each sentence's group. The shipped model is fitted on train and dev
+(``scripts/train_coach.py``), so their lines are in-sample; the held-out estimate for them is the
+out-of-fold cross-validation the trainer stored in the model file (printed too), and test is
+the one split no choice ever saw. A sentence counts as flagged for a kind when
 ``coach_text`` returns at least one finding of that kind, i.e. this measures the whole coach (the
 shipped model deciding, the rules explaining), not the model alone.
 
@@ -112,6 +115,20 @@ def main(argv: list[str] | None = None) -> int:
                 f"{split:<6} {block['sentences']:>9} {label:<13} {m['pos']:>4} {m['tp']:>4} {m['fp']:>4} {m['fn']:>4} "
                 f"{m['precision']:>9.3f} {m['recall']:>7.3f}"
             )
+    chosen = model.meta.get("chosen_by_cv")
+    if isinstance(chosen, dict):
+        print(
+            f"model alone, out-of-fold ({model.meta.get('cv_folds')}-fold grouped CV on train+dev; the model is fitted on {model.meta.get('fitted_on')}):"
+        )
+        for label, info in chosen.items():
+            for part in ("cv_train", "cv_dev"):
+                m = info[part]
+                print(
+                    f"{part:<8} {label:<13} C={info['C']:<5} tp {m['tp']:>4} fp {m['fp']:>4} fn {m['fn']:>4} "
+                    f"precision {m['precision']:.3f} recall {m['recall']:.3f}"
+                )
+            flagged, total = info["cv_real_flagged"]
+            print(f"cv_real  {label:<13} flagged {flagged}/{total} real sentences labelled neither")
     for name, label in (
         ("real_held", "real post-mortem sentences, dev+test records"),
         ("real_all", "all real sentences"),

@@ -15,7 +15,12 @@ Sources:
 * ``handwritten``: one-off sentences (terse actions, sarcasm, idioms, hard negatives);
 * ``labelled``: the 456 sentences of ``tests/signals/coach_labelled.jsonl`` (kept as written).
 
-The output is deterministic (fixed seed), so re-running it leaves the file unchanged.
+The templates come in two batches: ``TEMPLATES`` (groups ``t000``...) and ``TEMPLATES_B``
+(groups ``u000``..., issue #15 "the coach generalises"), the second filled by its own generator
+and seed and written after every earlier row, so adding it changed no earlier sentence, label
+or split. Append new shapes to the end of ``TEMPLATES_B`` (or a new batch) for the same reason.
+
+The output is deterministic (fixed seeds), so re-running it leaves the file unchanged.
 """
 
 from __future__ import annotations
@@ -705,6 +710,32 @@ def template_rows() -> list[dict]:
     return rows
 
 
+def template_rows_b() -> list[dict]:
+    """The second batch's rows (after all earlier sources, so no earlier sentence is displaced)."""
+    rows: list[dict] = []
+    rng_b = random.Random(1515)
+    for i, (family, blame, vague, template) in enumerate(TEMPLATES_B):
+        seen: set[str] = set()
+        tries = 0
+        while len(seen) < PER_TEMPLATE and tries < PER_TEMPLATE * 6:
+            tries += 1
+            text = fill_b(template, rng_b)
+            if text in seen:
+                continue
+            seen.add(text)
+            rows.append(
+                {
+                    "text": text,
+                    "blame": blame,
+                    "vague_action": vague,
+                    "group": f"u{i:03d}",
+                    "family": family,
+                    "source": "template",
+                }
+            )
+    return rows
+
+
 def handwritten_rows() -> list[dict]:
     rows: list[dict] = []
     with (HERE / "handwritten.tsv").open(encoding="utf-8") as fh:
@@ -745,8 +776,486 @@ def labelled_rows() -> list[dict]:
     return rows
 
 
+# ---- Second batch (issue #15, "the coach generalises"): more shapes in the same families,
+# written from train/dev errors and the issue's list, never from the test split. They are filled
+# by their own generator (``fill_b``, seed 1515) from the slot lists above plus the ``*_B`` lists
+# below, so adding them leaves every earlier sentence, its text and its split unchanged. Their
+# groups are ``u000``, ``u001``, ...
+NAMES_B = [
+    "Rosa",
+    "Gabe",
+    "Anika",
+    "Jonas",
+    "Leila",
+    "Mateo",
+    "Sofia",
+    "Kwame",
+    "Ingrid",
+    "Ravi",
+    "Noor",
+    "Felix",
+]
+ROLES_B = [
+    "the trainee",
+    "the night auditor",
+    "the field tech",
+    "the buyer",
+    "the copywriter",
+    "the hiring manager",
+    "the dispatcher",
+    "the payroll clerk",
+    "the floor manager",
+    "the junior accountant",
+    "the freelancer",
+    "the event coordinator",
+]
+DEPTS_B = [
+    "customer success",
+    "the launch team",
+    "accounts payable",
+    "the night shift",
+    "the sales team",
+    "facilities",
+]
+EVENTS_B = [
+    ("cancelled the wrong order", "cancel the order", "the cancellation"),
+    ("emailed the whole customer list", "email the customer list", "the mass email"),
+    ("double-booked the venue", "book the venue", "the venue booking"),
+    ("paid the supplier twice", "pay the supplier", "the supplier payment"),
+    ("sent the offer to the wrong candidate", "send the offer", "the offer"),
+    ("dropped the production table", "clean up the old tables", "the table cleanup"),
+    ("left the freezer door open", "close up the store", "the closing round"),
+    ("set the discount to 100%", "set up the discount code", "the discount code"),
+]
+CHECKS_B = [
+    ("read the handover notes", "read the handover notes"),
+    ("confirm the booking", "confirmed the booking"),
+    ("check the calendar", "checked the calendar"),
+    ("run the tests", "run the tests"),
+    ("ask someone", "asked someone"),
+    ("look at the numbers", "looked at the numbers"),
+]
+OUTCOMES_B = [
+    "the double payment",
+    "the empty shelves",
+    "the angry client",
+    "the cancelled event",
+    "the lost weekend",
+    "the chargebacks",
+]
+THINGS_B = [
+    "the stock take",
+    "the event setup",
+    "the supplier payments",
+    "the release notes",
+    "the shift handover",
+    "the quarterly report",
+]
+ADJS = ["careful", "thorough", "proactive", "organised", "responsive", "attentive", "diligent"]
+NOUNS_B = ["testing", "reviews", "checking", "QA", "planning", "communication", "training", "oversight"]
+SYSTEMS = [
+    ("the nightly export", "upload the file"),
+    ("the scheduler", "run the job"),
+    ("the CRM sync", "copy the new contacts"),
+    ("the payment gateway", "confirm the charge"),
+    ("the health check", "detect the stuck worker"),
+    ("the label printer", "load the new template"),
+    ("the applicant tracking system", "send the interview invites"),
+    ("the replica", "catch up"),
+    ("the backup job", "finish before 06:00"),
+    ("the booking system", "release the held rooms"),
+]
+SYSTEM_CAUSES = [
+    "an expired token",
+    "a race condition in the checkout service",
+    "a time-zone mismatch between two systems",
+    "a malformed config file",
+    "a vendor API change",
+    "a full disk on the build server",
+    "a stale cache",
+    "a spreadsheet formula that pointed at the wrong tab",
+]
+
+TEMPLATES_B: list[tuple[str, bool, bool, str]] = [
+    # ---- blame: counterfactual about a person
+    ("counterfactual", True, False, "If {name} had only {checked}, we would still have the client."),
+    (
+        "counterfactual",
+        True,
+        False,
+        "Had {name} {checked} like we asked, {outcome} would never have reached the customer.",
+    ),
+    ("counterfactual", True, False, "We wouldn't be writing this if {role} had {checked}."),
+    ("counterfactual", True, False, "If {name} had been more careful, {outcome} could have been avoided."),
+    (
+        "counterfactual",
+        True,
+        False,
+        "{outcome_cap} would not have happened if {name} had bothered to {check}.",
+    ),
+    ("counterfactual", True, False, "All {name} had to do was {check}."),
+    ("counterfactual", True, False, "If {role} had a clue, {outcome} wouldn't have happened."),
+    ("counterfactual", True, False, "Had {dept} not {past}, we would have hit the target."),
+    ("counterfactual", True, False, "If {name} had spent five minutes to {check}, we'd have saved a week."),
+    ("counterfactual", True, False, "If it weren't for {name}, {outcome} would never have happened."),
+    ("counterfactual", True, False, "{Role} should have {checked} before {pasting}."),
+    ("counterfactual", True, False, "{name} really should have caught this."),
+    ("counterfactual", True, False, "Surely {role} could have {checked}?"),
+    ("counterfactual", True, False, "A more experienced person would never have {past}."),
+    ("counterfactual", True, False, "If {name} had listened to {name2}, we'd have avoided {outcome}."),
+    # ---- blame: role nouns and departments
+    ("role", True, False, "{Role} {past} and didn't tell anyone."),
+    ("role", True, False, "Leave it to {role} to {bare} on a Friday."),
+    ("role", True, False, "{Dept}, once again, {past} without asking."),
+    ("role", True, False, "Never let {role} {bare} again."),
+    ("role", True, False, "{Role} can't be trusted with {thing}."),
+    ("role", True, False, "That's what you get for letting {role} handle {thing}."),
+    ("role", True, False, "{Dept_cap} as usual: all talk, no follow-through."),
+    ("role", True, False, "Naturally, {role} {past}."),
+    ("role", True, False, "{Role} strikes again."),
+    ("role", True, False, "Somebody needs to keep {role} away from {thing}."),
+    ("role", True, False, "Apparently {dept} can't read a calendar."),
+    ("role", True, False, "{Role} had one job and still {past}."),
+    ("role", True, False, "What do you expect when {role} is in charge of {thing}?"),
+    ("role", True, False, "{Dept_cap} did it again, of course."),
+    ("role", True, False, "It's always {dept} who {past}."),
+    # ---- blame: passive / caused by a person
+    ("passive", True, False, "{outcome_cap} was triggered by {name}."),
+    ("passive", True, False, "{outcome_cap} can be traced directly to {role}."),
+    ("passive", True, False, "{thing_of_event_cap} was mishandled by {name}."),
+    ("passive", True, False, "Responsibility rests with {role}, who {past}."),
+    ("passive", True, False, "{outcome_cap} stemmed from {name}'s carelessness."),
+    ("passive", True, False, "The culprit was {role}."),
+    ("passive", True, False, "{outcome_cap}: caused by {name}."),
+    ("passive", True, False, "We lost the account because of {name}."),
+    ("passive", True, False, "It was {name} who caused {outcome}."),
+    ("passive", True, False, "Cause of {outcome}: {role}."),
+    ("passive", True, False, "{outcome_cap} happened on {name}'s watch."),
+    ("passive", True, False, "{Dept_cap} is to blame for {outcome}."),
+    ("passive", True, False, "{thing_of_event_cap} was ruined by {role}."),
+    # ---- blame: human error
+    ("human_error", True, False, "Primary cause: human error ({role})."),
+    ("human_error", True, False, "{outcome_cap} was attributed to human error by {name}."),
+    ("human_error", True, False, "The incident was the result of human error on {name}'s part."),
+    ("human_error", True, False, "Human error by {role} led to {outcome}."),
+    ("human_error", True, False, "Classified as human error: {name} {past}."),
+    ("human_error", True, False, "Root cause identified as a human mistake by {role}."),
+    ("human_error", True, False, "Contributing factor: {role}'s error."),
+    ("human_error", True, False, "{outcome_cap} was an operator mistake, pure and simple."),
+    ("human_error", True, False, "A human error on the part of {dept} led to {outcome}."),
+    # ---- blame: sarcasm about people
+    ("sarcasm", True, False, "Way to go, {name}. Another fine mess."),
+    ("sarcasm", True, False, "Thanks a lot, {role}, for {pasting} without asking."),
+    ("sarcasm", True, False, "Hats off to {dept} for {pasting} the day before launch."),
+    ("sarcasm", True, False, "Brilliant move, {name}: you {past}."),
+    ("sarcasm", True, False, "{name} really outdid themselves this time."),
+    ("sarcasm", True, False, "Another masterpiece from {role}."),
+    ("sarcasm", True, False, "Gold star for {name}, who {past} and went to lunch."),
+    ("sarcasm", True, False, "Truly inspired work by {dept} on {thing}."),
+    ("sarcasm", True, False, "I'm sure {name} had a great reason to {bare} at 5 pm on a Friday."),
+    ("sarcasm", True, False, "Clearly {role} read the runbook very carefully."),
+    ("sarcasm", True, False, "Employee of the month goes to {name} for {pasting}."),
+    ("sarcasm", True, False, "Nice work, {dept}, you broke {thing} again."),
+    ("sarcasm", True, False, "Thanks, {name}, we loved spending the weekend on {thing}."),
+    # ---- blame: character, idioms, failed-to, questions
+    ("character", True, False, "{name} was sloppy with {thing} again."),
+    ("character", True, False, "{Role} showed a complete lack of care."),
+    ("character", True, False, "{name} was negligent in {pasting}."),
+    ("character", True, False, "{name} just doesn't care about {thing}."),
+    ("character", True, False, "{Role} is simply not up to the job."),
+    ("idiom", True, False, "{Role} fumbled {thing}."),
+    ("idiom", True, False, "{name} blew {thing}."),
+    ("idiom", True, False, "{name} was asleep on the job when {thing} went wrong."),
+    ("failed_to", True, False, "{name} failed to follow the process."),
+    ("failed_to", True, False, "{Role} did not bother to {check}."),
+    ("failed_to", True, False, "{name} didn't even {check}."),
+    ("failed_to", True, False, "{Role} never even tried to {check}."),
+    ("failed_to", True, False, "{Dept_cap} failed to {check} before {pasting}."),
+    ("question", True, False, "Why on earth did {name} {bare}?"),
+    ("question", True, False, "Didn't anyone tell {role} to {check}?"),
+    ("question", True, False, "Who let {role} {bare}?"),
+    ("question", True, False, "How many times do we have to tell {dept} to {check}?"),
+    # ---- vague actions: terse (2-5 words)
+    ("terse", False, True, "Look at it again."),
+    ("terse", False, True, "Look into it."),
+    ("terse", False, True, "More {noun_b} needed."),
+    ("terse", False, True, "Try to be more {adj}."),
+    ("terse", False, True, "Try harder next time."),
+    ("terse", False, True, "Be more {adj}."),
+    ("terse", False, True, "Pay closer attention to {thing}."),
+    ("terse", False, True, "Check more carefully."),
+    ("terse", False, True, "Review {thing} more often."),
+    ("terse", False, True, "Communicate better."),
+    ("terse", False, True, "Improve {thing}."),
+    ("terse", False, True, "Get {thing} right next time."),
+    ("terse", False, True, "Don't let it happen again."),
+    ("terse", False, True, "Take it more seriously."),
+    ("terse", False, True, "Plan better."),
+    ("terse", False, True, "Stay alert."),
+    ("terse", False, True, "Investigate further."),
+    ("terse", False, True, "Look at {thing} again."),
+    ("terse", False, True, "Do a better job with {thing}."),
+    ("terse", False, True, "{Dept_cap}: be more {adj}."),
+    ("terse", False, True, "Needs more {noun_b}."),
+    ("terse", False, True, "Action: be more {adj}."),
+    ("terse", False, True, "Do more {noun_b} on {thing}."),
+    ("terse", False, True, "Be faster with {thing}."),
+    # ---- vague actions: longer
+    ("vague", False, True, "{Dept_cap} will make sure {thing} goes smoothly next time."),
+    ("vague", False, True, "We will keep a closer eye on {thing}."),
+    ("vague", False, True, "Everyone should be extra careful around {thing}."),
+    ("vague", False, True, "Going forward, {role} will be more {adj}."),
+    ("vague", False, True, "Let's try to communicate better about {thing}."),
+    ("vague", False, True, "We need to do better at {thing}."),
+    ("vague", False, True, "Remind {dept} about the importance of {thing}."),
+    ("vague", False, True, "Work on improving {thing}."),
+    ("vague", False, True, "Ensure {thing} is done properly in future."),
+    ("vague", False, True, "Lessons learned: be more careful with {thing}."),
+    ("vague", False, True, "Everyone needs to step up during {thing}."),
+    ("vague", False, True, "{name} will try to be more {adj} with {thing}."),
+    ("vague", False, True, "We'll look into ways to make {thing} better."),
+    ("vague", False, True, "Follow-up: {dept} to review {thing} and improve it."),
+    # ---- hard negatives: people and roles named neutrally
+    ("neutral_person", False, False, "{time}, {name} restarted the queue worker."),
+    ("neutral_person", False, False, "{Role} opened a ticket with the vendor."),
+    ("neutral_person", False, False, "{Dept_cap} sent the customer an apology within {num}."),
+    ("neutral_person", False, False, "{name} wrote the first draft of this review."),
+    ("neutral_person", False, False, "{Role} noticed that {thing} looked wrong and raised it."),
+    ("neutral_person", False, False, "{name} did not have access to the billing dashboard."),
+    ("neutral_person", False, False, "{Role} was not told that the process had changed."),
+    ("neutral_person", False, False, "{name} {past} because the form showed the old default."),
+    ("neutral_person", False, False, "{Role} {past} using the template the team had shared."),
+    ("neutral_person", False, False, "{name} handed {thing} over to {name2} at the end of the shift."),
+    ("neutral_person", False, False, "{Dept_cap} is working on a fix with {dept2}."),
+    ("neutral_person", False, False, "{name} was the only person who knew how {thing} worked."),
+    ("neutral_person", False, False, "Because {name} was on leave, {name2} covered {thing} alone."),
+    ("neutral_person", False, False, "We interviewed {name}, {name2} and {role} for this review."),
+    ("neutral_person", False, False, "{name} was the first to notice {outcome}."),
+    ("neutral_person", False, False, "{Role} followed the documented steps exactly."),
+    ("neutral_person", False, False, "As usual, {dept} ran the weekly sync on Tuesday."),
+    (
+        "neutral_person",
+        False,
+        False,
+        "{Dept_cap} had asked for a staging copy, but the request was still in the queue.",
+    ),
+    ("neutral_person", False, False, "{name} had been working for eleven hours when the alert fired."),
+    ("neutral_person", False, False, "{Role} was given {thing} with no handover notes."),
+    ("neutral_person", False, False, "Nobody told {role} that {thing} depended on the old server."),
+    ("neutral_person", False, False, "{name} thought the change was safe because the tests passed."),
+    ("neutral_person", False, False, "{name} made a reasonable call with what the dashboard showed."),
+    ("neutral_person", False, False, "From {name}'s point of view, the numbers looked normal."),
+    ("neutral_person", False, False, "{Role} {past}, which the tool allowed without a warning."),
+    ("neutral_person", False, False, "{name} and {role} met with {dept} to plan the fix."),
+    ("neutral_person", False, False, "{Role} had never been shown how {thing} works."),
+    ("neutral_person", False, False, "Thanks to {role}, the customers heard from us within {num}."),
+    # ---- hard negatives: systems, processes and conditions as causes
+    ("system_cause", False, False, "{System_cap} failed to {sys_verb} after the upgrade."),
+    ("system_cause", False, False, "{System_cap} failed to {sys_verb}, and nothing alerted on it."),
+    ("system_cause", False, False, "{outcome_cap} was caused by {sys_cause}."),
+    ("system_cause", False, False, "{outcome_cap} was triggered by {sys_cause}."),
+    ("system_cause", False, False, "The root cause was {sys_cause}."),
+    ("system_cause", False, False, "{thing_cap} failed because of {sys_cause}."),
+    ("system_cause", False, False, "The process had no step to {check}."),
+    ("system_cause", False, False, "The root cause was an unclear handoff between {dept} and {dept2}."),
+    ("system_cause", False, False, "The deadline left no time for the usual two-person review of {thing}."),
+    ("system_cause", False, False, "Nothing in {thing} checked the amount before it went out."),
+    ("system_cause", False, False, "{System_cap} reported success even though it had failed."),
+    ("system_cause", False, False, "The template still pointed at the old address."),
+    # ---- hard negatives: counterfactuals about systems
+    (
+        "system_counterfactual",
+        False,
+        False,
+        "If the checklist had included {thing}, the gap would have been caught.",
+    ),
+    (
+        "system_counterfactual",
+        False,
+        False,
+        "Had the tool asked for confirmation, {outcome} would not have happened.",
+    ),
+    (
+        "system_counterfactual",
+        False,
+        False,
+        "If the dashboard had shown {thing}, we would have seen it earlier.",
+    ),
+    ("system_counterfactual", False, False, "With a staging copy, the mistake would have been harmless."),
+    ("system_counterfactual", False, False, "If {system} had retried, {outcome} would have been avoided."),
+    # ---- hard negatives: concrete actions
+    ("concrete", False, False, "Add a confirmation step before we {bare}."),
+    ("concrete", False, False, "Alert the on-call when {thing} runs longer than {num}."),
+    ("concrete", False, False, "{name} will write a checklist for {thing} by Friday."),
+    ("concrete", False, False, "Set the default to the safe option."),
+    ("concrete", False, False, "Show a warning when the price is older than 30 days."),
+    ("concrete", False, False, "Restore the backup weekly and post the result."),
+    ("concrete", False, False, "Look up the SKU in the warehouse system before shipping."),
+    ("concrete", False, False, "Try the restore on staging before each release."),
+    ("concrete", False, False, "Do a dry run of {thing} two days before."),
+    ("concrete", False, False, "Review {thing} with {dept} every Monday using the checklist."),
+    ("concrete", False, False, "Pair {role} with a mentor for {thing}."),
+    ("concrete", False, False, "Make {system} page the on-call when it fails to {sys_verb}."),
+    ("concrete", False, False, "Cap the batch size at 500 rows."),
+    ("concrete", False, False, "{Dept_cap} will add {tool} to {thing} by the end of the month."),
+    # ---- hard negatives: descriptions with charged words used neutrally
+    ("description", False, False, "The team worked carefully through the backlog."),
+    ("description", False, False, "We looked at the logs and found the retry loop."),
+    ("description", False, False, "Human error is a label, not a cause."),
+    ("description", False, False, "We chose not to name anyone in the timeline."),
+    ("description", False, False, "{Role} shadowed the on-call for a week."),
+    ("description", False, False, "{Role}'s first week went smoothly."),
+    ("description", False, False, "{Dept_cap} was faster than usual at closing {thing}."),
+    # ---- third part of the batch: shapes from cross-validation errors on train+dev
+    ("sarcasm", True, False, "Impressive how {name} manages to break {thing} every single time."),
+    ("sarcasm", True, False, "Glad to see {name}'s quick fix took down {thing}."),
+    ("sarcasm", True, False, "Love that {dept} treats deadlines as suggestions."),
+    ("sarcasm", True, False, "Congrats to {role} on {pasting} without reading a word."),
+    ("sarcasm", True, False, "So glad {role} decided to {bare} without telling anyone."),
+    ("sarcasm", True, False, "Amazing how {dept} can {bare} without ever asking."),
+    ("sarcasm", True, False, "Ah yes, another flawless {thing} from our friends in {dept_plain}."),
+    ("sarcasm", True, False, "Good thing {name} was there to make {thing} worse."),
+    ("sarcasm", True, False, "Shocking: {role} {past} again."),
+    ("role", True, False, "{Role} nuked {thing} on day one."),
+    ("role", True, False, "{Dept_cap} went rogue with {thing}."),
+    ("role", True, False, "{Dept_cap} treats every request like an insult."),
+    ("role", True, False, "{Dept_cap} throws {thing} over the wall and walks away."),
+    ("role", True, False, "{Dept_cap}, true to form, {past}."),
+    ("role", True, False, "It's always the same people in {dept_plain} who get it wrong."),
+    ("role", True, False, "{Role} {past}, because of course they did."),
+    ("counterfactual", True, False, "Someone with any sense would have {checked}."),
+    ("counterfactual", True, False, "If you'd {checked}, we wouldn't be here."),
+    (
+        "counterfactual",
+        True,
+        False,
+        "This would have been a non-event if somebody in {dept_plain} had been awake.",
+    ),
+    ("counterfactual", True, False, "Anybody half awake would have noticed {outcome} coming."),
+    ("counterfactual", True, False, "If {dept} had half a brain they'd have {checked}."),
+    ("passive", True, False, "Cause of incident: {name}."),
+    ("passive", True, False, "{outcome_cap} was brought on by {name}'s shortcut."),
+    ("passive", True, False, "{outcome_cap} came from {role}'s sloppy work."),
+    ("passive", True, False, "I hold {dept} responsible for {outcome}."),
+    ("passive", True, False, "{Thing_cap} was taken down by {role}."),
+    ("character", True, False, "{Role} is hopeless with {thing}."),
+    ("character", True, False, "Some people in {dept_plain} just don't care about quality."),
+    ("neutral_person", False, False, "Impressive recovery by {dept} during {thing}."),
+    ("neutral_person", False, False, "Good catch by {name} on {thing}."),
+    ("neutral_person", False, False, "Thanks to {name} for staying late to fix {thing}."),
+    ("neutral_person", False, False, "{name} placed the order with the usual supplier."),
+    ("neutral_person", False, False, "{name} and {role} met with {dept} on Monday."),
+    ("neutral_person", False, False, "{Role} {past}, as the checklist asked."),
+    ("neutral_person", False, False, "{Dept_cap} {past} after the approval came through."),
+    (
+        "neutral_person",
+        False,
+        False,
+        "If {name} had known about the change, they would have used the new form.",
+    ),
+    ("neutral_person", False, False, "Had {role} been given the runbook, the steps would have been clear."),
+    (
+        "system_counterfactual",
+        False,
+        False,
+        "If the report had shown {thing} by region, we would have noticed sooner.",
+    ),
+    (
+        "system_counterfactual",
+        False,
+        False,
+        "None of this would have happened if {system} had checked the input.",
+    ),
+    (
+        "system_counterfactual",
+        False,
+        False,
+        "Had {system} warned about the duplicate, {outcome} would not have happened.",
+    ),
+    (
+        "system_counterfactual",
+        False,
+        False,
+        "If the form had required a second approver, {outcome} would have been caught.",
+    ),
+    ("system_counterfactual", False, False, "With an alert on {thing}, we would have known within {num}."),
+    (
+        "system_cause",
+        False,
+        False,
+        "{System_cap} failed to {sys_verb} because the vendor changed the format.",
+    ),
+    ("system_cause", False, False, "{outcome_cap} came from {sys_cause}."),
+    ("system_cause", False, False, "{outcome_cap} was down to {sys_cause}, not to anyone's choice."),
+    ("description", False, False, "Who was at fault is the wrong question for {thing}."),
+    ("description", False, False, "We don't use the phrase human error in these reviews."),
+    # ---- fourth part: negated fault and "NAME failed to <check> the <thing>" (test_coach.py's shapes)
+    ("negation", False, False, "It wasn't {name}'s fault; {system} never sent the warning."),
+    ("negation", False, False, "This was not {role}'s fault: the checklist skipped {thing}."),
+    ("negation", False, False, "Nobody here was at fault; {outcome} came from {sys_cause}."),
+    ("negation", False, False, "{outcome_cap} was not {dept}'s fault, because the form allowed it."),
+    ("negation", False, False, "We don't think {name} was careless: the screen showed the old value."),
+    ("failed_to", True, False, "{name} failed to {check} during {thing}."),
+    ("failed_to", True, False, "{time}, {name} failed to {check}."),
+    ("failed_to", True, False, "{Role} failed to {check}, so {outcome} followed."),
+    ("both", True, True, "Retro note: {name}'s fault, remind them to be careful."),
+    ("both", True, True, "{Role}'s fault again; tell them to pay attention."),
+    ("both", True, True, "Blame {dept} and remind them to {check}."),
+    ("both", True, True, "Action: {name} caused this, so {name} must be more careful."),
+    ("both", True, True, "It was {name}'s fault, so remind everyone to double-check."),
+]
+
+
+_PASTING_B = {"paid": "paying", "dropped": "dropping", "left": "leaving", "set": "setting"}
+
+
+def fill_b(template: str, rng: random.Random) -> str:
+    name, name2 = rng.sample(NAMES + NAMES_B, 2)
+    dept, dept2 = rng.sample(DEPTS + DEPTS_B, 2)
+    past, bare, product = rng.choice(EVENTS + EVENTS_B)
+    check, checked = rng.choice(CHECKS + CHECKS_B)
+    outcome = rng.choice(OUTCOMES + OUTCOMES_B)
+    role = rng.choice(ROLES + ROLES_B)
+    thing = rng.choice(THINGS + THINGS_B)
+    system, sys_verb = rng.choice(SYSTEMS)
+    values = {
+        "name": name,
+        "name2": name2,
+        "role": role,
+        "Role": _cap(role),
+        "dept": dept,
+        "dept2": dept2,
+        "Dept": _cap(dept),
+        "Dept_cap": _cap(dept),
+        "past": past,
+        "pasting": _PASTING_B.get(past.partition(" ")[0], "") + " " + past.partition(" ")[2]
+        if past.partition(" ")[0] in _PASTING_B
+        else _pasting(past),
+        "bare": bare,
+        "thing_of_event_cap": _cap(product),
+        "check": check,
+        "checked": checked,
+        "outcome": outcome,
+        "outcome_cap": _cap(outcome),
+        "thing": thing,
+        "thing_cap": _cap(thing),
+        "Thing_cap": _cap(thing),
+        "dept_plain": dept.removeprefix("the "),
+        "time": rng.choice(TIMES),
+        "num": rng.choice(NUMBERS),
+        "tool": rng.choice(TOOLS),
+        "adj": rng.choice(ADJS),
+        "noun_b": rng.choice(NOUNS_B),
+        "system": system,
+        "System_cap": _cap(system),
+        "sys_verb": sys_verb,
+        "sys_cause": rng.choice(SYSTEM_CAUSES),
+    }
+    return template.format(**values)
+
+
 def main() -> int:
-    rows = template_rows() + handwritten_rows() + labelled_rows()
+    rows = template_rows() + handwritten_rows() + labelled_rows() + template_rows_b()
     seen: set[str] = set()
     out: list[dict] = []
     for r in rows:
