@@ -4,11 +4,16 @@
 threshold (and some that never do), a chain of confirmed repeats, pairs of repeats that make no
 chain, skill and process reviews, unreviewed failures, noise with one-off causes — and states, *by
 construction* (not by running any of lessonloop's rules), which escalations must open, on which
-day, with which failures, route, owner, and which notices the owner gets on which days.
+day, with which failures, route, owner, and which notices the owner gets on which days; and the
+learning metrics each team and month must show (:meth:`Year.metrics_truth`): failures, repeats,
+lessons not implemented along chains of repeats, hours to review, and action drift, from teams
+that close their actions on time (Platform), late (Growth) or never (Support), every review's
+held date and every action's done date back-filled the way a team records them after the fact.
 
 :func:`replay` plays the plan day by day into a database: failures logged at 10:00, repeats
-confirmed and reviews held the same day, planned resolutions made, and the worker's escalation
-check run at 18:00 with an injected clock. ``tests/planted/test_year.py`` compares the outcome
+confirmed and reviewed the same day (the review's held date back-filled), actions marked done at
+16:00 on their planned day (the done date back-filled), planned resolutions made, and the
+worker's escalation check run at 18:00 with an injected clock. ``tests/planted/test_year.py`` compares the outcome
 with the truth.
 
 The noise is drawn from a seeded ``random.Random``: a different seed moves the noise around and
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -27,12 +33,13 @@ from sqlalchemy import select
 
 from lessonloop.access.actor import SystemActor
 from lessonloop.accounts.models import Account
+from lessonloop.actions.service import complete_action
 from lessonloop.escalations.models import Escalation
 from lessonloop.escalations.service import update_escalation
 from lessonloop.failures.service import confirm_repeat, log_failure
 from lessonloop.notifications.config import WorkerConfig
 from lessonloop.people.service import add_member, add_person, add_team
-from lessonloop.reviews.service import conduct_review
+from lessonloop.reviews.service import conduct_review, primary_action
 from lessonloop.store.engine import Database
 from lessonloop.worker.runner import run_once
 
@@ -49,6 +56,29 @@ TEAMS: dict[str, dict[str, str]] = {
     "Support": {"sam": "member", "sol": "member"},
 }
 ORG_ADMINS = ("amara", "zed")  # amara's account is made first: she is the org admins' owner
+DAYS = 365
+DUE_AFTER_DAYS = 14  # a review's primary action is due 14 days after the failure's day
+DONE_HOUR = 16
+NO_TEAM = "(no team)"
+
+
+@dataclass(frozen=True)
+class Habits:
+    """How a team follows through: hours from detection to the review being held, and days
+    from detection to the primary action being done (None: never)."""
+
+    review_after_hours: int
+    done_after_days: int | None
+
+
+#: Platform closes its actions on time, Growth late, Support never; failures without a team are
+#: reviewed by the org admins, on time.
+HABITS: dict[str | None, Habits] = {
+    "Platform": Habits(review_after_hours=24, done_after_days=10),
+    "Growth": Habits(review_after_hours=72, done_after_days=20),
+    "Support": Habits(review_after_hours=120, done_after_days=None),
+    None: Habits(review_after_hours=6, done_after_days=3),
+}
 
 
 @dataclass(frozen=True)
@@ -61,6 +91,22 @@ class PlannedFailure:
     people: tuple[str, ...] = ()
     repeat_of: str | None = None
     gap_type: str | None = None  # reviewed the same day with this gap type; None: never reviewed
+
+    @property
+    def habits(self) -> Habits:
+        return HABITS[self.team]
+
+    @property
+    def due_day(self) -> int | None:
+        return self.day + DUE_AFTER_DAYS if self.gap_type is not None else None
+
+    @property
+    def done_day(self) -> int | None:
+        """The day its primary action is done, if that falls inside the replayed year."""
+        after = self.habits.done_after_days
+        if self.gap_type is None or after is None or self.day + after >= DAYS:
+            return None
+        return self.day + after
 
 
 @dataclass(frozen=True)
@@ -94,6 +140,69 @@ class Year:
     def on(self, day: int) -> Iterator[PlannedFailure]:
         return (f for f in self.failures if f.day == day)
 
+    def metrics_truth(self, today_day: int = DAYS) -> dict[tuple[str, str], dict[str, object]]:
+        """(team, "YYYY-MM") → the figures docs/metrics.md defines, from the plan alone.
+
+        A failure counts in its detection month; an action in the month it is due. Due: due on
+        or before today. Late: done after its due date, or still open after it. Overdue: still
+        open after its due date. A repeat is a lesson not implemented when the failure it
+        repeats, or one further up its chain, had its action done before the repeat was detected.
+        """
+        today = _at(today_day, 0).date()
+        by_ref = {f.ref: f for f in self.failures}
+        rows: dict[tuple[str, str], dict[str, object]] = {}
+        hours: dict[tuple[str, str], list[float]] = {}
+
+        def row(team: str | None, day: int) -> dict[str, object]:
+            key = (team or NO_TEAM, _at(day, 0).strftime("%Y-%m"))
+            return rows.setdefault(
+                key,
+                {
+                    "failures": 0,
+                    "repeats": 0,
+                    "lessons_not_implemented": 0,
+                    "actions_due": 0,
+                    "actions_late": 0,
+                    "actions_overdue": 0,
+                },
+            )
+
+        def done_before(ref: str | None, day: int) -> bool:
+            while ref is not None:
+                done = by_ref[ref].done_day
+                if done is not None and done < day:  # done at 16:00, the repeat logged at 10:00
+                    return True
+                ref = by_ref[ref].repeat_of
+            return False
+
+        for f in self.failures:
+            r = row(f.team, f.day)
+            r["failures"] = int(r["failures"]) + 1  # type: ignore[call-overload]
+            if f.repeat_of is not None:
+                r["repeats"] = int(r["repeats"]) + 1  # type: ignore[call-overload]
+                if done_before(f.repeat_of, f.day):
+                    r["lessons_not_implemented"] = int(r["lessons_not_implemented"]) + 1  # type: ignore[call-overload]
+            if f.gap_type is not None:
+                hours.setdefault((f.team or NO_TEAM, _at(f.day, 0).strftime("%Y-%m")), []).append(
+                    float(f.habits.review_after_hours)
+                )
+            if f.due_day is None:
+                continue
+            due = _at(f.due_day, 0).date()
+            if due > today:
+                continue
+            a = row(f.team, f.due_day)
+            a["actions_due"] = int(a["actions_due"]) + 1  # type: ignore[call-overload]
+            done = _at(f.done_day, 0).date() if f.done_day is not None else None
+            if (done is not None and done > due) or (done is None and due < today):
+                a["actions_late"] = int(a["actions_late"]) + 1  # type: ignore[call-overload]
+            if done is None and due < today:
+                a["actions_overdue"] = int(a["actions_overdue"]) + 1  # type: ignore[call-overload]
+        for key, r in rows.items():
+            spent = sorted(hours.get(key, []))
+            r["median_hours_to_review"] = statistics.median(spent) if spent else None
+        return rows
+
 
 def plan_year(seed: int = 15) -> Year:
     rng = random.Random(seed)
@@ -119,7 +228,9 @@ def plan_year(seed: int = 15) -> Year:
         PlannedEscalation("label", "deploy-config", frozenset(deploy), "ana", OD, None, 70, (80,))
     )
     # 2. A chain of repeats in a team with only a team admin: C1 <- C2 <- C3, then C4 repeats C1.
-    c1 = add(40, "Growth", "chain-a")
+    #    C1 is reviewed (Growth closes late: its action is done on day 60), so C2 (day 55) is a
+    #    repeat before any fix, C3 (day 75, a repeat of C2) and C4 (day 100) lessons not implemented.
+    c1 = add(40, "Growth", "chain-a", gap_type="process")
     c2 = add(55, "Growth", "chain-b", repeat_of=c1)
     c3 = add(75, "Growth", "chain-c", repeat_of=c2)
     c4 = add(100, "Growth", "chain-d", repeat_of=c1)
@@ -174,7 +285,7 @@ def _at(day: int, hour: int) -> dt.datetime:
     return START + dt.timedelta(days=day, hours=hour)
 
 
-def replay(db: Database, year: Year, *, days: int = 365) -> dict[str, int]:
+def replay(db: Database, year: Year, *, days: int = DAYS) -> dict[str, int]:
     """Play ``year`` into ``db``; returns each planned failure's ref → its id."""
     with db.unit() as s:
         for team, members in TEAMS.items():
@@ -187,6 +298,11 @@ def replay(db: Database, year: Year, *, days: int = 365) -> dict[str, int]:
             s.add(Account(person=person, password_hash="!unusable", is_admin=True, failed_logins=0))
             s.flush()
     ids: dict[str, int] = {}
+    actions: dict[str, int] = {}  # ref -> its primary action's id
+    done_on: dict[int, list[str]] = {}
+    for f in year.failures:
+        if f.done_day is not None:
+            done_on.setdefault(f.done_day, []).append(f.ref)
     resolutions = {e.resolved_day: e for e in year.escalations if e.resolved_day is not None}
     config = WorkerConfig()
     for day in range(days):
@@ -206,10 +322,12 @@ def replay(db: Database, year: Year, *, days: int = 365) -> dict[str, int]:
                     confirm_repeat(s, logged.id, ids[planned.repeat_of], viewer=PLANTER)
                 if planned.gap_type is not None:
                     owner = next(iter(TEAMS[planned.team])) if planned.team else ORG_ADMINS[0]
-                    conduct_review(
+                    review = conduct_review(
                         s,
                         logged.id,
                         answers={
+                            "held_at": _at(day, LOG_HOUR)
+                            + dt.timedelta(hours=planned.habits.review_after_hours),
                             "assumption_text": "The usual path would hold",
                             "evidence": "It held last time",
                             "what_changed": "The load and the people changed",
@@ -222,9 +340,21 @@ def replay(db: Database, year: Year, *, days: int = 365) -> dict[str, int]:
                             "title": "Add a dated check to the release checklist",
                             "owner": owner,
                             "due_date": (_at(day, 0) + dt.timedelta(days=14)).date().isoformat(),
+                            "backfill": True,  # the simulated year is in the past
                         },
                         viewer=PLANTER,
                     )
+                    action = primary_action(s, review, viewer=PLANTER)
+                    assert action is not None
+                    actions[planned.ref] = action.id
+            for ref in done_on.get(day, []):
+                complete_action(
+                    s,
+                    actions[ref],
+                    evidence="Planted: the check is in the release checklist",
+                    done_at=_at(day, DONE_HOUR),
+                    viewer=PLANTER,
+                )
             if day in resolutions:
                 planned_e = resolutions[day]
                 escalation = s.scalar(

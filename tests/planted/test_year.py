@@ -3,15 +3,18 @@ and compare escalations, owners, routes and notices with the truth planted in it
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from sqlalchemy import select
 
+from lessonloop.access.actor import SystemActor
 from lessonloop.escalations.models import Escalation
 from lessonloop.notifications.models import Notification
 from lessonloop.people.models import Person
+from lessonloop.signals.metrics import compute_metrics
 from lessonloop.store.engine import Database
-from tests.planted.generator import START, PlannedEscalation, plan_year, replay
+from tests.planted.generator import DAYS, START, TEAMS, PlannedEscalation, plan_year, replay
 
 
 def test_the_year_escalates_exactly_what_was_planted(db: Database) -> None:
@@ -69,6 +72,39 @@ def test_the_year_escalates_exactly_what_was_planted(db: Database) -> None:
         assert "Planted" not in subject + body  # notices carry no failure titles
     assert len(notices) == len(got)
     assert got == year.notices()
+
+
+METRIC_FIELDS = (
+    "failures",
+    "repeats",
+    "lessons_not_implemented",
+    "actions_due",
+    "actions_late",
+    "actions_overdue",
+    "median_hours_to_review",
+)
+
+
+def test_the_year_measures_exactly_what_was_planted(db: Database) -> None:
+    """The learning metrics of every team and month equal the planted habits: on-time, late and
+    never-closing teams, back-filled review and done dates, chains of repeats."""
+    year = plan_year(seed=15)
+    replay(db, year)
+    today = (START + dt.timedelta(days=DAYS)).date()
+    with db.unit() as s:
+        result = compute_metrics(s, today=today, viewer=SystemActor("planted-year"))
+    got = {(r["team"], r["month"]): {k: r[k] for k in METRIC_FIELDS} for r in result["months"]}
+    truth = year.metrics_truth()
+    assert got.keys() == truth.keys()
+    for key in sorted(truth):
+        assert got[key] == truth[key], key
+    # The three habits show as planned in the totals of each team's year.
+    late = {team: sum(int(v["actions_late"]) for (t, _), v in truth.items() if t == team) for team in TEAMS}
+    due = {team: sum(int(v["actions_due"]) for (t, _), v in truth.items() if t == team) for team in TEAMS}
+    assert late["Platform"] == 0 < due["Platform"]
+    assert late["Growth"] == due["Growth"] > 0
+    assert late["Support"] == due["Support"] > 0
+    assert sum(int(v["lessons_not_implemented"]) for v in truth.values()) >= 2  # C3 and C4, through the chain
 
 
 def test_a_different_seed_moves_the_noise_not_the_truth() -> None:
