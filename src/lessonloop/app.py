@@ -30,10 +30,13 @@ from lessonloop.api.cache import LruCache, ResponseCache
 from lessonloop.api.errors import install_error_handlers
 from lessonloop.api.security import install_security
 from lessonloop.notifications.config import WorkerConfig
+from lessonloop.server_timing import ServerTimingMiddleware, count_statements
 from lessonloop.settings import Settings, get_settings
+from lessonloop.store.base import utcnow
 from lessonloop.store.engine import Database
 from lessonloop.web.errors import install_page_errors
 from lessonloop.worker.background import BackgroundWorker
+from lessonloop.worker.runner import Clock
 
 DESCRIPTION = """\
 Turn a team's failures into learning signals: **observe** (log a failure) → **interpret**
@@ -53,11 +56,15 @@ def create_app(
     *,
     database: Database | None = None,
     run_worker: bool = False,
+    worker_config: WorkerConfig | None = None,
+    worker_clock: Clock | None = None,
 ) -> FastAPI:
     """Build the application.
 
     ``run_worker`` runs the worker's schedule on a thread of this process while the app is up
     (``lessonloop serve`` without ``--no-worker``; see :mod:`lessonloop.worker.background`).
+    ``worker_config`` (default: from the environment) and ``worker_clock`` (default: the real
+    time) are for tests: a fixed clock makes the background passes deterministic.
 
     The database is opened (and migrated when behind) here, so a bad URL or a failing migration
     stops ``lessonloop serve`` before it listens. A ``database`` passed in belongs to the
@@ -67,12 +74,19 @@ def create_app(
         settings = database.settings if database is not None else get_settings()
     owned = database is None
     # Read before the database is opened: a bad worker setting stops `serve` with its own message.
-    worker_config = WorkerConfig.from_env() if run_worker else None
+    if run_worker and worker_config is None:
+        worker_config = WorkerConfig.from_env()
+    elif not run_worker:
+        worker_config = None
     db = Database.open(settings) if database is None else database
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = BackgroundWorker(db, worker_config) if worker_config is not None else None
+        worker = (
+            BackgroundWorker(db, worker_config, clock=worker_clock or utcnow)
+            if worker_config is not None
+            else None
+        )
         app.state.worker = worker
         if worker is not None:
             worker.start()
@@ -107,6 +121,10 @@ def create_app(
     # Added first, so it runs inside the security-header middlewares and its 413 carries them.
     app.add_middleware(BodyLimitMiddleware, api_prefix=API_PREFIX)
     install_security(app, api_prefix=API_PREFIX, docs_url=f"{API_PREFIX}/docs")
+    if settings.server_timing:
+        # Outermost, so its time covers the other middlewares too.
+        count_statements(db.engine)
+        app.add_middleware(ServerTimingMiddleware)
     app.include_router(build_router(), prefix=API_PREFIX)
 
     @app.get("/healthz", include_in_schema=False)

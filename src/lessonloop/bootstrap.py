@@ -20,6 +20,7 @@ from lessonloop.accounts import throttle as _throttle
 from lessonloop.actions import models as _actions
 from lessonloop.calendars import models as _calendars
 from lessonloop.coaching import models as _coaching
+from lessonloop.discussion import models as _discussion
 from lessonloop.escalations import models as _escalations
 from lessonloop.experiments import models as _experiments
 from lessonloop.failures import models as _failures
@@ -52,6 +53,7 @@ MODULES = (
     _worker,
     _calendars,
     _followthrough,
+    _discussion,
 )
 metadata = registry.metadata
 

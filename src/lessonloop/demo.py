@@ -147,8 +147,9 @@ def _review(
         session,
         failure.id,
         answers={**answers, "held_at": clock.at(completed, 14)},
-        primary_action=primary,
-        secondary_actions=secondary,
+        # The demo's history happened before today: its actions are back-filled.
+        primary_action={**primary, "backfill": True},
+        secondary_actions=[{**a, "backfill": True} for a in secondary],
         viewer=DEMO,
     )
     review.completed_at = clock.at(completed, 16)

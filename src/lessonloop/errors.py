@@ -29,6 +29,18 @@ class Invalid(LessonloopError):
     status_code = 422
 
 
+class InvalidFields(Invalid):
+    """Several fields refused at once (:func:`lessonloop.fields.parse_command`): ``field`` and
+    ``message`` are the first, ``errors`` every field's refusal by field name, in the model's
+    order, so a page shows them all beside their fields in one go."""
+
+    def __init__(
+        self, message: str, *, field: str | None = None, errors: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message, field=field)
+        self.errors = dict(errors or {})
+
+
 class Conflict(LessonloopError):
     """The request is well-formed but the record's state refuses it (e.g. an illegal transition)."""
 

@@ -23,7 +23,7 @@ from pydantic import (
 
 from lessonloop import limits
 from lessonloop.coerce import as_date, as_datetime
-from lessonloop.errors import Invalid
+from lessonloop.errors import Invalid, InvalidFields
 
 
 def _ref(value: Any) -> int | str:
@@ -46,6 +46,16 @@ Ref = Annotated[
     WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "string", "maxLength": limits.REF_MAX}]}),
 ]
 """A person or team in input: its id, or its handle, e-mail or name (``limits.REF_MAX``)."""
+
+
+def _trimmed(value: Any) -> Any:
+    """Text without the spaces and blank lines around it: whitespace only is empty."""
+    return value.strip() if isinstance(value, str) else value
+
+
+Text = Annotated[str, BeforeValidator(_trimmed)]
+"""Text as a person typed it, trimmed: whitespace alone is empty, so a required text
+(``Field(min_length=1)``) refuses it as "is required" in the API, the CLI and the pages alike."""
 
 ShortText = Annotated[str, StringConstraints(max_length=limits.SHORT_TEXT_MAX)]
 """One item of a list of labels or of one-line texts (``limits.SHORT_TEXT_MAX``)."""
@@ -112,8 +122,9 @@ M = TypeVar("M", bound=BaseModel)
 
 def parse_command(model: type[M], data: Mapping[str, Any]) -> M:
     """``model`` from ``data`` (a CLI's options, a form's fields), a refusal as
-    :class:`~lessonloop.errors.Invalid` naming the first field at fault: the CLI prints it as one
-    line, the pages put it beside the field. (The API lets FastAPI validate its bodies: 422.)
+    :class:`~lessonloop.errors.InvalidFields` (an :class:`~lessonloop.errors.Invalid`) naming the
+    first field at fault and carrying every field's refusal: the CLI prints the first as one line,
+    the pages put each beside its field. (The API lets FastAPI validate its bodies: 422.)
 
     A ``None`` value is an option or field that was not given: the model's default applies, and
     a required field is refused as "is required"."""
@@ -121,14 +132,16 @@ def parse_command(model: type[M], data: Mapping[str, Any]) -> M:
     try:
         return model.model_validate(given)
     except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        loc, message = list(first["loc"]), _missing_words(model, first) or _in_house_words(first)
-        index = loc[-1] if len(loc) > 1 else None
-        if isinstance(index, int):  # an item of a list: the list is the field
-            loc.pop()
-            message = f"item {index + 1} {message}"
-        field = ".".join(str(part) for part in loc) or None
-        raise Invalid(message, field=field) from None
+        refusals: dict[str, str] = {}
+        for error in exc.errors(include_url=False, include_input=False):
+            loc, message = list(error["loc"]), _missing_words(model, error) or _in_house_words(error)
+            index = loc[-1] if len(loc) > 1 else None
+            if isinstance(index, int):  # an item of a list: the list is the field
+                loc.pop()
+                message = f"item {index + 1} {message}"
+            refusals.setdefault(".".join(str(part) for part in loc), message)  # the first per field
+        field, message = next(iter(refusals.items()))
+        raise InvalidFields(message, field=field or None, errors=refusals) from None
 
 
 def _missing_words(model: type[BaseModel], error: Mapping[str, Any]) -> str | None:

@@ -57,6 +57,21 @@ reason, a resolution, coaching notes and development plans."""
 COACH_TEXT_MAX = 100_000
 """All the text one call to the coach reads (text, review fields and action titles together)."""
 
+COMMENT_MAX = NOTE_MAX
+"""A comment on a failure, review, action or lesson, and a dated entry on a failure's timeline."""
+
+# --- files -----------------------------------------------------------------------------------
+ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+"""One file attached to a failure: 5 MiB. The upload's request body may be a little larger
+(:data:`UPLOAD_BODY_MAX_BYTES`: the multipart envelope and the form's other fields), so a file
+just over the limit is refused with a message naming this limit, not the body's."""
+
+UPLOAD_BODY_MAX_BYTES = ATTACHMENT_MAX_BYTES + 65_536
+"""The request body of an attachment upload (API and page), in bytes as sent."""
+
+FILENAME_MAX = 255
+"""An attachment's file name as shown (never used as a path)."""
+
 # --- lists -----------------------------------------------------------------------------------
 LABELS_MAX = 20
 """Labels on one failure (and labels sent to "have we seen this before?")."""

@@ -30,6 +30,9 @@ class Settings:
     semantic: bool = False
     # Keep API list answers and token checks while the data is unchanged (api/cache.py).
     api_cache: bool = True
+    # A Server-Timing header (queries per request, database and app time) on every answer, for
+    # whoever measures the server (bench/pages.py); off by default (server_timing.py says why).
+    server_timing: bool = False
     # Webhook targets allowed although not public (loopback, private, link-local …): host names,
     # addresses or networks. Empty by default: a person's webhook cannot reach the inside.
     webhook_allow_hosts: tuple[str, ...] = ()
@@ -59,6 +62,7 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         escalation_window_days=int(env.get("LESSONLOOP_ESCALATION_WINDOW_DAYS", "90")),
         semantic=env.get("LESSONLOOP_SEMANTIC", "") in {"1", "true", "yes"},
         api_cache=env.get("LESSONLOOP_API_CACHE", "1").strip().lower() not in {"0", "false", "no", "off"},
+        server_timing=env.get("LESSONLOOP_SERVER_TIMING", "").strip().lower() in {"1", "true", "yes", "on"},
         webhook_allow_hosts=webhook_allow_hosts(env),
         trusted_proxies=trusted_proxies(env),
     )

@@ -39,15 +39,18 @@ from lessonloop.app import create_app
 from lessonloop.calendars import service as calendars
 from lessonloop.coaching.service import start_plan, write_note
 from lessonloop.escalations.models import Escalation
-from lessonloop.experiments.service import add_experiment
+from lessonloop.experiments.service import add_experiment, record_observation
 from lessonloop.followthrough.checklists import create_checklist
 from lessonloop.followthrough.guardrails import add_guardrail
+from lessonloop.followthrough.recognition import recognise
 from lessonloop.lessons.service import create_lesson
 from lessonloop.notifications.service import enqueue
+from lessonloop.people.models import Person
 from lessonloop.people.service import add_person
 from lessonloop.settings import Settings
 from lessonloop.store.engine import Database
 from lessonloop.web.security import csrf_token_for
+from lessonloop.worker.reflections import propose_session
 from tests.access.test_matrix import EDIT_TEAM_FAILURE, SEE_TEAM_FAILURE
 from tests.access.world import VIEWER_KINDS, build_world
 from tests.conftest import _empty_pg
@@ -117,6 +120,19 @@ def recognition(kind: str, vis: str) -> str:
     return "ok" if SEES[(kind, vis)] else "422"
 
 
+def org_admin(kind: str, vis: str) -> str:
+    """Change an org-wide setting (a review template of a failure kind): org admins only, 403 else."""
+    return "ok" if kind == "admin" else "403"
+
+
+def recognition_change(kind: str, vis: str) -> str:
+    """Correcting or deleting a recognition ``lead`` gave for the failure: 404 to whoever may not
+    see the failure; then its author and org admins, 403 for the rest."""
+    if not SEES[(kind, vis)]:
+        return "404"
+    return "ok" if kind in {"lead", "admin"} else "403"
+
+
 def own_or_admin(owner: str) -> Rule:
     """An API token: its owner's; an org admin may revoke anyone's. 404 for the rest."""
     return lambda kind, vis: "ok" if kind in {owner, "admin"} else "404"
@@ -157,6 +173,23 @@ def digest(kind: str, vis: str) -> str:
     return "ok" if kind in {"member", "lead", "team_admin", "admin"} else "404"
 
 
+def run_reflection(kind: str, vis: str) -> str:
+    """A reflection session facilitated by ``involved``: run (scheduled, moved, held, noted) by its
+    facilitator, the team's leads and admins and org admins — 404 to whoever may not see the
+    failure, 403 to the others who may."""
+    if not SEES[(kind, vis)]:
+        return "404"
+    return "ok" if kind in {"involved", "lead", "team_admin", "admin"} else "403"
+
+
+def schedule_reflection(kind: str, vis: str) -> str:
+    """Planning a failure's reflection session: the team's leads and admins and org admins (there
+    is no facilitator yet); 404 unseen, 403 for the others who may see it."""
+    if not SEES[(kind, vis)]:
+        return "404"
+    return "ok" if kind in {"lead", "team_admin", "admin"} else "403"
+
+
 def team_feed_revoke(kind: str, vis: str) -> str:
     """Revoking a team's calendar feed: its leads and admins, and org admins (who may not make one)."""
     return "ok" if kind in {"lead", "team_admin", "admin"} else "404"
@@ -176,6 +209,7 @@ class Family:
     lesson: int  # linked to the failure, no audience, no author
     escalation: int
     plan: int  # by ``involved`` for themself
+    reflection: int  # a session on the failure, facilitated by ``involved``
 
 
 @dataclass
@@ -202,6 +236,10 @@ class HttpWorld:
             data = {"csrf_token": csrf_token_for(sid), **(body or {})}
             return self.client.request(method, path, data=data, headers=headers, follow_redirects=False)
         headers = {"Authorization": f"Bearer {self.tokens[kind]}"}
+        if body is not None and FILES in body:  # a multipart upload
+            return self.client.request(
+                method, API + path, files=body[FILES], headers=headers, follow_redirects=False
+            )
         return self.client.request(method, API + path, json=body, headers=headers, follow_redirects=False)
 
 
@@ -251,7 +289,11 @@ def make_family(s: Session, team_id: int, vis: str, *, tag: str) -> Family:
         viewer=SYSTEM,
     )
     s.flush()
-    return Family(f.id, review.id, action.id, experiment.id, lesson.id, esc.id, plan.id)
+    involved = next(p for p in f.people if p.handle == "involved")
+    reflection = propose_session(
+        s, f, when=TODAY + dt.timedelta(days=20), facilitator=involved.id, viewer=SYSTEM
+    )
+    return Family(f.id, review.id, action.id, experiment.id, lesson.id, esc.id, plan.id, reflection.id)
 
 
 def build_http_world(db: Database) -> tuple[dict[str, Family], dict[str, Any]]:
@@ -444,6 +486,36 @@ def _fresh_guardrail(w: HttpWorld) -> int:
         ).id
 
 
+def _fresh_observation(w: HttpWorld, f: Family) -> int:
+    """An observation of the family's experiment per call: a delete must not take a shared one."""
+    with w.db.unit(actor="setup") as s:
+        return record_observation(s, f.experiment, value=1, viewer=SYSTEM).id
+
+
+def _fresh_recognition(w: HttpWorld, f: Family) -> int:
+    """A recognition ``lead`` gave ``bystander`` for the family's failure, per call."""
+    with w.db.unit(actor="setup") as s:
+        return recognise(s, person="bystander", kind="win", by="lead", failure_id=f.failure, viewer=SYSTEM).id
+
+
+#: The family experiment's edit form as the page fills it, with a new hypothesis.
+EXPERIMENT_EDIT_FORM = {
+    "hypothesis": "Dated commitments cut slips in half",
+    "metric": "slips",
+    "comparator": "<=",
+    "threshold": "1",
+    "start_date": TODAY.isoformat(),
+    "end_date": SOON,
+}
+GUARDRAIL_EDIT_FORM = {
+    "title": "No Friday deploys",
+    "owner": "member",
+    "expires_on": SOON,
+    "rollback_plan": "Deploy again",
+    "reason": "",
+}
+
+
 def type_failure() -> Any:
     from lessonloop.failures.models import Failure
 
@@ -529,6 +601,19 @@ PROBES: list[Probe] = [
     post(
         f"{A}/actions/{{action_id}}/check", work, lambda w, f: f"/actions/{f.action}/check", {"worked": "yes"}
     ),
+    post(
+        f"{A}/actions/{{action_id}}",
+        work,
+        lambda w, f: f"/actions/{f.action}",
+        {"due_date": SOON},
+        method="PATCH",
+    ),
+    post(
+        f"{A}/reviews/{{review_id}}/revise",
+        edit,
+        lambda w, f: f"/reviews/{f.review}/revise",
+        {"root_cause": "No step asked for a written date"},
+    ),
     get(f"{A}/experiments/{{experiment_id}}", see, lambda w, f: f"/experiments/{f.experiment}"),
     post(
         f"{A}/experiments/{{experiment_id}}/observations",
@@ -539,11 +624,87 @@ PROBES: list[Probe] = [
     get(f"{A}/lessons/{{lesson_id}}", see, lambda w, f: f"/lessons/{f.lesson}"),
     post(f"{A}/lessons/{{lesson_id}}/publish", edit, lambda w, f: f"/lessons/{f.lesson}/publish"),
     post(
+        f"{A}/lessons/{{lesson_id}}",
+        edit,
+        lambda w, f: f"/lessons/{f.lesson}",
+        {"learned": "Date every external dependency"},
+        method="PATCH",
+    ),
+    post(
+        f"{A}/lessons/{{lesson_id}}/unpublish",
+        edit,
+        lambda w, f: f"/lessons/{f.lesson}/unpublish",
+        writes=False,
+        passed=frozenset({409}),  # the lesson is a draft: the edit check passed first
+    ),
+    post(
+        f"{A}/lessons/{{lesson_id}}/retract",
+        edit,
+        lambda w, f: f"/lessons/{f.lesson}/retract",
+        {"reason": "It was wrong"},
+        writes=False,
+        passed=frozenset({409}),  # a draft is not retracted: the edit check passed first
+    ),
+    post(
+        f"{A}/experiments/{{experiment_id}}",
+        work,
+        lambda w, f: f"/experiments/{f.experiment}",
+        {"hypothesis": "Dated commitments cut slips in half"},
+        method="PATCH",
+    ),
+    Probe(
+        "PATCH",
+        f"{A}/experiments/{{experiment_id}}/observations/{{observation_id}}",
+        work,
+        lambda w, f, k: (
+            f"/experiments/{f.experiment}/observations/{_fresh_observation(w, f)}",
+            {"value": 2},
+        ),
+        writes=True,
+    ),
+    Probe(
+        "DELETE",
+        f"{A}/experiments/{{experiment_id}}/observations/{{observation_id}}",
+        work,
+        lambda w, f, k: (f"/experiments/{f.experiment}/observations/{_fresh_observation(w, f)}", None),
+        writes=True,
+    ),
+    post(
         f"{A}/escalations/{{escalation_id}}",
         escalation,
         lambda w, f: f"/escalations/{f.escalation}",
         {"status": "acknowledged"},
         method="PATCH",
+    ),
+    # -- reflection sessions (API) --
+    get(f"{A}/reflections/{{reflection_id}}", see, lambda w, f: f"/reflections/{f.reflection}"),
+    post(
+        f"{A}/failures/{{failure_id}}/reflection",
+        schedule_reflection,
+        lambda w, f: f"/failures/{f.failure}/reflection",
+        {"scheduled_for": SOON},
+        writes=False,
+        passed=frozenset({409}),  # the failure has its session already: the check passed first
+    ),
+    post(
+        f"{A}/reflections/{{reflection_id}}/reschedule",
+        run_reflection,
+        lambda w, f: f"/reflections/{f.reflection}/reschedule",
+        {"scheduled_for": SOON},
+        writes=False,  # moving to the same date again is allowed
+    ),
+    post(
+        f"{A}/reflections/{{reflection_id}}/held",
+        run_reflection,
+        lambda w, f: f"/reflections/{f.reflection}/held",
+    ),
+    post(
+        f"{A}/reflections/{{reflection_id}}/notes",
+        run_reflection,
+        lambda w, f: f"/reflections/{f.reflection}/notes",
+        {"notes": "We agreed on dated commitments"},
+        method="PUT",
+        writes=False,
     ),
     # -- coaching (API): author and subject only --
     get(
@@ -666,6 +827,22 @@ PROBES: list[Probe] = [
         ),
         writes=True,
     ),
+    get("/failures/{failure_id}/edit", edit, lambda w, f: f"/failures/{f.failure}/edit"),
+    post(
+        "/failures/{failure_id}/edit",
+        edit,
+        lambda w, f: f"/failures/{f.failure}/edit",
+        {"severity": "critical"},
+    ),
+    get("/failures/{failure_id}/edit-review", edit, lambda w, f: f"/failures/{f.failure}/edit-review"),
+    post(
+        "/failures/{failure_id}/edit-review",
+        edit,
+        lambda w, f: f"/failures/{f.failure}/edit-review",
+        {"root_cause": "No step asked for a written date"},
+    ),
+    get("/actions/{action_id}/edit", work, lambda w, f: f"/actions/{f.action}/edit"),
+    post("/actions/{action_id}/edit", work, lambda w, f: f"/actions/{f.action}/edit", {"due_date": SOON}),
     post("/actions/{action_id}/done", work, lambda w, f: f"/actions/{f.action}/done", {"evidence": "done"}),
     post("/actions/{action_id}/drop", work, lambda w, f: f"/actions/{f.action}/drop", {"reason": "moot"}),
     post("/actions/{action_id}/check", work, lambda w, f: f"/actions/{f.action}/check", {"worked": "yes"}),
@@ -682,6 +859,73 @@ PROBES: list[Probe] = [
         {"value": "1"},
     ),
     post("/lessons/{lesson_id}/publish", edit, lambda w, f: f"/lessons/{f.lesson}/publish"),
+    get("/lessons/{lesson_id}/edit", edit, lambda w, f: f"/lessons/{f.lesson}/edit"),
+    Probe(
+        "POST",
+        "/lessons/{lesson_id}/edit",
+        edit,
+        lambda w, f, k: (
+            f"/lessons/{f.lesson}/edit",
+            {
+                "title": "Date it",
+                "learned": "Date every dependency",
+                "changed": "",
+                "failures": str(f.failure),
+            },
+        ),
+        writes=True,
+    ),
+    post(
+        "/lessons/{lesson_id}/unpublish",
+        edit,
+        lambda w, f: f"/lessons/{f.lesson}/unpublish",
+        writes=False,  # a draft: the page says so after the check
+    ),
+    post(
+        "/lessons/{lesson_id}/retract",
+        edit,
+        lambda w, f: f"/lessons/{f.lesson}/retract",
+        {"reason": "It was wrong"},
+        writes=False,
+        passed=frozenset({422}),  # a draft is not retracted: the form says so, after the check
+    ),
+    post(
+        "/experiments/{experiment_id}/edit",
+        work,
+        lambda w, f: f"/experiments/{f.experiment}/edit",
+        EXPERIMENT_EDIT_FORM,
+    ),
+    Probe(
+        "POST",
+        "/experiments/{experiment_id}/observations/{observation_id}/edit",
+        work,
+        lambda w, f, k: (
+            f"/experiments/{f.experiment}/observations/{_fresh_observation(w, f)}/edit",
+            {"value": "2", "observed_at": TODAY.isoformat(), "note": ""},
+        ),
+        writes=True,
+    ),
+    Probe(
+        "POST",
+        "/experiments/{experiment_id}/observations/{observation_id}/delete",
+        work,
+        lambda w, f, k: (f"/experiments/{f.experiment}/observations/{_fresh_observation(w, f)}/delete", {}),
+        writes=True,
+    ),
+    Probe(
+        "POST",
+        "/recognitions/{recognition_id}/edit",
+        recognition_change,
+        lambda w, f, k: (f"/recognitions/{_fresh_recognition(w, f)}/edit", {"note": "Said it plainly"}),
+        writes=True,
+    ),
+    Probe(
+        "POST",
+        "/recognitions/{recognition_id}/delete",
+        recognition_change,
+        lambda w, f, k: (f"/recognitions/{_fresh_recognition(w, f)}/delete", {}),
+        writes=True,
+    ),
     post(
         "/escalations/{escalation_id}",
         escalation,
@@ -694,6 +938,33 @@ PROBES: list[Probe] = [
         note_delete,
         lambda w, f: f"/coaching/notes/{_fresh_note(w)}/delete",
         per_visibility=False,
+    ),
+    get("/reflections/{reflection_id}", see, lambda w, f: f"/reflections/{f.reflection}"),
+    get("/failures/{failure_id}/reflection", see, lambda w, f: f"/failures/{f.failure}/reflection"),
+    post(
+        "/failures/{failure_id}/reflection",
+        schedule_reflection,
+        lambda w, f: f"/failures/{f.failure}/reflection",
+        {"scheduled_for": SOON},
+        writes=False,
+        passed=frozenset({422}),  # it has its session already: the form says so, after the check
+    ),
+    post(
+        "/reflections/{reflection_id}/reschedule",
+        run_reflection,
+        lambda w, f: f"/reflections/{f.reflection}/reschedule",
+        {"scheduled_for": SOON},
+        writes=False,
+    ),
+    post(
+        "/reflections/{reflection_id}/held", run_reflection, lambda w, f: f"/reflections/{f.reflection}/held"
+    ),
+    post(
+        "/reflections/{reflection_id}/notes",
+        run_reflection,
+        lambda w, f: f"/reflections/{f.reflection}/notes",
+        {"notes": "We agreed on dated commitments"},
+        writes=False,
     ),
     # -- web pages without a failure --
     get("/people/{handle}", anyone, lambda w, f: "/people/bystander", per_visibility=False),
@@ -709,6 +980,48 @@ PROBES: list[Probe] = [
         anyone,
         lambda w, f: f"/checklists/{w.ids['checklist']}",
         per_visibility=False,
+    ),
+    # -- review templates per failure kind (the kind names them; saving the same again is harmless) --
+    get(
+        "/admin/review-templates/{kind}",
+        org_admin,
+        lambda w, f: "/admin/review-templates/missed-deadline",
+        per_visibility=False,
+    ),
+    post(
+        "/admin/review-templates/{kind}",
+        org_admin,
+        lambda w, f: "/admin/review-templates/other",
+        {"rows": "1", "q0_label": "Matrix question", "go": "save"},
+        per_visibility=False,
+        writes=False,
+    ),
+    post(
+        "/admin/review-templates/{kind}/reset",
+        org_admin,
+        lambda w, f: "/admin/review-templates/other/reset",
+        per_visibility=False,
+        writes=False,
+    ),
+    get(
+        f"{A}/review-templates/{{kind}}", anyone, lambda w, f: "/review-templates/other", per_visibility=False
+    ),
+    post(
+        f"{A}/review-templates/{{kind}}",
+        org_admin,
+        lambda w, f: "/review-templates/other",
+        {"questions": [{"label": "Matrix question"}]},
+        method="PUT",
+        per_visibility=False,
+        writes=False,
+    ),
+    post(
+        f"{A}/review-templates/{{kind}}",
+        org_admin,
+        lambda w, f: "/review-templates/other",
+        method="DELETE",
+        per_visibility=False,
+        writes=False,
     ),
     Probe(
         "POST",
@@ -737,6 +1050,14 @@ PROBES: list[Probe] = [
         {"expires_on": SOON, "reason": "still needed"},
         per_visibility=False,
         writes=False,  # renewing again is allowed
+    ),
+    post(
+        "/guardrails/{guardrail_id}/edit",
+        guardrail,
+        lambda w, f: f"/guardrails/{w.ids['guardrail']}/edit",
+        GUARDRAIL_EDIT_FORM,
+        per_visibility=False,
+        writes=False,  # the same values again: nothing changes
     ),
     Probe(
         "POST",
@@ -779,6 +1100,11 @@ COVERED_ELSEWHERE: dict[tuple[str, str], str] = {
 SHARED_WRITES: dict[tuple[str, str], str] = {
     ("PATCH", f"{API}/failures/{{failure_id}}"): "setting the same severity again is allowed",
     ("PATCH", f"{API}/reviews/{{review_id}}"): "the review is completed: 409 after the check",
+    ("PATCH", f"{API}/actions/{{action_id}}"): "moves the due date to the one the reschedule probe sets",
+    ("POST", f"{API}/reviews/{{review_id}}/revise"): "sets the same corrected root cause each time",
+    ("POST", "/failures/{failure_id}/edit"): "setting the same severity again is allowed",
+    ("POST", "/failures/{failure_id}/edit-review"): "sets the same corrected root cause each time",
+    ("POST", "/actions/{action_id}/edit"): "moves the due date to the one the reschedule probe sets",
     ("POST", f"{API}/reviews/{{review_id}}/complete"): "completed already: 409 after the check",
     ("POST", f"{API}/reviews/{{review_id}}/actions"): "adds an action beside the probed one",
     ("POST", f"{API}/experiments/{{experiment_id}}/observations"): "adds an observation",
@@ -790,7 +1116,149 @@ SHARED_WRITES: dict[tuple[str, str], str] = {
     ("POST", "/experiments/{experiment_id}/observations"): "adds an observation",
     ("POST", "/people/{handle}/recognition"): "adds a recognition",
     ("POST", "/teams/{team_id}/recognition"): "adds a recognition",
+    ("PATCH", f"{API}/lessons/{{lesson_id}}"): "rewording the lesson leaves who may see or edit it",
+    ("PATCH", f"{API}/experiments/{{experiment_id}}"): "rewording the hypothesis changes no rule",
+    ("PATCH", f"{API}/experiments/{{experiment_id}}/observations/{{observation_id}}"): "an observation "
+    "made for the call",
+    ("DELETE", f"{API}/experiments/{{experiment_id}}/observations/{{observation_id}}"): "an observation "
+    "made for the call",
+    ("POST", "/lessons/{lesson_id}/edit"): "rewording the lesson leaves who may see or edit it",
+    ("POST", "/experiments/{experiment_id}/edit"): "rewording the hypothesis changes no rule",
+    ("POST", "/experiments/{experiment_id}/observations/{observation_id}/edit"): "an observation made "
+    "for the call",
+    ("POST", "/experiments/{experiment_id}/observations/{observation_id}/delete"): "an observation made "
+    "for the call",
+    ("POST", "/recognitions/{recognition_id}/edit"): "a recognition made for the call",
+    ("POST", "/recognitions/{recognition_id}/delete"): "a recognition made for the call",
 }
+
+
+# -- discussion: comments, timeline entries, links, attachments (issue #12) -------------------------
+# Adding one is open to whoever may see the record (``see``); editing or deleting one is its
+# author's (here ``reporter``, who sees the failure at every visibility): 404 unseen, 403 for the
+# others who may see it. Each call gets a record of its own, so a delete cannot take the next one's.
+
+FILES = "__files__"  # a body key: send these as a multipart upload (API)
+
+
+def authored(kind: str, vis: str) -> str:
+    """A comment, timeline entry, link or file written by ``reporter``: theirs to change."""
+    if not SEES[(kind, vis)]:
+        return "404"
+    return "ok" if kind == "reporter" else "403"
+
+
+def _fresh_discussion(w: HttpWorld, f: Family, what: str) -> int:
+    from lessonloop.discussion import service as discussion
+
+    with w.db.unit(actor="setup") as s:
+        reporter = s.scalars(select(Person).where(Person.handle == "reporter")).one()
+        by = reporter.id
+        if what == "comment":
+            return discussion.add_comment(
+                s, target="failure", target_id=f.failure, text="c", author=by, viewer=SYSTEM
+            ).id
+        if what == "entry":
+            return discussion.add_timeline_entry(
+                s, failure_id=f.failure, at="2026-05-01 14:05", text="t", author=by, viewer=SYSTEM
+            ).id
+        if what == "link":
+            return discussion.add_link(
+                s, failure_id=f.failure, url="https://example.com", author=by, viewer=SYSTEM
+            ).id
+        return discussion.add_attachment(
+            s, failure_id=f.failure, filename="f.txt", data=b"f", author=by, viewer=SYSTEM
+        ).id
+
+
+def _own(
+    method: str, path: str, what: str, url: str, body: dict[str, Any] | None = None, rule: Rule = authored
+) -> Probe:
+    return Probe(method, path, rule, lambda w, f, k: (url.format(_fresh_discussion(w, f, what)), body))
+
+
+def _commented(target: str) -> Callable[[HttpWorld, Family], str]:
+    return lambda w, f: f"/{target}s/{getattr(f, target)}/comments"
+
+
+DISCUSSION_PROBES: list[Probe] = [
+    *(
+        get(f"{A}/{t}s/{{{t}_id}}/comments", see, _commented(t))
+        for t in ("failure", "review", "action", "lesson")
+    ),
+    *(
+        post(f"{A}/{t}s/{{{t}_id}}/comments", see, _commented(t), {"text": "c"})
+        for t in ("failure", "review", "action", "lesson")
+    ),
+    _own("PATCH", f"{A}/comments/{{comment_id}}", "comment", "/comments/{}", {"text": "edited"}),
+    _own("DELETE", f"{A}/comments/{{comment_id}}", "comment", "/comments/{}"),
+    get(f"{A}/failures/{{failure_id}}/timeline", see, lambda w, f: f"/failures/{f.failure}/timeline"),
+    post(
+        f"{A}/failures/{{failure_id}}/timeline",
+        see,
+        lambda w, f: f"/failures/{f.failure}/timeline",
+        {"at": "2026-05-01T14:05", "text": "t"},
+    ),
+    _own("PATCH", f"{A}/timeline/{{entry_id}}", "entry", "/timeline/{}", {"text": "edited"}),
+    _own("DELETE", f"{A}/timeline/{{entry_id}}", "entry", "/timeline/{}"),
+    get(f"{A}/failures/{{failure_id}}/links", see, lambda w, f: f"/failures/{f.failure}/links"),
+    post(
+        f"{A}/failures/{{failure_id}}/links",
+        see,
+        lambda w, f: f"/failures/{f.failure}/links",
+        {"url": "https://example.com"},
+    ),
+    _own("DELETE", f"{A}/links/{{link_id}}", "link", "/links/{}"),
+    get(f"{A}/failures/{{failure_id}}/attachments", see, lambda w, f: f"/failures/{f.failure}/attachments"),
+    post(
+        f"{A}/failures/{{failure_id}}/attachments",
+        see,
+        lambda w, f: f"/failures/{f.failure}/attachments",
+        {FILES: {"file": ("n.txt", b"n", "text/plain")}},
+    ),
+    _own("GET", f"{A}/attachments/{{attachment_id}}", "file", "/attachments/{}", rule=see),
+    _own("DELETE", f"{A}/attachments/{{attachment_id}}", "file", "/attachments/{}"),
+    # -- the pages --
+    *(
+        post(f"/{t}s/{{{t}_id}}/comments", see, _commented(t), {"text": "c"})
+        for t in ("failure", "action", "lesson")
+    ),
+    _own("POST", "/comments/{comment_id}/edit", "comment", "/comments/{}/edit", {"text": "edited"}),
+    _own("POST", "/comments/{comment_id}/delete", "comment", "/comments/{}/delete"),
+    post(
+        "/failures/{failure_id}/timeline",
+        see,
+        lambda w, f: f"/failures/{f.failure}/timeline",
+        {"at": "2026-05-01T14:05", "text": "t"},
+    ),
+    _own(
+        "POST",
+        "/timeline/{entry_id}/edit",
+        "entry",
+        "/timeline/{}/edit",
+        {"at": "2026-05-01T14:10", "text": "e"},
+    ),
+    _own("POST", "/timeline/{entry_id}/delete", "entry", "/timeline/{}/delete"),
+    post(
+        "/failures/{failure_id}/links",
+        see,
+        lambda w, f: f"/failures/{f.failure}/links",
+        {"url": "https://example.com"},
+    ),
+    _own("POST", "/links/{link_id}/delete", "link", "/links/{}/delete"),
+    # A form without a file: refused beside the field (303 back) once the failure is seen.
+    post("/failures/{failure_id}/attachments", see, lambda w, f: f"/failures/{f.failure}/attachments", {}),
+    _own("GET", "/attachments/{attachment_id}", "file", "/attachments/{}", rule=see),
+    _own("POST", "/attachments/{attachment_id}/delete", "file", "/attachments/{}/delete"),
+]
+PROBES.extend(DISCUSSION_PROBES)
+SHARED_WRITES.update(
+    {
+        probe.key: "adds a comment, timeline entry, link or file beside the family"
+        for probe in DISCUSSION_PROBES
+        if probe.writes
+    }
+)
 
 
 def classify(response: Any, passed: frozenset[int] = frozenset()) -> str:

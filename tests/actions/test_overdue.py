@@ -38,6 +38,7 @@ def test_every_reader_agrees_on_the_boundary(session: Session) -> None:
             title=f"Check the vendor date with a written confirmation ({label})",
             owner="ben",
             due_date=(today + dt.timedelta(days=days)).isoformat(),
+            backfill=True,
             viewer=SYSTEM,
         )
         due[label] = action
@@ -48,6 +49,7 @@ def test_every_reader_agrees_on_the_boundary(session: Session) -> None:
         title="Add the dependency check to the kickoff checklist (done, was due last week)",
         owner="ben",
         due_date=(today - dt.timedelta(days=7)).isoformat(),
+        backfill=True,
         viewer=SYSTEM,
     )
     complete_action(session, done_late.id, evidence="checklist v3 has the step", viewer=SYSTEM)

@@ -23,24 +23,50 @@ def test_action_needs_owner_and_due_date(session: Session) -> None:
     f = failure(session)
     with pytest.raises(Invalid) as err:
         add_action(
-            session, failure_id=f.id, title="Write runbook", owner=None, due_date="2026-12-01", viewer=SYSTEM
+            session,
+            failure_id=f.id,
+            title="Write runbook",
+            owner=None,
+            due_date="2026-12-01",
+            backfill=True,
+            viewer=SYSTEM,
         )
     assert err.value.field == "owner"
     team_with_people(session)
     with pytest.raises(Invalid) as err:
         add_action(
-            session, failure_id=f.id, title="Write runbook", owner="ben", due_date="next week", viewer=SYSTEM
+            session,
+            failure_id=f.id,
+            title="Write runbook",
+            owner="ben",
+            due_date="next week",
+            backfill=True,
+            viewer=SYSTEM,
         )
     assert err.value.field == "due_date"
     with pytest.raises(NotFound):
-        add_action(session, failure_id=999, title="x", owner="ben", due_date="2026-12-01", viewer=SYSTEM)
+        add_action(
+            session,
+            failure_id=999,
+            title="x",
+            owner="ben",
+            due_date="2026-12-01",
+            backfill=True,
+            viewer=SYSTEM,
+        )
 
 
 def test_review_date_defaults_and_must_follow_due(session: Session) -> None:
     team_with_people(session)
     f = failure(session)
     a = add_action(
-        session, failure_id=f.id, title="Write runbook", owner="ben", due_date="2026-12-01", viewer=SYSTEM
+        session,
+        failure_id=f.id,
+        title="Write runbook",
+        owner="ben",
+        due_date="2026-12-01",
+        backfill=True,
+        viewer=SYSTEM,
     )
     assert a.review_date == dt.date(2026, 12, 15)
     with pytest.raises(Invalid) as err:
@@ -51,6 +77,7 @@ def test_review_date_defaults_and_must_follow_due(session: Session) -> None:
             owner="ben",
             due_date="2026-12-05",
             review_date="2026-12-01",
+            backfill=True,
             viewer=SYSTEM,
         )
     assert err.value.field == "review_date"
@@ -60,7 +87,13 @@ def test_done_needs_evidence_and_dropped_needs_reason(session: Session) -> None:
     team_with_people(session)
     f = failure(session)
     a = add_action(
-        session, failure_id=f.id, title="Write runbook", owner="ben", due_date="2026-12-01", viewer=SYSTEM
+        session,
+        failure_id=f.id,
+        title="Write runbook",
+        owner="ben",
+        due_date="2026-12-01",
+        backfill=True,
+        viewer=SYSTEM,
     )
     with pytest.raises(Invalid) as err:
         complete_action(session, a.id, evidence="", viewer=SYSTEM)
@@ -76,12 +109,32 @@ def test_done_needs_evidence_and_dropped_needs_reason(session: Session) -> None:
 def test_overdue_grouped_by_owner(session: Session) -> None:
     ctx = team_with_people(session)
     f = failure(session, team="Payments")
-    add_action(session, failure_id=f.id, title="a1", owner="ben", due_date="2026-11-01", viewer=SYSTEM)
-    add_action(session, failure_id=f.id, title="a2", owner="ben", due_date="2026-11-20", viewer=SYSTEM)
-    add_action(session, failure_id=f.id, title="a3", owner="ana", due_date="2026-11-25", viewer=SYSTEM)
-    add_action(session, failure_id=f.id, title="future", owner="ana", due_date="2026-12-25", viewer=SYSTEM)
+    add_action(
+        session, failure_id=f.id, title="a1", owner="ben", due_date="2026-11-01", backfill=True, viewer=SYSTEM
+    )
+    add_action(
+        session, failure_id=f.id, title="a2", owner="ben", due_date="2026-11-20", backfill=True, viewer=SYSTEM
+    )
+    add_action(
+        session, failure_id=f.id, title="a3", owner="ana", due_date="2026-11-25", backfill=True, viewer=SYSTEM
+    )
+    add_action(
+        session,
+        failure_id=f.id,
+        title="future",
+        owner="ana",
+        due_date="2026-12-25",
+        backfill=True,
+        viewer=SYSTEM,
+    )
     done = add_action(
-        session, failure_id=f.id, title="done", owner="ana", due_date="2026-10-01", viewer=SYSTEM
+        session,
+        failure_id=f.id,
+        title="done",
+        owner="ana",
+        due_date="2026-10-01",
+        backfill=True,
+        viewer=SYSTEM,
     )
     complete_action(session, done.id, evidence="ok", viewer=SYSTEM)
     groups = overdue_by_owner(session, today=TODAY, viewer=SYSTEM)

@@ -11,7 +11,13 @@ from tests.api.conftest import API, conduct, day, ok, others, setup_people
 
 
 def new_action(client: TestClient, failure_id: int, owner: str, due: int, title: str = "Do it") -> Any:
-    body = {"failure_id": failure_id, "title": title, "owner": owner, "due_date": day(due)}
+    body = {
+        "failure_id": failure_id,
+        "title": title,
+        "owner": owner,
+        "due_date": day(due),
+        "backfill": due < 0,
+    }
     return ok(client.post(f"{API}/actions", json=body), 201)
 
 

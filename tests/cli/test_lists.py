@@ -47,6 +47,7 @@ def cli(sqlite_db: Database) -> Cli:
             title="Write the vendor playbook",
             owner="ana",
             due_date=TODAY - dt.timedelta(days=3),
+            backfill=True,
             viewer=SYSTEM,
         )
         add_action(
@@ -55,6 +56,7 @@ def cli(sqlite_db: Database) -> Cli:
             title="Call the vendor",
             owner="ben",
             due_date=TODAY - dt.timedelta(days=1),
+            backfill=True,
             viewer=SYSTEM,
         )
         experiment = add_experiment(

@@ -18,6 +18,7 @@ def _experiment(session: Session):  # type: ignore[no-untyped-def]
         title="Canary 5%",
         owner="ben",
         due_date="2026-12-01",
+        backfill=True,
         viewer=SYSTEM,
     )
     return add_experiment(

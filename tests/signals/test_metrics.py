@@ -61,10 +61,36 @@ def test_time_to_review_gap_types_and_blame_rate(session: Session) -> None:
 def test_action_drift(session: Session) -> None:
     team_with_people(session)
     f = failure(session, team="Payments", detected_at="2026-11-01")
-    add_action(session, failure_id=f.id, title="late", owner="ben", due_date="2026-11-20", viewer=SYSTEM)
-    add_action(session, failure_id=f.id, title="later", owner="ben", due_date="2026-11-10", viewer=SYSTEM)
-    ok = add_action(session, failure_id=f.id, title="ok", owner="ben", due_date="2026-11-25", viewer=SYSTEM)
-    add_action(session, failure_id=f.id, title="future", owner="ben", due_date="2026-12-20", viewer=SYSTEM)
+    add_action(
+        session,
+        failure_id=f.id,
+        title="late",
+        owner="ben",
+        due_date="2026-11-20",
+        backfill=True,
+        viewer=SYSTEM,
+    )
+    add_action(
+        session,
+        failure_id=f.id,
+        title="later",
+        owner="ben",
+        due_date="2026-11-10",
+        backfill=True,
+        viewer=SYSTEM,
+    )
+    ok = add_action(
+        session, failure_id=f.id, title="ok", owner="ben", due_date="2026-11-25", backfill=True, viewer=SYSTEM
+    )
+    add_action(
+        session,
+        failure_id=f.id,
+        title="future",
+        owner="ben",
+        due_date="2026-12-20",
+        backfill=True,
+        viewer=SYSTEM,
+    )
     complete_action(session, ok.id, evidence="done", viewer=SYSTEM)  # closed today, i.e. after 11-25: late
     nov = _month(compute_metrics(session, today=TODAY, viewer=SYSTEM), "Payments", "2026-11")
     assert nov["actions_due"] == 3
@@ -157,7 +183,13 @@ def test_coach_scores_are_kept_on_write(session: Session) -> None:
     action = primary_action(session, review, viewer=SYSTEM)
     assert action is not None and action.specificity is not None and action.specificity > 50
     vague = add_action(
-        session, failure_id=f.id, title="Be more careful", owner="ben", due_date="2026-12-01", viewer=SYSTEM
+        session,
+        failure_id=f.id,
+        title="Be more careful",
+        owner="ben",
+        due_date="2026-12-01",
+        backfill=True,
+        viewer=SYSTEM,
     )
     assert vague.specificity is not None and vague.specificity < action.specificity
     totals = compute_metrics(session, today=TODAY, viewer=SYSTEM)["totals"]
@@ -179,11 +211,15 @@ def _closed_on(session: Session, action_id: int, day: str) -> None:
 def test_dropped_after_its_due_date_counts_as_late(session: Session) -> None:
     team_with_people(session)
     f = failure(session, team="Payments", detected_at="2026-10-01")
-    early = add_action(session, failure_id=f.id, title="a", owner="ben", due_date="2026-10-10", viewer=SYSTEM)
-    on_day = add_action(
-        session, failure_id=f.id, title="b", owner="ben", due_date="2026-10-12", viewer=SYSTEM
+    early = add_action(
+        session, failure_id=f.id, title="a", owner="ben", due_date="2026-10-10", backfill=True, viewer=SYSTEM
     )
-    late = add_action(session, failure_id=f.id, title="c", owner="ben", due_date="2026-10-14", viewer=SYSTEM)
+    on_day = add_action(
+        session, failure_id=f.id, title="b", owner="ben", due_date="2026-10-12", backfill=True, viewer=SYSTEM
+    )
+    late = add_action(
+        session, failure_id=f.id, title="c", owner="ben", due_date="2026-10-14", backfill=True, viewer=SYSTEM
+    )
     for action, day in ((early, "2026-10-05"), (on_day, "2026-10-12"), (late, "2026-10-20")):
         drop_action(session, action.id, reason="not needed", viewer=SYSTEM)
         _closed_on(session, action.id, day)
@@ -211,7 +247,9 @@ def test_drift_sql_and_python_twins_agree(
 ) -> None:
     team_with_people(session)
     f = failure(session, team="Payments", detected_at="2026-11-01")
-    action = add_action(session, failure_id=f.id, title="x", owner="ben", due_date=due, viewer=SYSTEM)
+    action = add_action(
+        session, failure_id=f.id, title="x", owner="ben", due_date=due, backfill=True, viewer=SYSTEM
+    )
     if status == "done":
         complete_action(session, action.id, evidence="shipped", viewer=SYSTEM)
     elif status == "dropped":
@@ -234,19 +272,51 @@ def test_drift_chart_and_overdue_count_agree(session: Session) -> None:
     mine = failure(session, team="Payments", detected_at="2026-09-20")
     theirs = failure(session, team="Support", detected_at="2026-10-01")
     open_late = [
-        add_action(session, failure_id=mine.id, title="a", owner="ben", due_date="2026-10-03", viewer=SYSTEM),
         add_action(
-            session, failure_id=theirs.id, title="b", owner="ana", due_date="2026-10-28", viewer=SYSTEM
+            session,
+            failure_id=mine.id,
+            title="a",
+            owner="ben",
+            due_date="2026-10-03",
+            backfill=True,
+            viewer=SYSTEM,
+        ),
+        add_action(
+            session,
+            failure_id=theirs.id,
+            title="b",
+            owner="ana",
+            due_date="2026-10-28",
+            backfill=True,
+            viewer=SYSTEM,
         ),
     ]
     done_late = add_action(
-        session, failure_id=mine.id, title="c", owner="ben", due_date="2026-10-05", viewer=SYSTEM
+        session,
+        failure_id=mine.id,
+        title="c",
+        owner="ben",
+        due_date="2026-10-05",
+        backfill=True,
+        viewer=SYSTEM,
     )
     dropped_late = add_action(
-        session, failure_id=theirs.id, title="d", owner="ana", due_date="2026-10-06", viewer=SYSTEM
+        session,
+        failure_id=theirs.id,
+        title="d",
+        owner="ana",
+        due_date="2026-10-06",
+        backfill=True,
+        viewer=SYSTEM,
     )
     on_time = add_action(
-        session, failure_id=mine.id, title="e", owner="ben", due_date="2026-10-30", viewer=SYSTEM
+        session,
+        failure_id=mine.id,
+        title="e",
+        owner="ben",
+        due_date="2026-10-30",
+        backfill=True,
+        viewer=SYSTEM,
     )
     complete_action(session, done_late.id, evidence="shipped", viewer=SYSTEM)
     _closed_on(session, done_late.id, "2026-10-09")
@@ -255,7 +325,15 @@ def test_drift_chart_and_overdue_count_agree(session: Session) -> None:
     complete_action(session, on_time.id, evidence="shipped", viewer=SYSTEM)
     _closed_on(session, on_time.id, "2026-10-29")
     # One overdue in November too, so the month boundary matters.
-    add_action(session, failure_id=mine.id, title="f", owner="ben", due_date="2026-11-02", viewer=SYSTEM)
+    add_action(
+        session,
+        failure_id=mine.id,
+        title="f",
+        owner="ben",
+        due_date="2026-11-02",
+        backfill=True,
+        viewer=SYSTEM,
+    )
 
     ben = viewer_for(session, ctx["ben"])  # a member of Payments: Support's failure is not his to see
     expected = {"system": ({a.id for a in open_late}, (5, 4, 2)), "ben": ({open_late[0].id}, (3, 2, 1))}
@@ -286,7 +364,13 @@ def test_lessons_not_implemented_follow_a_chain_of_repeats(session: Session) -> 
     team_with_people(session)
     first = failure(session, team="Payments", detected_at="2026-08-02T09:00:00")
     fix = add_action(
-        session, failure_id=first.id, title="Add a check", owner="ben", due_date="2026-08-20", viewer=SYSTEM
+        session,
+        failure_id=first.id,
+        title="Add a check",
+        owner="ben",
+        due_date="2026-08-20",
+        backfill=True,
+        viewer=SYSTEM,
     )
     complete_action(session, fix.id, evidence="shipped", viewer=SYSTEM)
     _closed_on(session, fix.id, "2026-08-15")

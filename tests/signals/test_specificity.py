@@ -151,6 +151,7 @@ def test_stored_scores_use_the_parts_and_unscored_actions_are_scored_on_the_fly(
         title="Update template v3",
         owner="ben",
         due_date="2026-12-01",
+        backfill=True,
         viewer=SYSTEM,
     )
     good = add_action(
@@ -159,6 +160,7 @@ def test_stored_scores_use_the_parts_and_unscored_actions_are_scored_on_the_fly(
         title="Require 2 reviewers on every schema change",
         owner="ben",
         due_date="2026-12-01",
+        backfill=True,
         viewer=SYSTEM,
     )
     assert (v3.specificity, good.specificity) == (70, 100)

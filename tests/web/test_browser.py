@@ -153,6 +153,9 @@ def test_the_whole_loop_in_a_real_browser(page: Any, playwright_api: Any) -> Non
     page.get_by_role("button", name="Save and continue").click()
     page.get_by_label("What changed?").fill("The vendor re-planned after a reorg")
     page.get_by_role("button", name="Save and continue").click()
+    # The review template of the failure's kind asks a few more questions, all optional here.
+    expect(page.get_by_role("heading", name="A few more questions for this kind of failure")).to_be_visible()
+    page.get_by_role("button", name="Save and continue").click()
     page.get_by_label("Root cause").fill(
         "A critical external dependency had no dated commitment and no fallback"
     )
@@ -201,8 +204,10 @@ def test_the_whole_loop_in_a_real_browser(page: Any, playwright_api: Any) -> Non
     primary.get_by_label("Threshold").fill("0.9")
     primary.get_by_role("button", name="Add the experiment").click()
     expect(page.locator("#verdict")).to_have_text("inconclusive")
-    page.get_by_label("Value").fill("0.95")
-    page.get_by_role("button", name="Record").click()
+    # The form that records a new observation (each recorded one has its own correction form).
+    record = page.locator("form[action$='/observations']")
+    record.get_by_label("Value").fill("0.95")
+    record.get_by_role("button", name="Record").click()
     expect(page.locator("#verdict")).to_have_text("passed")
     expect(page.get_by_role("status")).to_contain_text("Verdict: passed")
     shot(page, "07-experiment")

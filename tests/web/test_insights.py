@@ -120,10 +120,22 @@ def test_the_dashboard_drift_chart_and_overdue_count_agree(app_db: Database, bro
     with app_db.unit(actor="test") as session:
         f = log_failure(session, title="Refunds stalled", team="Payments", visibility="team", viewer=SYSTEM)
         add_action(
-            session, failure_id=f.id, title="Add a refund alert", owner="ben", due_date=day(-3), viewer=SYSTEM
+            session,
+            failure_id=f.id,
+            title="Add a refund alert",
+            owner="ben",
+            due_date=day(-3),
+            backfill=True,
+            viewer=SYSTEM,
         )
         dropped = add_action(
-            session, failure_id=f.id, title="Add a refund check", owner="ben", due_date=day(-4), viewer=SYSTEM
+            session,
+            failure_id=f.id,
+            title="Add a refund check",
+            owner="ben",
+            due_date=day(-4),
+            backfill=True,
+            viewer=SYSTEM,
         )
         drop_action(session, dropped.id, reason="moot", viewer=SYSTEM)
         action = session.get(Action, dropped.id)

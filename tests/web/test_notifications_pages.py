@@ -58,6 +58,7 @@ def done_action(
             owner=owner,
             due_date=min(review, today) - dt.timedelta(days=3),
             review_date=review,
+            backfill=True,
             viewer=SYSTEM,
         )
         complete_action(session, action.id, evidence="Alert fired in staging", viewer=SYSTEM)

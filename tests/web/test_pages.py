@@ -386,7 +386,12 @@ def test_done_with_evidence_through_htmx_returns_the_card(as_ana: Browser, app_d
     )
     as_ana.post(
         f"/failures/{fid}/actions",
-        {"title": "Alert when the refund queue is older than 1 hour", "owner": "ana", "due_date": day(-2)},
+        {
+            "title": "Alert when the refund queue is older than 1 hour",
+            "owner": "ana",
+            "due_date": day(-2),
+            "backfill": "yes",
+        },
         form_page=f"/failures/{fid}",
     )
     board = as_ana.get("/actions?scope=mine")
@@ -427,6 +432,7 @@ def test_a_done_action_past_its_review_date_asks_did_this_work(as_ana: Browser, 
             owner="ben",
             due_date=day(-20),
             review_date=day(-1),
+            backfill=True,
             viewer=SYSTEM,
         )
         later = add_action(
@@ -436,6 +442,7 @@ def test_a_done_action_past_its_review_date_asks_did_this_work(as_ana: Browser, 
             owner="ben",
             due_date=day(-20),
             review_date=day(10),
+            backfill=True,
             viewer=SYSTEM,
         )
         for action in (due, later):

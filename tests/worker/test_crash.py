@@ -41,6 +41,7 @@ def _seed(db: Database, url: str) -> None:
                 title=f"Step {i}",
                 owner="ben",
                 due_date=T0.date() + dt.timedelta(days=2),
+                backfill=True,
                 viewer=SYSTEM,
             )
 

@@ -38,6 +38,7 @@ def _private_actions(db: Database) -> dict[str, int]:
                 owner=owner,
                 due_date=D0 + dt.timedelta(days=2),
                 review_date=D0 + dt.timedelta(days=4),
+                backfill=True,
                 viewer=SYSTEM,
             )
             add_experiment(

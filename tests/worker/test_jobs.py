@@ -38,6 +38,7 @@ def _action(db: Database, *, due: dt.date, review: dt.date | None = None) -> int
             owner="ben",
             due_date=due,
             review_date=review,
+            backfill=True,
             viewer=SYSTEM,
         )
         return a.id

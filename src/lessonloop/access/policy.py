@@ -284,6 +284,17 @@ def can_work_on_action(viewer: Anyone, action: Action, failure: Failure) -> bool
     return action.owner_id == viewer.person_id or can_edit_failure(viewer, failure)
 
 
+def can_run_reflection(viewer: Anyone, failure: Failure, facilitator_id: int | None = None) -> bool:
+    """Schedule, reschedule, mark held or write the notes of a reflection session on ``failure``:
+    its facilitator, the leads and team-role admins of the failure's team, and org admins — each
+    only while they may see the failure (decision 42)."""
+    if not isinstance(viewer, Viewer) or not can_see_failure(viewer, failure):
+        return False
+    if facilitator_id is not None and facilitator_id == viewer.person_id:
+        return True
+    return viewer.is_admin or viewer.role_in(failure.team_id) in EDITING_ROLES
+
+
 # -- the directory: people, teams, memberships ----------------------------------------------------
 
 

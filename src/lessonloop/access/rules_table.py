@@ -72,6 +72,14 @@ def _failure_rows() -> list[tuple[str, str, Check]]:
         rows.append((f"{vis} failure", "change it, its review, add actions", _edit(f)))
         action = Action(id=1, failure_id=1, owner_id=KINDS["member"])
         rows.append((f"{vis} failure", "work on an action owned by the member", _work(action, f)))
+        rows.append((f"{vis} failure", "schedule its reflection session", _reflect(f, None)))
+        rows.append(
+            (
+                f"{vis} failure",
+                "run its reflection session (the involved person facilitates)",
+                _reflect(f, KINDS["involved"]),
+            )
+        )
     return rows
 
 
@@ -85,6 +93,10 @@ def _edit(f: Failure) -> Check:
 
 def _work(action: Action, f: Failure) -> Check:
     return lambda v: policy.can_work_on_action(v, action, f)
+
+
+def _reflect(f: Failure, facilitator: int | None) -> Check:
+    return lambda v: policy.can_run_reflection(v, f, facilitator)
 
 
 def _role(subject: int | None, new: str, current: str | None, leads: tuple[int, ...]) -> Check:

@@ -40,6 +40,21 @@ def overdue_clause(today: dt.date, action: Any = None) -> ColumnElement[bool]:
     return and_(action.status == ActionStatus.open.value, action.due_date < today)
 
 
+# -- "in the past": the one definition for due dates ---------------------------------------------
+# A new action's due date may not be before today in UTC unless it is an explicit back-fill (an
+# action recorded after the fact). The services, the API, the CLI and the pages all ask these two.
+
+
+def today_utc() -> dt.date:
+    """Today's calendar date in UTC: the "today" a due date is compared with."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+def is_past(day: dt.date, today: dt.date | None = None) -> bool:
+    """Whether ``day`` is before ``today`` (default :func:`today_utc`); today itself is not past."""
+    return day < (today if today is not None else today_utc())
+
+
 class Action(Record, Base):
     __tablename__ = "actions"
     __record_type__ = "action"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from lessonloop import limits
 from lessonloop.actions.models import is_overdue
-from lessonloop.fields import Day, OptionalDay, Ref
+from lessonloop.fields import Day, OptionalDay, Ref, Text, When
 from lessonloop.people.schemas import PersonOut
 
 
@@ -37,6 +37,10 @@ class ActionOut(BaseModel):
 # --- commands: the API's bodies, the CLI's options and the pages' forms become these ----------
 
 OWNER_REQUIRED = "every action needs exactly one owner"
+BACKFILL_HELP = (
+    "This is a back-fill: an action recorded after the fact, so its due date may be in the past "
+    "(before today in UTC)."
+)
 
 
 class AddAction(BaseModel):
@@ -45,10 +49,11 @@ class AddAction(BaseModel):
     model_config = ConfigDict(extra="forbid", title="ActionIn")
     MISSING: ClassVar[dict[str, str]] = {"owner": OWNER_REQUIRED}
     failure_id: int
-    title: str = Field(min_length=1, max_length=limits.ACTION_TITLE_MAX)
+    title: Text = Field(min_length=1, max_length=limits.ACTION_TITLE_MAX)
     owner: Ref = Field(description="The ONE owner: person id, handle or e-mail.", examples=["ben"])
     due_date: Day = Field(description="YYYY-MM-DD, today, tomorrow or +7d / +2w.")
     review_date: OptionalDay = Field(default=None, description="Default: due date + 14 days.")
+    backfill: bool = Field(default=False, description=BACKFILL_HELP)
 
 
 class CompleteAction(BaseModel):
@@ -58,6 +63,26 @@ class CompleteAction(BaseModel):
     evidence: str = Field(
         max_length=limits.LONG_TEXT_MAX, description="What shows it is done: a link, a note."
     )
+    done_at: When = Field(
+        default=None,
+        description="When it was done, to back-fill (ISO 8601 date or time, not in the future); default: now.",
+    )
+
+
+class EditAction(BaseModel):
+    """Change an action: re-assign its one owner, move its due or review date, retitle it. Only the
+    fields sent change. A due date moved into the past needs ``backfill``."""
+
+    model_config = ConfigDict(extra="forbid", title="ActionPatch")
+    title: Text | None = Field(default=None, min_length=1, max_length=limits.ACTION_TITLE_MAX)
+    owner: Ref | None = Field(default=None, description="The new ONE owner: person id, handle or e-mail.")
+    due_date: OptionalDay = Field(default=None, description="YYYY-MM-DD, today, tomorrow or +7d / +2w.")
+    review_date: OptionalDay = Field(default=None, description="When to check it worked.")
+    backfill: bool = Field(default=False, description=BACKFILL_HELP)
+
+    def changes(self) -> dict[str, Any]:
+        """The fields that were sent (a partial change), by name; ``backfill`` is not a change."""
+        return self.model_dump(exclude_unset=True, exclude={"backfill"})
 
 
 class DropAction(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import false, select
@@ -23,8 +24,9 @@ from lessonloop.access.scope import (
     require_failure_seen,
     where_visible,
 )
-from lessonloop.actions.models import Action, ActionStatus, overdue_clause
-from lessonloop.coerce import as_date, as_enum, as_text
+from lessonloop.actions.models import Action, ActionStatus, is_past, overdue_clause, today_utc
+from lessonloop.actions.schemas import OWNER_REQUIRED
+from lessonloop.coerce import as_date, as_datetime, as_enum, as_text
 from lessonloop.errors import Conflict, Invalid
 from lessonloop.failures.models import Failure
 from lessonloop.people.models import Person
@@ -33,6 +35,17 @@ from lessonloop.store.base import utcnow
 from lessonloop.store.crud import Page, get_or_404, id_in_range, paginate
 
 DEFAULT_REVIEW_OFFSET_DAYS = 14
+
+
+def require_not_past(due: dt.date, *, backfill: bool) -> None:
+    """Refuse a due date in the past (:func:`~lessonloop.actions.models.is_past`: before today in
+    UTC) unless the action is an explicit back-fill, recorded after the fact."""
+    if not backfill and is_past(due):
+        raise Invalid(
+            f"Due date {due.isoformat()} is in the past (today is {today_utc().isoformat()}, UTC); "
+            "mark the action as a back-fill to record one that was due then",
+            field="due_date",
+        )
 
 
 def add_action(
@@ -46,14 +59,18 @@ def add_action(
     review_id: int | None = None,
     primary: bool = False,
     review_offset_days: int = DEFAULT_REVIEW_OFFSET_DAYS,
+    backfill: bool = False,
     viewer: Actor,
 ) -> Action:
+    """A new open action. Its due date may not be in the past unless ``backfill`` says it is an
+    action recorded after the fact (:func:`require_not_past`)."""
     failure = get_or_404(session, Failure, failure_id)
     require_failure_editable(viewer, failure)
     if owner is None or str(owner).strip() == "":
-        raise Invalid("every action needs exactly one owner", field="owner")
+        raise Invalid(OWNER_REQUIRED, field="owner")
     owner_obj = get_person(session, owner, field="owner", viewer=viewer)
     due = as_date(due_date, "due_date")
+    require_not_past(due, backfill=backfill)
     review = (
         as_date(review_date, "review_date")
         if review_date not in (None, "")
@@ -103,6 +120,12 @@ def _workable_action(session: Session, action_id: int | str, viewer: Actor) -> A
     return action
 
 
+def get_workable_action(session: Session, action_id: int | str, *, viewer: Actor) -> Action:
+    """The action if ``viewer`` may work on it (edit, complete, drop): 404 when they may not see its
+    failure, 403 when they may see but neither own the action nor change the failure."""
+    return _workable_action(session, action_id, viewer)
+
+
 def _require_open(action: Action, verb: str) -> None:
     if action.status != ActionStatus.open.value:
         raise Conflict(
@@ -110,12 +133,61 @@ def _require_open(action: Action, verb: str) -> None:
         )
 
 
-def complete_action(session: Session, action_id: int | str, *, evidence: str, viewer: Actor) -> Action:
+def complete_action(
+    session: Session, action_id: int | str, *, evidence: str, done_at: Any = None, viewer: Actor
+) -> Action:
+    """Mark an open action done. ``done_at`` back-fills when it was done (not in the future); it is
+    the ``closed_at`` the drift and on-time metrics read. Default: now."""
     action = _workable_action(session, action_id, viewer)
     _require_open(action, "completed")
     action.evidence = as_text(evidence, "evidence", required=True)
+    now = utcnow()
+    closed = now if done_at in (None, "") else as_datetime(done_at, "done_at")
+    if closed > now:
+        raise Invalid("must not be in the future", field="done_at")
     action.status = ActionStatus.done.value
-    action.closed_at = utcnow()
+    action.closed_at = closed
+    session.flush()
+    return action
+
+
+EDITABLE_ACTION_FIELDS = frozenset({"title", "owner", "due_date", "review_date"})
+
+
+def edit_action(
+    session: Session,
+    action_id: int | str,
+    changes: Mapping[str, Any],
+    *,
+    backfill: bool = False,
+    viewer: Actor,
+) -> Action:
+    """Re-assign an action's one owner, move its due or review date, retitle it: whoever may work
+    on the action (its owner, or whoever may change its failure). Only the fields in ``changes``
+    change; a due date moved into the past needs ``backfill`` (:func:`require_not_past`)."""
+    action = _workable_action(session, action_id, viewer)
+    unknown = set(changes) - EDITABLE_ACTION_FIELDS
+    if unknown:
+        raise Invalid("cannot be changed", field=sorted(unknown)[0])
+    owner = None
+    if "owner" in changes:  # looked up first: a lookup flushes, and one edit is one history row
+        if changes["owner"] is None or str(changes["owner"]).strip() == "":
+            raise Invalid(OWNER_REQUIRED, field="owner")
+        owner = get_person(session, changes["owner"], field="owner", viewer=viewer)
+    for key, value in changes.items():
+        if key == "title":
+            action.title = as_text(value, "title", required=True, max_len=limits.ACTION_TITLE_MAX)
+        elif key == "owner" and owner is not None:
+            action.owner = owner
+        elif key == "due_date":
+            due = as_date(value, "due_date")
+            if due != action.due_date:
+                require_not_past(due, backfill=backfill)
+            action.due_date = due
+        elif key == "review_date":
+            action.review_date = as_date(value, "review_date")
+    if action.review_date < action.due_date:
+        raise Invalid("must be on or after the due date", field="review_date")
     session.flush()
     return action
 

@@ -15,6 +15,7 @@ from lessonloop.api import (
     actions,
     auth,
     coaching,
+    discussion,
     documents,
     experiments,
     export,
@@ -22,6 +23,8 @@ from lessonloop.api import (
     lessons,
     notifications,
     people,
+    reflections,
+    review_templates,
     reviews,
     search,
     signals,
@@ -40,6 +43,7 @@ def build_router() -> APIRouter:
     modules = (
         failures,
         reviews,
+        review_templates,
         actions,
         experiments,
         lessons,
@@ -49,8 +53,10 @@ def build_router() -> APIRouter:
         coaching,
         export,
         documents,
+        discussion,
         auth,
         notifications,
+        reflections,
     )
     for module in modules:
         router.include_router(module.router)

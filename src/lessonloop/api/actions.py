@@ -14,6 +14,7 @@ from lessonloop.actions.schemas import (
     AddAction,
     CompleteAction,
     DropAction,
+    EditAction,
     RescheduleAction,
 )
 from lessonloop.api.common import ERROR_RESPONSES, PageOut, page_out
@@ -91,11 +92,21 @@ def get_action(action_id: int, session: DbSession, viewer: CurrentViewer) -> Act
     return ActionOut.model_validate(service.get_action(session, action_id, viewer=viewer))
 
 
+@router.patch("/actions/{action_id}")
+def edit_action(action_id: int, body: EditAction, session: DbSession, viewer: CurrentViewer) -> ActionOut:
+    """Re-assign the owner, move the due or review date, retitle: only the fields sent change (its
+    owner or whoever may change the failure; 403 otherwise). A due date moved into the past needs
+    ``"backfill": true`` (422 at ``due_date`` otherwise)."""
+    action = service.edit_action(session, action_id, body.changes(), backfill=body.backfill, viewer=viewer)
+    return ActionOut.model_validate(action)
+
+
 @router.post("/actions/{action_id}/complete")
 def complete_action(
     action_id: int, body: CompleteAction, session: DbSession, viewer: CurrentViewer
 ) -> ActionOut:
-    """Complete an open action, with evidence (409 if it is not open)."""
+    """Complete an open action, with evidence (409 if it is not open); ``done_at`` back-fills when it
+    was done (not in the future)."""
     action = service.complete_action(session, action_id, **body.model_dump(), viewer=viewer)
     return ActionOut.model_validate(action)
 

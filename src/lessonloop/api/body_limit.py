@@ -9,6 +9,7 @@ like its other errors; everything else (the web forms) answers plain text.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -38,7 +39,18 @@ def too_large_message(limit: int) -> str:
     return f"request body too large: at most {limit} bytes"
 
 
+#: A file upload to a failure (API and page): its body may hold a whole attachment.
+UPLOAD_PATH = re.compile(r"^(?:/api/v\d+)?/failures/\d+/attachments/?$")
+
+
+def too_large_upload_message(limit: int) -> str:
+    mib = limits.ATTACHMENT_MAX_BYTES / (1024 * 1024)
+    return f"file too large: an attachment may be at most {mib:g} MiB (the upload was over {limit} bytes)"
+
+
 def body_limit_for(path: str, api_prefix: str) -> int:
+    if UPLOAD_PATH.match(path):
+        return limits.UPLOAD_BODY_MAX_BYTES
     return limits.JSON_BODY_MAX_BYTES if path.startswith(api_prefix) else limits.FORM_BODY_MAX_BYTES
 
 
@@ -55,7 +67,7 @@ class BodyLimitMiddleware:
         limit = body_limit_for(str(scope.get("path", "")), self.api_prefix)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _refuse(send, limit, is_api)
+            await _refuse(send, limit, is_api, upload=bool(UPLOAD_PATH.match(str(scope.get("path", "")))))
             return
 
         received = 0
@@ -81,7 +93,7 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             if started:  # too late to answer; the connection is closed by the server
                 raise
-            await _refuse(send, limit, is_api)
+            await _refuse(send, limit, is_api, upload=bool(UPLOAD_PATH.match(str(scope.get("path", "")))))
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -94,8 +106,8 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _refuse(send: Send, limit: int, is_api: bool) -> None:
-    message = too_large_message(limit)
+async def _refuse(send: Send, limit: int, is_api: bool, *, upload: bool = False) -> None:
+    message = too_large_upload_message(limit) if upload else too_large_message(limit)
     if is_api:
         body = json.dumps({"detail": message, "field": None}).encode()
         media = b"application/json"

@@ -48,10 +48,15 @@ class NotificationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     kind: str = Field(description="reminder, review-check, experiment-end, escalation, reflection …")
-    subject: str
-    body_text: str
+    subject: str = Field(description="As of now: a reminder's dates are said relative to today.")
+    body_text: str = Field(description="As of now, like the subject.")
     created_at: dt.datetime
     read_at: dt.datetime | None
+    obsolete: str | None = Field(
+        default=None,
+        description="Set when the prompt is no longer needed (the action was completed first): why. "
+        "Nothing more is sent for it.",
+    )
     deliveries: list[DeliveryOut] = Field(description="Where it went besides the in-app list.")
 
 
@@ -66,8 +71,13 @@ class PreferencesOut(BaseModel):
     person_email: str | None = Field(description="The person's own e-mail, used when `email` is unset.")
 
 
-def _notification_out(n: Notification) -> NotificationOut:
-    return NotificationOut.model_validate(n)
+def _notification_out(n: Notification, shown: outbox.Shown | None = None) -> NotificationOut:
+    out = NotificationOut.model_validate(n)
+    if n.obsolete_at is not None:
+        out.obsolete = n.obsolete_reason
+    if shown is not None:
+        out.subject, out.body_text, out.obsolete = shown.subject, shown.body_text, shown.obsolete
+    return out
 
 
 @router.get("/notifications")
@@ -78,10 +88,11 @@ def my_notifications(
     unread: Annotated[bool, Query(description="Only unread ones.")] = False,
     limit: Annotated[int, Query(ge=1, le=500, description="At most this many, newest first.")] = 50,
 ) -> list[NotificationOut]:
-    """Your notifications, newest first. ``X-Unread-Count`` says how many are unread in all."""
-    rows = outbox.list_for_person(session, viewer.person_id, unread=unread, limit=limit, viewer=viewer)
+    """Your notifications, newest first, each with its text as of now (or ``obsolete``: why it is
+    no longer needed). ``X-Unread-Count`` says how many unread ones are still needed in all."""
+    rows = outbox.current_for_person(session, viewer.person_id, unread=unread, limit=limit, viewer=viewer)
     response.headers["X-Unread-Count"] = str(outbox.unread_count(session, viewer.person_id, viewer=viewer))
-    return [_notification_out(n) for n in rows]
+    return [_notification_out(s.notification, s) for s in rows]
 
 
 @router.post("/notifications/read-all")

@@ -19,6 +19,7 @@ from lessonloop.reviews.schemas import (
     ConductReview,
     ReviewAnswers,
     ReviewOut,
+    ReviseReview,
     StartReview,
 )
 
@@ -74,6 +75,13 @@ def answer_review(
 ) -> ReviewOut:
     """Fill in or change answers of a draft review."""
     return ReviewOut.model_validate(service.update_review(session, review_id, body.changes(), viewer=viewer))
+
+
+@router.post("/reviews/{review_id}/revise")
+def revise_review(review_id: int, body: ReviseReview, session: DbSession, viewer: CurrentViewer) -> ReviewOut:
+    """Correct a completed review (answers, root cause, gap type, when it was held): only the fields
+    sent change; emptying one a completed review needs is a 422, a draft review a 409."""
+    return ReviewOut.model_validate(service.revise_review(session, review_id, body.changes(), viewer=viewer))
 
 
 @router.post("/reviews/{review_id}/actions", status_code=201)

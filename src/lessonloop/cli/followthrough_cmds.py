@@ -11,8 +11,10 @@ from rich.console import Group, RenderableType
 from lessonloop.cli import common, render
 from lessonloop.cli.app import app
 from lessonloop.cli.common import LOCAL
+from lessonloop.fields import parse_command
 from lessonloop.followthrough import checklists, digests, guardrails, postmortem, recognition
 from lessonloop.followthrough.changes import changed_because
+from lessonloop.followthrough.schemas import EditGuardrail, EditRecognition
 
 checklist_app = typer.Typer(
     help="Versioned checklists, templates and decision criteria; every change names its failure.",
@@ -402,6 +404,31 @@ def recognition_add(
     render.say(line)
 
 
+@guardrail_app.command("edit")
+@common.handle_errors
+def guardrail_edit(
+    guardrail_id: int = typer.Argument(..., help="Guardrail id."),
+    title: str | None = typer.Option(None, "--title", help="What is restricted."),
+    owner: str | None = typer.Option(None, "--owner", help="The new owner (id, handle or e-mail)."),
+    until: str | None = typer.Option(None, "--until", help="A corrected expiry (a live guardrail)."),
+    rollback_plan: str | None = typer.Option(None, "--rollback-plan", help="How to go back."),
+    reason: str | None = typer.Option(None, "--reason", help="Why it is in force."),
+) -> None:
+    """Correct a guardrail's text, owner, expiry, rollback plan or reason (only what you pass)."""
+    given = {
+        "title": title,
+        "owner": owner,
+        "expires_on": until,
+        "rollback_plan": rollback_plan,
+        "reason": reason,
+    }
+    command = parse_command(EditGuardrail, {k: v for k, v in given.items() if v is not None})
+    with common.unit() as session:
+        g = guardrails.edit_guardrail(session, guardrail_id, command.changes(), viewer=LOCAL)
+        line = f"edited guardrail {g.id}: {g.title}, owner {g.owner.handle}, until {g.expires_on.isoformat()}"
+    render.say(line)
+
+
 @recognition_app.command("list")
 @common.handle_errors
 def recognition_list(
@@ -433,6 +460,28 @@ def recognition_list(
         if rows
         else "none yet: lessonloop recognition add PERSON --kind ..."
     )
+
+
+@recognition_app.command("edit")
+@common.handle_errors
+def recognition_edit(
+    recognition_id: int = typer.Argument(..., help="Recognition id."),
+    note: str = typer.Option(..., "--note", help="What they did, corrected."),
+) -> None:
+    """Correct what a recognition says."""
+    command = parse_command(EditRecognition, {"note": note})
+    with common.unit() as session:
+        recognition.edit_recognition(session, recognition_id, note=command.note, viewer=LOCAL)
+    render.say(f"corrected recognition {recognition_id}")
+
+
+@recognition_app.command("delete")
+@common.handle_errors
+def recognition_delete(recognition_id: int = typer.Argument(..., help="Recognition id.")) -> None:
+    """Delete a recognition given by mistake (the history keeps what it said)."""
+    with common.unit() as session:
+        recognition.delete_recognition(session, recognition_id, viewer=LOCAL)
+    render.say(f"deleted recognition {recognition_id}")
 
 
 @recognition_app.command("counts")

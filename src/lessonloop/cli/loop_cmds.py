@@ -28,7 +28,7 @@ from rich.text import Text
 from sqlalchemy.orm import Session
 
 from lessonloop.actions import service as actions
-from lessonloop.actions.schemas import ActionOut, AddAction, CompleteAction, DropAction
+from lessonloop.actions.schemas import ActionOut, AddAction, CompleteAction, DropAction, EditAction
 from lessonloop.cli import common, render
 from lessonloop.cli.app import app
 from lessonloop.cli.common import LOCAL
@@ -36,17 +36,24 @@ from lessonloop.coerce import as_date, as_enum, as_text
 from lessonloop.errors import Invalid, LessonloopError
 from lessonloop.escalations.service import EscalationPolicy
 from lessonloop.experiments import service as experiments
-from lessonloop.experiments.schemas import AddExperiment, ExperimentOut, RecordObservation
+from lessonloop.experiments.schemas import (
+    AddExperiment,
+    EditExperiment,
+    EditObservation,
+    ExperimentOut,
+    RecordObservation,
+)
 from lessonloop.failures import service as failures
 from lessonloop.failures.models import FailureKind, FailureStatus, Severity, Visibility
 from lessonloop.failures.overview import failure_overview
 from lessonloop.failures.schemas import ConfirmRepeat, EditFailure, FailureOut, LogFailure, MoveFailure
 from lessonloop.fields import lines_of, parse_command
 from lessonloop.lessons import service as lessons
-from lessonloop.lessons.schemas import LessonOut, WriteLesson
+from lessonloop.lessons.schemas import EditLesson, LessonOut, RetractLesson, WriteLesson
 from lessonloop.people import service as people
 from lessonloop.people.schemas import PersonOut
 from lessonloop.reviews import service as reviews
+from lessonloop.reviews import templates as review_templates
 from lessonloop.reviews.models import AssumptionStatus, GapType
 from lessonloop.reviews.schemas import AssumptionOut, ConductReview
 from lessonloop.search.service import search as search_index
@@ -396,6 +403,21 @@ def _as_typed(value: Any) -> Any:
     return str(value)
 
 
+def _extra_options(values: Sequence[str]) -> dict[str, Any]:
+    """``--extra KEY=ANSWER`` options: a key given once is its answer, repeated a list."""
+    out: dict[str, Any] = {}
+    for value in values:
+        key, sep, answer = value.partition("=")
+        if not sep or not key.strip():
+            raise Invalid(f"expected KEY=ANSWER, got {value!r}", field="extra")
+        key = key.strip()
+        if key in out:
+            out[key] = [*(out[key] if isinstance(out[key], list) else [out[key]]), answer]
+        else:
+            out[key] = answer
+    return out
+
+
 def _review_command(
     answers: dict[str, Any], primary: dict[str, Any], secondary: list[dict[str, Any]]
 ) -> ConductReview:
@@ -647,11 +669,45 @@ def _ask_action(session: Session, label: str) -> dict[str, Any]:
     return {"title": title, "owner": owner, "due_date": due.isoformat(), "review_date": review}
 
 
-def _interview(session: Session) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+def _ask_extra(session: Session, failure: Any, *, every: bool) -> dict[str, Any]:
+    """The extra questions of the review template of the failure's kind (Enter skips one): the
+    required ones, or with ``every`` all of them."""
+    extra: dict[str, Any] = {}
+    questions = review_templates.template_for_failure(session, failure, viewer=LOCAL).questions
+    questions = [q for q in questions if every or q.get("required")]
+    if questions:
+        render.say("More questions for this kind of failure (empty to skip):")
+    for q in questions:
+        label = str(q["label"]) + (" (required)" if q.get("required") else "")
+        if q.get("type") == "list":
+            items: list[str] = []
+            while len(items) < int(q.get("max_items") or 5):
+                value = _ask(f"{label} {len(items) + 1}", default="")
+                if not value:
+                    break
+                items.append(value)
+            extra[q["key"]] = items
+        elif q.get("type") == "timeline":
+            lines: list[str] = []
+            while value := _ask(f"{label}: line {len(lines) + 1} as 'TIME | what happened'", default=""):
+                lines.append(value)
+            extra[q["key"]] = lines
+        else:
+            extra[q["key"]] = _ask(label, default="")
+    return {k: v for k, v in extra.items() if v}
+
+
+def _interview(
+    session: Session, failure: Any = None, *, more: bool = False
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
     answers: dict[str, Any] = {}
     total = len(reviews.DIAGNOSTIC_QUESTIONS)
     for number, (key, question) in enumerate(reviews.DIAGNOSTIC_QUESTIONS, 1):
         answers[key] = _ask(f"{number}/{total} {question}")
+    if failure is not None:
+        extra = _ask_extra(session, failure, every=more)
+        if extra:
+            answers["extra_answers"] = extra
     answers["root_cause"] = _ask("Root cause")
     answers["gap_type"] = _ask(
         f"Gap type ({_values(GapType)})", check=lambda v: as_enum(v, GapType, "gap_type")
@@ -679,7 +735,24 @@ def review(
     ),
     reviewer: list[str] | None = typer.Option(None, "--reviewer", help="Who took part (repeatable)."),
     held: str | None = typer.Option(None, "--held", help="When the review was held (default: now)."),
+    extra: list[str] | None = typer.Option(
+        None,
+        "--extra",
+        help="KEY=ANSWER for an extra question of the kind's review template (repeat a key for a "
+        "list; a timeline line is 'TIME | text'). See: lessonloop review-template show KIND.",
+    ),
     template: bool = typer.Option(False, "--template", help="Print a Markdown review file to fill in."),
+    more_questions: bool = typer.Option(
+        False,
+        "--more-questions",
+        help="Also ask the optional extra questions of the kind's review template (the required "
+        "ones are always asked).",
+    ),
+    backfill: bool = typer.Option(
+        False,
+        "--backfill",
+        help="A review recorded after the fact: its actions' due dates may be in the past.",
+    ),
 ) -> None:
     """Run the blameless review: three questions, root cause, gap type, ONE primary action.
 
@@ -697,12 +770,17 @@ def review(
             if failure.observation:
                 render.say(failure.observation)
             render.hint("Blameless: describe decisions, evidence and conditions, not people.")
-            spec = _interview(session)
+            spec = _interview(session, failure, more=more_questions)
         answers, primary, secondary = spec
         if reviewer:
             answers["reviewers"] = _present(reviewer)
         if held:
             answers["held_at"] = held
+        if extra:
+            answers["extra_answers"] = {**(answers.get("extra_answers") or {}), **_extra_options(extra)}
+        if backfill:
+            primary = {**primary, "backfill": True}
+            secondary = [{**a, "backfill": True} for a in secondary]
         command = _review_command(answers, primary, secondary)
         reviews.conduct_review(
             session,
@@ -744,8 +822,11 @@ def action_add(
     review_date: str | None = typer.Option(
         None, "--review-date", help="When to check it worked (default due + 14 days)."
     ),
+    backfill: bool = typer.Option(
+        False, "--backfill", help="An action recorded after the fact: its due date may be in the past."
+    ),
 ) -> None:
-    """Add a corrective action to a failure."""
+    """Add a corrective action to a failure (a due date in the past needs --backfill)."""
     command = parse_command(
         AddAction,
         {
@@ -754,6 +835,7 @@ def action_add(
             "owner": owner,
             "due_date": due,
             "review_date": review_date,
+            "backfill": backfill,
         },
     )
     with common.unit() as session:
@@ -772,15 +854,41 @@ def action_add(
 def action_done(
     action_id: str = typer.Argument(..., help="Action id."),
     evidence: str | None = typer.Option(None, "--evidence", "-e", help="What shows it is done (link, note)."),
+    done_on: str | None = typer.Option(
+        None, "--done-on", help="When it was done, to back-fill (YYYY-MM-DD or ISO time; default now)."
+    ),
 ) -> None:
     """Complete an action, with evidence."""
-    command = parse_command(CompleteAction, {"evidence": evidence or ""})
+    command = parse_command(CompleteAction, {"evidence": evidence or "", "done_at": done_on})
     with common.unit() as session:
         action = actions.complete_action(session, action_id, **command.model_dump(), viewer=LOCAL)
         aid, fid, primary = action.id, action.failure_id, action.is_primary
     render.say(f"action {aid} is done")
     if primary:
         render.hint(f"the primary action is closed; next steps: lessonloop show {fid}")
+
+
+@action_app.command("edit")
+@common.handle_errors
+def action_edit(
+    action_id: str = typer.Argument(..., help="Action id."),
+    owner: str | None = typer.Option(
+        None, "--owner", "-o", help="Re-assign to this ONE owner (id, handle, e-mail)."
+    ),
+    due: str | None = typer.Option(None, "--due", help="New due date (YYYY-MM-DD, today, +7d, +2w)."),
+    review_date: str | None = typer.Option(None, "--review", help="New date to check it worked."),
+    title: str | None = typer.Option(None, "--title", help="New title."),
+    backfill: bool = typer.Option(False, "--backfill", help="Allow a due date in the past (a back-fill)."),
+) -> None:
+    """Change an action: its owner, due date, review date or title (only the options given)."""
+    given = {"owner": owner, "due_date": due, "review_date": review_date, "title": title}
+    command = parse_command(EditAction, {**given, "backfill": backfill})
+    with common.unit() as session:
+        action = actions.edit_action(
+            session, action_id, command.changes(), backfill=command.backfill, viewer=LOCAL
+        )
+        line = render.action_line(ActionOut.model_validate(action))
+    render.say(f"changed {line}" if command.changes() else f"nothing to change: {line}")
 
 
 @action_app.command("drop")
@@ -924,6 +1032,74 @@ def experiment_observe(
     )
 
 
+@experiment_app.command("edit")
+@common.handle_errors
+def experiment_edit(
+    experiment_id: str = typer.Argument(..., help="Experiment id."),
+    hypothesis: str | None = typer.Option(None, "--hypothesis", help="What we expect, in a sentence."),
+    metric: str | None = typer.Option(None, "--metric", help="What is measured."),
+    comparator: str | None = typer.Option(None, "--comparator", help="One of >=, <=, =, >, <."),
+    threshold: str | None = typer.Option(None, "--threshold", help="The number the metric is compared to."),
+    start: str | None = typer.Option(None, "--start", help="First day."),
+    end: str | None = typer.Option(None, "--end", help="Last day."),
+    as_json: bool = JSON,
+) -> None:
+    """Correct an experiment (only what you pass changes); prints the recomputed verdict."""
+    given = {
+        "hypothesis": hypothesis,
+        "metric": metric,
+        "comparator": comparator.strip() if comparator is not None else None,
+        "threshold": threshold,
+        "start_date": start,
+        "end_date": end,
+    }
+    command = parse_command(EditExperiment, {k: v for k, v in given.items() if v is not None})
+    with common.unit() as session:
+        result = ExperimentOut.of(
+            experiments.edit_experiment(session, experiment_id, command.changes(), viewer=LOCAL)
+        )
+    if as_json:
+        common.print_json(result)
+        return
+    render.say(f"edited experiment {result.id}: success if {render.criterion(result)} → {result.verdict}")
+
+
+@experiment_app.command("correct", context_settings={"ignore_unknown_options": True})
+@common.handle_errors
+def experiment_correct(
+    experiment_id: str = typer.Argument(..., help="Experiment id."),
+    observation_id: str = typer.Argument(..., help="Observation id (see `experiment show`)."),
+    value: str | None = typer.Option(None, "--value", help="The corrected value."),
+    at: str | None = typer.Option(None, "--at", help="When it was really measured."),
+    note: str | None = typer.Option(None, "--note", help="A corrected note."),
+    as_json: bool = JSON,
+) -> None:
+    """Correct one observation; prints the recomputed verdict."""
+    given = {"value": value, "observed_at": at, "note": note}
+    command = parse_command(EditObservation, {k: v for k, v in given.items() if v is not None})
+    with common.unit() as session:
+        experiments.edit_observation(session, experiment_id, observation_id, command.changes(), viewer=LOCAL)
+        result = ExperimentOut.of(experiments.get_experiment(session, experiment_id, viewer=LOCAL))
+    if as_json:
+        common.print_json(result)
+        return
+    render.say(f"corrected observation {observation_id} of experiment {result.id} → verdict {result.verdict}")
+
+
+@experiment_app.command("delete-observation")
+@common.handle_errors
+def experiment_delete_observation(
+    experiment_id: str = typer.Argument(..., help="Experiment id."),
+    observation_id: str = typer.Argument(..., help="Observation id (see `experiment show`)."),
+) -> None:
+    """Delete a mistaken observation (its history stays); prints the recomputed verdict."""
+    with common.unit() as session:
+        result = ExperimentOut.of(
+            experiments.delete_observation(session, experiment_id, observation_id, viewer=LOCAL)
+        )
+    render.say(f"deleted observation {observation_id} of experiment {result.id} → verdict {result.verdict}")
+
+
 @experiment_app.command("show")
 @common.handle_errors
 def experiment_show(
@@ -1011,6 +1187,60 @@ def lesson_publish(lesson_id: str = typer.Argument(..., help="Lesson id.")) -> N
         result = LessonOut.of(lessons.publish_lesson(session, lesson_id, viewer=LOCAL), viewer=LOCAL)
     to = f" to {', '.join(result.audience)}" if result.audience else ""
     render.say(f"published lesson {result.id}{to}")
+
+
+@lesson_app.command("edit")
+@common.handle_errors
+def lesson_edit(
+    lesson_id: str = typer.Argument(..., help="Lesson id."),
+    title: str | None = typer.Option(None, "--title", help="The lesson in one line."),
+    learned: str | None = typer.Option(None, "--learned", help="What we learned."),
+    changed: str | None = typer.Option(None, "--changed", help="What we changed because of it."),
+    failure: list[str] | None = typer.Option(
+        None, "--failure", help="The failures that taught it (repeatable; replaces the list)."
+    ),
+    audience: list[str] | None = typer.Option(
+        None, "--audience", help="The teams that should hear it (repeatable; replaces the list)."
+    ),
+    no_audience: bool = typer.Option(False, "--no-audience", help="Address it to no team."),
+) -> None:
+    """Correct a lesson (only what you pass changes)."""
+    given: dict[str, Any] = {"title": title, "learned": learned, "changed": changed}
+    given = {k: v for k, v in given.items() if v is not None}
+    if failure:
+        given["failures"] = _present(failure)
+    if audience or no_audience:
+        given["audience"] = [] if no_audience else _present(audience)
+    command = parse_command(EditLesson, given)
+    with common.unit() as session:
+        result = LessonOut.of(
+            lessons.edit_lesson(session, lesson_id, command.changes(), viewer=LOCAL), viewer=LOCAL
+        )
+    render.say(f"edited lesson {result.id}: {result.title}")
+
+
+@lesson_app.command("unpublish")
+@common.handle_errors
+def lesson_unpublish(lesson_id: str = typer.Argument(..., help="Lesson id.")) -> None:
+    """Take a published lesson back to a draft."""
+    with common.unit() as session:
+        result = LessonOut.of(lessons.unpublish_lesson(session, lesson_id, viewer=LOCAL), viewer=LOCAL)
+    render.say(f"lesson {result.id} is a draft again")
+
+
+@lesson_app.command("retract")
+@common.handle_errors
+def lesson_retract(
+    lesson_id: str = typer.Argument(..., help="Lesson id."),
+    reason: str = typer.Option(..., "--reason", help="Why it is retracted (shown with it)."),
+) -> None:
+    """Retract a published lesson: it stays, with the reason, but is no longer listed or sent."""
+    command = parse_command(RetractLesson, {"reason": reason})
+    with common.unit() as session:
+        result = LessonOut.of(
+            lessons.retract_lesson(session, lesson_id, reason=command.reason, viewer=LOCAL), viewer=LOCAL
+        )
+    render.say(f"retracted lesson {result.id}: {result.title}")
 
 
 @lesson_app.command("list")

@@ -16,12 +16,14 @@ def _register() -> None:
         "people_cmds",
         "auth_cmds",
         "loop_cmds",
+        "review_template_cmds",
         "portability_cmds",
         "signals_cmds",
         "insight_cmds",
         "serve_cmds",
         "worker_cmds",
         "followthrough_cmds",
+        "discussion_cmds",
         "remote_cmds",
     ):
         try:

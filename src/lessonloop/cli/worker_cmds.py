@@ -11,13 +11,19 @@ lessonloop action check 7 --worked partly --note "fewer slips, not none"
 lessonloop calendar token --person ana            # prints the secret feed URL once
 lessonloop calendar revoke 3
 lessonloop reflection list
+lessonloop reflection schedule 12 --on +7d --facilitator ana
+lessonloop reflection reschedule 3 --on 2026-06-02
+lessonloop reflection held 3 --notes "We agreed to date every dependency"
+lessonloop reflection notes 3 "Follow-up: check in a month"
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import sys
 import threading
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -36,8 +42,14 @@ from lessonloop.notifications.config import WorkerConfig
 from lessonloop.notifications.models import Delivery
 from lessonloop.notifications.schemas import SetPreferences
 from lessonloop.people.service import get_person
+from lessonloop.reflections import service as reflections
+from lessonloop.reflections.schemas import (
+    HoldReflection,
+    ReflectionNotes,
+    RescheduleReflection,
+    ScheduleReflection,
+)
 from lessonloop.worker import checks
-from lessonloop.worker.models import ReflectionSession
 from lessonloop.worker.runner import PassReport, run_forever, run_once, stop_on_signals
 from lessonloop.worker.scheduler import load_jobs
 from lessonloop.worker.schemas import AnswerCheck
@@ -135,19 +147,21 @@ def notifications_list(
     limit: int = typer.Option(50, "--limit"),
     as_json: bool = JSON,
 ) -> None:
-    """A person's notifications, newest first."""
+    """A person's notifications, newest first, each as of now (``obsolete``: why it is no longer
+    needed)."""
     with common.unit() as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
-                "id": n.id,
-                "kind": n.kind,
-                "subject": n.subject,
-                "body": n.body_text,
-                "created_at": n.created_at.isoformat(),
-                "read": n.read_at is not None,
-                "deliveries": {d.channel: d.status for d in n.deliveries},
+                "id": shown.notification.id,
+                "kind": shown.notification.kind,
+                "subject": shown.subject,
+                "body": shown.body_text,
+                "created_at": shown.notification.created_at.isoformat(),
+                "read": shown.notification.read_at is not None,
+                "obsolete": shown.obsolete,
+                "deliveries": {d.channel: d.status for d in shown.notification.deliveries},
             }
-            for n in outbox.list_for_person(session, user, unread=unread, limit=limit, viewer=LOCAL)
+            for shown in outbox.current_for_person(session, user, unread=unread, limit=limit, viewer=LOCAL)
         ]
     if as_json:
         common.print_json(rows)
@@ -157,7 +171,7 @@ def notifications_list(
         return
     table = Table("id", "when", "kind", "subject", "read", "deliveries")
     for r in rows:
-        deliveries = ", ".join(f"{c}: {s}" for c, s in r["deliveries"].items())  # type: ignore[attr-defined]
+        deliveries = ", ".join(f"{c}: {s}" for c, s in r["deliveries"].items())
         table.add_row(
             str(r["id"]),
             str(r["created_at"])[:16],
@@ -375,26 +389,32 @@ reflection_app = typer.Typer(help="Proposed reflection sessions after severe fai
 app.add_typer(reflection_app, name="reflection")
 
 
+def _reflection_row(listed: reflections.Listed) -> dict[str, object]:
+    r = listed.reflection
+    return {
+        "id": r.id,
+        "failure_id": r.failure_id,
+        "team_id": r.team_id,
+        "facilitator_id": r.facilitator_id,
+        "facilitator": listed.facilitator.handle if listed.facilitator else None,
+        "title": r.title,
+        "scheduled_for": r.scheduled_for.isoformat(),
+        "status": r.status,
+        "held_at": r.held_at.isoformat() if r.held_at else None,
+        "notes": r.notes,
+    }
+
+
 @reflection_app.command("list")
 @common.handle_errors
-def reflection_list(as_json: bool = JSON) -> None:
+def reflection_list(
+    status: str | None = typer.Option(None, "--status", help="proposed, held or cancelled."),
+    as_json: bool = JSON,
+) -> None:
     """Reflection sessions, the soonest first."""
-    from sqlalchemy import select
-
     with common.unit() as session:
         rows = [
-            {
-                "id": r.id,
-                "failure_id": r.failure_id,
-                "team_id": r.team_id,
-                "facilitator_id": r.facilitator_id,
-                "title": r.title,
-                "scheduled_for": r.scheduled_for.isoformat(),
-                "status": r.status,
-            }
-            for r in session.scalars(
-                select(ReflectionSession).order_by(ReflectionSession.scheduled_for, ReflectionSession.id)
-            )
+            _reflection_row(r) for r in reflections.list_reflections(session, status=status, viewer=LOCAL)
         ]
     if as_json:
         common.print_json(rows)
@@ -402,13 +422,78 @@ def reflection_list(as_json: bool = JSON) -> None:
     if not rows:
         render.say("no reflection sessions")
         return
-    table = Table("id", "date", "failure", "status", "title")
+    table = Table("id", "date", "failure", "status", "facilitator", "title")
     for r in rows:
         table.add_row(
             str(r["id"]),
             str(r["scheduled_for"]),
             str(r["failure_id"]),
             str(r["status"]),
+            str(r["facilitator"] or "-"),
             Text(str(r["title"])),
         )
     render.out(table)
+
+
+def _say_reflection(session_row: dict[str, object], what: str) -> None:
+    render.say(f"reflection session {session_row['id']} (failure {session_row['failure_id']}): {what}")
+
+
+@reflection_app.command("schedule")
+@common.handle_errors
+def reflection_schedule(
+    failure_id: str = typer.Argument(..., help="Failure id."),
+    on: str = typer.Option(..., "--on", help="YYYY-MM-DD, today, tomorrow, +7d, +2w."),
+    facilitator: str | None = typer.Option(None, "--facilitator", "-f", help="Person id, handle or e-mail."),
+) -> None:
+    """Plan the reflection session on a failure that has none."""
+    command = parse_command(ScheduleReflection, {"scheduled_for": on, "facilitator": facilitator})
+    with common.unit() as session:
+        row = reflections.schedule(session, failure_id, command, viewer=LOCAL)
+        out = _reflection_row(reflections.get_reflection(session, row.id, viewer=LOCAL))
+    _say_reflection(out, f"planned for {out['scheduled_for']}")
+
+
+@reflection_app.command("reschedule")
+@common.handle_errors
+def reflection_reschedule(
+    reflection_id: str = typer.Argument(..., help="Reflection session id."),
+    on: str = typer.Option(..., "--on", help="The new date."),
+    facilitator: str | None = typer.Option(None, "--facilitator", "-f", help="A new facilitator."),
+) -> None:
+    """Move a session that has not been held."""
+    command = parse_command(RescheduleReflection, {"scheduled_for": on, "facilitator": facilitator})
+    with common.unit() as session:
+        reflections.reschedule(session, reflection_id, command, viewer=LOCAL)
+        out = _reflection_row(reflections.get_reflection(session, reflection_id, viewer=LOCAL))
+    _say_reflection(out, f"moved to {out['scheduled_for']}")
+
+
+@reflection_app.command("held")
+@common.handle_errors
+def reflection_held(
+    reflection_id: str = typer.Argument(..., help="Reflection session id."),
+    notes: str | None = typer.Option(None, "--notes", "-n", help="What was said (replaces the notes)."),
+) -> None:
+    """Record that a session was held; the reminder to hold it is not sent after this."""
+    command = parse_command(HoldReflection, {"notes": notes})
+    with common.unit() as session:
+        reflections.mark_held(session, reflection_id, command, viewer=LOCAL)
+        out = _reflection_row(reflections.get_reflection(session, reflection_id, viewer=LOCAL))
+    _say_reflection(out, "held")
+
+
+@reflection_app.command("notes")
+@common.handle_errors
+def reflection_notes(
+    reflection_id: str = typer.Argument(..., help="Reflection session id."),
+    text: str = typer.Argument(..., help="The notes (replace the old ones); - reads standard input."),
+) -> None:
+    """Write a session's notes."""
+    if text == "-":
+        text = sys.stdin.read()
+    command = parse_command(ReflectionNotes, {"notes": text})
+    with common.unit() as session:
+        reflections.set_notes(session, reflection_id, command, viewer=LOCAL)
+        out = _reflection_row(reflections.get_reflection(session, reflection_id, viewer=LOCAL))
+    _say_reflection(out, "notes saved")

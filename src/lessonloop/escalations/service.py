@@ -47,7 +47,7 @@ from lessonloop.escalations.models import (
 from lessonloop.failures.models import Failure, FailureLabel, failure_people
 from lessonloop.notifications.models import Notification
 from lessonloop.notifications.service import enqueue
-from lessonloop.people.models import Membership, Role
+from lessonloop.people.models import Membership, Person, Role
 from lessonloop.people.service import PersonRef, get_person
 from lessonloop.reviews.models import Assumption, AssumptionStatus, GapType, Review, review_assumptions
 from lessonloop.settings import Settings
@@ -428,6 +428,14 @@ def get_escalation(session: Session, escalation_id: int | str, *, viewer: Actor)
     return escalation
 
 
+def possible_owners(session: Session, escalation_id: int | str, *, viewer: Actor) -> list[Person]:
+    """The people who may see the escalation, by name: whom it may be handed to (an owner must
+    be able to read what they own). 404 when ``viewer`` may not see it."""
+    escalation = get_escalation(session, escalation_id, viewer=viewer)
+    people = session.scalars(select(Person).order_by(Person.name, Person.id))
+    return [p for p in people if can_see_escalation(session, viewer_for(session, p), escalation)]
+
+
 def may_change_escalation(viewer: Viewer, escalation: Escalation) -> bool:
     """Its owner, a lead or admin of its team, or an org admin (the pages offer the form to these)."""
     return bool(
@@ -473,7 +481,12 @@ def update_escalation(
     elif reason not in (None, "") or person not in (None, ""):
         raise Invalid("a reason or a person goes with choosing a support route", field="support_route")
     if owner not in (None, ""):
-        escalation.owner = get_person(session, owner, field="owner", viewer=viewer)
+        new_owner = get_person(session, owner, field="owner", viewer=viewer)
+        if not can_see_escalation(session, viewer_for(session, new_owner), escalation):
+            raise Invalid(
+                f"{new_owner.name} may not see this escalation; choose someone who may", field="owner"
+            )
+        escalation.owner = new_owner
     if status:
         target = as_enum(status, EscalationStatus, "status")
         if escalation.status == EscalationStatus.resolved.value:

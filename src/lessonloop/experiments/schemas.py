@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lessonloop import limits
 from lessonloop.experiments.models import Experiment
 from lessonloop.experiments.service import experiment_verdict
-from lessonloop.fields import Day, OptionalDay, When
+from lessonloop.fields import Day, OptionalDay, Text, When
 
 
 class ObservationOut(BaseModel):
@@ -49,10 +49,10 @@ class AddExperiment(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="ExperimentIn")
     action_id: int = Field(description="The corrective action this experiment validates.")
-    hypothesis: str = Field(
+    hypothesis: Text = Field(
         min_length=1, max_length=limits.LONG_TEXT_MAX, examples=["Dated checks catch slips early"]
     )
-    metric: str = Field(
+    metric: Text = Field(
         min_length=1, max_length=limits.SHORT_TEXT_MAX, examples=["slipped dependencies per quarter"]
     )
     comparator: Literal[">=", "<=", "=", "==", ">", "<"]
@@ -72,3 +72,33 @@ class RecordObservation(BaseModel):
     value: float
     observed_at: When = Field(default=None, description="Default: now.")
     note: str = Field(default="", max_length=limits.NOTE_MAX)
+
+
+class EditExperiment(BaseModel):
+    """Correct an experiment: its hypothesis, metric, success criterion or dates. Only the fields
+    sent change; the verdict is recomputed from the new criterion."""
+
+    model_config = ConfigDict(extra="forbid", title="ExperimentPatch")
+    hypothesis: str | None = Field(default=None, min_length=1, max_length=limits.LONG_TEXT_MAX)
+    metric: str | None = Field(default=None, min_length=1, max_length=limits.SHORT_TEXT_MAX)
+    comparator: Literal[">=", "<=", "=", "==", ">", "<"] | None = None
+    threshold: float | None = None
+    start_date: OptionalDay = Field(default=None, description="YYYY-MM-DD, today or +7d.")
+    end_date: OptionalDay = Field(default=None, description="YYYY-MM-DD, today or +7d.")
+
+    def changes(self) -> dict[str, Any]:
+        """The fields that were sent (a partial change), by name."""
+        return self.model_dump(exclude_unset=True)
+
+
+class EditObservation(BaseModel):
+    """Correct a measurement: only the fields sent change; the verdict is recomputed."""
+
+    model_config = ConfigDict(extra="forbid", title="ObservationPatch")
+    value: float | None = None
+    observed_at: When = Field(default=None, description="When it was measured.")
+    note: str | None = Field(default=None, max_length=limits.NOTE_MAX)
+
+    def changes(self) -> dict[str, Any]:
+        """The fields that were sent (a partial change), by name."""
+        return self.model_dump(exclude_unset=True)

@@ -2,11 +2,14 @@
 
 ``viewer`` is required (:mod:`lessonloop.access.scope`): a named system job is let through; for a person an
 experiment is seen by whoever may see its action's failure, and run (added to, observed) by the
-action's owner or whoever may change the failure.
+action's owner or whoever may change the failure — the same people edit it and correct or
+delete its observations (404 when the viewer may not see the failure, 403 when they may see but
+not run it). The verdict is never stored, so a correction changes it at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import false, select
@@ -17,7 +20,7 @@ from lessonloop.access.policy import visible_experiments_clause
 from lessonloop.access.scope import require_action_workable, require_failure_seen, where_visible
 from lessonloop.actions.models import Action
 from lessonloop.coerce import as_date, as_datetime, as_float, as_text
-from lessonloop.errors import Invalid
+from lessonloop.errors import Invalid, NotFound
 from lessonloop.experiments.models import Experiment, Observation
 from lessonloop.experiments.verdict import Verdict, check_comparator, verdict
 from lessonloop.failures.models import Failure
@@ -99,6 +102,103 @@ def record_observation(
     experiment.observations.append(observation)
     session.flush()
     return observation
+
+
+def get_workable_experiment(session: Session, experiment_id: int | str, *, viewer: Actor) -> Experiment:
+    """The experiment if ``viewer`` may run it (edit it, record or correct observations): 404 when
+    they may not see its failure, 403 when they may see but neither own the action nor change the
+    failure."""
+    experiment = get_or_404(session, Experiment, experiment_id)
+    if is_person(viewer):
+        action = _action_of(session, experiment)
+        require_action_workable(viewer, action, _failure_of(session, action))
+    return experiment
+
+
+EDITABLE_EXPERIMENT_FIELDS = frozenset(
+    {"hypothesis", "metric", "comparator", "threshold", "start_date", "end_date"}
+)
+
+
+def edit_experiment(
+    session: Session, experiment_id: int | str, changes: Mapping[str, Any], *, viewer: Actor
+) -> Experiment:
+    """Correct the hypothesis, metric, success criterion (comparator, threshold) or dates; only
+    the fields in ``changes`` change. The end stays on or after the start."""
+    experiment = get_workable_experiment(session, experiment_id, viewer=viewer)
+    unknown = set(changes) - EDITABLE_EXPERIMENT_FIELDS
+    if unknown:
+        raise Invalid("cannot be changed", field=sorted(unknown)[0])
+    for key, value in changes.items():
+        if key == "hypothesis":
+            experiment.hypothesis = as_text(value, "hypothesis", required=True)
+        elif key == "metric":
+            experiment.metric = as_text(value, "metric", required=True, max_len=200)
+        elif key == "comparator":
+            experiment.comparator = check_comparator(value or "")
+        elif key == "threshold":
+            experiment.threshold = as_float(value, "threshold")
+        elif key in ("start_date", "end_date"):
+            if value in (None, ""):
+                raise Invalid("is required", field=key)
+            setattr(experiment, key, as_date(value, key))
+    if experiment.end_date < experiment.start_date:
+        raise Invalid("must be on or after the start date", field="end_date")
+    session.flush()
+    return experiment
+
+
+def _observation_of(experiment: Experiment, observation_id: int | str) -> Observation:
+    """One of the experiment's observations; 404 for any other id (another experiment's too)."""
+    for observation in experiment.observations:
+        if str(observation.id) == str(observation_id).strip():
+            return observation
+    raise NotFound(
+        f"no observation with id {observation_id} on experiment {experiment.id}", field="observation_id"
+    )
+
+
+EDITABLE_OBSERVATION_FIELDS = frozenset({"value", "observed_at", "note"})
+
+
+def edit_observation(
+    session: Session,
+    experiment_id: int | str,
+    observation_id: int | str,
+    changes: Mapping[str, Any],
+    *,
+    viewer: Actor,
+) -> Observation:
+    """Correct a measurement's value, time or note; the verdict follows (the latest decides)."""
+    experiment = get_workable_experiment(session, experiment_id, viewer=viewer)
+    observation = _observation_of(experiment, observation_id)
+    unknown = set(changes) - EDITABLE_OBSERVATION_FIELDS
+    if unknown:
+        raise Invalid("cannot be changed", field=sorted(unknown)[0])
+    for key, value in changes.items():
+        if key == "value":
+            observation.value = as_float(value, "value")
+        elif key == "observed_at":
+            if value in (None, ""):
+                raise Invalid("is required", field="observed_at")
+            observation.observed_at = as_datetime(value, "observed_at")
+        elif key == "note":
+            observation.note = as_text(value or "", "note")
+    session.flush()
+    return observation
+
+
+def delete_observation(
+    session: Session, experiment_id: int | str, observation_id: int | str, *, viewer: Actor
+) -> Experiment:
+    """Delete a mistaken measurement (the history keeps what it said); returns the experiment,
+    whose verdict is now decided by the latest remaining observation."""
+    experiment = get_workable_experiment(session, experiment_id, viewer=viewer)
+    observation = _observation_of(experiment, observation_id)
+    experiment.observations.remove(observation)
+    session.delete(observation)  # explicitly, so the history log records the delete
+    session.flush()
+    return experiment
 
 
 def experiment_verdict(experiment: Experiment) -> Verdict:

@@ -16,6 +16,7 @@ from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action
 from lessonloop.actions.service import list_actions
 from lessonloop.coaching.service import teams_led_over
+from lessonloop.failures.history import HistoryLine, failure_history
 from lessonloop.failures.models import Failure
 from lessonloop.failures.overview import FailureOverview, failure_overview
 from lessonloop.failures.service import get_visible_failure
@@ -42,6 +43,7 @@ class FailurePage:
     overlap: float
     plan_people: list[Person]  # who a development plan could be for (reporter and people involved)
     may_plan: bool  # a skill-gap review and this person may start a plan for one of them
+    history: list[HistoryLine]  # the failure's, its review's and its actions', readable, newest first
 
 
 def failure_page(session: Session, failure_id: int | str, *, viewer: Viewer) -> FailurePage:
@@ -81,4 +83,5 @@ def failure_page(session: Session, failure_id: int | str, *, viewer: Viewer) -> 
         overlap=overlap,
         plan_people=plan_people,
         may_plan=may_plan,
+        history=failure_history(session, failure, review=review, actions=actions, viewer=viewer),
     )

@@ -9,7 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from lessonloop import limits
 from lessonloop.failures.models import FailureKind, FailureStatus, Severity, Visibility
-from lessonloop.fields import Ref, ShortText, When, blank_is_none
+from lessonloop.fields import Ref, ShortText, Text, When, blank_is_none
 from lessonloop.people.schemas import PersonOut
 
 
@@ -18,7 +18,7 @@ class LogFailure(BaseModel):
     form all become this one model. Only the title is required: logging must take under a minute."""
 
     model_config = ConfigDict(extra="forbid", title="FailureIn")
-    title: str = Field(
+    title: Text = Field(
         min_length=1, max_length=limits.TITLE_MAX, examples=["Checkout v2 missed the launch date"]
     )
     observation: str = Field(

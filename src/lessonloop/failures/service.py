@@ -166,6 +166,11 @@ def update_failure(
     unknown = set(changes) - EDITABLE
     if unknown:
         raise Invalid(f"cannot be changed: {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    # People and team are looked up before anything changes: a lookup flushes the session, and
+    # one edit should be one history row, not one per lookup.
+    team = changes.get("team")
+    team_obj = get_team(session, team, viewer=viewer) if team not in (None, "") else None
+    people = _people(session, changes.get("people") or [], viewer=viewer) if "people" in changes else []
     for key, value in changes.items():
         if key == "title":
             failure.title = as_text(value, "title", required=True, max_len=limits.TITLE_MAX)
@@ -184,9 +189,9 @@ def update_failure(
         elif key in {"impact_unit", "url", "company"}:
             setattr(failure, key, as_text(value, key) or None)
         elif key == "team":
-            failure.team = get_team(session, value, viewer=viewer) if value not in (None, "") else None
+            failure.team = team_obj
         elif key == "people":
-            failure.people = _people(session, value or [], viewer=viewer)
+            failure.people = people
         elif key == "labels":
             failure.label_rows = [FailureLabel(label=label) for label in clean_labels(value or [])]
     if failure.detected_at is None:

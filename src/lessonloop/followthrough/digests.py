@@ -36,7 +36,7 @@ from lessonloop.failures.models import Failure
 from lessonloop.followthrough import guardrails as guardrail_service
 from lessonloop.followthrough.models import Guardrail, GuardrailStatus, Recognition
 from lessonloop.followthrough.recognition import _team_scope, visible_recognitions_clause
-from lessonloop.followthrough.render import h, md
+from lessonloop.followthrough.render import h, h_md, md
 from lessonloop.lessons.models import Lesson, lesson_audience
 from lessonloop.people.models import Membership, Person, Team
 from lessonloop.people.service import TeamRef, get_team, list_teams
@@ -142,6 +142,7 @@ def collect(session: Session, team: Team, week_ending: dt.date, *, viewer: Actor
         select(Lesson)
         .where(
             Lesson.published_at.is_not(None),
+            Lesson.retracted_at.is_(None),  # a retracted lesson is no longer sent (decision 38)
             Lesson.published_at >= start,
             Lesson.published_at < end,
             Lesson.id.in_(select(lesson_audience.c.lesson_id).where(lesson_audience.c.team_id == team.id)),
@@ -321,7 +322,7 @@ _CSS = (
     "body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1b1f23;max-width:640px;"
     "margin:0 auto;padding:16px;line-height:1.45}h1{font-size:20px}h2{font-size:16px;margin-top:24px;"
     "border-bottom:1px solid #e1e4e8;padding-bottom:4px}li{margin:4px 0}.muted{color:#6a737d}"
-    ".alert{color:#b31d28;font-weight:bold}"
+    ".alert{color:#b31d28;font-weight:bold}.md p,.md ul,.md ol{margin:4px 0}"
 )
 
 
@@ -340,8 +341,8 @@ def to_html(d: DigestData) -> str:
         lessons.append(
             f"<strong>{h(lesson.title)}</strong> "
             f'<span class="muted">(lesson #{lesson.id}{h("; from failure " + source) if source else ""})</span>'
-            f"<br>Learned: {h(lesson.learned)}"
-            + (f"<br>Changed: {h(lesson.changed)}" if lesson.changed else "")
+            f"<br>Learned:{h_md(lesson.learned)}"
+            + (f"Changed:{h_md(lesson.changed)}" if lesson.changed else "")
         )
     repeats = [
         f'#{r.id} {h(r.title)} <span class="muted">(detected {r.detected_at.date().isoformat()})</span>'

@@ -10,12 +10,15 @@ every read goes through :func:`effective_status`, so an expired guardrail shows 
 before the sweep has run.
 
 With a viewer (the web pages), only the owner, a lead or admin of the guardrail's team, or an
-org admin may renew or retire it (:func:`can_decide`); a named system job may too.
+org admin may renew or retire it (:func:`can_decide`); a named system job may too. The same
+people correct it (:func:`edit_guardrail`: its text, reason, rollback plan, owner, expiry); the
+history log records who changed what.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -110,11 +113,11 @@ def can_decide(viewer: Actor, guardrail: Guardrail) -> bool:
     return viewer.role_in(guardrail.team_id) in (Role.lead.value, Role.admin.value)
 
 
-def _require_decider(viewer: Actor, guardrail: Guardrail) -> None:
+def _require_decider(viewer: Actor, guardrail: Guardrail, verb: str = "renew or retire") -> None:
     if not can_decide(viewer, guardrail):
         raise PermissionDenied(
             f"only the owner of guardrail {guardrail.id}, a lead or admin of its team, or an org admin "
-            "may renew or retire it",
+            f"may {verb} it",
             field="guardrail",
         )
 
@@ -256,6 +259,63 @@ def _decide(
     if by not in (None, ""):
         row.decided_by = get_person(session, by, field="by", viewer=viewer)
     guardrail.decisions.append(row)
+
+
+EDITABLE_GUARDRAIL_FIELDS = frozenset({"title", "reason", "rollback_plan", "owner", "expires_on"})
+
+
+def edit_guardrail(
+    session: Session,
+    guardrail_id: int | str,
+    changes: Mapping[str, Any],
+    *,
+    today: dt.date | None = None,
+    viewer: Actor,
+) -> Guardrail:
+    """Correct a guardrail: what it restricts (``title``), its reason, rollback plan, owner or
+    expiry; only the fields in ``changes`` change. Who may: as for renewing (:func:`can_decide`).
+
+    A retired guardrail is not edited (409), and the expiry of one past its expiry is not moved
+    here (409: renew it, with a reason, so the decision is logged); a new expiry follows the
+    renewal rule (after today, at most a year ahead)."""
+    today = today or dt.date.today()
+    guardrail = get_guardrail(session, guardrail_id, viewer=viewer)
+    _require_decider(viewer, guardrail, "change")
+    status = effective_status(guardrail, today)
+    if status == GuardrailStatus.retired:
+        raise Conflict(f"guardrail {guardrail.id} is retired; add a new one instead", field="status")
+    unknown = set(changes) - EDITABLE_GUARDRAIL_FIELDS
+    if unknown:
+        raise Invalid("cannot be changed", field=sorted(unknown)[0])
+    # The owner is looked up first: its autoflush must not split one edit into two history rows.
+    ordered = sorted(changes.items(), key=lambda kv: kv[0] != "owner")
+    for key, value in ordered:
+        if key == "title":
+            guardrail.title = as_text(value, "title", required=True, max_len=limits.TITLE_MAX)
+        elif key == "reason":
+            guardrail.reason = as_text(value or "", "reason")
+        elif key == "rollback_plan":
+            guardrail.rollback_plan = as_text(value, "rollback_plan", required=True)
+        elif key == "owner":
+            if value in (None, ""):
+                raise Invalid("every guardrail needs an owner", field="owner")
+            owner = get_person(session, value, field="owner", viewer=viewer)
+            with session.no_autoflush:
+                guardrail.owner = owner
+        elif key == "expires_on":
+            new = as_date(value, "expires_on") if value not in (None, "") else None
+            if new is None:
+                raise Invalid("is required", field="expires_on")
+            if new == guardrail.expires_on:
+                continue
+            if status == GuardrailStatus.expired:
+                raise Conflict(
+                    f"guardrail {guardrail.id} has expired: renew it with a reason instead",
+                    field="expires_on",
+                )
+            guardrail.expires_on = _expiry(new, today, "expires_on")
+    session.flush()
+    return guardrail
 
 
 def sweep_expired(session: Session, *, today: dt.date | None = None, viewer: Actor) -> list[Guardrail]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,10 +26,11 @@ from lessonloop.failures.models import KIND_LABELS, Failure, FailureKind
 from lessonloop.followthrough.checklists import revisions_because_of
 from lessonloop.followthrough.guardrails import describe_state, guardrails_because_of
 from lessonloop.followthrough.models import ChecklistRevision, Guardrail
-from lessonloop.followthrough.render import day, h, h_block, md, md_block
+from lessonloop.followthrough.render import day, h, h_block, h_md, md, md_block
 from lessonloop.lessons.models import Lesson, lesson_failures
 from lessonloop.reviews.models import Review
 from lessonloop.reviews.service import DIAGNOSTIC_QUESTIONS
+from lessonloop.reviews.templates import answered_questions
 from lessonloop.store.crud import get_or_404
 
 SECTIONS = (
@@ -36,6 +38,7 @@ SECTIONS = (
     "Impact",
     "Timeline",
     "Diagnostic questions",
+    "More questions",
     "Root cause",
     "Gap type",
     "Actions",
@@ -56,6 +59,8 @@ class PostMortem:
     revisions: list[ChecklistRevision]
     guardrails: list[Guardrail]
     timeline: list[tuple[dt.datetime | dt.date, str]] = field(default_factory=list)
+    # The review template's extra questions with their answers (None: unanswered).
+    extra: list[tuple[dict[str, Any], Any]] = field(default_factory=list)
 
 
 def gather(session: Session, failure_id: int | str, *, viewer: Actor) -> PostMortem:
@@ -91,6 +96,7 @@ def gather(session: Session, failure_id: int | str, *, viewer: Actor) -> PostMor
         lessons=lessons,
         revisions=revisions_because_of(session, failure.id, viewer=viewer),
         guardrails=guardrails_because_of(session, failure.id, viewer=viewer),
+        extra=answered_questions(session, review, viewer=viewer),
     )
     events: list[tuple[dt.datetime | dt.date, str]] = []
     if failure.occurred_at:
@@ -167,6 +173,8 @@ def to_markdown(pm: PostMortem) -> str:
             + [f"- {md(a.statement)} ({md(a.status)})" for a in r.assumptions]
             + [""]
         )
+    out += ["## More questions", ""]
+    out += _extra_markdown(pm.extra) if pm.extra else ["No extra questions.", ""]
     out += ["## Root cause", "", md_block(r.root_cause) if r is not None and r.root_cause else NOT_YET]
     if r is not None and r.contributing_factors:
         out += ["", "Contributing factors:", ""] + [f"- {md(c)}" for c in r.contributing_factors]
@@ -221,6 +229,46 @@ def to_markdown(pm: PostMortem) -> str:
     return "\n".join(out) + "\n"
 
 
+def _extra_markdown(extra: list[tuple[dict[str, Any], Any]]) -> list[str]:
+    out: list[str] = []
+    for question, answer in extra:
+        out += [f"### {md(str(question['label']))}", ""]
+        if not answer:
+            out.append(NOT_YET)
+        elif question.get("type") == "timeline" and isinstance(answer, list):
+            out += ["| When | What |", "| --- | --- |"]
+            out += [
+                f"| {md(str(line.get('time', '')))} | {md(str(line.get('text', '')))} |" for line in answer
+            ]
+        elif question.get("type") == "list" and isinstance(answer, list):
+            out += [f"{n}. {md(str(item))}" for n, item in enumerate(answer, 1)]
+        else:
+            out.append(md_block(str(answer)))
+        out.append("")
+    return out
+
+
+def _extra_html(extra: list[tuple[dict[str, Any], Any]]) -> str:
+    if not extra:
+        return '<p class="muted">No extra questions.</p>'
+    body = ""
+    for question, answer in extra:
+        body += f"<h3>{h(str(question['label']))}</h3>"
+        if not answer:
+            body += f'<p class="muted">{NOT_YET}</p>'
+        elif question.get("type") == "timeline" and isinstance(answer, list):
+            rows = "".join(
+                f"<tr><td>{h(str(line.get('time', '')))}</td><td>{h(str(line.get('text', '')))}</td></tr>"
+                for line in answer
+            )
+            body += f"<table><thead><tr><th>When</th><th>What</th></tr></thead><tbody>{rows}</tbody></table>"
+        elif question.get("type") == "list" and isinstance(answer, list):
+            body += "<ol>" + "".join(f"<li>{h(str(item))}</li>" for item in answer) + "</ol>"
+        else:
+            body += _md(str(answer))
+    return body
+
+
 # -- HTML ---------------------------------------------------------------------------------------
 
 PRINT_CSS = """
@@ -239,6 +287,11 @@ table,li,section{break-inside:avoid}a{color:inherit;text-decoration:none}}
 
 def _p(value: str) -> str:
     return f"<p>{h_block(value)}</p>" if value.strip() else f'<p class="muted">{NOT_YET}</p>'
+
+
+def _md(value: str | None) -> str:
+    """A person's text (Markdown) as the pages draw it, or "not yet"."""
+    return h_md(value) or f'<p class="muted">{NOT_YET}</p>'
 
 
 def to_html(pm: PostMortem) -> str:
@@ -261,15 +314,16 @@ def to_html(pm: PostMortem) -> str:
         summary.append(("Labels", ", ".join(f.labels)))
     body = "<dl>" + "".join(f"<dt>{h(k)}</dt><dd>{h(v)}</dd>" for k, v in summary) + "</dl>"
     if f.observation:
-        body += f"<p>{h_block(f.observation)}</p>"
+        body += h_md(f.observation)
     section("Summary", body)
-    section("Impact", _p("\n".join(_impact_lines(f))))
+    measured = _impact_lines(f)[1:] if f.impact else _impact_lines(f)
+    section("Impact", (h_md(f.impact) + _p("\n".join(measured)) if measured else h_md(f.impact)) or _p(""))
     rows = "".join(f"<tr><td>{h(day(when))}</td><td>{h(what)}</td></tr>" for when, what in pm.timeline)
     section(
         "Timeline", f"<table><thead><tr><th>When</th><th>What</th></tr></thead><tbody>{rows}</tbody></table>"
     )
     body = "".join(
-        f"<h3>{h(question)}</h3>" + _p(getattr(r, name) if r is not None else "")
+        f"<h3>{h(question)}</h3>" + _md(getattr(r, name) if r is not None else "")
         for name, question in DIAGNOSTIC_QUESTIONS
     )
     if r is not None and r.assumptions:
@@ -279,7 +333,8 @@ def to_html(pm: PostMortem) -> str:
             + "</ul>"
         )
     section("Diagnostic questions", body)
-    body = _p(r.root_cause if r is not None else "")
+    section("More questions", _extra_html(pm.extra))
+    body = _md(r.root_cause if r is not None else "")
     if r is not None and r.contributing_factors:
         body += (
             "<p>Contributing factors:</p><ul>"
@@ -328,8 +383,8 @@ def to_html(pm: PostMortem) -> str:
         for lesson in pm.lessons:
             state = f"published {day(lesson.published_at)}" if lesson.published_at else "draft"
             items.append(
-                f"<li><strong>{h(lesson.title)}</strong> ({h(state)})<br>Learned: {h(lesson.learned)}"
-                + (f"<br>Changed: {h(lesson.changed)}" if lesson.changed else "")
+                f"<li><strong>{h(lesson.title)}</strong> ({h(state)})<br>Learned:{h_md(lesson.learned)}"
+                + (f"Changed:{h_md(lesson.changed)}" if lesson.changed else "")
                 + "</li>"
             )
         body = "<ul>" + "".join(items) + "</ul>"

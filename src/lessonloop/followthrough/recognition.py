@@ -4,6 +4,10 @@ Kinds: ``candid-review`` (said what really happened), ``validated-fix`` (proved 
 experiment), ``shared-lesson`` (wrote up what others need to know) and ``win``. A recognition
 may point at the failure, lesson or experiment it is for; with a viewer, one that points at
 something the viewer may not see is left out (its note may describe it).
+
+Its author (the person who gave it) or an org admin may correct its note or delete it
+(:func:`edit_recognition`, :func:`delete_recognition`); the history log keeps who and what. A
+recognition one may not see answers 404, one seen but not theirs to change 403.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ from lessonloop.access.policy import (
     visible_failures_clause,
     visible_lessons_clause,
 )
-from lessonloop.access.scope import require_failure_seen, require_seen
+from lessonloop.access.scope import not_found, require_failure_seen, require_seen
 from lessonloop.actions.models import Action
 from lessonloop.coerce import as_datetime, as_enum, as_text
-from lessonloop.errors import Invalid
+from lessonloop.errors import Invalid, PermissionDenied
 from lessonloop.experiments.models import Experiment
 from lessonloop.failures.models import Failure
 from lessonloop.followthrough.models import Recognition, RecognitionKind
@@ -99,6 +103,51 @@ def recognise(
     session.add(row)
     session.flush()
     return row
+
+
+def get_recognition(session: Session, recognition_id: int | str, *, viewer: Actor) -> Recognition:
+    """One recognition; 404 when it points at something ``viewer`` may not see."""
+    row = get_or_404(session, Recognition, recognition_id)
+    if is_person(viewer):
+        visible = session.scalar(
+            select(Recognition.id).where(Recognition.id == row.id, visible_recognitions_clause(viewer))
+        )
+        if visible is None:
+            raise not_found(row)
+    return row
+
+
+def can_change_recognition(viewer: Actor, row: Recognition) -> bool:
+    """Correct or delete it: the person who gave it, or an org admin (a named system job too)."""
+    if is_system(viewer):
+        return True
+    if not is_person(viewer):
+        return False
+    return viewer.is_admin or (row.given_by_id is not None and row.given_by_id == viewer.person_id)
+
+
+def _changeable(session: Session, recognition_id: int | str, viewer: Actor) -> Recognition:
+    row = get_recognition(session, recognition_id, viewer=viewer)
+    if not can_change_recognition(viewer, row):
+        raise PermissionDenied(
+            "only the person who gave this recognition or an org admin may change it", field="recognition"
+        )
+    return row
+
+
+def edit_recognition(session: Session, recognition_id: int | str, *, note: str, viewer: Actor) -> Recognition:
+    """Correct what a recognition says (its note)."""
+    row = _changeable(session, recognition_id, viewer)
+    row.note = as_text(note, "note", max_len=2000)
+    session.flush()
+    return row
+
+
+def delete_recognition(session: Session, recognition_id: int | str, *, viewer: Actor) -> None:
+    """Delete a recognition given by mistake; the history log keeps what it said."""
+    row = _changeable(session, recognition_id, viewer)
+    session.delete(row)
+    session.flush()
 
 
 def visible_recognitions_clause(viewer: Actor) -> Any:

@@ -1,10 +1,13 @@
-"""Small helpers shared by the digest and the post-mortem: escaping for Markdown and HTML."""
+"""Small helpers shared by the digest and the post-mortem: escaping for Markdown and HTML, and
+people's text rendered as the pages render it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import html
 import re
+
+from lessonloop.textrender import render_markdown
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 
@@ -29,6 +32,13 @@ def h(value: object) -> str:
 def h_block(value: object) -> str:
     """HTML-escaped paragraph text with line breaks kept."""
     return "<br>".join(h(line) for line in ("" if value is None else str(value)).strip().splitlines())
+
+
+def h_md(value: object) -> str:
+    """A person's text (Markdown) as sanitised HTML, exactly as the pages draw it
+    (:func:`lessonloop.textrender.render_markdown`), in a ``<div class="md">``."""
+    rendered = render_markdown(None if value is None else str(value))
+    return f'<div class="md">{rendered}</div>' if rendered else ""
 
 
 def day(value: dt.date | dt.datetime | None) -> str:

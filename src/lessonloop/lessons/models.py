@@ -36,6 +36,9 @@ class Lesson(Record, Base):
     changed: Mapped[str] = mapped_column(Text, default="")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), nullable=True)
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    # Retracted: kept with its history and shown on its own page, never listed or sent (decision 38).
+    retracted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    retraction_reason: Mapped[str] = mapped_column(Text, default="")
 
     author: Mapped[Person | None] = relationship(lazy="joined")
     failures: Mapped[list[Failure]] = relationship(secondary=lesson_failures, lazy="selectin")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from lessonloop import limits
 from lessonloop.access.actor import Actor, is_system
 from lessonloop.access.policy import can_see_failure
-from lessonloop.fields import Ref, When
+from lessonloop.fields import Ref, Text, When
 from lessonloop.lessons.models import Lesson
 
 
@@ -21,6 +22,8 @@ class LessonOut(BaseModel):
     changed: str
     author_id: int | None
     published_at: dt.datetime | None
+    retracted_at: dt.datetime | None = None
+    retraction_reason: str = ""
     failure_ids: list[int]
     audience: list[str]
 
@@ -35,6 +38,8 @@ class LessonOut(BaseModel):
             changed=lesson.changed,
             author_id=lesson.author_id,
             published_at=lesson.published_at,
+            retracted_at=lesson.retracted_at,
+            retraction_reason=lesson.retraction_reason or "",
             failure_ids=[f.id for f in lesson.failures if is_system(viewer) or can_see_failure(viewer, f)],
             audience=[t.name for t in lesson.audience],
         )
@@ -44,8 +49,10 @@ class WriteLesson(BaseModel):
     """Write a "What we learned" note: a draft, or published at once with ``publish``."""
 
     model_config = ConfigDict(extra="forbid", title="LessonIn")
-    title: str = Field(min_length=1, max_length=limits.TITLE_MAX, examples=["Date every external dependency"])
-    learned: str = Field(min_length=1, max_length=limits.LONG_TEXT_MAX, description="What we learned.")
+    title: Text = Field(
+        min_length=1, max_length=limits.TITLE_MAX, examples=["Date every external dependency"]
+    )
+    learned: Text = Field(min_length=1, max_length=limits.LONG_TEXT_MAX, description="What we learned.")
     changed: str = Field(
         default="", max_length=limits.LONG_TEXT_MAX, description="What we changed because of it."
     )
@@ -61,3 +68,32 @@ class WriteLesson(BaseModel):
     )
     publish: bool = Field(default=False, description="Publish now (default: a draft).")
     published_at: When = Field(default=None, description="Backdate a publication.")
+
+
+class EditLesson(BaseModel):
+    """Correct a lesson: only the fields sent change. ``failures`` lists the linked failures you
+    may see (the ones you may not see stay linked, untouched)."""
+
+    model_config = ConfigDict(extra="forbid", title="LessonPatch")
+    title: Text | None = Field(default=None, min_length=1, max_length=limits.TITLE_MAX)
+    learned: Text | None = Field(default=None, min_length=1, max_length=limits.LONG_TEXT_MAX)
+    changed: str | None = Field(default=None, max_length=limits.LONG_TEXT_MAX)
+    failures: list[int] | None = Field(
+        default=None, max_length=limits.LIST_MAX, description="The failures (you may see) that taught it."
+    )
+    audience: list[Ref] | None = Field(
+        default=None, max_length=limits.LIST_MAX, description="Teams (id or name) that should hear it."
+    )
+
+    def changes(self) -> dict[str, Any]:
+        """The fields that were sent (a partial change), by name."""
+        return self.model_dump(exclude_unset=True)
+
+
+class RetractLesson(BaseModel):
+    """Withdraw a published lesson: it stays in history with the reason, no longer a learning."""
+
+    model_config = ConfigDict(extra="forbid", title="RetractIn")
+    reason: Text = Field(
+        min_length=1, max_length=limits.LONG_TEXT_MAX, description="Why it is retracted (required)."
+    )

@@ -2,24 +2,30 @@
 
 ``viewer`` is required: a named system job (the local CLI) is let through; with a person, reads
 follow the lesson rule (``access.policy.can_see_lesson``); a new lesson may only link failures
-the viewer may see and is theirs unless an org admin names another author; publishing follows
-``can_edit_lesson``.
+the viewer may see and is theirs unless an org admin names another author; publishing,
+editing, unpublishing and retracting follow ``can_edit_lesson`` (404 when the viewer may not
+see the lesson, 403 when they may see but not change it).
+
+A retracted lesson (decision 38) keeps its text, its publication date and its history, and its
+own page still opens (with the reason); it is no longer listed (:func:`list_lessons` leaves it
+out unless asked for retracted ones), sent in digests or counted as a learning, and it cannot be
+edited, published or unpublished.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from lessonloop import limits
-from lessonloop.access.actor import Actor, is_person
-from lessonloop.access.policy import visible_lessons_clause
+from lessonloop.access.actor import Actor, is_person, is_system
+from lessonloop.access.policy import can_see_failure, visible_lessons_clause
 from lessonloop.access.scope import require_failure_seen, require_lesson_editable, require_seen, where_visible
 from lessonloop.coerce import as_datetime, as_text
-from lessonloop.errors import Conflict, PermissionDenied
+from lessonloop.errors import Conflict, Invalid, PermissionDenied
 from lessonloop.failures.models import Failure
 from lessonloop.lessons.models import Lesson, lesson_audience, lesson_failures
 from lessonloop.people.service import PersonRef, TeamRef, get_person, get_team
@@ -76,9 +82,100 @@ def get_lesson(session: Session, lesson_id: int | str, *, viewer: Actor) -> Less
     return lesson
 
 
+def get_editable_lesson(session: Session, lesson_id: int | str, *, viewer: Actor) -> Lesson:
+    """The lesson if ``viewer`` may change it: 404 when they may not see it, 403 when they may see
+    but not change it."""
+    lesson = get_or_404(session, Lesson, lesson_id)
+    require_lesson_editable(viewer, lesson)
+    return lesson
+
+
+def _require_not_retracted(lesson: Lesson, verb: str) -> None:
+    if lesson.retracted_at is not None:
+        raise Conflict(f"lesson {lesson.id} was retracted; it cannot be {verb}", field="retracted_at")
+
+
+EDITABLE_LESSON_FIELDS = frozenset({"title", "learned", "changed", "failures", "audience"})
+
+
+def edit_lesson(
+    session: Session, lesson_id: int | str, changes: Mapping[str, Any], *, viewer: Actor
+) -> Lesson:
+    """Correct a lesson's title, text, audience teams or linked failures; only the fields in
+    ``changes`` change, and the history records who changed what.
+
+    ``failures`` is the list of linked failures *the viewer may see*: a failure they may not see
+    stays linked whatever they send (they cannot tell it is there), and only failures they may
+    see can be added."""
+    lesson = get_editable_lesson(session, lesson_id, viewer=viewer)
+    _require_not_retracted(lesson, "edited")
+    unknown = set(changes) - EDITABLE_LESSON_FIELDS
+    if unknown:
+        raise Invalid("cannot be changed", field=sorted(unknown)[0])
+    # Look everything up first, then assign: a lookup's autoflush must not split one edit into
+    # several history rows.
+    new: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key == "title":
+            new[key] = as_text(value, "title", required=True, max_len=limits.TITLE_MAX)
+        elif key == "learned":
+            new[key] = as_text(value, "learned", required=True)
+        elif key == "changed":
+            new[key] = as_text(value, "changed")
+        elif key == "failures":
+            hidden = [f for f in lesson.failures if not _sees(viewer, f)]
+            chosen = _unique(get_or_404(session, Failure, f) for f in value or ())
+            for linked in chosen:
+                require_failure_seen(viewer, linked)
+            failures = _unique([*hidden, *chosen])
+            if sorted(f.id for f in failures) != sorted(f.id for f in lesson.failures):
+                new[key] = failures
+        elif key == "audience":
+            teams = _unique(get_team(session, t, field="audience", viewer=viewer) for t in value or ())
+            if sorted(t.id for t in teams) != sorted(t.id for t in lesson.audience):
+                new[key] = teams
+    with session.no_autoflush:
+        for key, value in new.items():
+            setattr(lesson, key, value)
+    session.flush()
+    return lesson
+
+
+def _sees(viewer: Actor, failure: Failure) -> bool:
+    return is_system(viewer) or can_see_failure(viewer, failure)
+
+
+def unpublish_lesson(session: Session, lesson_id: int | str, *, viewer: Actor) -> Lesson:
+    """Take a published lesson back to a draft (409 if it is a draft or retracted)."""
+    lesson = get_editable_lesson(session, lesson_id, viewer=viewer)
+    _require_not_retracted(lesson, "unpublished")
+    if lesson.published_at is None:
+        raise Conflict(f"lesson {lesson.id} is a draft already", field="published_at")
+    lesson.published_at = None
+    session.flush()
+    return lesson
+
+
+def retract_lesson(session: Session, lesson_id: int | str, *, reason: str, viewer: Actor) -> Lesson:
+    """Withdraw a published lesson with a written reason: it stays, with its history, but is no
+    longer listed or sent as a learning (409 for a draft — unpublish or edit it instead — and
+    for a lesson retracted already)."""
+    lesson = get_editable_lesson(session, lesson_id, viewer=viewer)
+    _require_not_retracted(lesson, "retracted again")
+    if lesson.published_at is None:
+        raise Conflict(
+            f"lesson {lesson.id} is a draft: only a published lesson is retracted", field="published_at"
+        )
+    lesson.retraction_reason = as_text(reason, "reason", required=True)
+    lesson.retracted_at = utcnow()
+    session.flush()
+    return lesson
+
+
 def publish_lesson(session: Session, lesson_id: int | str, *, viewer: Actor) -> Lesson:
     lesson = get_or_404(session, Lesson, lesson_id)
     require_lesson_editable(viewer, lesson)
+    _require_not_retracted(lesson, "published")
     if lesson.published_at is not None:
         raise Conflict(f"lesson {lesson.id} was published already", field="published_at")
     lesson.published_at = utcnow()
@@ -92,12 +189,15 @@ def list_lessons(
     team: TeamRef | None = None,
     failure_id: int | None = None,
     published: bool | None = None,
+    retracted: bool = False,
     page: int = 1,
     page_size: int = 50,
     viewer: Actor,
 ) -> Page[Lesson]:
-    """Lessons, the most recently published first; only those ``viewer`` may see."""
+    """Lessons, the most recently published first; only those ``viewer`` may see. Retracted
+    lessons are left out; ``retracted=True`` lists only them."""
     stmt = where_visible(select(Lesson), viewer, visible_lessons_clause(viewer))
+    stmt = stmt.where(Lesson.retracted_at.is_not(None) if retracted else Lesson.retracted_at.is_(None))
     if team not in (None, ""):
         team_id = get_team(session, team, viewer=viewer).id
         stmt = stmt.where(

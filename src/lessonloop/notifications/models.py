@@ -35,6 +35,9 @@ class DeliveryStatus(enum.StrEnum):
     sending = "sending"  # claimed by a worker; the lease says until when
     sent = "sent"
     dead = "dead"  # gave up after max attempts: listed by `lessonloop notifications dead`
+    # Not sent because, when its turn came, the step it prompts for was already done (an action
+    # completed, a review date answered): see :mod:`lessonloop.notifications.sendtime`. Terminal.
+    obsolete = "obsolete"
 
 
 class Notification(Record, Base):
@@ -50,6 +53,13 @@ class Notification(Record, Base):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text, nullable=True)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The record the notification is about, for its kind's send-time text (an action for a
+    # reminder, a reflection session for "reflection"); NULL: the stored text is the text.
+    record_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Set when the text, rendered at send or view time, said the prompt is no longer needed:
+    # nothing more is sent for it and the in-app list shows the reason instead. Terminal.
+    obsolete_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    obsolete_reason: Mapped[str] = mapped_column(Text, default="")
 
     person: Mapped[Person] = relationship(lazy="joined")
     deliveries: Mapped[list[Delivery]] = relationship(

@@ -34,6 +34,7 @@ from lessonloop import limits
 from lessonloop.access.actor import Actor, is_person, require_actor
 from lessonloop.coerce import as_enum, as_text
 from lessonloop.errors import Conflict, Invalid, NotFound, PermissionDenied
+from lessonloop.notifications import sendtime
 from lessonloop.notifications.config import WorkerConfig
 from lessonloop.notifications.models import (
     EXTERNAL_CHANNELS,
@@ -179,6 +180,7 @@ def enqueue(
     body_text: str,
     dedupe_key: str,
     body_html: str | None = None,
+    record_id: int | None = None,
     now: dt.datetime | None = None,
     viewer: Actor,
 ) -> Notification | None:
@@ -188,6 +190,11 @@ def enqueue(
     changed then). Deliveries are created for the person's external channels at this moment.
     The key names the event, e.g. ``reminder:action:12:due-3d:2026-05-01`` or
     ``digest:team:4:2026-W19``; it is at most 255 characters.
+
+    ``record_id``: the record it is about, for a kind with a send-time renderer
+    (:mod:`lessonloop.notifications.sendtime`): its text is then rebuilt from that record when it
+    is sent and shown, and it is not sent at all once the step is done. The text given here is
+    what is kept when there is no renderer.
     """
     require_actor(viewer)
     key = as_text(dedupe_key, "dedupe_key", required=True, max_len=MAX_KEY)
@@ -204,6 +211,7 @@ def enqueue(
         subject=as_text(subject, "subject", required=True, max_len=limits.TITLE_MAX),
         body_text=body_text,
         body_html=body_html,
+        record_id=record_id,
         created_at=now,
         updated_at=now,
     )
@@ -240,10 +248,61 @@ def list_for_person(
     owner = _own_person(session, person, viewer)
     stmt = select(Notification).where(Notification.person_id == owner.id)
     if unread:
-        stmt = stmt.where(Notification.read_at.is_(None))
+        stmt = stmt.where(Notification.read_at.is_(None), Notification.obsolete_at.is_(None))
     return list(
         session.scalars(stmt.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))
     )
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A notification as its recipient sees it now: the current text, or why it is obsolete."""
+
+    notification: Notification
+    subject: str
+    body_text: str
+    obsolete: str | None  # the reason, when the prompt is no longer needed
+
+
+def _mark_obsolete(notification: Notification, reason: str, now: dt.datetime) -> None:
+    """Record that ``notification`` is no longer needed; deliveries not yet started end
+    ``obsolete`` with the reason (one held by a worker ends so at its own attempt)."""
+    if notification.obsolete_at is None:
+        notification.obsolete_at = now
+        notification.obsolete_reason = reason
+    for delivery in notification.deliveries:
+        if delivery.status == DeliveryStatus.pending.value:
+            delivery.status = DeliveryStatus.obsolete.value
+            delivery.last_error = f"not sent: {reason}"
+
+
+def refresh(session: Session, notification: Notification, *, now: dt.datetime, viewer: Actor) -> Shown:
+    """``notification`` with its text as of ``now``; one found obsolete is recorded so
+    (:func:`_mark_obsolete`) — a terminal state, nothing is deleted."""
+    current = sendtime.render(session, notification, now=now, viewer=viewer)
+    if isinstance(current, sendtime.Obsolete):
+        _mark_obsolete(notification, current.reason, now)
+        session.flush()
+        return Shown(notification, notification.subject, notification.body_text, current.reason)
+    return Shown(notification, current.subject, current.body_text, None)
+
+
+def current_for_person(
+    session: Session,
+    person: PersonRef,
+    *,
+    unread: bool = False,
+    limit: int = 50,
+    now: dt.datetime | None = None,
+    viewer: Actor,
+) -> list[Shown]:
+    """:func:`list_for_person` with each text as of ``now`` (the in-app list and the API).
+
+    ``unread``: unread ones still needed (an obsolete one is no longer waiting for anyone)."""
+    now = now or utcnow()
+    rows = list_for_person(session, person, unread=unread, limit=limit, viewer=viewer)
+    shown = [refresh(session, n, now=now, viewer=viewer) for n in rows]
+    return [s for s in shown if not (unread and s.obsolete is not None)]
 
 
 def mark_read(
@@ -287,7 +346,9 @@ def unread_count(session: Session, person_id: int, *, viewer: Actor) -> int:
     return int(
         session.scalar(
             select(func.count(Notification.id)).where(
-                Notification.person_id == person_id, Notification.read_at.is_(None)
+                Notification.person_id == person_id,
+                Notification.read_at.is_(None),
+                Notification.obsolete_at.is_(None),
             )
         )
         or 0
@@ -452,8 +513,10 @@ def begin_attempt(
     session: Session, lease: Lease, *, now: dt.datetime, config: WorkerConfig, viewer: Actor
 ) -> Delivery | None:
     """Start one attempt just before sending: the fencing check, the attempt counted, the lease
-    renewed for a whole send, the target refreshed. ``None``: do not send (the lease was taken
-    over, or the person turned the channel off — then the delivery ends ``dead``, listed)."""
+    renewed for a whole send, the text rendered as of ``now`` and stored (what is sent), the
+    target refreshed. ``None``: do not send (the lease was taken over; the prompt is no longer
+    needed — the delivery ends ``obsolete`` with the reason; or the person turned the channel
+    off — then the delivery ends ``dead``, listed)."""
     require_actor(viewer)
     asked = time.monotonic()
     delivery = _fenced(session, lease, now)
@@ -462,6 +525,18 @@ def begin_attempt(
     # ``now`` was read before waiting for the lock (SQLite queues writers): the lease runs from
     # when this worker got it, or a long wait would leave the send too little of it.
     waited = dt.timedelta(seconds=time.monotonic() - asked)
+    # The text as of now (docs/worker.md, "Send-time text"): a prompt for a step already done is
+    # not sent — the delivery ends ``obsolete``, with the reason.
+    current = sendtime.render(session, delivery.notification, now=now, viewer=viewer)
+    if isinstance(current, sendtime.Obsolete):
+        _mark_obsolete(delivery.notification, current.reason, now)
+        delivery.status = DeliveryStatus.obsolete.value
+        delivery.last_error = f"not sent: {current.reason}"
+        _clear_lease(delivery)
+        session.flush()
+        return None
+    delivery.notification.subject = current.subject[: limits.TITLE_MAX]
+    delivery.notification.body_text = current.body_text
     target = current_target(session, delivery, viewer=viewer)
     if target is None:
         delivery.status = DeliveryStatus.dead.value

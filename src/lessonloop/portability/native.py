@@ -57,6 +57,7 @@ from sqlalchemy.types import JSON
 from lessonloop.access.actor import Actor, is_person, require_actor
 from lessonloop.actions.models import ActionStatus
 from lessonloop.coaching.models import PlanStatus
+from lessonloop.discussion.models import TargetKind
 from lessonloop.errors import Conflict, Invalid
 from lessonloop.escalations.models import EscalationRule, EscalationStatus, SupportRoute
 from lessonloop.experiments.verdict import COMPARATORS
@@ -221,6 +222,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("escalation", "support_route"): frozenset(SupportRoute),
     ("development_plan", "status"): frozenset(PlanStatus),
     ("history", "action"): frozenset({"create", "update", "delete"}),
+    ("comment", "target_kind"): frozenset(TargetKind),
 }
 
 

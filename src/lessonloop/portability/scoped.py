@@ -4,6 +4,7 @@
 its own database) writes everything. With a viewer, per record type:
 
 * people, teams, memberships: all (the directory is open to everyone signed in);
+* review templates: all (anyone signed in may read them);
 * accounts and API tokens: none (password hashes and token digests never leave for a person);
 * failures, reviews, actions, experiments, observations: those of failures they may see;
 * lessons: the lesson rule; a lesson's ``failures`` lists only the failures they may see;
@@ -11,6 +12,8 @@ its own database) writes everything. With a viewer, per record type:
 * escalations: only those whose every failure they may see (the explanation names them);
 * coaching notes and development plans: only their own (written by them or about them) — an org
   admin gets no one else's; a plan also needs its review to be visible;
+* comments: those on a failure, review, action or lesson written above; a failure's timeline
+  entries, links and attachments: those of failures they may see;
 * history: the entries of the records written above, nothing else.
 
 A failure's ``repeat_of_id`` that points at a failure they may not see is written as ``null``, so
@@ -30,6 +33,7 @@ from lessonloop.access.policy import (
     visible_actions_clause,
     visible_assumptions_clause,
     visible_experiments_clause,
+    visible_failure_ids,
     visible_failures_clause,
     visible_lessons_clause,
     visible_notes_clause,
@@ -40,18 +44,44 @@ from lessonloop.access.policy import (
 from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action
 from lessonloop.coaching.models import CoachingNote, DevelopmentPlan
+from lessonloop.discussion.models import Attachment, Comment, FailureLink, TimelineEntry
 from lessonloop.escalations.models import Escalation
 from lessonloop.experiments.models import Experiment, Observation
 from lessonloop.failures.models import Failure
 from lessonloop.lessons.models import Lesson
 from lessonloop.people.models import Membership, Person, Team
-from lessonloop.reviews.models import Assumption, Review
+from lessonloop.reviews.models import Assumption, Review, ReviewTemplate
 from lessonloop.store.history import HistoryEntry
 
 # Record types whose rows every signed-in person may see.
-_OPEN: dict[str, Any] = {"person": Person, "team": Team, "membership": Membership}
+_OPEN: dict[str, Any] = {
+    "person": Person,
+    "team": Team,
+    "membership": Membership,
+    "review_template": ReviewTemplate,  # anyone signed in may read the templates
+}
 # Record types never exported for a person.
 _NEVER = frozenset({"account", "api_token"})
+
+
+def visible_comments_clause(viewer: Viewer) -> ColumnElement[bool]:
+    """Comments on a record ``viewer`` may see (the record's own rule)."""
+    lesson = aliased(Lesson)
+    return or_(
+        and_(Comment.failure_id.is_not(None), Comment.failure_id.in_(visible_failure_ids(viewer))),
+        and_(
+            Comment.review_id.is_not(None),
+            Comment.review_id.in_(select(Review.id).where(visible_reviews_clause(viewer))),
+        ),
+        and_(
+            Comment.action_id.is_not(None),
+            Comment.action_id.in_(select(Action.id).where(visible_actions_clause(viewer))),
+        ),
+        and_(
+            Comment.lesson_id.is_not(None),
+            Comment.lesson_id.in_(select(lesson.id).where(visible_lessons_clause(viewer, lesson))),
+        ),
+    )
 
 
 @dataclass
@@ -102,6 +132,11 @@ class ExportScope:
                 ),
                 "coaching_note": (CoachingNote, visible_notes_clause(v)),
                 "development_plan": (DevelopmentPlan, visible_plan),
+                # the discussion: comments by their record's rule; the rest by their failure's
+                "comment": (Comment, visible_comments_clause(v)),
+                "timeline_entry": (TimelineEntry, TimelineEntry.failure_id.in_(visible_failure_ids(v))),
+                "failure_link": (FailureLink, FailureLink.failure_id.in_(visible_failure_ids(v))),
+                "attachment": (Attachment, Attachment.failure_id.in_(visible_failure_ids(v))),
             }
         )
         return out

@@ -85,6 +85,9 @@ class Review(Record, Base):
     contributing_factors: Mapped[list[str]] = mapped_column(JSON, default=list)
     held_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Answers to the extra questions of the review template of the failure's kind, by question key
+    # (text, a list of texts, or a timeline of {"time", "text"}): reviews/templates.py.
+    extra_answers: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     # Blame-language findings in the answers, kept by the coach's flush hook (signals/annotate.py)
     # so the metrics read a column instead of re-reading every review.
     blame_findings: Mapped[int] = mapped_column(Integer, default=0)
@@ -103,6 +106,35 @@ class Review(Record, Base):
                 self.root_cause,
                 self.gap_justification,
                 *self.contributing_factors,
+                *_extra_texts(self.extra_answers),
             ]
         )
         return self.root_cause[:300], body
+
+
+def _extra_texts(answers: dict[str, object] | None) -> list[str]:
+    """The extra answers' words, for the search index."""
+    out: list[str] = []
+    for value in (answers or {}).values():
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, dict):
+                out.append(" ".join(str(v) for v in item.values()))
+            elif item:
+                out.append(str(item))
+    return out
+
+
+class ReviewTemplate(Record, Base):
+    """An org admin's review template for one failure kind: the extra questions its reviews ask
+    (after the three diagnostic questions). A kind without a row uses the code's default."""
+
+    __tablename__ = "review_templates"
+    __record_type__ = "review_template"
+
+    kind: Mapped[str] = mapped_column(String(32), unique=True)
+    # Ordered: [{"key", "label", "help", "type", "required", "max_items"}, ...]
+    questions: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+
+    def history_label(self) -> str:
+        return f"review template for {self.kind}"

@@ -39,6 +39,7 @@ from lessonloop.reviews.models import (
     ReviewStatus,
     review_assumptions,
 )
+from lessonloop.reviews.templates import apply_extra_answers, missing_extra
 from lessonloop.store.base import utcnow
 from lessonloop.store.crud import get_or_404
 
@@ -56,6 +57,7 @@ ANSWER_FIELDS = frozenset(
         "gap_type",
         "gap_justification",
         "contributing_factors",
+        "extra_answers",
         "held_at",
         "reviewers",
         "assumptions",
@@ -160,6 +162,54 @@ def update_review(
     review = _editable_review(session, review_id, viewer)
     if review.status == ReviewStatus.completed.value:
         raise Conflict(f"review {review.id} is completed; reopen the failure to change it", field="status")
+    _apply_answers(session, review, answers, viewer=viewer)
+    session.flush()
+    return review
+
+
+#: What a completed review's correction may change (its actions are edited on their own).
+REVISABLE_FIELDS = frozenset(
+    {
+        "assumption_text",
+        "evidence",
+        "what_changed",
+        "root_cause",
+        "gap_type",
+        "gap_justification",
+        "contributing_factors",
+        "extra_answers",
+        "held_at",
+    }
+)
+
+
+def revise_review(
+    session: Session, review_id: int | str, answers: Mapping[str, Any], *, viewer: Actor
+) -> Review:
+    """Correct a *completed* review: its answers, root cause, gap type and justification, and when
+    it was held (a back-fill). Whoever may change the failure may (403 otherwise). The review
+    stays complete, so no answer it needs may be emptied; the change lands in its history and the
+    coach's stored findings are recomputed on flush (:mod:`lessonloop.signals.annotate`)."""
+    review = _editable_review(session, review_id, viewer)
+    if review.status != ReviewStatus.completed.value:
+        raise Conflict(f"review {review.id} is a draft; continue it instead", field="status")
+    unknown = set(answers) - REVISABLE_FIELDS
+    if unknown:
+        raise Invalid("cannot be changed on a completed review", field=sorted(unknown)[0])
+    _apply_answers(session, review, answers, viewer=viewer)
+    missing = [m for m in missing_for_completion(session, review, viewer=viewer) if m[0] != "primary_action"]
+    if missing:
+        field, message = missing[0]
+        raise Invalid(f"a completed review needs it: {message}", field=field)
+    if review.held_at is None:
+        raise Invalid("a completed review needs it: when was it held?", field="held_at")
+    if review.held_at > utcnow():
+        raise Invalid("must not be in the future", field="held_at")
+    session.flush()
+    return review
+
+
+def _apply_answers(session: Session, review: Review, answers: Mapping[str, Any], *, viewer: Actor) -> None:
     unknown = set(answers) - ANSWER_FIELDS
     if unknown:
         raise Invalid("is not a review field", field=sorted(unknown)[0])
@@ -172,6 +222,8 @@ def update_review(
             review.gap_justification = _one_line(value)
         elif key == "contributing_factors":
             review.contributing_factors = _factors(value)
+        elif key == "extra_answers":
+            apply_extra_answers(session, review, value, viewer=viewer)
         elif key == "held_at":
             review.held_at = as_datetime(value, key) if value not in (None, "") else None
         elif key == "reviewers":
@@ -182,8 +234,6 @@ def update_review(
                 record_assumption(session, s, status=AssumptionStatus.failed.value, viewer=viewer)
                 for s in _strings(value)
             ]
-    session.flush()
-    return review
 
 
 def _one_line(value: Any) -> str:
@@ -243,6 +293,7 @@ def complete_review(session: Session, review_id: int | str, *, viewer: Actor) ->
     if review.status == ReviewStatus.completed.value:
         raise Conflict(f"review {review.id} is already completed", field="status")
     missing = missing_for_completion(session, review, viewer=viewer)
+    missing += missing_extra(session, review, viewer=viewer)  # the template's required questions
     if missing:
         field, message = missing[0]
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
@@ -278,7 +329,7 @@ def conduct_review(
 def _action_from_spec(
     session: Session, review: Review, spec: Mapping[str, Any], *, primary: bool, offset: int, viewer: Actor
 ) -> Action:
-    allowed = {"title", "owner", "due_date", "review_date"}
+    allowed = {"title", "owner", "due_date", "review_date", "backfill"}
     unknown = set(spec) - allowed
     if unknown:
         raise Invalid("is not an action field", field=sorted(unknown)[0])
@@ -290,6 +341,7 @@ def _action_from_spec(
         "due_date": spec.get("due_date"),
         "review_date": spec.get("review_date"),
         "review_offset_days": offset,
+        "backfill": bool(spec.get("backfill", False)),
     }
     if not primary:
         return add_action(session, **fields, viewer=viewer)

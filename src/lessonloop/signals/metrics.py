@@ -6,10 +6,12 @@ Per team and per month (the month a failure was detected, or an action was due):
 - ``lessons_not_implemented``: repeats detected after the failure they repeat, or any earlier
   failure up its chain of repeats, had a published lesson or a done corrective action (the
   lesson or the fix existed; practice did not change).
-- ``median_hours_to_review``: detection → completed review (rapid post-mortems).
+- ``median_hours_to_review``: detection → the completed review, held (its ``held_at``, which a
+  back-filled review sets to when it really happened; else ``completed_at``) (rapid post-mortems).
 - ``actions_late`` / ``overdue_share`` / ``median_days_overdue`` (action drift): of the actions
   due that month (up to today), those that *drifted* (:func:`drifted`: overdue on some day up to
-  today, i.e. still overdue or closed, done or dropped, after their due date), their share, and
+  today, i.e. still overdue or closed, done or dropped, after their due date; the closing day is
+  ``closed_at``, which a back-filled done date sets), their share, and
   how late the still-overdue ones are today. ``actions_overdue`` is the part still overdue today
   (``actions.models.overdue_clause``): the same actions the overdue lists show.
 - ``mean_specificity``: the 0–100 specificity (:mod:`lessonloop.signals.specificity`) of the
@@ -310,7 +312,8 @@ def compute_metrics(
         select(
             Failure.team_id,
             month,
-            sql.hours_between(Failure.detected_at, Review.completed_at),
+            # When the review was held (back-filled with ``held_at``), else when it was recorded.
+            sql.hours_between(Failure.detected_at, func.coalesce(Review.held_at, Review.completed_at)),
             Review.gap_type,
             Review.blame_findings,
         )

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from lessonloop import limits
-from lessonloop.fields import Ref, ShortText
+from lessonloop.fields import Ref, ShortText, Text
 
 CoachText = Annotated[str, StringConstraints(max_length=limits.COACH_TEXT_MAX)]
 
@@ -43,7 +43,9 @@ class FindSimilar(BaseModel):
     """The failure to compare: its title, text and known labels."""
 
     model_config = ConfigDict(extra="forbid", title="SimilarIn")
-    title: str = Field(min_length=1, max_length=limits.TITLE_MAX, description="What went wrong, in one line.")
+    title: Text = Field(
+        min_length=1, max_length=limits.TITLE_MAX, description="What went wrong, in one line."
+    )
     text: str = Field(default="", max_length=limits.LONG_TEXT_MAX, description="What happened.")
     labels: list[ShortText] = Field(
         default=[], max_length=limits.LABELS_MAX, description="Known labels (they help the ranking)."

@@ -872,7 +872,7 @@ def _details(session: Session, ids: Sequence[int]) -> tuple[dict[int, str], dict
     for fid, title in session.execute(
         select(lesson_failures.c.failure_id, Lesson.title)
         .join(Lesson, Lesson.id == lesson_failures.c.lesson_id)
-        .where(lesson_failures.c.failure_id.in_(ids))
+        .where(lesson_failures.c.failure_id.in_(ids), Lesson.retracted_at.is_(None))
         .order_by(Lesson.id)
     ):
         lessons[int(fid)].append(title)

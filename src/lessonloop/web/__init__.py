@@ -24,30 +24,40 @@ def build_router() -> APIRouter:
         auth,
         coaching,
         directory,
+        discussion,
         documents,
+        editing,
         failures,
         followthrough,
         home,
         insights,
         lessons,
         notifications,
+        reflections,
         review,
+        review_templates,
+        revising,
     )
 
     router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
     for module in (
         auth,
         home,
+        editing,
+        revising,
         failures,
         review,
+        review_templates,
         actions,
         lessons,
         insights,
         directory,
         documents,
+        discussion,
         coaching,
         followthrough,
         notifications,
+        reflections,
     ):
         router.include_router(module.router)
     return router

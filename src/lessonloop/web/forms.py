@@ -2,8 +2,11 @@
 
 Form fields are named after the service arguments (``title``, ``owner``, ``due_date`` …), so a
 :class:`~lessonloop.errors.LessonloopError` whose ``field`` names one of them is shown beside
-that field, with every typed value kept. An error about something the form does not have is
-shown above the form (or, for a record one may not see, becomes the 404 page).
+that field, with every typed value kept. A refused command
+(:class:`~lessonloop.errors.InvalidFields`, from :func:`lessonloop.fields.parse_command`) shows
+every field's refusal at once. An error about something the form does not have is shown above
+the form, named by its label (``labels``; else the name in words: never ``detected_at``), or, for
+a record one may not see, becomes the 404 page.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from lessonloop.errors import LessonloopError, NotFound, PermissionDenied
+from lessonloop.errors import InvalidFields, LessonloopError, NotFound, PermissionDenied
 from lessonloop.web.security import CSRF_FIELD
 
 
@@ -28,8 +31,10 @@ class Form:
         values: Mapping[str, Any] | None = None,
         *,
         aliases: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         self.fields = tuple(fields)
+        self.labels = dict(labels or {})
         self.values: dict[str, Any] = dict(values or {})
         self.errors: dict[str, str] = {}
         self.message: str | None = None
@@ -44,6 +49,7 @@ class Form:
         *,
         lists: Iterable[str] = (),
         aliases: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> Form:
         names = tuple(fields)
         multi = set(lists)
@@ -55,7 +61,7 @@ class Form:
                 raw = data.get(name)
                 values[name] = "" if raw is None or not isinstance(raw, str) else raw
         values.pop(CSRF_FIELD, None)
-        return cls(names, values, aliases=aliases)
+        return cls(names, values, aliases=aliases, labels=labels)
 
     @property
     def ok(self) -> bool:
@@ -86,6 +92,18 @@ class Form:
     def error(self, name: str) -> str:
         return self.errors.get(name, "")
 
+    def label(self, name: str) -> str:
+        """What the page calls field ``name``: its label, else its name in words."""
+        name = self.aliases.get(name, name)
+        if name in self.labels:
+            return self.labels[name]
+        words = name.replace("_", " ").replace(".", " ").strip()
+        return words[:1].upper() + words[1:]
+
+    def error_list(self) -> list[tuple[str, str, str]]:
+        """Every field error as (field, label, message), in the form's field order."""
+        return [(n, self.label(n), self.errors[n]) for n in self.fields if n in self.errors]
+
     def add_error(self, name: str, message: str) -> None:
         if name in self.fields:
             self.errors.setdefault(name, message)
@@ -93,13 +111,17 @@ class Form:
             self.message = message
 
     def fail(self, exc: LessonloopError) -> None:
-        """Show ``exc`` beside its field, or above the form when the form has no such field."""
-        name = self.aliases.get(exc.field or "", exc.field or "")
-        if name and name in self.fields:
-            self.errors.setdefault(name, exc.message)
-        else:
-            self.message = str(exc) if exc.field and exc.field != "status" else exc.message
-            self.message_field = exc.field
+        """Show ``exc`` beside its field, or above the form when the form has no such field; a
+        refused command shows every field's refusal at once."""
+        refusals = exc.errors if isinstance(exc, InvalidFields) else {exc.field or "": exc.message}
+        for field, message in (refusals or {exc.field or "": exc.message}).items():
+            name = self.aliases.get(field, field)
+            if name and name in self.fields:
+                self.errors.setdefault(name, message)
+            elif self.message is None:
+                named = field and field != "status"
+                self.message = f"{self.label(field)}: {message}" if named else message
+                self.message_field = field or None
 
     @contextmanager
     def attempt(self, session: Session) -> Iterator[None]:

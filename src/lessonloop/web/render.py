@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from lessonloop.failures.models import KIND_LABELS, FailureKind
+from lessonloop.textrender import render_markdown
 from lessonloop.web.security import expected_csrf, is_https
 
 FLASH_COOKIE = "lessonloop_flash"
@@ -57,6 +58,11 @@ def _number(value: Any) -> str:
     return f"{number:g}"
 
 
+def _markdown(value: Any) -> Markup:
+    """People's text (Markdown) as sanitised HTML: the same HTML as in e-mails and exports."""
+    return Markup(render_markdown(None if value is None else str(value)))
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -69,6 +75,7 @@ def environment() -> Environment:
     env.filters.update(
         date=_date, datetime=_datetime, pct=_pct, days_late=_days_late, kind=_kind, number=_number
     )
+    env.filters["markdown"] = _markdown
     env.globals["kinds"] = [(k.value, KIND_LABELS[k]) for k in FailureKind]
     return env
 

@@ -15,18 +15,26 @@ import logging
 import threading
 
 from lessonloop.notifications.config import WorkerConfig
+from lessonloop.store.base import utcnow
 from lessonloop.store.engine import Database
-from lessonloop.worker.runner import run_forever
+from lessonloop.worker.runner import Clock, PassReport, run_forever
 
 log = logging.getLogger(__name__)
 
 
 class BackgroundWorker:
-    """Runs worker passes on a daemon thread until :meth:`stop`."""
+    """Runs worker passes on a daemon thread until :meth:`stop`.
 
-    def __init__(self, db: Database, config: WorkerConfig) -> None:
+    ``clock`` gives each pass its ``now`` (default: the real time); a test injects a fixed one
+    and waits for the first pass with :meth:`wait_for_passes` — no sleeping, no wall clock.
+    """
+
+    def __init__(self, db: Database, config: WorkerConfig, *, clock: Clock = utcnow) -> None:
         self.config = config
+        self.clock = clock
         self._stop = threading.Event()
+        self._passed = threading.Condition()
+        self.passes = 0  # finished passes (one that failed as a whole is not counted)
         self._thread = threading.Thread(target=self._run, args=(db,), name="lessonloop-worker", daemon=True)
 
     @property
@@ -40,7 +48,17 @@ class BackgroundWorker:
     def _run(self, db: Database) -> None:
         # run_forever installs no signal handlers off the main thread: the server owns SIGTERM
         # and stops us through the lifespan; a failing pass is logged and the next one runs.
-        run_forever(db, config=self.config, stop=self._stop)
+        run_forever(db, config=self.config, clock=self.clock, stop=self._stop, on_pass=self._count)
+
+    def _count(self, _report: PassReport) -> None:
+        with self._passed:
+            self.passes += 1
+            self._passed.notify_all()
+
+    def wait_for_passes(self, n: int = 1, timeout: float = 60.0) -> bool:
+        """Block until ``n`` passes have finished (True) or ``timeout`` seconds went by (False)."""
+        with self._passed:
+            return self._passed.wait_for(lambda: self.passes >= n, timeout)
 
     def stop(self) -> bool:
         """Ask the passes to end (in-flight sends finish, unstarted claims go back) and wait up

@@ -1,6 +1,9 @@
 """The built-in jobs. Each finds its triggers by date and enqueues with a key naming the event,
 so running it again (a restart, a second worker, a pass every minute) sends nothing twice.
 
+Each also names the record (``record_id``): the text stored here is only the fallback, the one
+sent and shown is rebuilt from the record at that moment (:mod:`lessonloop.worker.sendtime`).
+
 Triggers older than ``catch_up_days`` are ignored: a worker started for the first time on a
 year of history does not flood everyone with last spring's reminders.
 """
@@ -89,6 +92,7 @@ def action_reminders(ctx: JobContext) -> str:
             subject=subject,
             body_text=body,
             dedupe_key=key,
+            record_id=action.id,
             now=ctx.now,
             viewer=ctx.actor,
         ):
@@ -126,6 +130,7 @@ def review_checks(ctx: JobContext) -> str:
             subject=subject,
             body_text=body,
             dedupe_key=f"review-check:action:{action.id}:{action.review_date.isoformat()}",
+            record_id=action.id,
             now=ctx.now,
             viewer=ctx.actor,
         ):
@@ -164,6 +169,7 @@ def experiment_ends(ctx: JobContext) -> str:
             subject=subject,
             body_text=body,
             dedupe_key=f"experiment-end:experiment:{experiment.id}:{experiment.end_date.isoformat()}",
+            record_id=experiment.id,
             now=ctx.now,
             viewer=ctx.actor,
         ):
@@ -198,7 +204,8 @@ def reflection_sessions(ctx: JobContext) -> str:
             failure.detected_at.date() + dt.timedelta(days=ctx.config.reflection_within_days), ctx.today
         )
         # Only someone who may see the failure runs (and hears of) it: the title names the failure.
-        facilitator = propose_session(ctx.session, failure, when=when, viewer=ctx.actor).facilitator_id
+        proposed = propose_session(ctx.session, failure, when=when, viewer=ctx.actor)
+        facilitator = proposed.facilitator_id
         made += 1
         if facilitator is not None:
             enqueue(
@@ -212,6 +219,7 @@ def reflection_sessions(ctx: JobContext) -> str:
                     f"Run the review: lessonloop review {failure.id}"
                 ),
                 dedupe_key=f"reflection:failure:{failure.id}",
+                record_id=proposed.id,
                 now=ctx.now,
                 viewer=ctx.actor,
             )

@@ -3,8 +3,9 @@
 * ``JobRun``: one row per (job, period) for jobs that run daily or weekly, written in the same
   transaction as the job's work, so a period's run happens once even with several workers.
 * ``ActionCheck``: the owner's answer to "did this work?" on an action's review date.
-* ``ReflectionSession``: a proposed session to reflect on a high/critical failure, with a date
-  (shown in calendars).
+* ``ReflectionSession``: a session to reflect on a high/critical failure, with a date (shown in
+  calendars), proposed by the worker or scheduled by hand, then held, with notes. Its service is
+  :mod:`lessonloop.reflections.service`.
 """
 
 from __future__ import annotations
@@ -70,3 +71,8 @@ class ReflectionSession(Record, Base):
     title: Mapped[str] = mapped_column(String(400))
     scheduled_for: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default=ReflectionStatus.proposed.value)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    held_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    def history_label(self) -> str:
+        return f"reflection session {self.id} on failure {self.failure_id}"

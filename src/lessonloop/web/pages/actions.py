@@ -20,6 +20,7 @@ from lessonloop.access.policy import can_work_on_action
 from lessonloop.actions.models import Action
 from lessonloop.actions.schemas import CompleteAction, DropAction
 from lessonloop.actions.service import complete_action, drop_action, get_action, list_actions
+from lessonloop.discussion.service import comments_section
 from lessonloop.experiments.schemas import AddExperiment, RecordObservation
 from lessonloop.experiments.service import (
     add_experiment,
@@ -35,6 +36,7 @@ from lessonloop.people.models import Person
 from lessonloop.web.charts import observations_chart
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute, safe_next
 from lessonloop.web.forms import Form as PageForm
+from lessonloop.web.pages.experiment_forms import experiment_edit_form, observation_edit_form
 from lessonloop.web.pages.failures import EXPERIMENT_FIELDS, failure_page
 from lessonloop.web.render import markup, set_flash
 from lessonloop.worker.checks import checks_for, latest_checks, record_check
@@ -167,13 +169,15 @@ def _back(ctx: Ctx, data_next: str, default: str) -> str:
 
 @router.post("/actions/{action_id}/done")
 def action_done(ctx: SignedIn, action_id: int, data: Form) -> Response:
-    form = PageForm.posted(data, ("evidence", "next", "scope"))
+    form = PageForm.posted(data, ("evidence", "done_at", "next", "scope"))
     with form.attempt(ctx.session):
-        done = parse_command(CompleteAction, {"evidence": form.text("evidence")})
+        done = parse_command(
+            CompleteAction, {"evidence": form.text("evidence"), "done_at": form.text("done_at")}
+        )
         action = complete_action(ctx.session, action_id, **done.model_dump(), viewer=ctx.viewer)
     htmx = ctx.request.headers.get("hx-request") == "true"
     if not form.ok:
-        message = form.error("evidence") or form.message or "not done"
+        message = form.error("evidence") or form.error("done_at") or form.message or "not done"
         if htmx:
             card = _card(ctx, get_action(ctx.session, action_id, viewer=ctx.viewer), error=message)
             return ctx.page("actions/_card.html", card=card, scope=form.text("scope"), worked_options=WORKED)
@@ -205,6 +209,7 @@ def _action_page(ctx: Ctx, action_id: int, *, status_code: int = 200, card: Card
         card=card or _card(ctx, action),
         history=history,
         scope="",
+        comments=comments_section(ctx.session, target="action", target_id=action.id, viewer=ctx.viewer),
         worked_options=WORKED,
     )
 
@@ -285,7 +290,17 @@ def experiment_list(ctx: SignedIn) -> Response:
     return ctx.page("experiments/list.html", nav="experiments", rows=rows)
 
 
-def _experiment_page(ctx: Ctx, experiment_id: int, form: PageForm, *, status_code: int = 200) -> Response:
+def _experiment_page(
+    ctx: Ctx,
+    experiment_id: int,
+    form: PageForm,
+    *,
+    status_code: int = 200,
+    edit_form: PageForm | None = None,
+    observation_form: tuple[int, PageForm] | None = None,
+) -> Response:
+    """The experiment's page; ``edit_form`` / ``observation_form`` (an observation id and its
+    form) bring back a refused correction with its errors (``web.pages.revising``)."""
     experiment = get_experiment(ctx.session, experiment_id, viewer=ctx.viewer)
     action = get_action(ctx.session, experiment.action_id, viewer=ctx.viewer)
     failure = get_visible_failure(ctx.session, action.failure_id, ctx.viewer)
@@ -308,6 +323,14 @@ def _experiment_page(ctx: Ctx, experiment_id: int, form: PageForm, *, status_cod
         can_run=can_work_on_action(ctx.viewer, action, failure),
         chart=markup(chart) if ordered else None,
         form=form,
+        edit_form=edit_form or experiment_edit_form(experiment),
+        observation_forms={
+            o.id: observation_form[1]
+            if observation_form is not None and observation_form[0] == o.id
+            else observation_edit_form(o)
+            for o in ordered
+        },
+        open_observation=observation_form[0] if observation_form is not None else None,
     )
 
 

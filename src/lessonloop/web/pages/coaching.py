@@ -31,6 +31,7 @@ from lessonloop.web.render import set_flash
 router = APIRouter(route_class=WebRoute)
 
 NOTE_FIELDS = ("subject", "body", "next")
+NOTE_LABELS = {"subject": "For", "body": "Note"}
 
 
 def _coaching_page(ctx: Ctx, form: PageForm, *, status_code: int = 200) -> Response:
@@ -54,12 +55,12 @@ def _coaching_page(ctx: Ctx, form: PageForm, *, status_code: int = 200) -> Respo
 
 @router.get("/coaching")
 def coaching(ctx: SignedIn) -> Response:
-    return _coaching_page(ctx, PageForm(NOTE_FIELDS))
+    return _coaching_page(ctx, PageForm(NOTE_FIELDS, labels=NOTE_LABELS))
 
 
 @router.post("/coaching/notes")
 def note_write(ctx: SignedIn, data: Form) -> Response:
-    form = PageForm.posted(data, NOTE_FIELDS)
+    form = PageForm.posted(data, NOTE_FIELDS, labels=NOTE_LABELS)
     with form.attempt(ctx.session):
         command = parse_command(
             WriteNote, {"subject": form.text("subject") or None, "body": form.text("body")}

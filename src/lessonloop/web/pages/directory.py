@@ -13,7 +13,12 @@ from lessonloop.actions.service import list_actions
 from lessonloop.coaching.service import notes_visible_to, plans_visible_to, teams_led_over
 from lessonloop.failures.service import list_failures
 from lessonloop.followthrough.digests import may_read_digest
-from lessonloop.followthrough.recognition import KIND_HELP, counts_by_kind, list_recognitions
+from lessonloop.followthrough.recognition import (
+    KIND_HELP,
+    can_change_recognition,
+    counts_by_kind,
+    list_recognitions,
+)
 from lessonloop.lessons.service import list_lessons
 from lessonloop.people.service import get_person, get_team, list_people, list_teams
 from lessonloop.store.base import utcnow
@@ -42,6 +47,8 @@ def _recognition(ctx: Ctx, rows: list[Any], form: PageForm) -> dict[str, Any]:
         "recognition_counts": counts_by_kind(rows),
         "recognition_kinds": list(KIND_HELP.items()),
         "recognition_form": form,
+        # Its author or an org admin may correct or delete one (web.pages.followthrough).
+        "recognition_changeable": {r.id for r in rows if can_change_recognition(ctx.viewer, r)},
     }
 
 

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from lessonloop.actions.schemas import AddAction
 from lessonloop.actions.service import add_action
+from lessonloop.discussion.service import failure_discussion
 from lessonloop.escalations.service import EscalationPolicy
 from lessonloop.failures.models import Failure, FailureStatus, Severity, Visibility
 from lessonloop.failures.page import failure_page as failure_page_data
@@ -46,7 +47,21 @@ LOG_FIELDS = (
     "occurred_at",
     "detected_at",
 )
-ACTION_FIELDS = ("title", "owner", "due_date", "review_date")
+#: The log form's labels: beside each field and in the list of what to correct.
+LOG_LABELS = {
+    "title": "What went wrong, in one line",
+    "observation": "What happened",
+    "kind": "Kind",
+    "severity": "Severity",
+    "visibility": "Who may see it",
+    "team": "Team",
+    "people": "People involved",
+    "labels": "Labels",
+    "impact": "Impact",
+    "occurred_at": "Happened on",
+    "detected_at": "Noticed on",
+}
+ACTION_FIELDS = ("title", "owner", "due_date", "review_date", "backfill")
 EXPERIMENT_FIELDS = ("hypothesis", "metric", "comparator", "threshold", "start_date", "end_date")
 PLAN_FIELDS = ("person", "goals", "support", "review_date")
 REVISE_FIELDS = ("checklist", "items", "reason")
@@ -103,7 +118,8 @@ def failure_new(ctx: SignedIn) -> Response:
     teams = ctx.viewer.teams()
     form = PageForm(
         LOG_FIELDS,
-        {
+        labels=LOG_LABELS,
+        values={
             "kind": "other",
             "severity": "medium",
             "visibility": "team",
@@ -116,7 +132,7 @@ def failure_new(ctx: SignedIn) -> Response:
 
 @router.post("/failures")
 def failure_create(ctx: SignedIn, data: Form) -> Response:
-    form = PageForm.posted(data, LOG_FIELDS)
+    form = PageForm.posted(data, LOG_FIELDS, labels=LOG_LABELS)
     viewer = ctx.viewer
     with form.attempt(ctx.session):
         command = parse_command(
@@ -249,6 +265,7 @@ def failure_page(
         },
         workable=page.workable,
         can_edit=page.can_edit,
+        history=page.history,
         similar=page.similar,
         suggested=page.suggested,
         overlap=page.overlap,
@@ -258,6 +275,7 @@ def failure_page(
         forms=defaults,
         experiment_action=experiment_action,
         team_options=[(t.id, t.name) for t in list_teams(s, viewer=ctx.viewer)],
+        discussion=failure_discussion(s, failure.id, viewer=ctx.viewer),
         **changes,
     )
 
@@ -312,6 +330,7 @@ def failure_add_action(ctx: SignedIn, failure_id: int, data: Form) -> Response:
                 "owner": form.text("owner") or None,
                 "due_date": form.text("due_date"),
                 "review_date": form.text("review_date"),
+                "backfill": form.text("backfill") == "yes",
             },
         )
         review = review_for_failure(ctx.session, failure_id, viewer=ctx.viewer)

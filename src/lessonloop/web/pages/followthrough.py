@@ -4,10 +4,11 @@
   viewer may see) that shaped it; add one (version 1). ``/checklists/{id}``: its versions — who,
   when, why, which failure prompted it — and a diff between any two.
 * ``/guardrails``: state (active, expiring, expired — needs a decision — or retired), owner,
-  team, expiry and the failure behind it; renew or retire (the owner, a lead or admin of its
-  team, an org admin); add one.
+  team, expiry and the failure behind it; renew, retire or edit (the owner, a lead or admin of
+  its team, an org admin); add one.
 * From a failure's page after a process or context gap: revise a checklist or add a guardrail
-  *because of* that failure. From a person's or team's page: recognise someone.
+  *because of* that failure. From a person's or team's page: recognise someone; the one who
+  gave a recognition (or an org admin) corrects or deletes it there.
 
 The rules (a revision names its failure, a guardrail is short-term, nobody recognises
 themselves, visibility of the failures they point at) are in :mod:`lessonloop.followthrough`.
@@ -21,6 +22,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
+from lessonloop.fields import parse_command
 from lessonloop.followthrough.checklists import (
     create_checklist,
     diff_versions,
@@ -34,6 +36,8 @@ from lessonloop.followthrough.checklists import (
 from lessonloop.followthrough.guardrails import (
     add_guardrail,
     can_decide,
+    edit_guardrail,
+    get_guardrail,
     guardrail_out,
     list_guardrails,
     renew_guardrail,
@@ -41,9 +45,10 @@ from lessonloop.followthrough.guardrails import (
     state_kind,
 )
 from lessonloop.followthrough.models import ChecklistKind
-from lessonloop.followthrough.recognition import recognise
+from lessonloop.followthrough.recognition import delete_recognition, edit_recognition, recognise
+from lessonloop.followthrough.schemas import EditGuardrail, EditRecognition
 from lessonloop.people.service import get_team, list_people, list_teams
-from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute
+from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute, safe_next
 from lessonloop.web.forms import Form as PageForm
 from lessonloop.web.pages.directory import (
     RECOGNITION_ALIASES,
@@ -51,6 +56,7 @@ from lessonloop.web.pages.directory import (
     person_page,
     team_page,
 )
+from lessonloop.web.pages.editing import changed
 from lessonloop.web.pages.failures import GUARDRAIL_FIELDS, REVISE_FIELDS, failure_page, lines
 from lessonloop.web.render import set_flash
 
@@ -60,6 +66,7 @@ CHECKLIST_FIELDS = ("name", "kind", "items", "reason", "failure_id")
 NEW_GUARDRAIL_FIELDS = (*GUARDRAIL_FIELDS, "failure_id")
 RENEW_FIELDS = ("expires_on", "reason")
 RETIRE_FIELDS = ("reason",)
+EDIT_GUARDRAIL_FIELDS = ("title", "owner", "expires_on", "rollback_plan", "reason")
 # get_or_404 names a failure id that is not a number "id".
 FAILURE_ALIASES = {"id": "failure_id"}
 GUARDRAIL_TABS = (("", "In force or waiting"), ("expired", "Need a decision"), ("retired", "Retired"))
@@ -255,6 +262,7 @@ def _guardrails_page(
     for g in rows:
         decisions[f"renew-{g.id}"] = PageForm(RENEW_FIELDS, renew_default)
         decisions[f"retire-{g.id}"] = PageForm(RETIRE_FIELDS)
+        decisions[f"edit-{g.id}"] = PageForm(EDIT_GUARDRAIL_FIELDS, _guardrail_values(g))
     if posted is not None:
         what, guardrail_id, form = posted
         decisions[f"{what}-{guardrail_id}"] = form
@@ -320,6 +328,37 @@ def guardrail_renew(ctx: SignedIn, guardrail_id: int, data: Form) -> Response:
     return _redirect(ctx, f"/guardrails#guardrail-{guardrail_id}", message)
 
 
+def _guardrail_values(guardrail: Any) -> dict[str, Any]:
+    return {
+        "title": guardrail.title,
+        "owner": guardrail.owner.handle,
+        "expires_on": guardrail.expires_on.isoformat(),
+        "rollback_plan": guardrail.rollback_plan,
+        "reason": guardrail.reason,
+    }
+
+
+@router.post("/guardrails/{guardrail_id}/edit")
+def guardrail_edit(ctx: SignedIn, guardrail_id: int, data: Form) -> Response:
+    """Correct a guardrail: only the fields that differ are sent (one history row of changes)."""
+    guardrail = get_guardrail(ctx.session, guardrail_id, viewer=ctx.viewer)
+    form = PageForm.posted(data, EDIT_GUARDRAIL_FIELDS)
+    posted = {name: form.text(name) for name in EDIT_GUARDRAIL_FIELDS}
+    changes = changed(posted, _guardrail_values(guardrail))
+    with form.attempt(ctx.session):
+        command = parse_command(EditGuardrail, changes)
+        edit_guardrail(ctx.session, guardrail_id, command.changes(), viewer=ctx.viewer)
+    if not form.ok:
+        return _guardrails_page(ctx, status_code=422, posted=("edit", guardrail_id, form))
+    count = len(changes)
+    message = (
+        "Nothing changed."
+        if not count
+        else f"Guardrail saved: {count} field{'s' if count != 1 else ''} changed."
+    )
+    return _redirect(ctx, f"/guardrails#guardrail-{guardrail_id}", message)
+
+
 @router.post("/guardrails/{guardrail_id}/retire")
 def guardrail_retire(ctx: SignedIn, guardrail_id: int, data: Form) -> Response:
     form = PageForm.posted(data, RETIRE_FIELDS)
@@ -331,3 +370,26 @@ def guardrail_retire(ctx: SignedIn, guardrail_id: int, data: Form) -> Response:
     if not form.ok:
         return _guardrails_page(ctx, status_code=422, posted=("retire", guardrail_id, form))
     return _redirect(ctx, "/guardrails", message)
+
+
+# -- correcting a recognition ---------------------------------------------------------------------
+
+
+@router.post("/recognitions/{recognition_id}/edit")
+def recognition_edit(ctx: SignedIn, recognition_id: int, data: Form) -> Response:
+    """Its author or an org admin corrects the note (403 for others, 404 if hidden)."""
+    form = PageForm.posted(data, ("note", "next"))
+    back = safe_next(form.text("next"), "/")
+    with form.attempt(ctx.session):
+        command = parse_command(EditRecognition, {"note": form.text("note")})
+        edit_recognition(ctx.session, recognition_id, note=command.note, viewer=ctx.viewer)
+    problems = "; ".join(f"{label}: {message}" for _, label, message in form.error_list())
+    return _redirect(ctx, back, "Recognition corrected." if form.ok else str(form.message or problems))
+
+
+@router.post("/recognitions/{recognition_id}/delete")
+def recognition_delete(ctx: SignedIn, recognition_id: int, data: Form) -> Response:
+    """Its author or an org admin deletes it (the history keeps what it said)."""
+    form = PageForm.posted(data, ("next",))
+    delete_recognition(ctx.session, recognition_id, viewer=ctx.viewer)
+    return _redirect(ctx, safe_next(form.text("next"), "/"), "Recognition deleted.")

@@ -2,6 +2,11 @@
 
 Everything here is computed by ``signals.metrics`` and ``escalations.service`` over what the
 signed-in person may see; the routes only read the query and choose the template.
+
+An escalation's form offers its owner as a choice among the people who may see it
+(``escalations.service.possible_owners``), and — to a lead or admin of its team or an org admin
+only (``may_choose_route``) — the HR business partner or employee assistance route, with the
+required reason and the person it concerns.
 """
 
 from __future__ import annotations
@@ -14,11 +19,24 @@ from starlette.responses import RedirectResponse, Response
 
 from lessonloop.coerce import as_datetime
 from lessonloop.errors import LessonloopError
-from lessonloop.escalations.models import ROUTE_LABELS, EscalationStatus, SupportRoute
+from lessonloop.escalations.models import (
+    CHOSEN_ROUTES,
+    ROUTE_LABELS,
+    Escalation,
+    EscalationStatus,
+    SupportRoute,
+)
 from lessonloop.escalations.schemas import UpdateEscalation
-from lessonloop.escalations.service import list_escalations, may_change_escalation, update_escalation
+from lessonloop.escalations.service import (
+    get_escalation,
+    list_escalations,
+    may_change_escalation,
+    may_choose_route,
+    possible_owners,
+    update_escalation,
+)
 from lessonloop.fields import parse_command
-from lessonloop.people.service import get_team, list_teams
+from lessonloop.people.service import get_team, list_people, list_teams
 from lessonloop.signals.metrics import compute_metrics, metrics_csv
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute
 from lessonloop.web.forms import Form as PageForm
@@ -27,7 +45,13 @@ from lessonloop.web.render import set_flash
 
 router = APIRouter(route_class=WebRoute)
 
-ESCALATION_FIELDS = ("status", "owner", "resolution")
+ESCALATION_FIELDS = ("status", "owner", "resolution", "support_route", "reason", "person")
+ESCALATION_LABELS = {
+    "owner": "Owner",
+    "support_route": "Support route",
+    "reason": "Why this route",
+    "person": "The person it concerns",
+}
 
 
 def _filters(ctx: Ctx, team: str, since: str, until: str) -> tuple[dict[str, Any], dict[str, str], str]:
@@ -58,6 +82,10 @@ def _page(
     result = compute_metrics(ctx.session, today=dt.date.today(), viewer=ctx.viewer, **kwargs)
     escalations = list_escalations(ctx.session, team_id=kwargs.get("team_id"), viewer=ctx.viewer)
     forms = forms or {}
+    changeable = {e.id for e in escalations if may_change_escalation(ctx.viewer, e)}
+    open_ones = [e for e in escalations if e.id in changeable and e.status != EscalationStatus.resolved.value]
+    choosers = {e.id for e in open_ones if may_choose_route(ctx.viewer, e)}
+    people = list_people(ctx.session, viewer=ctx.viewer) if choosers else []
     return ctx.page(
         "insights.html",
         nav="insights",
@@ -67,8 +95,18 @@ def _page(
         problem=problem,
         teams=list_teams(ctx.session, viewer=ctx.viewer),
         escalations=escalations,
-        escalation_forms={e.id: forms.get(e.id) or PageForm(ESCALATION_FIELDS) for e in escalations},
-        changeable={e.id for e in escalations if may_change_escalation(ctx.viewer, e)},
+        escalation_forms={e.id: forms.get(e.id) or _escalation_form(e) for e in escalations},
+        changeable=changeable,
+        owner_options={
+            e.id: [
+                (p.handle, f"{p.name} ({p.handle})")
+                for p in possible_owners(ctx.session, e.id, viewer=ctx.viewer)
+            ]
+            for e in open_ones
+        },
+        route_choosers=choosers,
+        chosen_route_options=[(r.value, ROUTE_LABELS[r]) for r in SupportRoute if r in CHOSEN_ROUTES],
+        people_options=[(str(p.id), f"{p.name} ({p.handle})") for p in people],
         route_labels={r.value: ROUTE_LABELS[r] for r in SupportRoute},
         statuses=[s.value for s in EscalationStatus],
         **metric_charts(ctx, result=result),
@@ -93,16 +131,38 @@ def insights_csv(ctx: SignedIn, team: str = "", since: str = "", until: str = ""
     )
 
 
+def _escalation_form(escalation: Escalation) -> PageForm:
+    return PageForm(
+        ESCALATION_FIELDS,
+        {
+            "owner": escalation.owner.handle if escalation.owner else "",
+            "person": str(escalation.person_id or ""),
+        },
+        labels=ESCALATION_LABELS,
+    )
+
+
 @router.post("/escalations/{escalation_id}")
 def escalation_update(ctx: SignedIn, escalation_id: int, data: Form) -> Response:
-    form = PageForm.posted(data, ESCALATION_FIELDS)
+    escalation = get_escalation(ctx.session, escalation_id, viewer=ctx.viewer)
+    current_owner = escalation.owner.handle if escalation.owner else ""
+    current_person = str(escalation.person_id or "")
+    form = PageForm.posted(data, ESCALATION_FIELDS, labels=ESCALATION_LABELS)
+    route = form.text("support_route")
     with form.attempt(ctx.session):
         command = parse_command(
             UpdateEscalation,
             {
                 "status": form.text("status") or None,
-                "owner": form.text("owner") or None,
+                # The select shows the current owner: only a different one is a re-assignment.
+                "owner": form.text("owner") if form.text("owner") not in ("", current_owner) else None,
                 "resolution": form.text("resolution") or None,
+                "support_route": route or None,
+                # Reason and person go with a chosen route only (the person is prefilled).
+                "reason": (form.text("reason") or None) if route else None,
+                "person": (form.text("person") or None)
+                if route and form.text("person") != current_person
+                else None,
             },
         )
         update_escalation(ctx.session, escalation_id, **command.model_dump(mode="json"), viewer=ctx.viewer)

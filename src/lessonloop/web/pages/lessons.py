@@ -6,6 +6,8 @@ from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
 from lessonloop.access.policy import can_edit_lesson, can_see_failure
+from lessonloop.access.scope import record_history
+from lessonloop.discussion.service import comments_section
 from lessonloop.failures.models import Failure
 from lessonloop.fields import parse_command
 from lessonloop.lessons.models import Lesson
@@ -23,23 +25,34 @@ router = APIRouter(route_class=WebRoute)
 LESSON_FIELDS = ("title", "learned", "changed", "failures", "audience", "publish")
 # get_or_404 names a bad failure id "failure_id" (or "id" when it is not a number).
 LESSON_ALIASES = {"failure_id": "failures", "id": "failures"}
+LESSON_LABELS = {
+    "title": "Title",
+    "learned": "What we learned",
+    "changed": "What we changed",
+    "failures": "Drawn from failures",
+    "audience": "Audience",
+    "publish": "Publish now",
+}
 
 
 @router.get("/lessons")
-def lesson_library(ctx: SignedIn, q: str = "") -> Response:
+def lesson_library(ctx: SignedIn, q: str = "", retracted: bool = False) -> Response:
     query = q.strip()[:200]
     snippets: dict[int, str] = {}
     lessons: list[Lesson]
     if query:
         hits = search(ctx.session, query, kinds=["lesson"], limit=50, viewer=ctx.viewer)
-        lessons = [get_lesson(ctx.session, h.record_id, viewer=ctx.viewer) for h in hits]
+        found = [get_lesson(ctx.session, h.record_id, viewer=ctx.viewer) for h in hits]
+        # Retracted lessons are listed under "Retracted" only (decision 38).
+        lessons = [lesson for lesson in found if (lesson.retracted_at is not None) == retracted]
         snippets = {h.record_id: h.snippet for h in hits}
     else:
-        lessons = list_lessons(ctx.session, page_size=200, viewer=ctx.viewer).items
+        lessons = list_lessons(ctx.session, retracted=retracted, page_size=200, viewer=ctx.viewer).items
     return ctx.page(
         "lessons/list.html",
         nav="lessons",
         q=query,
+        retracted=retracted,
         lessons=lessons,
         snippets=snippets,
         editable={lesson.id for lesson in lessons if can_edit_lesson(ctx.viewer, lesson)},
@@ -65,13 +78,20 @@ def _form_page(ctx: Ctx, form: PageForm, *, status_code: int = 200) -> Response:
 @router.get("/lessons/new")
 def lesson_new(ctx: SignedIn, failure: str = "") -> Response:
     return _form_page(
-        ctx, PageForm(LESSON_FIELDS, {"failures": failure, "audience": [str(t) for t in ctx.viewer.teams()]})
+        ctx,
+        PageForm(
+            LESSON_FIELDS,
+            {"failures": failure, "audience": [str(t) for t in ctx.viewer.teams()]},
+            labels=LESSON_LABELS,
+        ),
     )
 
 
 @router.post("/lessons")
 def lesson_create(ctx: SignedIn, data: Form) -> Response:
-    form = PageForm.posted(data, LESSON_FIELDS, lists=("audience",), aliases=LESSON_ALIASES)
+    form = PageForm.posted(
+        data, LESSON_FIELDS, lists=("audience",), aliases=LESSON_ALIASES, labels=LESSON_LABELS
+    )
     with form.attempt(ctx.session):
         command = parse_command(
             WriteLesson,
@@ -96,13 +116,25 @@ def lesson_create(ctx: SignedIn, data: Form) -> Response:
 
 @router.get("/lessons/{lesson_id}")
 def lesson_show(ctx: SignedIn, lesson_id: int) -> Response:
+    return lesson_page(ctx, lesson_id)
+
+
+def lesson_page(
+    ctx: Ctx, lesson_id: int, *, status_code: int = 200, retract_form: PageForm | None = None
+) -> Response:
+    """The lesson's page; ``retract_form`` brings back a refused retraction with its error
+    (``web.pages.revising``)."""
     lesson = get_lesson(ctx.session, lesson_id, viewer=ctx.viewer)
     return ctx.page(
         "lessons/show.html",
         nav="lessons",
+        status_code=status_code,
         lesson=lesson,
         linked=_linked(ctx, lesson),
         can_edit=can_edit_lesson(ctx.viewer, lesson),
+        retract_form=retract_form or PageForm(("reason",)),
+        history=record_history(ctx.session, lesson, viewer=ctx.viewer),
+        comments=comments_section(ctx.session, target="lesson", target_id=lesson.id, viewer=ctx.viewer),
     )
 
 

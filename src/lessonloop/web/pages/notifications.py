@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
 from lessonloop.notifications.models import Notification
-from lessonloop.notifications.service import list_for_person, mark_all_read, mark_read
+from lessonloop.notifications.service import Shown, current_for_person, mark_all_read, mark_read
 from lessonloop.web.context import Form, SignedIn, WebRoute, safe_next
 from lessonloop.web.forms import Form as PageForm
 from lessonloop.web.render import set_flash
@@ -23,15 +23,18 @@ LIMIT = 200
 _LINKS = (
     (re.compile(r"^(?:reminder|review-check):action:(\d+):"), "/actions/{}"),
     (re.compile(r"^experiment-end:experiment:(\d+):"), "/experiments/{}"),
-    (re.compile(r"^reflection:failure:(\d+)$"), "/failures/{}"),
+    (re.compile(r"^reflection:failure:(\d+)$"), "/failures/{}/reflection"),
     (re.compile(r"^escalation:"), "/insights"),
 )
 
 
 @dataclass
 class Row:
+    """One entry: its text as of now (``shown``), or why it is no longer needed."""
+
     notification: Notification
     link: str | None
+    shown: Shown | None = None
 
 
 def link_for(notification: Notification) -> str | None:
@@ -46,8 +49,8 @@ def link_for(notification: Notification) -> str | None:
 def notification_list(ctx: SignedIn, show: str = "all") -> Response:
     unread_only = show == "unread"
     rows = [
-        Row(n, link_for(n))
-        for n in list_for_person(
+        Row(s.notification, link_for(s.notification), s)
+        for s in current_for_person(
             ctx.session, ctx.person.id, unread=unread_only, limit=LIMIT, viewer=ctx.viewer
         )
     ]

@@ -23,6 +23,8 @@ from starlette.responses import RedirectResponse, Response
 
 from lessonloop.coerce import as_date
 from lessonloop.errors import Invalid, NotFound
+from lessonloop.failures.models import Failure
+from lessonloop.failures.service import get_failure
 from lessonloop.fields import lines_of, parse_command
 from lessonloop.people.service import list_people
 from lessonloop.reviews.models import GapType, Review
@@ -38,14 +40,30 @@ from lessonloop.reviews.service import (
     start_review,
     update_review,
 )
+from lessonloop.reviews.templates import template_for_failure
 from lessonloop.signals.coach import BLAME, Finding, coach_review, coach_text, score_action
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute
 from lessonloop.web.forms import Form as PageForm
+from lessonloop.web.pages import review_extra
 from lessonloop.web.render import set_flash
 
 router = APIRouter(route_class=WebRoute)
 
 QUESTIONS = dict(DIAGNOSTIC_QUESTIONS)
+#: What the wizard calls each field, in the list of what to correct (never ``what_changed``).
+LABELS = {
+    **{name: question.rstrip("?") for name, question in QUESTIONS.items()},
+    "root_cause": "Root cause",
+    "contributing_factors": "Contributing factors",
+    "assumptions": "Assumptions that failed",
+    "gap_type": "Gap type",
+    "gap_justification": "Why this gap type",
+    "title": "The one primary corrective action",
+    "owner": "Owner",
+    "due_date": "Due",
+    "review_date": "Check it worked on",
+    "primary_action": "The one primary corrective action",
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +96,14 @@ STEPS: tuple[Step, ...] = (
         ("what_changed",),
         QUESTIONS["what_changed"],
         "What was different this time: the conditions, the system, the people, the market?",
+    ),
+    # The extra questions of the review template of the failure's kind (left out when it has none).
+    Step(
+        "extra",
+        "More questions",
+        (),
+        "A few more questions for this kind of failure",
+        "Optional unless marked required: answer what helps, skip what does not apply.",
     ),
     Step(
         "cause",
@@ -112,6 +138,17 @@ GAP_HELP = {
 }
 CONTROL_FIELDS = ("coached", "go")
 OPTIONAL = frozenset({"contributing_factors", "assumptions"})
+
+
+def _steps_for(ctx: Ctx, failure: Failure) -> tuple[Step, ...]:
+    """The wizard's steps for ``failure``: without "More questions" when its template asks none."""
+    if template_for_failure(ctx.session, failure, viewer=ctx.viewer).questions:
+        return STEPS
+    return tuple(s for s in STEPS if s.key != "extra")
+
+
+def _extra_questions(ctx: Ctx, failure: Failure) -> list[dict[str, Any]]:
+    return template_for_failure(ctx.session, failure, viewer=ctx.viewer).questions
 
 
 def _fingerprint(values: Sequence[str]) -> str:
@@ -180,7 +217,9 @@ def _page(
             {k: answers.get(k, "") for k in ("assumption_text", "evidence", "what_changed", "root_cause")},
             [],
         )
-    index = STEPS.index(step)
+    steps = _steps_for(ctx, failure)
+    index = steps.index(step)
+    extra = review_extra.layout(_extra_questions(ctx, failure), review.extra_answers if review else {})
     return ctx.page(
         "review/step.html",
         nav="failures",
@@ -188,9 +227,10 @@ def _page(
         failure=failure,
         review=review,
         step=step,
-        steps=STEPS,
+        steps=steps,
         index=index,
-        previous=STEPS[index - 1] if index > 0 else None,
+        previous=steps[index - 1] if index > 0 else None,
+        extra_questions=extra,
         form=form,
         hints=hints if hints is not None else _text_findings(form, step),
         score=score,
@@ -204,7 +244,7 @@ def _page(
         people_options=[
             (p.handle, f"{p.name} ({p.handle})") for p in list_people(ctx.session, viewer=ctx.viewer)
         ],
-        step_of_field=STEP_OF_FIELD,
+        step_of_field={**STEP_OF_FIELD, **{f"extra_answers.{q['key']}": "extra" for q in extra}},
     )
 
 
@@ -226,30 +266,68 @@ def review_step(ctx: SignedIn, failure_id: int, key: str) -> Response:
     failure = check_reviewable(ctx.session, failure_id, viewer=ctx.viewer)
     review = review_for_failure(ctx.session, failure.id, viewer=ctx.viewer)
     values: dict[str, Any] = _answers(review)
+    if step.key == "extra":
+        return _extra_step(ctx, failure, review)
     if step.key == "action":
         values = {
             "owner": ctx.person.handle,
             "due_date": (dt.date.today() + dt.timedelta(days=14)).isoformat(),
         }
-    form = PageForm(step.fields, values)
+    form = PageForm(step.fields, values, labels=LABELS)
     score = _action_score(form) if step.key == "action" and form.text("title") else None
     return _page(ctx, failure_id, step, form, score=score)
 
 
-def _next_url(failure_id: int, step: Step, go: str) -> str:
-    index = STEPS.index(step)
+def _extra_step(ctx: Ctx, failure: Failure, review: Review | None) -> Response:
+    """The "More questions" step; with no extra questions, on to the root cause."""
+    questions = _extra_questions(ctx, failure)
+    if not questions:
+        return RedirectResponse(f"/failures/{failure.id}/review/cause", status_code=303)
+    answers = review.extra_answers if review is not None else {}
+    form = PageForm(review_extra.field_names(questions), review_extra.values(questions, answers))
+    return _page(ctx, failure.id, STEP_BY_KEY["extra"], form)
+
+
+def _answer_extra(ctx: Ctx, failure_id: int, step: Step, data: Any, go: str) -> Response:
+    """Save the extra answers like any other step (a draft review), then go on."""
+    failure = check_reviewable(ctx.session, failure_id, viewer=ctx.viewer)
+    questions = _extra_questions(ctx, failure)
+    form = PageForm.posted(
+        data,
+        [*review_extra.field_names(questions), *CONTROL_FIELDS],
+        aliases=review_extra.aliases(questions),
+        labels=review_extra.labels(questions),
+    )
+    with form.attempt(ctx.session):
+        answers = parse_command(
+            ReviewAnswers, {"extra_answers": review_extra.posted_answers(questions, form)}
+        )
+        review = start_review(ctx.session, failure.id, viewer=ctx.viewer)
+        update_review(ctx.session, review.id, answers.changes(), viewer=ctx.viewer)
+    if not form.ok:
+        return _page(ctx, failure_id, step, form, status_code=422)
+    return RedirectResponse(_next_url(failure_id, step, go, ctx), status_code=303)
+
+
+def _next_url(failure_id: int, step: Step, go: str, ctx: Ctx | None = None) -> str:
+    steps = STEPS
+    if ctx is not None:
+        steps = _steps_for(ctx, get_failure(ctx.session, failure_id, viewer=ctx.viewer))
+    index = steps.index(step)
     target = index - 1 if go == "back" else index + 1
-    target = max(0, min(target, len(STEPS) - 1))
-    return f"/failures/{failure_id}/review/{STEPS[target].key}"
+    target = max(0, min(target, len(steps) - 1))
+    return f"/failures/{failure_id}/review/{steps[target].key}"
 
 
 @router.post("/failures/{failure_id}/review/{key}")
 def review_answer(ctx: SignedIn, failure_id: int, key: str, data: Form) -> Response:
     step = _step(key)
-    form = PageForm.posted(data, step.fields + CONTROL_FIELDS)
+    form = PageForm.posted(data, step.fields + CONTROL_FIELDS, labels=LABELS)
     go = form.text("go")
     if step.key == "action":
         return _complete(ctx, failure_id, step, form, go)
+    if step.key == "extra":
+        return _answer_extra(ctx, failure_id, step, data, go)
     with form.attempt(ctx.session):
         answers = parse_command(ReviewAnswers, _typed(form, step.fields))
         review = start_review(ctx.session, failure_id, viewer=ctx.viewer)
@@ -261,7 +339,7 @@ def review_answer(ctx: SignedIn, failure_id: int, key: str, data: Form) -> Respo
     if hints and go != "back" and form.text("coached") != fingerprint:
         # Saved; shown again once so the hints are read before going on.
         return _page(ctx, failure_id, step, form, hints=hints, coached=fingerprint)
-    return RedirectResponse(_next_url(failure_id, step, go), status_code=303)
+    return RedirectResponse(_next_url(failure_id, step, go, ctx), status_code=303)
 
 
 def _typed(form: PageForm, fields: Sequence[str]) -> dict[str, str | list[str]]:
@@ -275,7 +353,7 @@ LIST_ANSWERS = frozenset({"contributing_factors", "assumptions", "reviewers"})
 def _complete(ctx: Ctx, failure_id: int, step: Step, form: PageForm, go: str) -> Response:
     """The last step: add the primary action (unless it exists) and complete the review."""
     if go == "back":
-        return RedirectResponse(_next_url(failure_id, step, go), status_code=303)
+        return RedirectResponse(_next_url(failure_id, step, go, ctx), status_code=303)
     existing = None
     review_now = review_for_failure(ctx.session, failure_id, viewer=ctx.viewer)
     if review_now is not None:
@@ -303,10 +381,14 @@ def _complete(ctx: Ctx, failure_id: int, step: Step, form: PageForm, go: str) ->
 
 
 @router.post("/coach/hints")
-def coach_hints(ctx: SignedIn, data: Form, field: str = "") -> Response:
-    """The coach's hints for one field while typing (an htmx fragment)."""
+def coach_hints(ctx: SignedIn, data: Form, field: str = "", mode: str = "") -> Response:
+    """The coach's hints for one field while typing (an htmx fragment): blame language in any
+    text (``mode=blame``, what ``coach=true`` on a form field asks), and for the wizard's action
+    ``title`` its specificity too. Only advice: no form waits for it."""
     form = PageForm.posted(data, ("title", "owner", "due_date", field) if field else ("title",))
-    if field == "title":
+    if field == "title" and mode != "blame":
         return ctx.page("review/_hints.html", name=field, findings=[], score=_action_score(form))
     findings = coach_text(form.text(field)) if field else []
+    if mode == "blame":  # text about people, not an action: only the blame language
+        findings = [f for f in findings if f.kind == BLAME]
     return ctx.page("review/_hints.html", name=field, findings=findings, score=None)
