@@ -117,6 +117,20 @@ def test_text_about_people_asks_the_coach_while_typing(as_ana: Browser, path: st
     assert f'hx-target="#f-{field}-coach"' in tag and f'id="f-{field}-coach"' in html
 
 
+def test_edit_and_comment_forms_ask_the_coach_too(as_ana: Browser) -> None:
+    """Correcting a failure and discussing it are writing about people as much as logging it."""
+    logged = as_ana.post(
+        "/failures", {"title": "Checkout slipped"}, form_page="/failures/new", follow_redirects=False
+    )
+    failure = logged.headers["location"]
+    edit = as_ana.get(f"{failure}/edit").text
+    for field in ("observation", "impact"):
+        tag = re.search(rf'<textarea[^>]*name="{field}"[^>]*>', edit)
+        assert tag and f'hx-post="/coach/hints?field={field}&amp;mode=blame"' in tag.group(0)
+    comment = re.search(r'<textarea id="comment-text"[^>]*>', as_ana.get(failure).text)
+    assert comment and "data-coach" in comment.group(0)  # forms.js wires it like the macros
+
+
 def test_the_review_wizard_asks_the_same_coach(as_ana: Browser) -> None:
     logged = as_ana.post(
         "/failures", {"title": "Checkout slipped"}, form_page="/failures/new", follow_redirects=False
