@@ -147,6 +147,13 @@ def test_the_wizard_asks_the_extra_questions_after_the_diagnostic_ones(
             "timeline": [{"time": "Mon 09:00", "text": "Vendor said it slips"}],
             "customer": "Acme",
         }
+    # The failure page shows the answers too, in the template's shapes (escaped).
+    page = as_ana.get(f"/failures/{fid}").text
+    assert "<dt>Five whys</dt>" in page and "<li>Nobody asked for one</li>" in page
+    assert (
+        "<td>Mon 09:00</td><td>Vendor said it slips</td>" in page
+        and "<dt>Which customer noticed?</dt>" in page
+    )
     again = as_ana.get(extra).text
     assert 'value="Nobody asked for one"' in again and 'value="Vendor said it slips"' in again
     bad = as_ana.post(extra, {"x_timeline_time_1": "Tue", "go": "next"}, form_page=extra)

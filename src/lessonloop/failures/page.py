@@ -7,7 +7,8 @@ development plan) is policy, so it is decided here, not in the page handler.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from lessonloop.failures.service import get_visible_failure
 from lessonloop.people.models import Person
 from lessonloop.reviews.models import GapType, Review
 from lessonloop.reviews.service import review_for_failure
+from lessonloop.reviews.templates import answered_questions
 from lessonloop.signals.observe import suggest_repeat
 from lessonloop.signals.similar import SimilarMatch, similar_failures
 
@@ -44,6 +46,8 @@ class FailurePage:
     plan_people: list[Person]  # who a development plan could be for (reporter and people involved)
     may_plan: bool  # a skill-gap review and this person may start a plan for one of them
     history: list[HistoryLine]  # the failure's, its review's and its actions', readable, newest first
+    # The review template's extra questions that were answered, in the template's order.
+    extra_answers: list[tuple[dict[str, Any], Any]] = field(default_factory=list)
 
 
 def failure_page(session: Session, failure_id: int | str, *, viewer: Viewer) -> FailurePage:
@@ -84,4 +88,5 @@ def failure_page(session: Session, failure_id: int | str, *, viewer: Viewer) -> 
         plan_people=plan_people,
         may_plan=may_plan,
         history=failure_history(session, failure, review=review, actions=actions, viewer=viewer),
+        extra_answers=[(q, a) for q, a in answered_questions(session, review, viewer=viewer) if a],
     )

@@ -266,6 +266,7 @@ def failure_page(
         workable=page.workable,
         can_edit=page.can_edit,
         history=page.history,
+        extra_answers=page.extra_answers,
         similar=page.similar,
         suggested=page.suggested,
         overlap=page.overlap,
