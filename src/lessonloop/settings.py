@@ -38,6 +38,10 @@ class Settings:
     webhook_allow_hosts: tuple[str, ...] = ()
     # Proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client; none by default.
     trusted_proxies: tuple[str, ...] = ()
+    # --- integrations (issue #14, docs/integrations.md): slack ---
+    # --- integrations: trackers ---
+    # --- integrations: sso ---
+    # --- integrations: chat notifications and event webhooks ---
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -65,6 +69,10 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         server_timing=env.get("LESSONLOOP_SERVER_TIMING", "").strip().lower() in {"1", "true", "yes", "on"},
         webhook_allow_hosts=webhook_allow_hosts(env),
         trusted_proxies=trusted_proxies(env),
+        # --- integrations: slack ---
+        # --- integrations: trackers ---
+        # --- integrations: sso ---
+        # --- integrations: chat notifications and event webhooks ---
     )
 
 

@@ -1,0 +1,25 @@
+"""Slack app: linked Slack identities and per-team channels (issue #14)
+
+Revision ID: 0019
+Revises: 0018
+
+PLACEHOLDER: filled in by the work that needs it; a no-op until then.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0019"
+down_revision = "0018"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

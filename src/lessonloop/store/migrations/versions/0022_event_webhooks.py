@@ -1,0 +1,25 @@
+"""outgoing event webhooks (issue #14)
+
+Revision ID: 0022
+Revises: 0021
+
+PLACEHOLDER: filled in by the work that needs it; a no-op until then.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0022"
+down_revision = "0021"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
