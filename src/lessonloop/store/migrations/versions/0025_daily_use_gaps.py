@@ -1,7 +1,7 @@
 """daily-use follow-ups (issue #12)
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 
 PLACEHOLDER: filled in by the work that needs it; a no-op until then.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa  # noqa: F401
 from alembic import op  # noqa: F401
 
-revision = "0024"
-down_revision = "0023"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
