@@ -15,13 +15,24 @@ Real post-mortem sentences (``../shared/data``, read in place) are counted separ
 false-alarm rate is the share of real sentences labelled neither blame nor vague that the coach
 flags, reported for the records in dev and test (never trained on) and for all records.
 Timing is printed, never asserted: milliseconds per sentence over the written corpus, on one core.
+
+    .venv/bin/python bench/coach_eval.py --fresh         # only the fresh held-out set (below)
+
+``--fresh`` measures the shipped coach on ``corpus/coach/fresh_holdout.tsv`` and nothing else
+(it does not touch the test split): sentences written for issue #15 without reading the
+training corpus, never used to train, choose a threshold or pick a feature. It prints blame and
+vague-action precision and recall, the false-alarm rate on the sentences labelled ``neither``
+and the misses per family. Nobody should tune on it: once a change is made because of this
+set's figures or its missed sentences, it stops being held out.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +43,10 @@ from lessonloop.signals.coach_corpus import Row, load  # noqa: E402
 from lessonloop.signals.coach_model import load_model  # noqa: E402
 
 KINDS = {"blame": BLAME, "vague_action": VAGUE_ACTION}
+FRESH = ROOT / "corpus" / "coach" / "fresh_holdout.tsv"
+FRESH_COLUMNS = ["label", "family", "domain", "text"]
+# The file's labels and the corpus label each one sets ("neither" sets none).
+FRESH_LABELS = {"blame": "blame", "vague": "vague_action", "neither": None}
 
 
 def flags(rows: list[Row]) -> list[set[str]]:
@@ -79,6 +94,109 @@ def evaluate(rows: list[Row]) -> dict[str, object]:
     return out
 
 
+def load_fresh(path: Path = FRESH) -> list[Row]:
+    """The fresh held-out set as corpus rows (source and split ``"fresh"``, one group per line).
+
+    It is read here and not in ``lessonloop.signals.coach_corpus`` on purpose: the trainer imports
+    that module, so the held-out file stays out of its reach. Raises ``ValueError`` naming the line
+    for a wrong header, a wrong column count, an unknown label, an empty or a repeated sentence.
+    """
+    rows: list[Row] = []
+    seen: set[str] = set()
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(reader, None)
+        if header != FRESH_COLUMNS:
+            raise ValueError(f"{path.name}: header must be {FRESH_COLUMNS}, got {header}")
+        for number, cells in enumerate(reader, start=2):
+            if len(cells) != len(FRESH_COLUMNS):
+                raise ValueError(f"{path.name}:{number}: expected 4 tab-separated columns")
+            label, family, domain, text = (c.strip() for c in cells)
+            if label not in FRESH_LABELS:
+                raise ValueError(f"{path.name}:{number}: unknown label {label!r}")
+            if not text or not family or not domain:
+                raise ValueError(f"{path.name}:{number}: empty family, domain or text")
+            if text in seen:
+                raise ValueError(f"{path.name}:{number}: repeated sentence {text!r}")
+            seen.add(text)
+            kind = FRESH_LABELS[label]
+            rows.append(
+                Row(
+                    text,
+                    kind == "blame",
+                    kind == "vague_action",
+                    f"fresh:{number}",
+                    family,
+                    "fresh",
+                    "fresh",
+                )
+            )
+    return rows
+
+
+def fresh_scores(rows: list[Row], predicted: list[set[str]]) -> dict[str, object]:
+    """Blame and vague P/R, false alarms on ``neither`` rows and misses per family, as data.
+
+    A ``neither`` row is a false alarm when the coach flags it with either kind. A miss is a row
+    whose own label the coach did not give, counted under ``label/family``.
+    """
+    out: dict[str, object] = {label: scores(rows, predicted, label) for label in KINDS}
+    clean = [p for r, p in zip(rows, predicted, strict=True) if not r.blame and not r.vague_action]
+    out["neither"] = (sum(1 for p in clean if p), len(clean))
+    misses: Counter[str] = Counter()
+    for r, p in zip(rows, predicted, strict=True):
+        for label in KINDS:
+            if r.label(label) and label not in p:
+                misses[f"{label}/{r.family}"] += 1
+    out["misses"] = dict(sorted(misses.items()))
+    out["sentences"] = len(rows)
+    out["predicted"] = predicted
+    return out
+
+
+def evaluate_fresh(path: Path = FRESH) -> dict[str, object]:
+    """The shipped coach on the fresh held-out set (see the module's docstring)."""
+    rows = load_fresh(path)
+    return fresh_scores(rows, flags(rows)) | {"rows": rows}
+
+
+def print_fresh(result: dict[str, object], list_misses: bool) -> None:
+    rows = result["rows"]
+    assert isinstance(rows, list)
+    print(f"fresh held-out (never tuned on): {result['sentences']} sentences, {FRESH.name}")
+    print(f"{'kind':<13} {'pos':>4} {'tp':>4} {'fp':>4} {'fn':>4} {'precision':>9} {'recall':>7}")
+    for label in KINDS:
+        m = result[label]
+        assert isinstance(m, dict)
+        print(
+            f"{label:<13} {m['pos']:>4} {m['tp']:>4} {m['fp']:>4} {m['fn']:>4} "
+            f"{m['precision']:>9.3f} {m['recall']:>7.3f}"
+        )
+    pair = result["neither"]
+    assert isinstance(pair, tuple)
+    flagged, total = pair
+    print(f"false alarms on neither: {flagged}/{total} = {100 * flagged / max(1, total):.2f}%")
+    counts = Counter(
+        f"{'blame' if r.blame else 'vague' if r.vague_action else 'neither'}/{r.family}" for r in rows
+    )
+    misses = result["misses"]
+    assert isinstance(misses, dict)
+    print("misses per family (missed/total):")
+    for key, n in misses.items():
+        label, family = key.split("/", 1)
+        short = "vague" if label == "vague_action" else label
+        print(f"  {key:<34} {n:>3}/{counts[f'{short}/{family}']}")
+    if list_misses:
+        predicted = result["predicted"]
+        assert isinstance(predicted, list)
+        print("-- misclassified fresh sentences (do not tune on them)")
+        for r, p in zip(rows, predicted, strict=True):
+            for label in KINDS:
+                if r.label(label) != (label in p):
+                    tag = "FN" if r.label(label) else "FP"
+                    print(f"  {tag} {label:<12} [{r.family}] {r.text}")
+
+
 def speed(rows: list[Row]) -> float:
     """Milliseconds per sentence, coaching each written sentence once (after a warm-up)."""
     texts = [r.text for r in rows if r.source != "real"]
@@ -95,7 +213,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--errors", choices=("train", "dev"), help="list this split's misclassified sentences"
     )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="measure only the fresh held-out set (corpus/coach/fresh_holdout.tsv)",
+    )
+    parser.add_argument(
+        "--list-misses", action="store_true", help="with --fresh: list its misclassified sentences"
+    )
     args = parser.parse_args(argv)
+    if args.fresh:
+        print_fresh(evaluate_fresh(), args.list_misses)
+        return 0
     rows = load()
     model = load_model()
     written = [r for r in rows if r.source != "real"]

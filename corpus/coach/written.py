@@ -15,10 +15,12 @@ Sources:
 * ``handwritten``: one-off sentences (terse actions, sarcasm, idioms, hard negatives);
 * ``labelled``: the 456 sentences of ``tests/signals/coach_labelled.jsonl`` (kept as written).
 
-The templates come in two batches: ``TEMPLATES`` (groups ``t000``...) and ``TEMPLATES_B``
-(groups ``u000``..., issue #15 "the coach generalises"), the second filled by its own generator
-and seed and written after every earlier row, so adding it changed no earlier sentence, label
-or split. Append new shapes to the end of ``TEMPLATES_B`` (or a new batch) for the same reason.
+The templates come in three batches: ``TEMPLATES`` (groups ``t000``...), ``TEMPLATES_B``
+(groups ``u000``..., issue #15 "the coach generalises") and ``TEMPLATES_C`` (groups ``v000``...,
+decision 50: more blame shapes and hard negatives, also from kitchens, clinics, schools,
+newsrooms, logistics and fundraising). Each later batch is filled by its own generator and seed
+and written after every earlier row, so adding it changed no earlier sentence, label or split.
+Append new shapes to the end of ``TEMPLATES_C`` (or a new batch) for the same reason.
 
 The output is deterministic (fixed seeds), so re-running it leaves the file unchanged.
 """
@@ -1254,8 +1256,511 @@ def fill_b(template: str, rng: random.Random) -> str:
     return template.format(**values)
 
 
+# ---- Third batch (issue #15, decision 50): more shapes in the issue's blame families and more
+# hard negatives that name people and roles, across teams outside software (kitchens, clinics,
+# schools, newsrooms, logistics, hotels, fundraising, construction) as well as inside it. Written
+# from the issue's list and from out-of-fold errors on train+dev (``scripts/train_coach.py``'s
+# grouped cross-validation), never from the test split. Filled by ``fill_c`` (seed 5050) and
+# written after every earlier row, so no earlier sentence, label or split changed. Groups
+# ``v000``, ``v001``, ...
+NAMES_C = [
+    "Amara",
+    "Bruno",
+    "Chiara",
+    "Diego",
+    "Esme",
+    "Femi",
+    "Gustav",
+    "Halima",
+    "Isak",
+    "Joanna",
+    "Kenji",
+    "Lina",
+    "Musa",
+    "Nils",
+    "Oksana",
+    "Quinn",
+]
+ROLES_C = [
+    "the sous-chef",
+    "the charge nurse",
+    "the substitute teacher",
+    "the night editor",
+    "the forklift driver",
+    "the receptionist",
+    "the fundraiser",
+    "the site foreman",
+    "the new account exec",
+    "the summer intern",
+    "the duty manager",
+    "the junior analyst",
+    "the office manager",
+    "the new team lead",
+]
+DEPTS_C = [
+    "the kitchen",
+    "editorial",
+    "the front desk",
+    "dispatch",
+    "admissions",
+    "the events team",
+    "engineering",
+    "the board",
+    "the regional office",
+    "partnerships",
+]
+# (past tense, gerund, bare form, what it produced)
+EVENTS_C = [
+    ("ran the story without a second source", "running the story", "run the story", "the correction"),
+    ("gave the patient the wrong chart", "handing over the chart", "hand over the chart", "the chart mix-up"),
+    (
+        "sent the newsletter to the wrong list",
+        "sending the newsletter",
+        "send the newsletter",
+        "the newsletter",
+    ),
+    ("overbooked the hotel for the conference", "booking the rooms", "book the rooms", "the room block"),
+    ("poured the slab before the inspection", "pouring the slab", "pour the slab", "the slab"),
+    ("loaded the truck in the wrong order", "loading the truck", "load the truck", "the delivery run"),
+    ("deployed on a Friday evening", "deploying on a Friday", "deploy", "the Friday deploy"),
+    ("priced the menu with last year's costs", "pricing the menu", "price the menu", "the new menu"),
+    (
+        "mailed the donors the wrong receipt",
+        "mailing the receipts",
+        "mail the receipts",
+        "the donor receipts",
+    ),
+    ("graded the exams with the old key", "grading the exams", "grade the exams", "the exam results"),
+    ("turned off the alerting", "turning off the alerting", "silence the alerts", "the alerting change"),
+    (
+        "promised the client a date we could not meet",
+        "promising the date",
+        "agree the date",
+        "the client promise",
+    ),
+]
+CHECKS_C = [
+    ("check the allergen list", "checked the allergen list"),
+    ("call the second source", "called the second source"),
+    ("read the inspection report", "read the inspection report"),
+    ("check the manifest", "checked the manifest"),
+    ("look at the seating plan", "looked at the seating plan"),
+    ("test the restore", "tested the restore"),
+    ("check the donor list", "checked the donor list"),
+    ("ask the client", "asked the client"),
+]
+OUTCOMES_C = [
+    "the food poisoning scare",
+    "the retraction",
+    "the overbooked weekend",
+    "the failed inspection",
+    "the late deliveries",
+    "the six-hour outage",
+    "the lost grant",
+    "the botched launch",
+    "the angry parents",
+    "the week of rework",
+]
+THINGS_C = [
+    "the dinner service",
+    "the front page",
+    "the ward round",
+    "the delivery schedule",
+    "the gala",
+    "the site handover",
+    "the enrolment week",
+    "the incident response",
+    "the budget",
+    "the product demo",
+]
+ADVERSITIES = [
+    "the checklist was out of date",
+    "the screen showed the old value",
+    "two alarms fired at once",
+    "the handover note was missing",
+    "the form accepted the wrong date",
+    "the supplier changed the packaging",
+    "the schedule gave them ten minutes for a one-hour job",
+    "the tool had no undo",
+]
+
+TEMPLATES_C: list[tuple[str, bool, bool, str]] = [
+    # ---- blame: counterfactual about a person
+    ("counterfactual", True, False, "If {name} had just {checked}, we wouldn't have had {outcome}."),
+    ("counterfactual", True, False, "{outcome_cap} was completely avoidable if {name} had {checked}."),
+    ("counterfactual", True, False, "Had {role} done the bare minimum, none of this would have happened."),
+    (
+        "counterfactual",
+        True,
+        False,
+        "If {name} had been doing their job instead of chatting, we'd have caught it.",
+    ),
+    ("counterfactual", True, False, "Anyone with a bit of experience would have {checked}."),
+    ("counterfactual", True, False, "If {dept} had bothered to {check}, {outcome} wouldn't be on us."),
+    ("counterfactual", True, False, "None of this would have happened if {name} had listened for once."),
+    ("counterfactual", True, False, "If {name} hadn't rushed {thing}, the quarter would have closed fine."),
+    (
+        "counterfactual",
+        True,
+        False,
+        "If {role} had half the sense they were hired for, {outcome} never happens.",
+    ),
+    ("counterfactual", True, False, "A competent {role_plain} would have known to {check}."),
+    ("counterfactual", True, False, "{name} should've thought twice before {pasting}."),
+    ("counterfactual", True, False, "{name} ought to have known better than {pasting}."),
+    (
+        "counterfactual",
+        True,
+        False,
+        "Had {name} been paying any attention, {outcome} would have been avoided.",
+    ),
+    ("counterfactual", True, False, "We'd still have the client if {role} had kept their mouth shut."),
+    ("counterfactual", True, False, "It only took one careless move by {name} to cause {outcome}."),
+    ("counterfactual", True, False, "If {name} had done what {name2} told them, we'd be fine."),
+    ("counterfactual", True, False, "Literally all {role} needed to do was {check}."),
+    (
+        "counterfactual",
+        True,
+        False,
+        "{outcome_cap} would never have happened on {name2}'s shift, only on {name}'s.",
+    ),
+    # ---- blame: role nouns and departments
+    ("role", True, False, "{Role}, bless them, {past}."),
+    ("role", True, False, "{Role} {past}, as you'd expect."),
+    ("role", True, False, "{Role} {past}. Who could have guessed?"),
+    ("role", True, False, "{Dept_cap}, as always, {past}."),
+    ("role", True, False, "And then {role} {past}, naturally."),
+    ("role", True, False, "Predictably, {role} {past}."),
+    ("role", True, False, "Not surprised {role} {past}; they always do."),
+    ("role", True, False, "{Dept_cap} never checks anything, and {outcome} is the proof."),
+    ("role", True, False, "{Dept_cap} ruined {thing} like they ruin everything."),
+    ("role", True, False, "The usual suspects in {dept_plain} {past}."),
+    ("role", True, False, "Typical {role_plain}: {past} and then went home."),
+    ("role", True, False, "Of course {dept} {past}; that's what {dept} does."),
+    ("role", True, False, "This is why we don't let {role} touch {thing}."),
+    ("role", True, False, "{Role} made a mess of {thing}, like last time."),
+    ("role", True, False, "{Dept_cap} once again proved they can't handle {thing}."),
+    ("role", True, False, "Our friends in {dept_plain} {past}. Again."),
+    ("role", True, False, "{Role} was out of their depth and {past}."),
+    ("role", True, False, "Clearly {role} can't be left alone with {thing}."),
+    ("role", True, False, "{Role} thought it would be fine to {bare} without asking."),
+    ("role", True, False, "Everyone knows {dept} cuts corners on {thing}."),
+    # ---- blame: passive / caused by a person
+    ("passive", True, False, "{outcome_cap} was caused by {role}, who {past}."),
+    ("passive", True, False, "{outcome_cap} was caused directly by {name}'s decision to {bare}."),
+    ("passive", True, False, "{thing_of_event_cap} was messed up by {name}."),
+    ("passive", True, False, "{thing_of_event_cap} was bungled by {dept}."),
+    ("passive", True, False, "{outcome_cap} was {name}'s doing."),
+    ("passive", True, False, "{outcome_cap} was all down to {role}."),
+    ("passive", True, False, "{outcome_cap}: {name} again."),
+    ("passive", True, False, "{outcome_cap} can be laid at the feet of {dept}."),
+    ("passive", True, False, "The person responsible for {outcome} is {name}."),
+    ("passive", True, False, "{outcome_cap} originated with {name}, who {past}."),
+    ("passive", True, False, "{outcome_cap} was created by {role} and nobody else."),
+    ("passive", True, False, "We can thank {name} for {outcome}."),
+    ("passive", True, False, "{outcome_cap} was the direct result of {name}'s negligence."),
+    ("passive", True, False, "{thing_cap} was wrecked by {role}."),
+    ("passive", True, False, "Cause: {name} {past}."),
+    ("passive", True, False, "What caused {outcome}? {name}, plain and simple."),
+    ("passive", True, False, "{outcome_cap} was caused by the carelessness of {role}."),
+    ("passive", True, False, "It was {role} who {past}, causing {outcome}."),
+    # ---- blame: human error on the part of
+    ("human_error", True, False, "{outcome_cap} resulted from human error on the part of {role}."),
+    ("human_error", True, False, "Investigation concluded: human error on the part of {name}."),
+    ("human_error", True, False, "This was down to human error by {name}."),
+    ("human_error", True, False, "Root cause: human error ({name} {past})."),
+    ("human_error", True, False, "The cause of {outcome} was human error on {dept}'s side."),
+    ("human_error", True, False, "Finding: human error by {role} during {thing}."),
+    ("human_error", True, False, "Cause category: human error, {role}."),
+    ("human_error", True, False, "Human error on the part of {name} is the root cause of {outcome}."),
+    ("human_error", True, False, "{outcome_cap} was a staff error by {role}."),
+    ("human_error", True, False, "The error was made by {name} and nobody else."),
+    ("human_error", True, False, "Cause: user error by {role}."),
+    ("human_error", True, False, "Personnel error ({role}) led to {outcome}."),
+    # ---- blame: sarcasm about people
+    ("sarcasm", True, False, "Fantastic work, {name}. Really. {outcome_cap} is exactly what we needed."),
+    ("sarcasm", True, False, "What would we do without {role}? Probably not have {outcome}."),
+    ("sarcasm", True, False, "A round of applause for {name}, everyone."),
+    ("sarcasm", True, False, "{name} is a real genius for {pasting}."),
+    ("sarcasm", True, False, "Thanks for nothing, {dept}."),
+    ("sarcasm", True, False, "Another proud moment for {dept_plain}."),
+    ("sarcasm", True, False, "Top marks to {role} for {pasting}."),
+    ("sarcasm", True, False, "Truly, {name}'s attention to detail is legendary."),
+    ("sarcasm", True, False, "Wonderful planning by {role}, as always."),
+    ("sarcasm", True, False, "Oh great, {role} {past}. Love that for us."),
+    ("sarcasm", True, False, "Lucky us, {name} decided to {bare} on the busiest day of the year."),
+    ("sarcasm", True, False, "Cheers, {name}, for turning {thing} into a disaster."),
+    ("sarcasm", True, False, "Such a shock that {role} {past}."),
+    ("sarcasm", True, False, "Way to go, {dept}, you managed to ruin {thing}."),
+    ("sarcasm", True, False, "{name} must have a gift for {pasting} at the worst moment."),
+    ("sarcasm", True, False, "Impressive, {role}: {outcome} in record time."),
+    ("sarcasm", True, False, "Our star {role_plain} strikes again."),
+    ("sarcasm", True, False, "Hard to beat {name} when it comes to breaking {thing}."),
+    # ---- blame: character, idioms, failed-to, questions
+    ("character", True, False, "{name} is careless and everyone knows it."),
+    ("character", True, False, "{Role} is a liability on {thing}."),
+    ("character", True, False, "{name}'s sloppiness cost us {outcome}."),
+    ("character", True, False, "{name} has no attention to detail."),
+    ("character", True, False, "{Role} doesn't take {thing} seriously."),
+    ("character", True, False, "{name} was lazy about {thing}."),
+    ("idiom", True, False, "{name} screwed up {thing} royally."),
+    ("idiom", True, False, "{Role} totally blew it on {thing}."),
+    ("idiom", True, False, "{name} made a hash of {thing}."),
+    ("idiom", True, False, "{Dept_cap} fell asleep at the wheel during {thing}."),
+    ("idiom", True, False, "{name} dropped the ball, again."),
+    ("idiom", True, False, "{Role} botched {thing} from start to finish."),
+    ("idiom", True, False, "{name} really dropped the ball on this one."),
+    ("failed_to", True, False, "{Role} failed to {check}, and that's the whole story."),
+    ("failed_to", True, False, "{name} didn't bother to {check}."),
+    ("failed_to", True, False, "{Role} couldn't even be bothered to {check}."),
+    ("failed_to", True, False, "{name} neglected to {check}."),
+    ("failed_to", True, False, "{Dept_cap} never bothered to {check}."),
+    ("failed_to", True, False, "{name} ignored the checklist and {past}."),
+    ("question", True, False, "Why did nobody stop {name} before they {past}?"),
+    ("question", True, False, "What was {role} thinking?"),
+    ("question", True, False, "Seriously, {name}, why didn't you {check}?"),
+    ("question", True, False, "How could {role} not {check}?"),
+    ("fault", True, False, "{outcome_cap} is {name}'s fault, nobody else's."),
+    ("fault", True, False, "The fault lies with {role}."),
+    ("fault", True, False, "We all know whose fault {outcome} was: {name}'s."),
+    ("both", True, True, "{Role} caused {outcome}; they need to be more careful."),
+    ("both", True, True, "{name} messed up, so {name} should pay more attention next time."),
+    # ---- vague actions
+    ("terse", False, True, "Be more thorough."),
+    ("terse", False, True, "Take more care with {thing}."),
+    ("terse", False, True, "Focus more on {thing}."),
+    ("terse", False, True, "Tighten things up."),
+    ("vague", False, True, "{Role} needs to take more care with {thing}."),
+    ("vague", False, True, "{Dept_cap} should be more careful next time."),
+    # ---- hard negatives: people and roles named neutrally, and the conditions they worked in
+    ("neutral_person", False, False, "{Role} {past} because {adversity}."),
+    ("neutral_person", False, False, "{name} {past}; at the time, {adversity}."),
+    ("neutral_person", False, False, "{Role} did what the procedure said, but {adversity}."),
+    ("neutral_person", False, False, "{name} was covering two roles during {thing}."),
+    ("neutral_person", False, False, "{Role} joined three weeks before {thing} and had no training on it."),
+    ("neutral_person", False, False, "{name} escalated to {role} at {clock}."),
+    ("neutral_person", False, False, "{name} asked {dept} for help and got an answer two days later."),
+    ("neutral_person", False, False, "{Dept_cap} took over {thing} from {dept2} in May."),
+    ("neutral_person", False, False, "{Role} was the first to spot the problem and called {name}."),
+    ("neutral_person", False, False, "{name} and {name2} worked through the night on {thing}."),
+    ("neutral_person", False, False, "{Role} {past}, which was the normal practice then."),
+    ("neutral_person", False, False, "{name} {past}; the same step had worked a hundred times before."),
+    ("neutral_person", False, False, "We asked {role} what they saw, and they showed us {thing}."),
+    ("neutral_person", False, False, "{Dept_cap} had flagged the risk in March, but it was not prioritised."),
+    ("neutral_person", False, False, "{name} was new to {thing} and followed the written guide."),
+    ("neutral_person", False, False, "{Role} was working alone because the rota had a gap."),
+    ("neutral_person", False, False, "At the time, {name}'s choice to {bare} looked like the safest option."),
+    ("neutral_person", False, False, "{name} told us the warning looked like the usual noise."),
+    ("neutral_person", False, False, "{Role} {past} after reading the outdated wiki page."),
+    ("neutral_person", False, False, "{Dept_cap} and {dept2} both thought the other team owned {thing}."),
+    ("neutral_person", False, False, "{name} led the recovery and kept {dept} informed."),
+    ("neutral_person", False, False, "Thank you, {role}, for the calm handover during {thing}."),
+    ("neutral_person", False, False, "{name} noticed {outcome} early and stopped {thing}."),
+    ("neutral_person", False, False, "{Role} had asked for a second pair of eyes, but nobody was free."),
+    ("neutral_person", False, False, "{name} made the call to {bare} with the information on the screen."),
+    ("neutral_person", False, False, "The intern and {name} paired on {thing} all week."),
+    ("neutral_person", False, False, "{Role} reported {outcome} to {dept} within {num}."),
+    ("neutral_person", False, False, "{name} is the owner of the follow-up action on {thing}."),
+    ("neutral_person", False, False, "{Dept_cap} shipped {thing} on time despite the late brief."),
+    ("neutral_person", False, False, "{name} paused {thing} as soon as the numbers looked off."),
+    ("neutral_person", False, False, "As usual, {role} sent the summary to {dept} on Friday."),
+    ("neutral_person", False, False, "{Role} was following a runbook that skipped the check."),
+    ("neutral_person", False, False, "Nobody had told {name} that {thing} moved to the new system."),
+    ("neutral_person", False, False, "{name} had no way to see that {adversity}."),
+    # ---- hard negatives: counterfactuals and passives about systems and conditions
+    (
+        "system_counterfactual",
+        False,
+        False,
+        "If the schedule had allowed an hour, {role} would have {checked}.",
+    ),
+    (
+        "system_counterfactual",
+        False,
+        False,
+        "Had the form blocked the old date, {outcome} would not have happened.",
+    ),
+    (
+        "system_counterfactual",
+        False,
+        False,
+        "If the handover template asked for it, {name} would have {checked}.",
+    ),
+    ("system_counterfactual", False, False, "None of this would have happened if {adversity_not}."),
+    (
+        "system_counterfactual",
+        False,
+        False,
+        "With a second approver on {thing}, {outcome} would have been caught.",
+    ),
+    ("system_counterfactual", False, False, "If the tool had warned {role}, they would have stopped."),
+    ("system_cause", False, False, "{outcome_cap} was caused by the fact that {adversity}."),
+    ("system_cause", False, False, "{outcome_cap} happened because {adversity}."),
+    ("system_cause", False, False, "{thing_of_event_cap} was delayed by {sys_cause}."),
+    ("system_cause", False, False, "{outcome_cap} was traced to {sys_cause}."),
+    ("system_cause", False, False, "The root cause of {outcome} was that {adversity}."),
+    (
+        "system_cause",
+        False,
+        False,
+        "{System_cap} failed to {sys_verb} while {role} was on the phone with {dept}.",
+    ),
+    ("system_cause", False, False, "Contributing factor: {adversity}."),
+    ("system_cause", False, False, "The error was in the template, not in what {name} did."),
+    # ---- hard negatives: concrete actions that name people
+    ("concrete", False, False, "{name} will add {tool} to {thing} by {day}."),
+    ("concrete", False, False, "{Dept_cap} will add a second approver to {thing} by {day}."),
+    ("concrete", False, False, "{Role} gets a written checklist for {thing} before next month."),
+    ("concrete", False, False, "{name} to make the form reject dates in the past."),
+    ("concrete", False, False, "Give {role} read access to the dashboard."),
+    # ---- hard negatives: blame words mentioned, not used
+    ("negation", False, False, "This was not {name}'s fault; {adversity}."),
+    ("negation", False, False, "We don't see {role} as the cause: {adversity}."),
+    ("negation", False, False, "Calling this human error would miss that {adversity}."),
+    ("negation", False, False, "Nobody dropped the ball here; {adversity}."),
+    ("description", False, False, "{Role} asked that the review not name anyone, and we agreed."),
+    ("description", False, False, "We looked at why the step made sense to {role} at the time."),
+    # ---- second part: sarcasm and insinuation about people, from out-of-fold errors on train+dev,
+    # each with sincere or neutral twins so the wording, not the person, carries the label
+    ("sarcasm", True, False, "Let's all give {name} a big hand for {outcome}."),
+    ("sarcasm", True, False, "I'm sure {role} had a very good reason to {bare} without telling anyone."),
+    ("sarcasm", True, False, "Pretty sure {name} set a record: {outcome} in one afternoon."),
+    ("sarcasm", True, False, "Classic {name}, {pasting} right before the deadline."),
+    ("sarcasm", True, False, "Ah, {role}. Never a dull day."),
+    ("sarcasm", True, False, "Trust {dept} to turn {thing} into a circus."),
+    ("sarcasm", True, False, "Glad {name} found time between coffee breaks to {bare}."),
+    ("sarcasm", True, False, "{Dept_cap} continues its proud tradition of {pasting}."),
+    ("sarcasm", True, False, "Brilliant work from {role}, just brilliant."),
+    ("sarcasm", True, False, "{thing_cap} ruined again by our resident expert, {name}."),
+    ("sarcasm", True, False, "Good to know {role} can take down {thing} in their first week."),
+    ("sarcasm", True, False, "Who needs a process when you have {name}?"),
+    ("role", True, False, "{Role} {past} again, so no change there."),
+    ("role", True, False, "{Dept_cap} went ahead and {past} on their own, as they do."),
+    ("role", True, False, "Same old {dept_plain}: {past} and blamed everyone else."),
+    ("role", True, False, "{Role} {past}. Enough said."),
+    ("role", True, False, "We all saw this coming the day {role} took over {thing}."),
+    ("role", True, False, "{Role} {past}, which tells you everything about {dept_plain}."),
+    ("character", True, False, "{Role} has no business being near {thing}."),
+    ("character", True, False, "{name} just isn't cut out for {thing}."),
+    ("counterfactual", True, False, "Even a first-week trainee would have {checked}."),
+    ("counterfactual", True, False, "All it needed was for {role} to {check}, and they couldn't manage it."),
+    ("neutral_person", False, False, "Let's give {name} a big hand for leading the recovery."),
+    (
+        "neutral_person",
+        False,
+        False,
+        "{Role} had a good reason to {bare}: the customer asked for it in writing.",
+    ),
+    ("neutral_person", False, False, "{name} spent the week on {thing}, which was the plan."),
+    (
+        "neutral_person",
+        False,
+        False,
+        "{Dept_cap} has run {thing} the same way for three years without a problem.",
+    ),
+    ("neutral_person", False, False, "A big thank you to {role} for staying with {thing} until it was done."),
+    (
+        "neutral_person",
+        False,
+        False,
+        "{Role} took over {thing} in their first week and asked good questions.",
+    ),
+    ("neutral_person", False, False, "{Role} {past} again, following the updated runbook."),
+    ("neutral_person", False, False, "{Dept_cap} went ahead and {past} after the sign-off."),
+    ("neutral_person", False, False, "{name} is new to {thing} and is being mentored by {name2}."),
+    (
+        "neutral_person",
+        False,
+        False,
+        "We saw the risk coming when {dept} took over {thing}, and planned for it.",
+    ),
+    # ---- third part: "failed to" aimed at a person inside a timeline entry (the second part's
+    # timeline-like negatives had made a clock time read as neutral), with neutral twins
+    ("failed_to", True, False, "At {clock}, {role} failed to {check}."),
+    ("failed_to", True, False, "At {clock} {name} failed to {check}, and {outcome} followed."),
+    ("failed_to", True, False, "At {clock} {dept} failed to {check} before {pasting}."),
+    ("neutral_person", False, False, "At {clock}, {role} started to {check}."),
+    ("neutral_person", False, False, "At {clock} {name} asked {dept} to {check}."),
+]
+
+
+def fill_c(template: str, rng: random.Random) -> str:
+    name, name2 = rng.sample(NAMES + NAMES_B + NAMES_C, 2)
+    dept, dept2 = rng.sample(DEPTS + DEPTS_B + DEPTS_C, 2)
+    past, gerund, bare, product = rng.choice(EVENTS_C + [(p, _pasting(p), b, t) for p, b, t in EVENTS])
+    check, checked = rng.choice(CHECKS + CHECKS_C)
+    role = rng.choice(ROLES + ROLES_B + ROLES_C)
+    system, sys_verb = rng.choice(SYSTEMS)
+    adversity = rng.choice(ADVERSITIES)
+    values = {
+        "name": name,
+        "name2": name2,
+        "role": role,
+        "Role": _cap(role),
+        "role_plain": role.removeprefix("the "),
+        "dept": dept,
+        "dept2": dept2,
+        "Dept_cap": _cap(dept),
+        "dept_plain": dept.removeprefix("the "),
+        "past": past,
+        "pasting": gerund,
+        "bare": bare,
+        "thing_of_event_cap": _cap(product),
+        "check": check,
+        "checked": checked,
+        "outcome": (outcome := rng.choice(OUTCOMES + OUTCOMES_B + OUTCOMES_C)),
+        "outcome_cap": _cap(outcome),
+        "thing": (thing := rng.choice(THINGS + THINGS_B + THINGS_C)),
+        "thing_cap": _cap(thing),
+        "num": rng.choice(NUMBERS),
+        "tool": rng.choice(TOOLS),
+        "system": system,
+        "System_cap": _cap(system),
+        "sys_verb": sys_verb,
+        "sys_cause": rng.choice(SYSTEM_CAUSES),
+        "adversity": adversity,
+        "adversity_not": rng.choice(
+            [
+                "the checklist had been up to date",
+                "the handover note had been in the ticket",
+                "the form had rejected the wrong date",
+                "the tool had an undo",
+            ]
+        ),
+        "clock": rng.choice(["02:10", "14:05", "09:30", "23:45"]),
+        "day": rng.choice(["Friday", "the 15th", "end of month", "next sprint"]),
+    }
+    return template.format(**values)
+
+
+def template_rows_c() -> list[dict]:
+    """The third batch's rows (after all earlier sources, so no earlier sentence is displaced)."""
+    rows: list[dict] = []
+    rng_c = random.Random(5050)
+    for i, (family, blame, vague, template) in enumerate(TEMPLATES_C):
+        seen: set[str] = set()
+        tries = 0
+        while len(seen) < PER_TEMPLATE and tries < PER_TEMPLATE * 6:
+            tries += 1
+            text = fill_c(template, rng_c)
+            if text in seen:
+                continue
+            seen.add(text)
+            rows.append(
+                {
+                    "text": text,
+                    "blame": blame,
+                    "vague_action": vague,
+                    "group": f"v{i:03d}",
+                    "family": family,
+                    "source": "template",
+                }
+            )
+    return rows
+
+
 def main() -> int:
-    rows = template_rows() + handwritten_rows() + labelled_rows() + template_rows_b()
+    rows = template_rows() + handwritten_rows() + labelled_rows() + template_rows_b() + template_rows_c()
     seen: set[str] = set()
     out: list[dict] = []
     for r in rows:

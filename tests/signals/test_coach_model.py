@@ -21,8 +21,7 @@ import coach_eval  # noqa: E402
 TARGET_PRECISION = 0.95
 TARGET_RECALL = 0.85
 # A guard against regressions, below what the shipped model measured on the test split
-# (docs/coach.md: blame P 0.978 / R 0.840, vague P 0.981 / R 0.945); blame recall is still
-# short of the issue's 0.85.
+# (docs/coach.md: blame P 0.969 / R 0.862, vague P 0.990 / R 0.897).
 FLOOR_PRECISION = 0.95
 FLOOR_RECALL = 0.80
 
@@ -45,12 +44,9 @@ def test_split_scores() -> dict[str, dict[str, float]]:
     "text",
     [
         "If Farah had looked at the stock report, we would never have oversold the jackets.",
-        pytest.param(
-            "The new hire wiped the shared drive, as you'd expect.",
-            marks=pytest.mark.xfail(
-                strict=True, reason="known miss: role blame by insinuation ('as you'd expect')"
-            ),
-        ),
+        # A known miss until decision 50, whose corpus has the shape "{Role} {past}, as you'd
+        # expect." (written from the limits in docs/coach.md), so this one is not independent.
+        "The new hire wiped the shared drive, as you'd expect.",
         "The double charge was caused by Piotr.",
         "The stock-out was due to human error on the part of the purchasing clerk.",
     ],
@@ -96,12 +92,6 @@ def test_test_split_stays_above_the_measured_floor(test_split_scores: dict[str, 
         assert m["recall"] >= FLOOR_RECALL, (label, m)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #15 targets not met yet: test split blame P 0.978 / R 0.840 (recall short of 0.85), "
-    "vague P 0.981 / R 0.945 (met) (docs/coach.md); strict, so meeting them turns this into a "
-    "failure to remove the mark",
-)
 def test_test_split_meets_the_issue_targets(test_split_scores: dict[str, dict[str, float]]) -> None:
     for label, m in test_split_scores.items():
         assert m["precision"] >= TARGET_PRECISION, (label, m)
