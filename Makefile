@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint types pytest chromium bench faults load clean
+.PHONY: run test lint types pytest chromium oidc-provider bench faults load clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) chromium
+pytest: $(STAMP) chromium oidc-provider
 	$(BIN)/python -m pytest
 
 # The browser test needs Debian's chromium; install it only when it is missing (needs root and
@@ -38,6 +38,21 @@ chromium:
 	else \
 	  echo "make: chromium is missing and this user cannot apt-get install it (run: sudo apt-get install -y chromium);"; \
 	  echo "      the browser test will skip (and fail under CI=true)"; \
+	fi
+
+# The single sign-on tests run a real OpenID provider (npm's oidc-provider, pinned by its lock
+# file) with Node.js; install it only when it is missing and node is there. Otherwise say so: the
+# tests then skip locally and fail under CI=true.
+OIDC_PROVIDER := tests/integrations/sso/provider
+oidc-provider:
+	@if [ -d $(OIDC_PROVIDER)/node_modules/oidc-provider ]; then :; \
+	elif command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+	  echo "make: installing the local OpenID provider for the single sign-on tests (npm ci)"; \
+	  npm ci --prefix $(OIDC_PROVIDER) --no-audit --no-fund --loglevel=error \
+	    || echo "make: npm ci failed; the single sign-on tests will skip (fail under CI=true)"; \
+	else \
+	  echo "make: node/npm are missing (apt-get install -y nodejs npm);"; \
+	  echo "      the single sign-on tests will skip (and fail under CI=true)"; \
 	fi
 
 test: lint types pytest

@@ -158,10 +158,12 @@ def resolve(browser: Browser, name: str, path: str, pattern: str | None) -> str 
     return links[0]
 
 
-def time_pages(browser: Browser, reps: int, admin: bool) -> list[dict[str, Any]]:
+def time_pages(
+    browser: Browser, reps: int, admin: bool, skip: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for name, path, pattern in PAGES:
-        if name in ADMIN_ONLY and not admin:
+        if (name in ADMIN_ONLY and not admin) or name in skip:
             continue
         target = resolve(browser, name, path, pattern)
         if target is None:
@@ -195,7 +197,7 @@ def time_pages(browser: Browser, reps: int, admin: bool) -> list[dict[str, Any]]
     return rows
 
 
-def bench_pages(url: str, workdir: Path, reps: int) -> dict[str, Any]:
+def bench_pages(url: str, workdir: Path, reps: int, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
     argv = [
         *benchrun.SERVE_PY,
         *benchrun.CLI[1:],
@@ -214,7 +216,7 @@ def bench_pages(url: str, workdir: Path, reps: int) -> dict[str, Any]:
         for role, handle in (("member", MEMBER), ("org admin", ADMIN)):
             browser = Browser(srv.port, handle)
             try:
-                out[role] = time_pages(browser, reps, admin=role == "org admin")
+                out[role] = time_pages(browser, reps, admin=role == "org admin", skip=skip)
             finally:
                 browser.close()
         out["server_rss_kb"] = benchrun.proc_status(srv.pid).get("VmRSS")
@@ -270,18 +272,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pg-url", default=benchrun.DEFAULT_PG_URL)
     ap.add_argument("--sqlite-file", type=Path, help="an already built bench database to reuse (SQLite only)")
     ap.add_argument("--keep-sqlite", action="store_true", help="keep the SQLite file for another run")
+    ap.add_argument("--skip-pages", default="", help="page names to leave out, comma-separated (e.g. search)")
     ap.add_argument(
         "--json", type=Path, help="where to keep the figures (default bench/out/pages-<time>.json)"
     )
     args = ap.parse_args(argv)
 
     results: dict[str, Any] = {"machine": benchrun.machine(), "size": args.size, "runs": {}}
+    skip = frozenset(n.strip() for n in args.skip_pages.split(",") if n.strip())
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lessonloop-pages-")))
         if args.sqlite_file is not None:
             log(f"reusing {args.sqlite_file}")
             give_accounts(f"sqlite:///{args.sqlite_file}")
-            results["runs"]["sqlite"] = bench_pages(f"sqlite:///{args.sqlite_file}", workdir, args.reps)
+            results["runs"]["sqlite"] = bench_pages(f"sqlite:///{args.sqlite_file}", workdir, args.reps, skip)
             print_table("sqlite", args.size, results["runs"]["sqlite"])
         else:
             for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
@@ -296,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
                     benchrun.build_workspace(target, args.seed, 0.10, 0.02)
                     give_accounts(target.url)
                     log(f"{backend}: timing every page")
-                    results["runs"][backend] = bench_pages(target.url, workdir, args.reps)
+                    results["runs"][backend] = bench_pages(target.url, workdir, args.reps, skip)
                     print_table(backend, args.size, results["runs"][backend])
     out = args.json or generate.OUT_DIR / f"pages-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

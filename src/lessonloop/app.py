@@ -141,6 +141,16 @@ def create_app(
 
     app.include_router(calendar_router)
 
+    # --- issue-tracker webhooks: the HMAC signature is the credential (no sign-in) ---
+    from lessonloop.integrations.trackers.api import webhook_router as tracker_webhooks
+
+    app.include_router(tracker_webhooks)
+
+    # --- the Slack app (only when configured): the request signature is the credential ---
+    from lessonloop.integrations.slack.routes import install as install_slack
+
+    install_slack(app, db, settings)
+
     # --- web pages ------------------------------------------------------------------------------
     # The server-rendered pages at "/" (lessonloop.web): they answer HTML, never the API's JSON
     # errors, and add the security headers to everything outside the API.

@@ -25,6 +25,11 @@ from lessonloop.escalations import models as _escalations
 from lessonloop.experiments import models as _experiments
 from lessonloop.failures import models as _failures
 from lessonloop.followthrough import models as _followthrough
+from lessonloop.integrations.slack import models as _slack
+from lessonloop.integrations.sso import models as _sso
+from lessonloop.integrations.trackers import models as _trackers
+from lessonloop.integrations.webhooks import events as _event_webhooks
+from lessonloop.integrations.webhooks import models as _webhooks
 from lessonloop.lessons import models as _lessons
 from lessonloop.notifications import models as _notifications
 from lessonloop.people import models as _people
@@ -54,6 +59,10 @@ MODULES = (
     _calendars,
     _followthrough,
     _discussion,
+    _slack,
+    _sso,
+    _trackers,
+    _webhooks,
 )
 metadata = registry.metadata
 
@@ -64,5 +73,7 @@ def _annotate(factory: sessionmaker[Session]) -> None:
 
 
 registry.register_session_hook("annotate", _annotate)
+# Outgoing event webhooks: an event's deliveries enter the outbox in its own transaction.
+registry.register_session_hook("event-webhooks", _event_webhooks.install)
 registry.register_session_hook("embeddings", register_embedding_hook, feature="semantic")
 registry.mark_wired()

@@ -39,8 +39,37 @@ class Settings:
     # Proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client; none by default.
     trusted_proxies: tuple[str, ...] = ()
     # --- integrations (issue #14, docs/integrations.md): slack ---
+    # The Slack app (lessonloop.integrations.slack): mounted only when both the signing secret
+    # and the bot token are set. ``slack_api_url`` is slack_sdk's base_url (a stand-in in tests);
+    # ``slack_public_url`` is where people open lessonloop, for links in Slack messages.
+    slack_signing_secret: str = ""
+    slack_bot_token: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+    slack_public_url: str = ""
     # --- integrations: trackers ---
+    # Issue-tracker sync (lessonloop.integrations.trackers): where people open lessonloop (the
+    # link back in each issue), how long a worker holds a push (an HTTP call to the tracker is cut
+    # off well before: half of it, at most ``tracker_timeout_seconds``), how often an issue's state
+    # is re-read, and how many failed attempts make a push "failed".
+    tracker_public_url: str = ""
+    tracker_lease_seconds: float = 300.0
+    tracker_timeout_seconds: float = 30.0
+    tracker_reconcile_minutes: float = 15.0
+    tracker_max_attempts: int = 8
     # --- integrations: sso ---
+    # OpenID Connect sign-in (docs/integrations.md): on when the issuer and the client id are set.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    # The app's public address (https://lessonloop.example.com) the provider sends people back to;
+    # empty: the address the request came in on.
+    oidc_redirect_base: str = ""
+    oidc_provider_name: str = ""  # the button's "Sign in with …"; empty: the issuer's host
+    # Just-in-time people: a verified e-mail nobody has becomes a new person (off by default),
+    # joining ``oidc_jit_team`` (optional) with ``oidc_jit_role``.
+    oidc_jit: bool = False
+    oidc_jit_team: str = ""
+    oidc_jit_role: str = "member"
     # --- integrations: chat notifications and event webhooks ---
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -70,8 +99,25 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         webhook_allow_hosts=webhook_allow_hosts(env),
         trusted_proxies=trusted_proxies(env),
         # --- integrations: slack ---
+        slack_signing_secret=env.get("LESSONLOOP_SLACK_SIGNING_SECRET", "").strip(),
+        slack_bot_token=env.get("LESSONLOOP_SLACK_BOT_TOKEN", "").strip(),
+        slack_api_url=env.get("LESSONLOOP_SLACK_API_URL", "").strip() or "https://slack.com/api/",
+        slack_public_url=env.get("LESSONLOOP_SLACK_PUBLIC_URL", "").strip().rstrip("/"),
         # --- integrations: trackers ---
+        tracker_public_url=env.get("LESSONLOOP_TRACKER_PUBLIC_URL", "").strip().rstrip("/"),
+        tracker_lease_seconds=float(env.get("LESSONLOOP_TRACKER_LEASE_SECONDS", "300")),
+        tracker_timeout_seconds=float(env.get("LESSONLOOP_TRACKER_TIMEOUT", "30")),
+        tracker_reconcile_minutes=float(env.get("LESSONLOOP_TRACKER_RECONCILE_MINUTES", "15")),
+        tracker_max_attempts=int(env.get("LESSONLOOP_TRACKER_MAX_ATTEMPTS", "8")),
         # --- integrations: sso ---
+        oidc_issuer=env.get("LESSONLOOP_OIDC_ISSUER", "").strip().rstrip("/"),
+        oidc_client_id=env.get("LESSONLOOP_OIDC_CLIENT_ID", "").strip(),
+        oidc_client_secret=env.get("LESSONLOOP_OIDC_CLIENT_SECRET", ""),
+        oidc_redirect_base=env.get("LESSONLOOP_OIDC_REDIRECT_BASE", "").strip().rstrip("/"),
+        oidc_provider_name=env.get("LESSONLOOP_OIDC_PROVIDER_NAME", "").strip(),
+        oidc_jit=env.get("LESSONLOOP_OIDC_JIT", "").strip().lower() in {"1", "true", "yes", "on"},
+        oidc_jit_team=env.get("LESSONLOOP_OIDC_JIT_TEAM", "").strip(),
+        oidc_jit_role=env.get("LESSONLOOP_OIDC_JIT_ROLE", "member").strip().lower() or "member",
         # --- integrations: chat notifications and event webhooks ---
     )
 

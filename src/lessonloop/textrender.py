@@ -73,3 +73,14 @@ def render_markdown(text: str | None) -> str:
     if text is None or not str(text).strip():
         return ""
     return sanitize(_parser().render(str(text))).strip()
+
+
+def email_html(subject: str, text: str) -> str:
+    """The HTML part of a notification e-mail whose text part is ``text``: the same text through
+    :func:`render_markdown`, in a minimal document titled ``subject``. A digest brings an HTML
+    part of its own; every other notification gets this one."""
+    title = escapeHtml(" ".join(str(subject or "").split()))
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{title}</title></head><body>{render_markdown(text)}</body></html>\n"
+    )

@@ -16,6 +16,7 @@ import importlib
 import inspect
 import pkgutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,10 @@ from lessonloop.access.viewer import Viewer
 
 #: Packages that are adapters or the storage layer below the services, not services themselves.
 NOT_SERVICES = {"api", "web", "cli", "remote", "store"}
+#: Modules inside a concept package that are HTTP adapters (an integration's own ``/api/v1``
+#: routes): like ``api/``, their viewer comes from the ``CurrentViewer`` dependency, which answers
+#: 401 without a signed-in person, and the route matrix checks who may call them.
+ADAPTER_MODULES = {"api"}
 #: Annotations that name an actor and admit no ``None``.
 ACTOR_TYPES = {"Actor", "Viewer", "SystemActor"}
 
@@ -75,7 +80,7 @@ def service_functions() -> dict[str, Callable[..., Any]]:
     found: dict[str, Callable[..., Any]] = {}
     for info in pkgutil.walk_packages(lessonloop.__path__, "lessonloop."):
         parts = info.name.split(".")
-        if len(parts) < 3 or parts[1] in NOT_SERVICES or parts[-1] in {"models", "schemas"}:
+        if len(parts) < 3 or parts[1] in NOT_SERVICES or parts[-1] in {"models", "schemas", *ADAPTER_MODULES}:
             continue
         module = importlib.import_module(info.name)
         for name, func in inspect.getmembers(module, inspect.isfunction):
@@ -115,6 +120,22 @@ def test_the_walk_finds_the_services() -> None:
         "lessonloop.portability.native.export_workspace",
     ):
         assert expected in functions
+
+
+def test_every_source_folder_is_a_package() -> None:
+    """A folder without ``__init__.py`` is a namespace package that ``walk_packages`` never enters:
+    its services would escape the walk (the Slack integration once did)."""
+    root = Path(lessonloop.__file__).parent
+    skip = {"templates", "static", "__pycache__", "migrations"}
+    missing = [
+        str(folder.relative_to(root))
+        for folder in root.rglob("*")
+        if folder.is_dir()
+        and not skip & set(folder.relative_to(root).parts)
+        and any(folder.glob("*.py"))
+        and not (folder / "__init__.py").exists()
+    ]
+    assert missing == []
 
 
 def test_every_service_demands_an_actor() -> None:

@@ -43,6 +43,7 @@ from lessonloop.experiments.service import add_experiment, record_observation
 from lessonloop.followthrough.checklists import create_checklist
 from lessonloop.followthrough.guardrails import add_guardrail
 from lessonloop.followthrough.recognition import recognise
+from lessonloop.integrations.webhooks.service import add_endpoint
 from lessonloop.lessons.service import create_lesson
 from lessonloop.notifications.service import enqueue
 from lessonloop.people.models import Person
@@ -1221,7 +1222,7 @@ DISCUSSION_PROBES: list[Probe] = [
     # -- the pages --
     *(
         post(f"/{t}s/{{{t}_id}}/comments", see, _commented(t), {"text": "c"})
-        for t in ("failure", "action", "lesson")
+        for t in ("failure", "review", "action", "lesson")
     ),
     _own("POST", "/comments/{comment_id}/edit", "comment", "/comments/{}/edit", {"text": "edited"}),
     _own("POST", "/comments/{comment_id}/delete", "comment", "/comments/{}/delete"),
@@ -1259,6 +1260,128 @@ SHARED_WRITES.update(
         if probe.writes
     }
 )
+
+
+# -- issue-tracker sync (issue #14, decision 46): the world's team has no tracker connected, so a
+# manager's call ends after the permission check (404 no connection, 409 nothing to push to,
+# 422 a refused body) and the shared records stay as they are.
+def team_manager(kind: str, vis: str) -> str:
+    """A team's tracker connection: its leads and team-role admins and org admins; 403 else."""
+    return "ok" if kind in {"admin", "lead", "team_admin"} else "403"
+
+
+TRACKER_PROBES: list[Probe] = [
+    post(
+        f"{A}/actions/{{action_id}}/push",
+        work,
+        lambda w, f: f"/actions/{f.action}/push",
+        writes=False,
+        passed=frozenset({409}),  # no tracker connected: the work check passed first
+    ),
+    get(f"{A}/actions/{{action_id}}/tracker", see, lambda w, f: f"/actions/{f.action}/tracker"),
+    post("/actions/{action_id}/push", work, lambda w, f: f"/actions/{f.action}/push", writes=False),
+    get(
+        f"{A}/teams/{{team}}/tracker",
+        team_manager,
+        lambda w, f: f"/teams/{w.ids['team']}/tracker",
+        per_visibility=False,
+        passed=frozenset({404}),
+    ),
+    post(
+        f"{A}/teams/{{team}}/tracker",
+        team_manager,
+        lambda w, f: f"/teams/{w.ids['team']}/tracker",
+        {"kind": "gitlab", "repo": "acme/app"},
+        method="PUT",
+        per_visibility=False,
+        writes=False,
+        passed=frozenset({422}),  # not a tracker lessonloop knows: refused after the check
+    ),
+    post(
+        f"{A}/teams/{{team}}/tracker",
+        team_manager,
+        lambda w, f: f"/teams/{w.ids['team']}/tracker",
+        method="DELETE",
+        per_visibility=False,
+        writes=False,
+        passed=frozenset({404}),
+    ),
+    post(
+        f"{A}/teams/{{team}}/tracker/assignees",
+        team_manager,
+        lambda w, f: f"/teams/{w.ids['team']}/tracker/assignees",
+        {"person": "member", "login": "member-gh"},
+        per_visibility=False,
+        writes=False,
+        passed=frozenset({404}),
+    ),
+]
+PROBES.extend(TRACKER_PROBES)
+COVERED_ELSEWHERE[("POST", "/api/v1/trackers/{connection_id}/webhook")] = (
+    "no viewer: the HMAC signature with the connection's secret is the credential (bad or missing: "
+    "401, nothing touched) — tests/integrations/trackers/test_http.py"
+)
+
+
+# -- outgoing event webhooks (issue #14, decision 48): one endpoint of the world's team, made on
+# first use; what an endpoint *receives* is tests/integrations/webhooks/test_event_webhooks.py's.
+def event_webhook_manager(kind: str, vis: str) -> str:
+    """A team's event webhook: its leads and team-role admins and org admins; 404 else, as absent."""
+    return "ok" if kind in {"admin", "lead", "team_admin"} else "404"
+
+
+def _event_webhook(w: HttpWorld, f: Family) -> str:
+    if "event_webhook" not in w.ids:
+        with w.db.unit(actor="setup") as s:
+            made = add_endpoint(
+                s,
+                url="https://hooks.example.com/matrix",
+                events=["failure.logged"],
+                team=w.ids["team"],
+                viewer=SYSTEM,
+            )
+            w.ids["event_webhook"] = made.endpoint.id
+    return f"/event-webhooks/{w.ids['event_webhook']}"
+
+
+EVENT_WEBHOOK_PROBES: list[Probe] = [
+    get(f"{A}/event-webhooks/{{endpoint_id}}", event_webhook_manager, _event_webhook, per_visibility=False),
+    get(
+        f"{A}/event-webhooks/{{endpoint_id}}/deliveries",
+        event_webhook_manager,
+        lambda w, f: _event_webhook(w, f) + "/deliveries",
+        per_visibility=False,
+    ),
+    post(
+        f"{A}/event-webhooks/{{endpoint_id}}/disable",
+        event_webhook_manager,
+        lambda w, f: _event_webhook(w, f) + "/disable",
+        per_visibility=False,
+        writes=False,  # the endpoint's active flag changes nothing any other probe reads
+    ),
+    post(
+        f"{A}/event-webhooks/{{endpoint_id}}/enable",
+        event_webhook_manager,
+        lambda w, f: _event_webhook(w, f) + "/enable",
+        per_visibility=False,
+        writes=False,
+    ),
+    post(
+        "/admin/event-webhooks/{endpoint_id}/disable",
+        event_webhook_manager,
+        lambda w, f: "/admin" + _event_webhook(w, f) + "/disable",
+        per_visibility=False,
+        writes=False,
+    ),
+    post(
+        "/admin/event-webhooks/{endpoint_id}/enable",
+        event_webhook_manager,
+        lambda w, f: "/admin" + _event_webhook(w, f) + "/enable",
+        per_visibility=False,
+        writes=False,
+    ),
+]
+PROBES.extend(EVENT_WEBHOOK_PROBES)
 
 
 def classify(response: Any, passed: frozenset[int] = frozenset()) -> str:

@@ -123,6 +123,7 @@ def test_preferences_default_set_and_bad_addresses_are_422(client: TestClient, d
         "channels": ["in-app"],
         "email": None,
         "webhook_url": None,
+        "webhook_kind": "slack",
         "person_email": "ana@example.com",
     }
     # e-mail with the person's own address; then a webhook too

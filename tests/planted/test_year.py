@@ -8,12 +8,14 @@ import time
 
 from sqlalchemy import select
 
-from lessonloop.access.actor import SystemActor
+from lessonloop.access.actor import Actor, SystemActor
+from lessonloop.access.viewer import viewer_for
 from lessonloop.escalations.models import Escalation
 from lessonloop.notifications.models import Notification
-from lessonloop.people.models import Person
-from lessonloop.signals.metrics import compute_metrics
+from lessonloop.people.models import Person, Team
+from lessonloop.signals.metrics import chart_metrics, compute_metrics
 from lessonloop.store.engine import Database
+from lessonloop.web.charts import monthly_totals
 from tests.planted.generator import DAYS, START, TEAMS, PlannedEscalation, plan_year, replay
 
 
@@ -105,6 +107,30 @@ def test_the_year_measures_exactly_what_was_planted(db: Database) -> None:
     assert late["Growth"] == due["Growth"] > 0
     assert late["Support"] == due["Support"] > 0
     assert sum(int(v["lessons_not_implemented"]) for v in truth.values()) >= 2  # C3 and C4, through the chain
+
+
+def test_the_charts_count_what_the_metrics_count(db: Database) -> None:
+    """The dashboard's and team page's charts are computed by the database for their 12 months
+    only (``chart_metrics``, decision 43): the same figures as the full metrics summed per month,
+    for everyone, per team, and for each person's own view (every person of the planted year)."""
+    year = plan_year(seed=15)
+    replay(db, year)
+    # Late in the planted year and a month after it: both ends of the 12-month window matter.
+    days = [(START + dt.timedelta(days=d)).date() for d in (DAYS - 20, DAYS + 45)]
+    with db.unit() as s:
+        teams = {t.name: t.id for t in s.scalars(select(Team))}
+        viewers: list[Actor] = [SystemActor("planted-year")]
+        viewers += [viewer_for(s, p) for p in s.scalars(select(Person).order_by(Person.id))]
+        compared = 0
+        for today in days:
+            for viewer in viewers:
+                for team_id in (None, *teams.values()):
+                    full = compute_metrics(s, team_id=team_id, today=today, viewer=viewer)
+                    charts = chart_metrics(s, team_id=team_id, today=today, viewer=viewer)
+                    assert monthly_totals(charts, today=today) == monthly_totals(full, today=today)
+                    assert charts["totals"]["actions_overdue"] == full["totals"]["actions_overdue"]
+                    compared += sum(t.failures + t.actions_due for t in monthly_totals(full, today=today))
+    assert compared > 0  # the windows hold planted failures and actions, not only zeros
 
 
 def test_a_different_seed_moves_the_noise_not_the_truth() -> None:

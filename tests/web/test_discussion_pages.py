@@ -119,3 +119,54 @@ def test_action_and_lesson_pages_have_comments(as_ana: Browser, app_db: Database
     for path in (f"/actions/{action_id}", f"/lessons/{lesson_id}"):
         as_ana.post(f"{path}/comments", {"text": f"Note on {path}"}, form_page=path)
         assert f"Note on {path}" in as_ana.get(path).text
+
+
+def _reviewed_failure(db: Database) -> tuple[int, int]:
+    fid = _failure(db)
+    with db.unit(actor="test") as session:
+        from lessonloop.failures.models import Failure
+
+        logged = session.get(Failure, fid)
+        assert logged is not None
+        return fid, reviewed(session, logged).id
+
+
+def test_the_review_has_its_own_comments_on_the_failure_page(as_ana: Browser, app_db: Database) -> None:
+    fid, rid = _reviewed_failure(app_db)
+    page = f"/failures/{fid}"
+    html = as_ana.get(page).text
+    # Two sections, each with ids of its own (one label, one textarea, one heading each).
+    assert html.count('id="comments"') == 1 and html.count('id="review-comments"') == 1
+    assert html.count('id="comment-text"') == 1 and html.count('id="review-comment-text"') == 1
+    assert f'action="/reviews/{rid}/comments"' in html
+
+    done = as_ana.post(
+        f"/reviews/{rid}/comments",
+        {"text": "@ben is the root cause *ours*?"},
+        form_page=page,
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert done.headers["location"].startswith(f"{page}#comment-")
+    html = as_ana.get(page).text
+    review_part = html.split('id="review-comments"')[1].split("</section>")[0]
+    failure_part = html.split('id="comments"')[1].split("</section>")[0]
+    assert "is the root cause <em>ours</em>?" in review_part and "root cause" not in failure_part
+    ben = another_browser(app_db, "ben")
+    told = ben.get("/notifications").text
+    assert f"Ana Lead mentioned you on review {rid}" in told and f"/failures/{fid}#comment-" in told
+
+    empty = as_ana.post(f"/reviews/{rid}/comments", {"text": "   "}, form_page=page, follow_redirects=False)
+    assert empty.status_code == 303 and empty.headers["location"] == f"{page}#review-comments"
+    comment_id = review_part.split('id="comment-')[1].split('"')[0]
+    gone = as_ana.post(f"/comments/{comment_id}/delete", {}, form_page=page, follow_redirects=False)
+    assert gone.headers["location"] == f"{page}#review-comments"
+
+
+def test_a_review_comment_is_not_for_whoever_may_not_see_the_failure(
+    as_ana: Browser, app_db: Database
+) -> None:
+    _fid, rid = _reviewed_failure(app_db)
+    cara = another_browser(app_db, "cara")  # in Growth: the failure is Payments' (team visibility)
+    refused = cara.post(f"/reviews/{rid}/comments", {"text": "hello"}, form_page="/")
+    assert refused.status_code == 404

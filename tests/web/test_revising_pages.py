@@ -329,3 +329,29 @@ def test_its_author_edits_and_deletes_a_recognition(browser: Browser, app_db: Da
     with app_db.unit() as session:
         assert session.scalars(select(Recognition)).all() == []
     assert gil.post(f"/recognitions/{rid}/delete", {}, form_page="/people/cara").status_code == 404
+
+
+def test_a_refused_recognition_correction_shows_the_error_beside_the_field(
+    as_ana: Browser, app_db: Database
+) -> None:
+    with app_db.unit(actor="test") as session:
+        rid = recognise(
+            session, person="cara", kind="win", by="gil", team="Growth", note="Shipped", viewer=SYSTEM
+        ).id
+    gil = another_browser(app_db, "gil")
+    too_long = "x" * 2001
+    for page in ("/people/cara", "/teams/2"):
+        refused = gil.post(
+            f"/recognitions/{rid}/edit", {"note": too_long, "next": f"{page}#recognition"}, form_page=page
+        )
+        assert refused.status_code == 422 and refused.url.path == f"/recognitions/{rid}/edit"
+        html = refused.text
+        # The page it was made on, the form open, the error beside the field named by its label.
+        assert f'<details class="subform" id="recognition-{rid}" open>' in html
+        assert f'id="rec{rid}-note-error"' in html and 'aria-invalid="true"' in html
+        assert f'<a href="#rec{rid}-note">What they did</a>' in html
+        assert too_long in html  # what was typed is kept
+        assert f'name="next" value="{page}#recognition"' in html  # and saving again goes back there
+        assert "Not saved" not in html
+    with app_db.unit() as session:
+        assert session.get(Recognition, rid).note == "Shipped"  # type: ignore[union-attr]

@@ -126,7 +126,7 @@ def test_the_in_app_list_shows_the_text_as_of_now(db: Database) -> None:
 
 def test_an_unknown_kind_keeps_its_stored_text(db: Database) -> None:
     _setup(db)
-    _enqueue(db, "mention", 42)
+    _enqueue(db, "announcement", 42)  # no renderer knows it (a "mention" has one: decision 49)
     assert _deliver(db, T0 + dt.timedelta(days=1)) == [("stored subject", "stored body")]
 
 

@@ -31,6 +31,7 @@ from lessonloop.accounts.crypto import (
 from lessonloop.accounts.models import Account, ApiToken, WebSession
 from lessonloop.coerce import as_text
 from lessonloop.errors import Conflict, Invalid, NotFound, PermissionDenied
+from lessonloop.integrations.sso.policy import require_password_sign_in
 from lessonloop.people.models import Person
 from lessonloop.people.service import PersonRef, add_person, get_person
 from lessonloop.store.base import utcnow
@@ -125,6 +126,13 @@ def account_of(session: Session, person: Person | int) -> Account | None:
     return session.scalar(select(Account).where(Account.person_id == person_id))
 
 
+def accounts_by_person(session: Session, *, viewer: Actor) -> dict[int, Account]:
+    """person id → account, for every person who has one: the accounts page in one statement
+    (it asked :func:`account_of` person by person). Org admins only, as that page."""
+    require_directory_admin(viewer, "manage accounts")
+    return {a.person_id: a for a in session.scalars(select(Account))}
+
+
 def _account_for_sign_in(session: Session, handle_or_email: str) -> Account | None:
     raw = (handle_or_email or "").strip().lower()
     if not raw or "\x00" in raw:  # no handle or e-mail holds a NUL (and PostgreSQL refuses it)
@@ -149,6 +157,8 @@ def authenticate(session: Session, handle_or_email: str, password: str, *, now: 
       resets the count.
     * The failure count is flushed, not committed (see the module note and :func:`sign_in`).
     """
+    # A workspace on single sign-on only refuses every password, before any account is read.
+    require_password_sign_in(session, viewer=IDENTITY)
     now = _aware(now)
     account = _account_for_sign_in(session, handle_or_email)
     if account is None:

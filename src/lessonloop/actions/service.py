@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import false, select
+from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
 from lessonloop import limits
-from lessonloop.access.actor import Actor, is_person
-from lessonloop.access.policy import visible_actions_clause
+from lessonloop.access.actor import Actor, is_person, require_actor
+from lessonloop.access.policy import visible_actions_clause, visible_failures_clause
 from lessonloop.access.scope import (
     require_action_workable,
     require_failure_editable,
@@ -233,17 +233,26 @@ def list_actions(
     failure_id: int | None = None,
     overdue: bool = False,
     today: dt.date | None = None,
+    team_ids: Sequence[int] | None = None,
     page: int = 1,
     page_size: int = 50,
     viewer: Actor,
 ) -> Page[Action]:
-    """Actions, the earliest due first; only those of failures ``viewer`` may see."""
-    stmt = where_visible(select(Action), viewer, visible_actions_clause(viewer))
+    """Actions, the earliest due first; only those of failures ``viewer`` may see.
+
+    ``team_ids``: of failures in any of these teams (one statement for a person's teams, where
+    asking per team would repeat the query and merge pages).
+    """
+    stmt = _visible_actions(viewer)
     if owner not in (None, ""):
         stmt = stmt.where(Action.owner_id == get_person(session, owner, field="owner", viewer=viewer).id)
     if team not in (None, ""):
         team_id = get_team(session, team, viewer=viewer).id
         stmt = stmt.where(Action.failure_id.in_(select(Failure.id).where(Failure.team_id == team_id)))
+    if team_ids is not None:
+        stmt = stmt.where(
+            Action.failure_id.in_(select(Failure.id).where(Failure.team_id.in_(list(team_ids))))
+        )
     if status:
         stmt = stmt.where(Action.status == as_enum(status, ActionStatus, "status").value)
     if failure_id is not None:
@@ -252,6 +261,54 @@ def list_actions(
         stmt = stmt.where(overdue_clause(today or dt.date.today()))
     stmt = stmt.order_by(Action.due_date, Action.id)
     return paginate(session, stmt, page, page_size)
+
+
+def _visible_actions(viewer: Actor) -> Select[Action]:
+    """``SELECT actions`` that ``viewer`` may see. For a person: the failure's visibility rule on
+    the joined failure (one primary-key lookup per action read), not ``visible_actions_clause``'s
+    set of every visible failure id, which each statement built in full before reading the first
+    action (decision 43); the same rule, in SQL."""
+    stmt = select(Action)
+    if is_person(viewer):
+        return stmt.join(Failure, Failure.id == Action.failure_id).where(visible_failures_clause(viewer))
+    return where_visible(stmt, viewer, visible_actions_clause(viewer))
+
+
+def latest_done_actions(session: Session, *, limit: int = 8, viewer: Actor) -> list[Action]:
+    """The ``limit`` actions done most recently (no total: a short list, not a page). One done
+    without a closing day has no place in "most recently"; leaving it out keeps the order on the
+    ``(status, closed_at)`` index on both backends (PostgreSQL sorts NULL first when descending)."""
+    stmt = _visible_actions(viewer).where(
+        Action.status == ActionStatus.done.value, Action.closed_at.is_not(None)
+    )
+    return list(session.scalars(stmt.order_by(Action.closed_at.desc(), Action.id.desc()).limit(limit)))
+
+
+def done_actions_to_check(
+    session: Session, *, today: dt.date, owner: int | None = None, limit: int, viewer: Actor
+) -> list[Action]:
+    """Done actions whose review date has come ("did this work?"), the earliest due first, at most
+    ``limit`` (of ``owner`` only, when given)."""
+    stmt = _visible_actions(viewer).where(
+        Action.status == ActionStatus.done.value, Action.review_date <= today
+    )
+    if owner is not None:
+        stmt = stmt.where(Action.owner_id == owner)
+    return list(session.scalars(stmt.order_by(Action.due_date, Action.id).limit(limit)))
+
+
+def actions_by_id(session: Session, action_ids: Iterable[int], *, viewer: Actor) -> dict[int, Action]:
+    """id → action for those of ``action_ids`` whose failure ``viewer`` may see (filtered in SQL),
+    one statement per 900 ids: for a page that lists records of many actions."""
+    require_actor(viewer)
+    ids = sorted(set(action_ids))
+    found: dict[int, Action] = {}
+    for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+        stmt = select(Action).where(Action.id.in_(ids[start : start + 900]))
+        if is_person(viewer):
+            stmt = stmt.join(Failure, Failure.id == Action.failure_id).where(visible_failures_clause(viewer))
+        found.update((a.id, a) for a in session.scalars(stmt))
+    return found
 
 
 def overdue_by_owner(

@@ -32,6 +32,8 @@ from lessonloop.api import (
 from lessonloop.api.common import API_PREFIX
 from lessonloop.api.deps import current_actor
 from lessonloop.api.text_guard import refuse_unstorable_text
+from lessonloop.integrations.trackers import api as trackers
+from lessonloop.integrations.webhooks import api as event_webhooks
 
 __all__ = ["API_PREFIX", "build_router"]
 
@@ -57,7 +59,12 @@ def build_router() -> APIRouter:
         auth,
         notifications,
         reflections,
+        trackers,
+        event_webhooks,
     )
     for module in modules:
         router.include_router(module.router)
+    from lessonloop.api import sign_in
+
+    router.include_router(sign_in.router)  # /admin/sign-in: password sign-in on or off (single sign-on)
     return router

@@ -68,6 +68,7 @@ class PreferencesOut(BaseModel):
     channels: list[str] = Field(description="in-app is always among them.", examples=[["in-app", "email"]])
     email: str | None = Field(description="Address for the e-mail channel; unset: the person's e-mail.")
     webhook_url: str | None
+    webhook_kind: str = Field(description="slack, teams, discord, mattermost or json.", examples=["slack"])
     person_email: str | None = Field(description="The person's own e-mail, used when `email` is unset.")
 
 
@@ -110,7 +111,11 @@ def mark_read(notification_id: int, session: DbSession, viewer: CurrentViewer) -
 def _preferences_out(session: Session, person_id: int, viewer: Viewer) -> PreferencesOut:
     view = outbox.preferences_of(session, person_id, viewer=viewer)
     return PreferencesOut(
-        channels=view.channels, email=view.email, webhook_url=view.webhook_url, person_email=view.person_email
+        channels=view.channels,
+        email=view.email,
+        webhook_url=view.webhook_url,
+        webhook_kind=view.webhook_kind,
+        person_email=view.person_email,
     )
 
 

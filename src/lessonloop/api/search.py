@@ -9,14 +9,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
-from lessonloop.access.viewer import Viewer
-from lessonloop.actions.service import get_action
 from lessonloop.api.common import API_PREFIX, ERROR_RESPONSES
 from lessonloop.api.deps import CurrentViewer, DbSession
 from lessonloop.api.one_thread import OneThreadRoute
-from lessonloop.reviews.service import get_review
+from lessonloop.search.service import hit_failures
 from lessonloop.search.service import search as search_index
 from lessonloop.store.search import Hit
 
@@ -36,18 +33,15 @@ class HitOut(BaseModel):
     href: str | None = None
 
 
-def _hit(session: Session, hit: Hit, viewer: Viewer) -> HitOut:
+def _hit(hit: Hit, failure_of: dict[tuple[str, int], int]) -> HitOut:
     """Say which failure a hit belongs to and where to read it."""
-    failure_id: int | None = None
+    failure_id = failure_of.get((hit.kind, hit.record_id))
     href: str | None = None
     if hit.kind == "failure":
-        failure_id = hit.record_id
         href = f"{API_PREFIX}/failures/{hit.record_id}/overview"
     elif hit.kind == "review":
-        failure_id = get_review(session, hit.record_id, viewer=viewer).failure_id
         href = f"{API_PREFIX}/reviews/{hit.record_id}"
     elif hit.kind == "action":
-        failure_id = get_action(session, hit.record_id, viewer=viewer).failure_id
         href = f"{API_PREFIX}/actions/{hit.record_id}"
     elif hit.kind == "lesson":
         href = f"{API_PREFIX}/lessons/{hit.record_id}"
@@ -77,4 +71,5 @@ def search(
     """The best matches first; ``[`` and ``]`` mark the matched words in ``snippet``."""
     kinds = list(dict.fromkeys(kind)) if kind else None
     hits = search_index(session, q, kinds=kinds, limit=limit, viewer=viewer)
-    return [_hit(session, h, viewer) for h in hits]
+    failure_of = hit_failures(session, hits, viewer=viewer)  # one query per kind, not per hit
+    return [_hit(h, failure_of) for h in hits]

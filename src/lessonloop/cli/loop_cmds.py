@@ -55,7 +55,7 @@ from lessonloop.people.schemas import PersonOut
 from lessonloop.reviews import service as reviews
 from lessonloop.reviews import templates as review_templates
 from lessonloop.reviews.models import AssumptionStatus, GapType
-from lessonloop.reviews.schemas import AssumptionOut, ConductReview
+from lessonloop.reviews.schemas import AssumptionOut, ConductReview, ReviseReview
 from lessonloop.search.service import search as search_index
 from lessonloop.signals.observe import log_and_observe
 from lessonloop.store.search import KIND_CODES
@@ -802,6 +802,68 @@ def review(
     primary_out = next((a for a in made if a.is_primary), None)
     if primary_out is not None:
         render.hint(f"when it is done: lessonloop action done {primary_out.id} --evidence TEXT")
+
+
+@app.command("review-edit")
+@common.handle_errors
+def review_edit(
+    failure_id: str = typer.Argument(..., help="Failure id (its review must be completed)."),
+    assumption: str | None = typer.Option(None, "--assumption", help="Which assumption guided the decision?"),
+    evidence: str | None = typer.Option(None, "--evidence", help="What evidence did we have?"),
+    what_changed: str | None = typer.Option(None, "--what-changed", help="What changed?"),
+    root_cause: str | None = typer.Option(None, "--root-cause"),
+    gap_type: str | None = typer.Option(None, "--gap-type", help=f"One of: {_values(GapType)}."),
+    why: str | None = typer.Option(None, "--why", help="Why this gap type, in one line."),
+    factor: list[str] | None = typer.Option(
+        None, "--factor", help="Replaces the contributing factors (repeatable; '' clears)."
+    ),
+    held: str | None = typer.Option(
+        None, "--held", help="When it was really held (a back-fill; not in the future)."
+    ),
+    extra: list[str] | None = typer.Option(
+        None, "--extra", help="KEY=ANSWER for an extra question of the kind's template, as in `review`."
+    ),
+) -> None:
+    """Correct a completed review; only the options given change.
+
+    The change lands in the failure's history and the coach reads the corrected text again: its
+    hints are printed (advice; the correction is saved either way).
+    """
+    given: dict[str, Any] = {
+        "assumption_text": assumption,
+        "evidence": evidence,
+        "what_changed": what_changed,
+        "root_cause": root_cause,
+        "gap_type": gap_type,
+        "gap_justification": why,
+        "contributing_factors": _present(factor) if factor is not None else None,
+        "held_at": held,
+    }
+    sent = {key: value for key, value in given.items() if value is not None}
+    if not sent and not extra:
+        raise Invalid("nothing to change: give at least one option, e.g. --root-cause", field="changes")
+    changes = parse_command(ReviseReview, sent).changes()
+    if extra:
+        changes["extra_answers"] = _extra_options(extra)
+    with common.unit() as session:
+        failure = failures.get_failure(session, failure_id, viewer=LOCAL)
+        found = reviews.review_for_failure(session, failure.id, viewer=LOCAL)
+        if found is None:
+            raise Invalid(
+                f"failure {failure.id} has no review yet: lessonloop review {failure.id}", field="review"
+            )
+        reviews.revise_review(session, found.id, changes, viewer=LOCAL)
+        fid = failure.id
+    render.say(f"corrected the review of failure {fid}: {', '.join(changes)}")
+    from lessonloop.signals.coach import coach_text  # the coach's model loads only when asked
+
+    for key, value in changes.items():
+        if key in {"gap_type", "held_at", "extra_answers"}:
+            continue  # not people's prose
+        text = "\n".join(value) if isinstance(value, list) else str(value or "")
+        for finding in coach_text(text):
+            render.hint(f"coach, {key.replace('_', ' ')}: “{finding.text}” — {finding.suggestion}")
+    render.hint(f"what changed: lessonloop history {fid}")
 
 
 # --- act: actions -----------------------------------------------------------------------------

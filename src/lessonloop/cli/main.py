@@ -25,12 +25,17 @@ def _register() -> None:
         "followthrough_cmds",
         "discussion_cmds",
         "remote_cmds",
+        "slack_cmds",
+        "sso_cmds",
     ):
         try:
             importlib.import_module(f"lessonloop.cli.{name}")
         except ModuleNotFoundError as exc:
             if exc.name != f"lessonloop.cli.{name}":
                 raise
+    # Integrations own their commands in their packages.
+    importlib.import_module("lessonloop.integrations.trackers.cli")
+    importlib.import_module("lessonloop.integrations.webhooks.cli")
 
 
 def main() -> None:

@@ -201,31 +201,41 @@ def notifications_prefs(
     ),
     only_in_app: bool = typer.Option(False, "--in-app-only", help="Turn e-mail and webhook off."),
     email: str | None = typer.Option(None, "--email", help="Address for e-mail (default: the person's)."),
-    webhook_url: str | None = typer.Option(None, "--webhook-url", help="Slack-compatible incoming webhook."),
+    webhook_url: str | None = typer.Option(None, "--webhook-url", help="The chat tool's webhook URL."),
+    webhook_kind: str | None = typer.Option(
+        None, "--webhook-kind", help="slack (Slack-compatible; default), teams, discord, mattermost, json."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Show or set a person's channels."""
     chosen = [] if only_in_app else channel
     with common.unit() as session:
-        if chosen is None and email is None and webhook_url is None:
+        if chosen is None and email is None and webhook_url is None and webhook_kind is None:
             owner = get_person(session, person, viewer=LOCAL)
             pref = outbox.get_preferences(session, owner.id, viewer=LOCAL)
         else:
             command = parse_command(
-                SetPreferences, {"channels": chosen, "email": email, "webhook_url": webhook_url}
+                SetPreferences,
+                {
+                    "channels": chosen,
+                    "email": email,
+                    "webhook_url": webhook_url,
+                    "webhook_kind": webhook_kind,
+                },
             )
             pref = outbox.set_preferences(session, person, **command.model_dump(), viewer=LOCAL)
         out = {
             "channels": sorted(pref.channel_set) if pref else ["in-app"],
             "email": pref.email if pref else None,
             "webhook_url": pref.webhook_url if pref else None,
+            "webhook_kind": pref.webhook_kind if pref else "slack",
         }
     if as_json:
         common.print_json(out)
         return
     render.say(
         f"channels: {', '.join(out['channels'])}; e-mail: {out['email'] or '(person)'}; "  # type: ignore[arg-type]
-        f"webhook: {out['webhook_url'] or '-'}"
+        f"webhook: {out['webhook_url'] or '-'}" + (f" ({out['webhook_kind']})" if out["webhook_url"] else "")
     )
 
 

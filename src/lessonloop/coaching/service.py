@@ -49,6 +49,20 @@ def teams_led_over(
     return list(session.scalars(stmt))
 
 
+def people_led_by(session: Session, lead: Person | int, *, viewer: Actor) -> list[Person]:
+    """Everyone else who is a member (any role) of a team in which ``lead`` is a lead, by handle:
+    :func:`teams_led_over` for the whole directory in one statement (the coaching page asked it
+    person by person)."""
+    require_actor(viewer)
+    lead_id = lead if isinstance(lead, int) else lead.id
+    led = select(Membership.team_id).where(
+        Membership.person_id == lead_id, Membership.role == Role.lead.value
+    )
+    members = select(Membership.person_id).where(Membership.team_id.in_(led))
+    stmt = select(Person).where(Person.id.in_(members), Person.id != lead_id).order_by(Person.handle)
+    return list(session.scalars(stmt))
+
+
 # -- coaching notes -----------------------------------------------------------------------------
 
 

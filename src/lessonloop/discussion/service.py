@@ -12,7 +12,9 @@
 A comment's ``@handle`` mentions are told — in-app and by the person's channels, through the
 notification outbox — once per comment and person (an edit tells only newly mentioned people),
 and only when the mentioned person may see the record; anyone else is not linked and not told, so
-a mention never reveals a record's title to someone who may not read it.
+a mention never reveals a record's title to someone who may not read it. The notice is worded
+when it is sent and shown (:mod:`lessonloop.worker.sendtime`): the comment as it reads then, and
+nothing once the comment is deleted or the record out of the person's sight.
 """
 
 from __future__ import annotations
@@ -216,6 +218,19 @@ def record_path(kind: str, record_id: int, failure_id: int | None = None) -> str
     return f"/{kind}s/{record_id}"
 
 
+def mention_text(comment: Comment, record: Any, writer: Person | None) -> tuple[str, str]:
+    """A mention's subject and body: who, on which record, the comment's text and where to read it."""
+    kind = comment.target_kind
+    who = writer.name if writer is not None else "Someone"
+    title = _record_title(record)
+    path = record_path(kind, record.id, getattr(record, "failure_id", None)).split("#", 1)[0]
+    return (
+        f"{who} mentioned you on {kind} {record.id}: {title}"[: limits.TITLE_MAX],
+        f"{who} mentioned you in a comment on {kind} {record.id} ({title}):\n\n"
+        f"{comment.text}\n\nRead it: {path}#comment-{comment.id}",
+    )
+
+
 def _tell_mentioned(
     session: Session, comment: Comment, record: Any, writer: Person | None, *, viewer: Actor
 ) -> None:
@@ -228,18 +243,15 @@ def _tell_mentioned(
             continue  # not linked, not told: a mention never shows a record to someone who may not read it
         if person.handle not in linked:
             linked.append(person.handle)
-        kind = comment.target_kind
-        who = writer.name if writer is not None else "Someone"
-        title = _record_title(record)
-        path = record_path(kind, record.id, getattr(record, "failure_id", None))
+        subject, body = mention_text(comment, record, writer)
         enqueue(
             session,
             person_id=person.id,
             kind="mention",
-            subject=f"{who} mentioned you on {kind} {record.id}: {title}"[: limits.TITLE_MAX],
-            body_text=f"{who} mentioned you in a comment on {kind} {record.id} ({title}):\n\n"
-            f"{comment.text}\n\nRead it: {path}#comment-{comment.id}",
+            subject=subject,
+            body_text=body,
             dedupe_key=f"mention:comment:{comment.id}:person:{person.id}",
+            record_id=comment.id,  # worded when sent: the comment as it reads then (worker.sendtime)
             viewer=viewer,
         )
     if linked != list(comment.mentions or []):
@@ -573,6 +585,9 @@ class Discussion:
     links: list[FailureLink]
     attachments: list[Attachment]
     changeable: set[tuple[str, int]]  # (record type, id) this viewer may edit or delete
+    # The review's own comments (the failure page shows them under the review), once it has one.
+    review_id: int | None = None
+    review_comment_section: CommentsSection | None = None
     max_len: int = limits.COMMENT_MAX
     attachment_max_mib: float = limits.ATTACHMENT_MAX_BYTES / (1024 * 1024)
 
@@ -592,19 +607,45 @@ def failure_discussion(session: Session, failure_id: int | str, *, viewer: Actor
     links = list_links(session, failure_id, viewer=viewer)
     files = list_attachments(session, failure_id, viewer=viewer)
     records: list[TimelineEntry | FailureLink | Attachment] = [*entries, *links, *files]
+    failure = _failure(session, failure_id, viewer)
+    review_id = session.scalar(select(Review.id).where(Review.failure_id == failure.id))
     return Discussion(
         comment_section=section,
         timeline=timeline(session, failure_id, viewer=viewer),
         links=links,
         attachments=files,
         changeable={(r.__record_type__, r.id) for r in records if may_change(r, viewer)},
+        review_id=review_id,
+        review_comment_section=(
+            comments_section(session, target=TargetKind.review, target_id=review_id, viewer=viewer)
+            if review_id is not None
+            else None
+        ),
     )
+
+
+def comments_anchor(kind: str | TargetKind) -> str:
+    """The id of a record's comments section on its page: a review's comments share the failure's
+    page with the failure's own, so theirs is ``review-comments``."""
+    return "review-comments" if as_enum(kind, TargetKind, "target") is TargetKind.review else "comments"
+
+
+def comments_section_page(
+    session: Session, target: str | TargetKind, target_id: int | str, *, viewer: Actor
+) -> str:
+    """Where a record's comments are read on the web, e.g. ``/failures/3#review-comments``."""
+    kind = as_enum(target, TargetKind, "target")
+    record = target_record(session, kind, target_id, viewer=viewer)
+    path = record_path(kind.value, record.id, getattr(record, "failure_id", None))
+    return f"{path.split('#', 1)[0]}#{comments_anchor(kind)}"
 
 
 def comment_page(session: Session, comment: Comment, *, viewer: Actor) -> str:
-    """The web page a comment is read on (a review's: its failure's page), with its anchor."""
+    """The web page a comment is read on (a review's: its failure's page), with its anchor (its
+    section's, once it is deleted)."""
     record = target_record(session, comment.target_kind, comment.target_id, viewer=viewer)
     path = record_path(comment.target_kind, record.id, getattr(record, "failure_id", None))
-    return path.split("#", 1)[0] + (
-        f"#comment-{comment.id}" if session.get(Comment, comment.id) else "#comments"
+    anchor = (
+        f"comment-{comment.id}" if session.get(Comment, comment.id) else comments_anchor(comment.target_kind)
     )
+    return f"{path.split('#', 1)[0]}#{anchor}"

@@ -16,7 +16,7 @@ from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from lessonloop.access.actor import Actor, is_person, require_actor
-from lessonloop.access.policy import visible_experiments_clause
+from lessonloop.access.policy import visible_experiments_clause, visible_failures_clause
 from lessonloop.access.scope import require_action_workable, require_failure_seen, where_visible
 from lessonloop.actions.models import Action
 from lessonloop.coerce import as_date, as_datetime, as_float, as_text
@@ -216,9 +216,21 @@ def experiments_for_actions(session: Session, action_ids: list[int], *, viewer: 
 
 def list_experiments(session: Session, *, action_id: int | None = None, viewer: Actor) -> list[Experiment]:
     """Experiments, oldest first; only those of failures ``viewer`` may see."""
-    stmt = where_visible(select(Experiment), viewer, visible_experiments_clause(viewer)).order_by(
-        Experiment.id
-    )
+    if is_person(viewer):
+        # The visibility rule on each experiment's own failure (two primary-key lookups per
+        # experiment), not ``visible_experiments_clause``'s set of every visible action, which
+        # cost a scan of all actions and failures even with no experiment (decision 43).
+        stmt = (
+            select(Experiment)
+            .join(Action, Action.id == Experiment.action_id)
+            .join(Failure, Failure.id == Action.failure_id)
+            .where(visible_failures_clause(viewer))
+            .order_by(Experiment.id)
+        )
+    else:
+        stmt = where_visible(select(Experiment), viewer, visible_experiments_clause(viewer)).order_by(
+            Experiment.id
+        )
     if action_id is not None:
         stmt = stmt.where(Experiment.action_id == action_id if id_in_range(action_id) else false())
     return list(session.scalars(stmt))

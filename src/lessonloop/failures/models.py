@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Column, Float, ForeignKey, Index, String, Table, Text
+from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lessonloop.people.models import Person, Team
@@ -81,6 +81,31 @@ class Failure(Record, Base):
         Index("ix_failures_visibility_cover", "team_id", "reporter_id", "visibility", "id"),
         # What the learning metrics count per team and month, with the visibility columns (0008).
         Index("ix_failures_metrics", "team_id", "detected_at", "repeat_of_id", "visibility", "reporter_id"),
+        # A range of detection dates (the charts' 12 months, the insights' window) with the
+        # columns the metrics read and the visibility rule's: counted off the index alone (0023).
+        Index(
+            "ix_failures_detected_cover",
+            "detected_at",
+            "repeat_of_id",
+            "visibility",
+            "team_id",
+            "reporter_id",
+            "status",
+            "id",
+        ),
+        # A list of one status, newest first, with the visibility columns: the dashboard's
+        # "awaiting review" and the filtered list read a page and count off it (0023).
+        Index(
+            "ix_failures_status_detected",
+            "status",
+            "detected_at",
+            "id",
+            "visibility",
+            "team_id",
+            "reporter_id",
+        ),
+        # A person's own failures, for the list's total (failures/counts.py, migration 0024).
+        Index("ix_failures_reporter_id", "reporter_id"),
     )
 
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
@@ -133,3 +158,16 @@ class FailureLabel(Base):
 
     def history_label(self) -> str:
         return self.label
+
+
+class FailureCount(Base):
+    """How many failures there are per visibility and team (``team_key`` 0: no team), kept by
+    database triggers on ``failures`` (migration 0024), so a list's total is a sum of a few rows
+    instead of a count of every visible failure (``failures/counts.py``, decision 44)."""
+
+    __tablename__ = "failure_counts"
+    __history_skip__ = True  # written by the database itself, never through the ORM
+
+    visibility: Mapped[str] = mapped_column(String(16), primary_key=True)
+    team_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer)

@@ -20,6 +20,7 @@ from lessonloop.access.policy import visible_failures_clause
 from lessonloop.access.scope import require_failure_editable, require_failure_seen, where_visible
 from lessonloop.coerce import as_datetime, as_enum, as_float, as_text
 from lessonloop.errors import Conflict, Invalid
+from lessonloop.failures.counts import visible_failure_total
 from lessonloop.failures.lifecycle import LoopFacts, move
 from lessonloop.failures.models import (
     Failure,
@@ -128,6 +129,22 @@ def get_visible_failure(session: Session, failure_id: int | str, viewer: Actor) 
     failure = get_or_404(session, Failure, failure_id)
     require_failure_seen(viewer, failure)
     return failure
+
+
+def visible_failures_by_id(
+    session: Session, failure_ids: Iterable[int], *, viewer: Actor
+) -> dict[int, Failure]:
+    """id → failure for those of ``failure_ids`` that ``viewer`` may see (filtered in SQL): one
+    statement per 900 ids (plus the people and labels they load), where a page listing many
+    records of many failures would otherwise ask for each failure alone."""
+    require_actor(viewer)
+    ids = sorted(set(failure_ids))
+    found: dict[int, Failure] = {}
+    for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+        stmt = select(Failure).where(Failure.id.in_(ids[start : start + 900]))
+        for failure in session.scalars(where_visible(stmt, viewer, visible_failures_clause(viewer))):
+            found[failure.id] = failure
+    return found
 
 
 def get_editable_failure(session: Session, failure_id: int | str, viewer: Actor) -> Failure:
@@ -310,4 +327,8 @@ def list_failures(
         until=as_datetime(until, "until") if until not in (None, "") else None,
     )
     stmt = where_visible(stmt, viewer, visible_failures_clause(viewer))
-    return paginate(session, stmt, page, page_size)
+    filtered = any(v not in (None, "") for v in (team, status, kind, severity, label, since, until))
+    # Unfiltered, the total is a sum of kept per-group counts (failures/counts.py), not a count
+    # of every visible failure.
+    count = None if filtered else (lambda: visible_failure_total(session, viewer=viewer))
+    return paginate(session, stmt, page, page_size, count=count)

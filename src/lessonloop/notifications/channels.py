@@ -1,4 +1,5 @@
-"""Sending one delivery: e-mail over SMTP and Slack-compatible incoming webhooks.
+"""Sending one delivery: e-mail over SMTP, chat webhooks through apprise (Slack-compatible,
+Microsoft Teams, Discord, Mattermost, generic JSON) and signed event webhooks.
 
 A channel raises :class:`SendError` (or any ``OSError``) when the attempt failed; the worker
 then records the failure and retries with backoff. Each attempt carries the same idempotency
@@ -26,8 +27,14 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from lessonloop import outbound
+from lessonloop.integrations.chat.kinds import ChatKind
+from lessonloop.integrations.chat.send import ChatError, message_text, send_chat
+from lessonloop.integrations.slack.delivery import send_slack_dm
+from lessonloop.integrations.webhooks import signing
+from lessonloop.integrations.webhooks.events import CHANNEL as EVENT_CHANNEL
 from lessonloop.notifications.config import WorkerConfig
 from lessonloop.notifications.models import Channel, Delivery, Notification
+from lessonloop.textrender import email_html
 
 
 class SendError(Exception):
@@ -58,8 +65,9 @@ def build_email(notification: Notification, to: str, sender: str, key: str) -> E
     msg["X-Lessonloop-Kind"] = one_line(notification.kind)
     msg["X-Lessonloop-Key"] = one_line(key)
     msg.set_content(notification.body_text)
-    if notification.body_html:
-        msg.add_alternative(notification.body_html, subtype="html")
+    # Every e-mail has an HTML part: the digest's own, else the text part rendered as pages do.
+    html = notification.body_html or email_html(notification.subject, notification.body_text)
+    msg.add_alternative(html, subtype="html")
     return msg
 
 
@@ -111,19 +119,44 @@ def _cut(client: smtplib.SMTP, expired: threading.Event) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def chat_escape(text: str) -> str:
-    """Escape the three characters Slack-style chat treats as markup (``<@U123>`` mentions,
-    ``<!channel>``, ``<url|label>`` links), so a title cannot ping a whole channel or disguise a
-    link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def webhook_text(notification: Notification) -> str:
-    return f"*{chat_escape(notification.subject)}*\n{chat_escape(notification.body_text)}"
+    """The text a Slack-compatible webhook gets: the subject in bold, markup escaped."""
+    return message_text(ChatKind.slack, notification.subject, notification.body_text)[1]
 
 
 def send_webhook(delivery: Delivery, config: WorkerConfig) -> None:
-    """``POST`` the text to a vetted address of the target, all within ``webhook_timeout``."""
+    """Send through apprise in the target's format (:mod:`lessonloop.integrations.chat`): every
+    connection vetted against the SSRF rules, no redirects, all within ``webhook_timeout``;
+    apprise's ``False`` becomes a :class:`SendError` saying why."""
+    try:
+        send_chat(
+            delivery.target,
+            delivery.notification.subject,
+            delivery.notification.body_text,
+            key=delivery.idempotency_key,
+            allow=outbound.AllowList.parse(config.webhook_allow_hosts),
+            timeout=config.webhook_timeout,
+        )
+    except ChatError as exc:
+        raise SendError(f"webhook: {exc}") from None
+
+
+def send_event_webhook(delivery: Delivery, config: WorkerConfig) -> None:
+    """``POST`` a signed event (:mod:`lessonloop.integrations.webhooks`) to a vetted address of
+    its endpoint, all within ``webhook_timeout``; only a 2xx answer counts (a redirect is not
+    followed). The body is the stored JSON, byte for byte what was signed."""
+    notification = delivery.notification
+    if not delivery.signature:
+        raise SendError("event webhook: the attempt was not signed")
+    event_id = json.loads(notification.body_text).get("id", "")
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": delivery.idempotency_key,
+        "User-Agent": "lessonloop-worker",
+        "X-Lessonloop-Event": one_line(notification.subject),
+        "X-Lessonloop-Event-Id": one_line(str(event_id)),
+        **signing.headers_of(delivery.signature),
+    }
     deadline = time.monotonic() + config.webhook_timeout
     allow = outbound.AllowList.parse(config.webhook_allow_hosts)
     try:
@@ -132,23 +165,21 @@ def send_webhook(delivery: Delivery, config: WorkerConfig) -> None:
             "POST",
             delivery.target,
             timeout=outbound.seconds_left(deadline),
-            headers={
-                "Content-Type": "application/json",
-                "Idempotency-Key": delivery.idempotency_key,
-                "User-Agent": "lessonloop-worker",
-            },
-            content=json.dumps({"text": webhook_text(delivery.notification)}).encode(),
+            headers=headers,
+            content=notification.body_text.encode(),
             connect_to=addresses,
         )
     except outbound.DeadlineExceeded:
-        raise SendError(f"webhook: no answer within {config.webhook_timeout:g}s") from None
+        raise SendError(f"event webhook: no answer within {config.webhook_timeout:g}s") from None
     except (outbound.TargetRefused, outbound.OutboundError) as exc:
-        raise SendError(f"webhook: {exc}") from None
-    if not 200 <= answer.status < 300:  # a redirect too: it is not followed
-        raise SendError(f"webhook answered HTTP {answer.status}")
+        raise SendError(f"event webhook: {exc}") from None
+    if not 200 <= answer.status < 300:
+        raise SendError(f"event webhook answered HTTP {answer.status}")
 
 
 SENDERS: dict[str, Sender] = {
     Channel.email.value: send_email,
     Channel.webhook.value: send_webhook,
+    EVENT_CHANNEL: send_event_webhook,
+    Channel.slack.value: send_slack_dm,
 }

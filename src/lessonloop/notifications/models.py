@@ -25,9 +25,11 @@ class Channel(enum.StrEnum):
     in_app = "in-app"
     email = "email"
     webhook = "webhook"
+    # A Slack direct message with answer buttons, to the linked Slack user (integrations.slack).
+    slack = "slack"
 
 
-EXTERNAL_CHANNELS = (Channel.email, Channel.webhook)
+EXTERNAL_CHANNELS = (Channel.email, Channel.webhook, Channel.slack)
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -46,7 +48,9 @@ class Notification(Record, Base):
     __history_skip__ = True
     __table_args__ = (Index("ix_notifications_person_created", "person_id", "created_at"),)
 
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    # NULL: a system message with no person and no in-app entry, an event for an outgoing event
+    # webhook (lessonloop.integrations.webhooks): it rides the same deliveries, leases and retries.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=True)
     kind: Mapped[str] = mapped_column(String(40))
     dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
     subject: Mapped[str] = mapped_column(String(300))
@@ -61,7 +65,7 @@ class Notification(Record, Base):
     obsolete_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     obsolete_reason: Mapped[str] = mapped_column(Text, default="")
 
-    person: Mapped[Person] = relationship(lazy="joined")
+    person: Mapped[Person | None] = relationship(lazy="joined")
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="notification", cascade="all, delete-orphan", lazy="selectin", order_by="Delivery.id"
     )
@@ -93,6 +97,9 @@ class Delivery(Record, Base):
     lease_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Signed channels (event webhooks): "<unix time>,v1=<hex>", written when an attempt begins,
+    # so the time a receiver checks is the time of this attempt, not of the event.
+    signature: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     notification: Mapped[Notification] = relationship(back_populates="deliveries", lazy="joined")
 
@@ -111,6 +118,9 @@ class NotificationPreference(Record, Base):
     channels: Mapped[str] = mapped_column(String(100), default=Channel.in_app.value)
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     webhook_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    # What speaks at ``webhook_url`` (lessonloop.integrations.chat.kinds): slack, teams, discord,
+    # mattermost or json; it decides the message format apprise sends.
+    webhook_kind: Mapped[str] = mapped_column(String(16), default="slack", server_default="slack")
 
     person: Mapped[Person] = relationship(lazy="joined")
 

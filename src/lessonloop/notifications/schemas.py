@@ -22,5 +22,12 @@ class SetPreferences(BaseModel):
     )
     email: str | None = Field(default=None, max_length=limits.EMAIL_MAX, examples=["ana@example.com"])
     webhook_url: str | None = Field(
-        default=None, max_length=limits.URL_MAX, description="A Slack-compatible incoming webhook URL."
+        default=None, max_length=limits.URL_MAX, description="The webhook URL your chat tool gave you."
+    )
+    webhook_kind: str | None = Field(
+        default=None,
+        max_length=16,
+        description="What speaks at the webhook URL: `slack` (any Slack-compatible webhook, the default), "
+        "`teams` (a Workflows webhook), `discord`, `mattermost` or `json`.",
+        examples=["mattermost"],
     )

@@ -13,7 +13,7 @@ outbox uses it in two places:
 * the in-app list (:func:`lessonloop.notifications.service.current_for_person`): each entry shown
   with its current text, or as no longer needed.
 
-A kind with no renderer (a digest, an escalation notice, a "mention"), or a notification without
+A kind with no renderer (a digest, an escalation notice), or a notification without
 a ``record_id``, keeps the text it was enqueued with. Renderers live beside the jobs that enqueue
 their kinds (:mod:`lessonloop.worker.sendtime`); their modules are imported on first use
 (:data:`RENDERER_MODULES`), so this package imports nothing above it.
@@ -33,7 +33,7 @@ from lessonloop.access.viewer import Viewer, viewer_for
 from lessonloop.notifications.models import Notification
 
 #: Modules whose import registers renderers (a missing one is skipped, as the worker's jobs).
-RENDERER_MODULES: list[str] = ["lessonloop.worker.sendtime"]
+RENDERER_MODULES: list[str] = ["lessonloop.worker.sendtime", "lessonloop.integrations.trackers.sendtime"]
 
 
 @dataclass(frozen=True)
@@ -95,8 +95,8 @@ def render(session: Session, notification: Notification, *, now: dt.datetime, vi
     stored = Text(notification.subject, notification.body_text)
     _load()
     func = RENDERERS.get(notification.kind)
-    if func is None or notification.record_id is None:
-        return stored
+    if func is None or notification.record_id is None or notification.person_id is None:
+        return stored  # (no person: an event for a webhook endpoint, its text is the event)
     if is_person(viewer) and viewer.person_id == notification.person_id:
         recipient = viewer
     else:

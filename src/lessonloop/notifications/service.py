@@ -34,6 +34,8 @@ from lessonloop import limits
 from lessonloop.access.actor import Actor, is_person, require_actor
 from lessonloop.coerce import as_enum, as_text
 from lessonloop.errors import Conflict, Invalid, NotFound, PermissionDenied
+from lessonloop.integrations.chat import kinds as chat_kinds
+from lessonloop.integrations.slack.links import slack_user_of
 from lessonloop.notifications import sendtime
 from lessonloop.notifications.config import WorkerConfig
 from lessonloop.notifications.models import (
@@ -94,12 +96,15 @@ def set_preferences(
     channels: Sequence[str] | None = None,
     email: str | None = None,
     webhook_url: str | None = None,
+    webhook_kind: str | None = None,
     allow_hosts: Sequence[str] | None = None,
     viewer: Actor,
 ) -> NotificationPreference:
     """Choose channels (``email``, ``webhook``; ``in-app`` is always on) and addresses.
 
-    Values left as ``None`` stay as they were. ``allow_hosts``: webhook hosts allowed although
+    Values left as ``None`` stay as they were. ``webhook_kind``: what speaks at the webhook URL
+    (``slack``, ``teams``, ``discord``, ``mattermost``, ``json``; see
+    :mod:`lessonloop.integrations.chat.kinds`). ``allow_hosts``: webhook hosts allowed although
     not public; ``None`` reads ``LESSONLOOP_WEBHOOK_ALLOW_HOSTS`` (the worker reads the same).
     """
     require_actor(viewer)
@@ -112,11 +117,15 @@ def set_preferences(
         pref.email = as_text(email, "email", max_len=limits.EMAIL_MAX) or None
         if pref.email is not None and not _EMAIL.fullmatch(pref.email):
             raise Invalid(f"is not an e-mail address: {pref.email!r}", field="email")
+    if webhook_kind is not None:
+        pref.webhook_kind = chat_kinds.as_kind(webhook_kind).value
     if webhook_url is not None:
         pref.webhook_url = as_text(webhook_url, "webhook_url", max_len=limits.URL_MAX) or None
         if pref.webhook_url is not None:
             allowed = get_settings().webhook_allow_hosts if allow_hosts is None else allow_hosts
             _check_webhook_url(pref.webhook_url, allowed)
+    if pref.webhook_url is not None and (webhook_url is not None or webhook_kind is not None):
+        chat_kinds.check_url(pref.webhook_kind or chat_kinds.DEFAULT_KIND, pref.webhook_url)
     if channels is not None:
         # In-app is always on: the in-app list is the outbox itself, the record of what was said.
         chosen = [Channel.in_app.value] + [
@@ -127,6 +136,10 @@ def set_preferences(
         raise Invalid("the e-mail channel needs an address (--email or the person's e-mail)", field="email")
     if Channel.webhook.value in pref.channel_set and not pref.webhook_url:
         raise Invalid("the webhook channel needs a URL (--webhook-url)", field="webhook_url")
+    if Channel.slack.value in pref.channel_set and not slack_user_of(session, owner.id, viewer=viewer):
+        raise Invalid(
+            "the Slack channel needs a linked Slack account (Slack on your account page)", field="channels"
+        )
     session.flush()
     return pref
 
@@ -139,6 +152,7 @@ class PreferencesView:
     email: str | None
     webhook_url: str | None
     person_email: str | None  # used for the e-mail channel when ``email`` is not set
+    webhook_kind: str = chat_kinds.DEFAULT_KIND.value
 
 
 def preferences_of(session: Session, person: PersonRef, *, viewer: Actor) -> PreferencesView:
@@ -151,6 +165,7 @@ def preferences_of(session: Session, person: PersonRef, *, viewer: Actor) -> Pre
         email=pref.email if pref is not None else None,
         webhook_url=pref.webhook_url if pref is not None else None,
         person_email=owner.email,
+        webhook_kind=(pref.webhook_kind if pref is not None else None) or chat_kinds.DEFAULT_KIND.value,
     )
 
 
@@ -164,7 +179,12 @@ def _targets(session: Session, person: Person, *, viewer: Actor) -> dict[str, st
     if Channel.email.value in chosen and (pref.email or person.email):
         out[Channel.email.value] = pref.email or person.email or ""
     if Channel.webhook.value in chosen and pref.webhook_url:
-        out[Channel.webhook.value] = pref.webhook_url
+        kind = pref.webhook_kind or chat_kinds.DEFAULT_KIND
+        out[Channel.webhook.value] = chat_kinds.target_of(kind, pref.webhook_url)
+    if Channel.slack.value in chosen:
+        slack_user = slack_user_of(session, person.id, viewer=viewer)
+        if slack_user:
+            out[Channel.slack.value] = slack_user
     return out
 
 
@@ -502,7 +522,12 @@ def _clear_lease(delivery: Delivery) -> None:
 
 def current_target(session: Session, delivery: Delivery, *, viewer: Actor) -> str | None:
     """Where ``delivery`` goes now: the person's current address for its channel, or ``None``
-    when they have turned the channel off (a corrected address is used by every retry)."""
+    when they have turned the channel off (a corrected address is used by every retry).
+    An event delivery (no person) goes to its endpoint's URL while the endpoint may have it."""
+    if delivery.notification.person_id is None:
+        from lessonloop.integrations.webhooks import outbox as event_outbox  # above this layer
+
+        return event_outbox.current_target(session, delivery, viewer=viewer)
     person = session.get(Person, delivery.notification.person_id)
     if person is None:
         return None
@@ -540,13 +565,21 @@ def begin_attempt(
     target = current_target(session, delivery, viewer=viewer)
     if target is None:
         delivery.status = DeliveryStatus.dead.value
-        delivery.last_error = f"not sent: the person no longer receives {delivery.channel} notifications"
+        delivery.last_error = (
+            f"not sent: the person no longer receives {delivery.channel} notifications"
+            if delivery.notification.person_id is not None
+            else "not sent: the endpoint is disabled or may no longer receive this record"
+        )
         _clear_lease(delivery)
         session.flush()
         return None
     delivery.target = target
     delivery.attempts += 1
     delivery.lease_until = now + waited + dt.timedelta(seconds=config.lease_seconds)
+    if delivery.notification.person_id is None:  # an event: signed with this attempt's time
+        from lessonloop.integrations.webhooks import outbox as event_outbox
+
+        event_outbox.sign_attempt(session, delivery, now=now, viewer=viewer)
     session.flush()
     return delivery
 

@@ -135,6 +135,8 @@ LINKS: dict[str, tuple[Link, ...]] = {
 EXCLUDED: dict[str, str] = {
     "web_sessions": "sign-in sessions are not workspace data: after a restore everyone signs in again",
     "failure_embeddings": "derived from the failures' text, like the search index: computed again",
+    "sso_sign_in_attempts": "single sign-ons under way (ten minutes at most): not workspace data",
+    "failure_counts": "derived from the failures by the database's triggers: counted again on import",
 }
 
 

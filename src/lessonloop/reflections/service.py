@@ -9,7 +9,8 @@ Who runs it (schedule, reschedule, mark held, write the notes): its facilitator,
 team-role admins of the failure's team, and org admins, each only while they may see the failure
 (:func:`lessonloop.access.policy.can_run_reflection`, decision 42); anyone else who may see it gets
 a 403. A session that was held keeps its date: rescheduling it is a 409; its notes may still be
-written. Nothing here commits.
+written. Moving a session tells the people it is for (its facilitator and the team's members who
+may see the failure), but not the one who moved it. Nothing here commits.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lessonloop.access.policy import can_run_reflection, visible_failure_ids
 from lessonloop.errors import Conflict, Invalid, NotFound, PermissionDenied
 from lessonloop.failures.models import Failure
 from lessonloop.failures.service import get_visible_failure
+from lessonloop.notifications.service import enqueue
 from lessonloop.people.models import Person
 from lessonloop.people.service import PersonRef, get_person
 from lessonloop.reflections.schemas import (
@@ -36,7 +38,8 @@ from lessonloop.reflections.schemas import (
 from lessonloop.store.base import utcnow
 from lessonloop.store.crud import get_or_404
 from lessonloop.worker.models import ReflectionSession, ReflectionStatus
-from lessonloop.worker.reflections import check_facilitator, propose_session
+from lessonloop.worker.reflections import check_facilitator, invited, propose_session
+from lessonloop.worker.sendtime import moved_text
 
 WHO_RUNS = (
     "only the facilitator, the leads and admins of the failure's team, or an org admin "
@@ -161,13 +164,43 @@ def reschedule(
     row = listed.reflection
     if row.status == ReflectionStatus.held.value:
         raise Conflict(f"reflection session {row.id} was held already; it keeps its date")
+    before = (row.scheduled_for, row.facilitator_id, row.status)
     row.scheduled_for = _not_past(command.scheduled_for, today or utcnow().date())
     if command.facilitator not in (None, ""):
         assert command.facilitator is not None
         row.facilitator_id = _facilitator_id(session, listed.failure, command.facilitator, viewer)
     row.status = ReflectionStatus.proposed.value  # a cancelled one planned again
     session.flush()
+    if (row.scheduled_for, row.facilitator_id, row.status) != before:
+        _tell_moved(session, row, listed.failure, viewer=viewer)
     return row
+
+
+def _tell_moved(session: Session, row: ReflectionSession, failure: Failure, *, viewer: Actor) -> None:
+    """Tell the people the session is for (:func:`lessonloop.worker.reflections.invited`), but not
+    whoever moved it, in-app and by their channels. The text is rebuilt when it is sent and shown
+    (kind ``reflection-moved``: :mod:`lessonloop.worker.sendtime`), so it always names the
+    session's date as it is then; the one given here is what is kept otherwise."""
+    now = utcnow()
+    mover = viewer.person_id if is_person(viewer) else None
+    facilitator = session.get(Person, row.facilitator_id) if row.facilitator_id is not None else None
+    text = moved_text(row, failure, facilitator.name if facilitator else None, now)
+    for person_id in invited(session, row, failure, viewer=viewer):
+        if person_id == mover:
+            continue
+        enqueue(
+            session,
+            person_id=person_id,
+            kind="reflection-moved",
+            subject=text.subject,
+            body_text=text.body_text,
+            # One notice per move and person (a move back to an earlier date is news again).
+            dedupe_key=f"reflection-moved:reflection:{row.id}:{row.scheduled_for.isoformat()}:"
+            f"{row.facilitator_id}:{now.isoformat()}:person:{person_id}",
+            record_id=row.id,
+            now=now,
+            viewer=viewer,
+        )
 
 
 def mark_held(

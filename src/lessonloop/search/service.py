@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lessonloop.access.actor import Actor, is_person, require_actor
-from lessonloop.access.indexed import visible_documents
-from lessonloop.access.viewer import Viewer
+from lessonloop.access.indexed import document_visibility
+from lessonloop.access.policy import visible_failures_clause
+from lessonloop.actions.models import Action
+from lessonloop.failures.models import Failure
+from lessonloop.reviews.models import Review
 from lessonloop.store.search import Hit, rank, terms
 
 
@@ -26,57 +30,39 @@ def search(
     limit: int = 20,
     offset: int = 0,
     any_term: bool = False,
-    candidates: int | None = None,
 ) -> list[Hit]:
     """Rank matching documents (all terms must match unless ``any_term``), best first.
 
-    A person gets only the documents they may see, with ``limit`` and ``offset`` counted over
-    those; a named system job gets every document; ``None`` is refused. See
-    :func:`~lessonloop.store.search.rank` for the ranking and its candidate bound.
+    Exact: the page is cut from the ranking of every match ``viewer`` may see (decision 44). A
+    person gets only the documents they may see, filtered in the same SQL statement, with
+    ``limit`` and ``offset`` counted over those; a named system job gets every document;
+    ``None`` is refused.
     """
     require_actor(viewer)
     if not terms(query):
         return []
-    if is_person(viewer):
-        return _visible_search(
-            session,
-            query,
-            viewer,
-            kinds=kinds,
-            limit=limit,
-            offset=offset,
-            any_term=any_term,
-            candidates=candidates,
-        )
-    return rank(
-        session, query, kinds=kinds, limit=limit, offset=offset, any_term=any_term, candidates=candidates
-    )
+    visible = document_visibility(viewer) if is_person(viewer) else None
+    return rank(session, query, kinds=kinds, limit=limit, offset=offset, any_term=any_term, visible=visible)
 
 
-def _visible_search(
-    session: Session,
-    query: str,
-    viewer: Viewer,
-    *,
-    kinds: Sequence[str] | None,
-    limit: int,
-    offset: int,
-    any_term: bool,
-    candidates: int | None,
-) -> list[Hit]:
-    """Rank as the index does, dropping what ``viewer`` may not see, batch by batch."""
-    wanted = offset + limit
-    batch = max(2 * wanted, 50)
-    kept: list[Hit] = []
-    start = 0
-    while len(kept) < wanted:
-        hits = rank(
-            session, query, kinds=kinds, limit=batch, offset=start, any_term=any_term, candidates=candidates
+def hit_failures(session: Session, hits: Sequence[Hit], *, viewer: Actor) -> dict[tuple[str, int], int]:
+    """The failure each review and action among ``hits`` belongs to, keyed ``(kind, record_id)``:
+    one query per kind for the whole page (a page of results links each hit to its failure),
+    only for the records ``viewer`` may see; failure hits are their own failure."""
+    require_actor(viewer)
+    found: dict[tuple[str, int], int] = {
+        (h.kind, h.record_id): h.record_id for h in hits if h.kind == "failure"
+    }
+    for kind, model in (("review", Review), ("action", Action)):
+        ids = sorted({h.record_id for h in hits if h.kind == kind})
+        if not ids:
+            continue
+        stmt = (
+            select(model.id, model.failure_id)
+            .join(Failure, Failure.id == model.failure_id)
+            .where(model.id.in_(ids))
         )
-        seen = visible_documents(session, viewer, [(h.kind, h.record_id) for h in hits])
-        kept += [h for h in hits if (h.kind, h.record_id) in seen]
-        if len(hits) < batch:
-            break
-        start += batch
-        batch *= 2
-    return kept[offset:wanted]
+        if is_person(viewer):
+            stmt = stmt.where(visible_failures_clause(viewer, Failure))
+        found.update(((kind, int(rid)), int(fid)) for rid, fid in session.execute(stmt))
+    return found

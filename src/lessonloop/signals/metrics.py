@@ -225,6 +225,108 @@ def _lesson_before(
     return False
 
 
+def _failure_filters(
+    viewer: Actor, team_id: int | None, since: dt.datetime | None, until: dt.datetime | None
+) -> list[Any]:
+    """The failures a computation counts: of one team, detected in ``[since, until)``, and only
+    those ``viewer`` may see (in SQL, the same rule as every list)."""
+    where: list[Any] = []
+    if team_id is not None:
+        where.append(Failure.team_id == team_id)
+    if is_person(viewer):
+        where.append(visible_failures_clause(viewer))
+    if since is not None:
+        where.append(Failure.detected_at >= since)
+    if until is not None:
+        where.append(Failure.detected_at < until)
+    return where
+
+
+def month_start(today: dt.date, months_back: int) -> dt.date:
+    """The first day of the month ``months_back`` months before ``today``'s month."""
+    index = today.year * 12 + today.month - 1 - months_back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def chart_metrics(
+    session: Session,
+    *,
+    team_id: int | None = None,
+    today: dt.date | None = None,
+    months: int = 12,
+    viewer: Actor,
+) -> dict[str, Any]:
+    """What the repeat-rate and drift charts show, computed by the database for the last
+    ``months`` months only: per month, failures and repeats (by detection month) and actions due,
+    drifted and still overdue (by due month), plus every action overdue today.
+
+    The same counts as :func:`compute_metrics`'s month rows summed over teams (the same filters,
+    :func:`drifted_clause` and ``overdue_clause``), in ``{"months": [...], "totals": {...}}``
+    shape for :func:`lessonloop.web.charts.monthly_totals`; a page that shows only the charts
+    no longer computes every metric over all time (decision 43).
+    """
+    today = today or dt.date.today()
+    conn = session.connection()
+    sql = _Dialect(session.get_bind().dialect.name)
+    where = _failure_filters(viewer, team_id, None, None)
+    first = month_start(today, months - 1)
+    after = month_start(today, -1)  # the first day of next month
+    start, end = (dt.datetime(d.year, d.month, d.day) for d in (first, after))
+    rows: dict[str, dict[str, Any]] = {}
+
+    def row(mon: str) -> dict[str, Any]:
+        return rows.setdefault(
+            mon,
+            {
+                "month": mon,
+                "failures": 0,
+                "repeats": 0,
+                "actions_due": 0,
+                "actions_late": 0,
+                "actions_overdue": 0,
+            },
+        )
+
+    detected = _month(Failure.detected_at, sql.name)
+    for mon, count, repeated in conn.execute(
+        select(detected, func.count(), func.count(Failure.repeat_of_id))
+        .where(*where, Failure.detected_at >= start, Failure.detected_at < end)
+        .group_by(detected)
+    ):
+        row(mon).update(failures=int(count), repeats=int(repeated))
+
+    overdue = overdue_clause(today)
+    late = drifted_clause(today, sql.date(Action.closed_at))
+    due_month = _month(Action.due_date, sql.name)
+    for mon, due, drifted_, still in conn.execute(
+        select(
+            due_month,
+            func.count(),
+            func.sum(case((late, 1), else_=0)),
+            func.sum(case((overdue, 1), else_=0)),
+        )
+        .select_from(Action)
+        .join(Failure, Failure.id == Action.failure_id)
+        .where(*where, Action.due_date >= first, Action.due_date <= today)
+        .group_by(due_month)
+    ):
+        row(mon).update(
+            actions_due=int(due), actions_late=int(drifted_ or 0), actions_overdue=int(still or 0)
+        )
+
+    overdue_now = conn.execute(
+        select(func.count())
+        .select_from(Action)
+        .join(Failure, Failure.id == Action.failure_id)
+        .where(*where, overdue)
+    ).scalar_one()
+    return {
+        "today": today.isoformat(),
+        "months": [rows[m] for m in sorted(rows)],
+        "totals": {"actions_overdue": int(overdue_now)},
+    }
+
+
 def compute_metrics(
     session: Session,
     *,
@@ -248,15 +350,7 @@ def compute_metrics(
     team_names = dict(conn.execute(select(Team.id, Team.name)).all())
     month = _month(Failure.detected_at, session.get_bind().dialect.name)
 
-    where: list[Any] = []
-    if team_id is not None:
-        where.append(Failure.team_id == team_id)
-    if is_person(viewer):
-        where.append(visible_failures_clause(viewer))
-    if since is not None:
-        where.append(Failure.detected_at >= since)
-    if until is not None:
-        where.append(Failure.detected_at < until)
+    where = _failure_filters(viewer, team_id, since, until)
 
     # Rows are added to their (team, month) bucket only; the totals are the buckets merged at the
     # end (per-row work is most of the cost at 100k failures).
@@ -270,7 +364,9 @@ def compute_metrics(
     for tid, mon, count, repeated in conn.execute(
         select(Failure.team_id, month, func.count(), func.count(Failure.repeat_of_id))
         .where(*where)
-        .group_by(Failure.team_id, month)
+        # Month first: with a date filter SQLite then reads the range off the detection-date
+        # index (``ix_failures_detected_cover``) instead of scanning every failure by team.
+        .group_by(month, Failure.team_id)
     ).all():
         b = bucket(tid, mon)
         b.failures += int(count)

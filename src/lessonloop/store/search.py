@@ -14,11 +14,13 @@ is a delete + insert by rowid (SQLite) or an upsert on the primary key (PostgreS
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import BigInteger, ColumnElement, Float, and_, column, or_, select, table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -164,130 +166,75 @@ def fts5_query(query: str, *, any_term: bool = False) -> str:
     return (" OR " if any_term else " ").join(quoted)
 
 
-#: How many matches of each kind are ranked: the newest (highest record ids) of that kind. A query
-#: that matches more documents than this (a common word in a large workspace) is answered from
-#: these candidates only, so its cost is bounded by this number instead of by the workspace —
-#: see docs/decisions.md ("Search ranks a bounded set of recent matches").
-CANDIDATES = 500
-
-
-def _kind_ranges(kinds: Sequence[str] | None) -> list[tuple[int, int]]:
-    """``[low, high)`` document-id ranges of the kinds asked for (all kinds when ``None``)."""
+def _kind_ranges(kinds: Sequence[str] | None) -> list[tuple[str, int, int]]:
+    """``(kind, low, high)``: the ``[low, high)`` document-id range of each kind asked for (all
+    kinds when ``None``)."""
     names = list(KIND_CODES) if not kinds else [k for k in KIND_CODES if k in set(kinds)]
-    return [(KIND_CODES[k] * _STRIDE, (KIND_CODES[k] + 1) * _STRIDE) for k in names]
+    return [(k, KIND_CODES[k] * _STRIDE, (KIND_CODES[k] + 1) * _STRIDE) for k in names]
 
 
-#: PostgreSQL first reads the matches among the newest ``WINDOW * cap`` documents of each kind
-#: (``cap``: the candidate bound); see :func:`_pg_sql`.
-WINDOW = 4
-#: How much wider than the matches seen so far suggest the second window is made, so that it is
-#: rarely too narrow (the third window, the rest of the kind, then covers the shortfall).
-MARGIN = 2
+@dataclass(frozen=True)
+class Visibility:
+    """Which documents may be shown, built by :mod:`lessonloop.access.indexed` (storage knows no
+    people): ``clause(kind, record_id)`` is a SQL clause on one record given the SQL expression
+    of its id. ``key`` says whom it is for: two visibilities with the same key must allow the
+    same documents, so the compiled SQL is kept per key (building and compiling it costs more
+    than a search)."""
+
+    key: Hashable
+    clause: Callable[[str, ColumnElement[int]], ColumnElement[bool]]
 
 
-def _pg_sql(ranges: Sequence[tuple[int, int]]) -> str:
-    """The PostgreSQL search statement: the newest ``:cap`` matches per kind, ranked, one page.
+#: Every match ranked, best first, in one materialised common table expression: ``doc`` (the
+#: document id) and ``score`` (higher is better on both backends). FTS5's ``bm25()`` is
+#: lower-is-better and title matches weigh 4x the body; PostgreSQL's ``ts_rank(tsv, q, 1)``
+#: weighs the title (A) above the body (B) and divides by the document's length, as BM25 does.
+_RANKED = {
+    "sqlite": (
+        "SELECT rowid AS doc, -bm25(search_fts, 0.0, 0.0, 4.0, 1.0) AS score FROM search_fts "
+        "WHERE search_fts MATCH :q AND ({within}) ORDER BY score DESC, doc LIMIT :depth"
+    ),
+    "postgresql": (
+        "SELECT d.doc_id AS doc, ts_rank(d.tsv, q.tsq, 1) AS score "
+        "FROM search_documents AS d, (SELECT to_tsquery('english', :q) AS tsq) AS q "
+        "WHERE d.tsv @@ q.tsq AND ({within}) ORDER BY score DESC, doc LIMIT :depth"
+    ),
+}
+#: How deep a person's search first reads the ranking, per result wanted: a page of 40 reads the
+#: best 160 matches and drops what the person may not see (see :func:`rank`).
+DEPTH = 4
+MIN_DEPTH = 200
 
-    The newest ``cap`` matches of a kind cannot come from the GIN index in order, and the planner
-    cannot tell how many documents a query of several words matches (it multiplies the words'
-    frequencies: it underestimates common phrases tenfold), so a plain ``ORDER BY doc_id DESC
-    LIMIT cap`` per kind either visits every match of the kind (a bitmap scan) or walks the
-    kind's newest documents until it has ``cap`` (a primary-key scan: all of them when the
-    query is rare), and each kind built the GIN bitmap again. Instead, at most three bitmap scans
-    cover all kinds at once (the GIN match AND'ed with a primary-key range per kind), each
-    building the GIN bitmap once:
+#: The ranked rows as the visibility clause sees them (``ranked.doc``).
+_RANKED_ROWS = table("ranked", column("doc", BigInteger), column("score", Float))
+_VISIBLE_SQL: OrderedDict[Hashable, str] = OrderedDict()
+_VISIBLE_SQL_SIZE = 512
+_VISIBLE_SQL_LOCK = threading.Lock()
 
-    1. ``w0``: the matches among each kind's newest ``WINDOW * cap`` documents;
-    2. ``w1``, only for the kinds short of ``cap`` matches: the next older window, sized from the
-       density seen in ``w0`` (``MARGIN`` times what should hold the missing matches; the whole
-       rest of the kind when ``w0`` found none);
-    3. ``w2``, only for the kinds still short: the rest of the kind.
 
-    A kind that has its ``cap`` matches gets an empty range, and a window no kind needs is not
-    read (a one-time filter). So a common query visits about ``MARGIN * cap`` matching rows per
-    kind whatever the planner thinks, and a rare one visits its few matches. The windows decide
-    only how much is read: the candidates are exactly each kind's newest ``cap`` matches.
+def _visible_sql(conn: Connection, visible: Visibility, ranges: Sequence[tuple[str, int, int]]) -> str:
+    """``SELECT doc, score FROM ranked WHERE …``: the ranked rows ``visible`` allows, as SQL text.
+
+    Compiled as a whole statement, so each record's clause is correlated to ``ranked.doc``, with
+    its values inline (person and team ids, visibility names: integers and fixed words, never
+    user input), and kept per dialect, key and kinds: a search builds no SQL expression, and a
+    person's clause is built once per process, not once per search.
     """
-    kinds = list(enumerate(ranges))
-    first = f"least({WINDOW} * CAST(:cap AS bigint), {_STRIDE})"  # a kind spans fewer ids
-    match = "tsv @@ to_tsquery('english', :q)"
-
-    def counts(names: Sequence[str]) -> str:
-        rows = " UNION ALL ".join(f"SELECT doc_id FROM {n}" for n in names)
-        per_kind = ", ".join(
-            f"count(*) FILTER (WHERE doc_id >= {lo} AND doc_id < {hi}) AS c{k}" for k, (lo, hi) in kinds
-        )
-        return f"(SELECT {per_kind} FROM ({rows}) AS seen) AS c"
-
-    def scan(name: str, bounds: str, arms: Sequence[str], gate: str | None) -> str:
-        where = f"{match} AND ({' OR '.join(arms)})"
-        if gate:
-            where += f" AND (SELECT {gate} FROM {bounds})"
-        return f"{name} AS (SELECT doc_id, tsv FROM search_documents WHERE {where})"
-
-    # each kind's newest document id (a step back along the primary key) and the first window
-    b0 = ", ".join(
-        f"(SELECT max(doc_id) FROM search_documents WHERE doc_id >= {lo} AND doc_id < {hi}) AS m{k}"
-        for k, (lo, hi) in kinds
-    )
-    ctes = [f"b0 AS (SELECT {b0})"]
-    ctes.append(
-        scan(
-            "w0",
-            "b0",
-            [
-                f"(doc_id > (SELECT m{k} - {first} FROM b0) AND doc_id >= {lo} AND doc_id <= (SELECT m{k} FROM b0))"
-                for k, (lo, hi) in kinds
-            ],
-            None,
-        )
-    )
-    # the second window: below the first, for the kinds short of cap that have older documents
-    b1 = []
-    for k, (lo, _hi) in kinds:
-        top = f"b0.m{k} - {first}"
-        short = f"c.c{k} < :cap AND {top} >= {lo}"
-        # numeric: a huge cap (a far page) must not overflow bigint
-        width = f"least({MARGIN} * CAST(:cap - c.c{k} AS numeric) * {first} / greatest(c.c{k}, 1), {_STRIDE})"
-        b1.append(
-            f"CASE WHEN {short} THEN {top} END AS u{k}, greatest({top} - CAST({width} AS bigint), {lo - 1}) AS l{k}"
-        )
-    ctes.append(f"b1 AS (SELECT {', '.join(b1)} FROM b0, {counts(['w0'])})")
-    ctes.append(
-        scan(
-            "w1",
-            "b1",
-            [f"(doc_id > (SELECT l{k} FROM b1) AND doc_id <= (SELECT u{k} FROM b1))" for k, _ in kinds],
-            " OR ".join(f"u{k} IS NOT NULL" for k, _ in kinds),
-        )
-    )
-    # the third: the rest of each kind still short
-    b2 = ", ".join(
-        f"CASE WHEN b1.u{k} IS NOT NULL AND c.c{k} < :cap AND b1.l{k} >= {lo} THEN b1.l{k} END AS u{k}"
-        for k, (lo, _hi) in kinds
-    )
-    ctes.append(f"b2 AS (SELECT {b2} FROM b1, {counts(['w0', 'w1'])})")
-    ctes.append(
-        scan(
-            "w2",
-            "b2",
-            [f"(doc_id >= {lo} AND doc_id <= (SELECT u{k} FROM b2))" for k, (lo, _hi) in kinds],
-            " OR ".join(f"u{k} IS NOT NULL" for k, _ in kinds),
-        )
-    )
-    union = " UNION ALL ".join(f"SELECT doc_id, tsv FROM {n}" for n in ("w0", "w1", "w2"))
-    return (
-        "WITH q AS (SELECT to_tsquery('english', :q) AS tsq), "
-        + ", ".join(ctes)
-        + f", cand AS (SELECT doc_id, tsv FROM (SELECT doc_id, tsv, row_number() OVER "
-        f"(PARTITION BY doc_id / {_STRIDE} ORDER BY doc_id DESC) AS n FROM ({union}) AS w) AS c "
-        "WHERE n <= :cap), "
-        "top AS (SELECT cand.doc_id, ts_rank(cand.tsv, q.tsq, 1) AS score FROM cand, q "
-        "ORDER BY score DESC, cand.doc_id LIMIT :limit OFFSET :offset) "
-        f"SELECT d.kind, d.record_id, d.title, {_SNIPPET_TEXT.format(body='d.body')} AS snip, "
-        "top.score FROM top JOIN search_documents d ON d.doc_id = top.doc_id, q "
-        "ORDER BY top.score DESC, top.doc_id"
-    )
+    cache_key = (conn.dialect.name, visible.key, tuple(ranges))
+    with _VISIBLE_SQL_LOCK:
+        sql = _VISIBLE_SQL.get(cache_key)
+        if sql is not None:
+            _VISIBLE_SQL.move_to_end(cache_key)
+            return sql
+    doc = _RANKED_ROWS.c.doc
+    allowed = or_(*(and_(doc >= lo, doc < hi, visible.clause(kind, doc - lo)) for kind, lo, hi in ranges))
+    stmt = select(doc, _RANKED_ROWS.c.score).where(allowed)
+    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    with _VISIBLE_SQL_LOCK:
+        _VISIBLE_SQL[cache_key] = sql
+        while len(_VISIBLE_SQL) > _VISIBLE_SQL_SIZE:
+            _VISIBLE_SQL.popitem(last=False)
+    return sql
 
 
 def rank(
@@ -298,56 +245,54 @@ def rank(
     limit: int = 20,
     offset: int = 0,
     any_term: bool = False,
-    candidates: int | None = None,
+    visible: Visibility | None = None,
 ) -> list[Hit]:
-    """Rank matching documents; all terms must match unless ``any_term``.
+    """Rank every matching document (all terms must match unless ``any_term``), best first.
 
-    Only the newest ``candidates`` (default :data:`CANDIDATES`) matches of each kind are ranked,
-    then merged by score; a query matching fewer is ranked in full. ``offset + limit`` past the
-    bound widens it for that call, so a page is never cut short by it. Snippets are made for the
-    returned page only.
+    Exact: the page is cut from the ranking of *every* match (decision 44). ``visible``, when
+    given, keeps only the documents it allows, in the same statement, and ``limit``/``offset``
+    count those; ``None`` ranks every document (a system job). One SQL statement:
 
-    Every document is ranked: this is the index, below the policy. People search through
-    :func:`lessonloop.search.service.search`, which takes the actor and drops what they may not see.
+    1. ``ranked``: every match scored, the best ``depth`` kept in order (a materialised CTE;
+       the engine scores every match and keeps the best in a bounded sort);
+    2. ``page``: read ``ranked`` in that order, keep what ``visible`` allows, stop after
+       ``offset + limit`` rows. So the access check is a correlated lookup of the few documents
+       read, not a join of every match with the records. A materialised CTE is read back in the
+       order it was written (both engines store it as a plain list); the final ``ORDER BY``
+       sorts the page itself;
+    3. the page's titles and the text its snippets are cut from.
+
+    ``depth`` is ``offset + limit`` without ``visible``; with it, :data:`DEPTH` times that (at
+    least :data:`MIN_DEPTH`), and when that leaves the page short the statement runs again with
+    no depth, so documents the viewer may not see never push a visible one off the page.
+
+    People search through :func:`lessonloop.search.service.search`, which passes ``visible``.
     """
-    if not terms(query):
-        return []
-    ranges = _kind_ranges(kinds)
-    if not ranges or limit < 1:
-        return []
-    # The bound never cuts a page short: asking for results past it widens it for that request.
-    cap = max(CANDIDATES if candidates is None else candidates, offset + limit)
-    conn = session.connection()
-    params: dict[str, Any] = {"limit": limit, "offset": offset}
-    if _is_sqlite(conn):
-        params["q"] = fts5_query(query, any_term=any_term)
-        params["skip"] = cap - 1
-        # Per kind, the rowid of its cap-th newest match (FTS5 walks its doclists by rowid, so
-        # finding it ranks nothing) bounds the candidates. One ranking cursor filters all kinds
-        # at once: bm25() is computed for the candidates only, and its corpus statistics once.
-        # bm25() is lower-is-better; title matches weigh 4x the body. snippet() runs in the last
-        # step, on the page only.
-        within = " OR ".join(
-            f"(rowid < {hi} AND rowid >= coalesce((SELECT rowid FROM search_fts WHERE search_fts MATCH :q "
-            f"AND rowid >= {lo} AND rowid < {hi} ORDER BY rowid DESC LIMIT 1 OFFSET :skip), {lo}))"
-            for lo, hi in ranges
-        )
-        sql = (
-            "WITH page AS (SELECT rowid AS doc, bm25(search_fts, 0.0, 0.0, 4.0, 1.0) AS rank "
-            f"FROM search_fts WHERE search_fts MATCH :q AND ({within}) "
-            "ORDER BY rank, doc LIMIT :limit OFFSET :offset) "
-            f"SELECT f.kind, f.record_id, f.title, {_SNIPPET_TEXT.format(body='f.body')} AS snip, "
-            "-page.rank AS score FROM page JOIN search_fts AS f ON f.rowid = page.doc "
-            "ORDER BY page.rank, page.doc"
-        )
-    else:
-        joiner = " | " if any_term else " & "
-        params["q"] = joiner.join(terms(query))
-        params["cap"] = cap
-        sql = _pg_sql(ranges)
-    params["window"] = SNIPPET_WINDOW
-    rows = conn.execute(text(sql), params).all()
     words = terms(query)
+    ranges = _kind_ranges(kinds)
+    if not words or not ranges or limit < 1 or offset < 0:
+        return []
+    conn = session.connection()
+    sqlite = _is_sqlite(conn)
+    key = "rowid" if sqlite else "d.doc_id"
+    within = " OR ".join(f"({key} >= {lo} AND {key} < {hi})" for _k, lo, hi in ranges)
+    q = fts5_query(query, any_term=any_term) if sqlite else (" | " if any_term else " & ").join(words)
+    rows_of = _visible_sql(conn, visible, ranges) if visible is not None else "SELECT doc, score FROM ranked"
+    docs, doc_key = ("search_fts", "rowid") if sqlite else ("search_documents", "doc_id")
+    sql = (
+        f"WITH ranked AS MATERIALIZED ({_RANKED[conn.dialect.name].format(within=within)}), "
+        f"page AS ({rows_of} LIMIT :limit OFFSET :offset) "
+        f"SELECT d.kind, d.record_id, d.title, substr(d.body, 1, :window), page.score "
+        f"FROM page JOIN {docs} AS d ON d.{doc_key} = page.doc ORDER BY page.score DESC, page.doc"
+    )
+    wanted = offset + limit
+    depth = wanted if visible is None else max(DEPTH * wanted, MIN_DEPTH)
+    params = {"q": q, "limit": limit, "offset": offset, "window": SNIPPET_WINDOW, "depth": depth}
+    rows = conn.execute(text(sql), params).all()
+    if visible is not None and len(rows) < limit:
+        # short: the best `depth` matches held too few the viewer may see, or there are no more
+        # matches (then this is as cheap as the first run)
+        rows = conn.execute(text(sql), params | {"depth": -1 if sqlite else None}).all()
     return [Hit(r[0], int(r[1]), r[2], snippet(r[3] or "", words), float(r[4])) for r in rows]
 
 
@@ -363,8 +308,6 @@ def rank(
 SNIPPET_WINDOW = 16_384
 #: Words in a snippet (as FTS5's snippet(..., 12) gave).
 SNIPPET_WORDS = 12
-#: The same on both backends: character positions, 1-based.
-_SNIPPET_TEXT = "substr({body}, 1, :window)"
 
 # Endings taken off before comparing a word with a query term, so "deploys" marks "deploy".
 # Only which words get the [brackets] depends on it: the index (Porter stemming) decides what
@@ -387,10 +330,17 @@ def snippet(window: str, query_terms: Sequence[str]) -> str:
     characters) around its first match of ``query_terms``, matches in ``[`` ``]``, cuts marked
     with ``…``; the first words when nothing matches. Costs O(len(window))."""
     wanted = {_word_key(t) for t in query_terms}
+    # A word's key is a prefix of the word (endings come off its end), so only words starting
+    # with a wanted key's first letter can match: _word_key runs on those only.
+    initials = {k[0] for k in wanted if k}
     spans = [m.span() for m in _TOKEN.finditer(window)]
     if not spans:
         return ""
-    hits = {i for i, (a, b) in enumerate(spans) if _word_key(window[a:b]) in wanted}
+    hits = {
+        i
+        for i, (a, b) in enumerate(spans)
+        if window[a].lower()[:1] in initials and _word_key(window[a:b]) in wanted
+    }
     first = max(0, min(hits) - SNIPPET_WORDS // 4) if hits else 0
     last = min(len(spans), first + SNIPPET_WORDS)
     first = max(0, last - SNIPPET_WORDS)

@@ -60,6 +60,15 @@ def build_router() -> APIRouter:
         reflections,
     ):
         router.include_router(module.router)
+    from lessonloop.integrations.sso import pages as sso_pages
+
+    router.include_router(sso_pages.router)  # single sign-on and the sign-in settings page
+    from lessonloop.integrations.trackers import web as tracker_pages
+
+    router.include_router(tracker_pages.router)  # push an action to its team's issue tracker
+    from lessonloop.integrations.webhooks import pages as event_webhook_pages
+
+    router.include_router(event_webhook_pages.router)  # admins' event webhook endpoints
     return router
 
 

@@ -62,6 +62,19 @@ def check_facilitator(session: Session, failure: Failure, person_id: int, *, vie
         )
 
 
+def invited(session: Session, row: ReflectionSession, failure: Failure, *, viewer: Actor) -> list[int]:
+    """Who a session is for, in order: its facilitator, then the members (any role) of its team —
+    each only while they may see the failure. The same people whose calendars list it
+    (:mod:`lessonloop.calendars.service`), so they are the ones told when it moves."""
+    require_actor(viewer)
+    ids: list[int] = [row.facilitator_id] if row.facilitator_id is not None else []
+    if row.team_id is not None:
+        ids += session.scalars(
+            select(Membership.person_id).where(Membership.team_id == row.team_id).order_by(Membership.id)
+        )
+    return [pid for pid in dict.fromkeys(ids) if _may_attend(session, failure, pid)]
+
+
 def propose_session(
     session: Session, failure: Failure, *, when: dt.date, facilitator: int | None = None, viewer: Actor
 ) -> ReflectionSession:

@@ -48,6 +48,8 @@ JOB_MODULES: list[str] = [
     "lessonloop.followthrough.digests",
     "lessonloop.followthrough.recognition",
     "lessonloop.followthrough.checklists",
+    "lessonloop.integrations.slack.posts",
+    "lessonloop.integrations.trackers.jobs",
 ]
 
 

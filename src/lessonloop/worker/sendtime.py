@@ -11,6 +11,8 @@ kind                      record           obsolete when
 ``review-check``          action           "did this work?" was answered, or the action dropped
 ``experiment-end``        experiment       an observation was recorded on or after its end date
 ``reflection``            reflection       the session was held or cancelled
+``reflection-moved``      reflection       the session was held or cancelled
+``mention``               comment          the comment was deleted
 ========================  ===============  ====================================================
 
 Every kind is also obsolete when its record is gone, or when the recipient may no longer see it
@@ -27,9 +29,12 @@ from sqlalchemy.orm import Session
 from lessonloop.access.policy import can_see, can_see_failure
 from lessonloop.access.viewer import Viewer
 from lessonloop.actions.models import Action, ActionStatus
+from lessonloop.discussion.models import Comment, TargetKind
+from lessonloop.discussion.service import MODELS, mention_text
 from lessonloop.experiments.models import Experiment
 from lessonloop.failures.models import Failure
 from lessonloop.notifications.sendtime import Obsolete, Rendered, Text, renderer
+from lessonloop.people.models import Person
 from lessonloop.relative_time import day_count, days_until, relative_day
 from lessonloop.worker.models import ActionCheck, ReflectionSession, ReflectionStatus
 
@@ -156,3 +161,44 @@ def reflection(session: Session, reflection_id: int, viewer: Viewer, now: dt.dat
         f"Once it is held: lessonloop reflection held {row.id}"
     )
     return Text(subject, body)
+
+
+def moved_text(row: ReflectionSession, failure: Failure, facilitator: str | None, now: dt.datetime) -> Text:
+    """ "Reflection session on failure #4 moved to 2026-05-12 (in 6 days)" — the date as
+    the session has it when this is said, so a later move is never announced with a stale date."""
+    day = row.scheduled_for
+    when = f"{day.isoformat()} ({relative_day(day, now=now)})"
+    by = f", facilitated by {facilitator}" if facilitator else ""
+    return Text(
+        f"Reflection session on failure #{failure.id} moved to {when}",
+        f"The reflection session on failure #{failure.id} “{failure.title}” {_is_was(day, now)} "
+        f"planned for {when}{by}; your calendar shows the new date.\n"
+        f"See it: /reflections/{row.id}",
+    )
+
+
+@renderer("reflection-moved")
+def reflection_moved(session: Session, reflection_id: int, viewer: Viewer, now: dt.datetime) -> Rendered:
+    """A session's new date, told to the people it is for — until it is held or cancelled."""
+    row = session.get(ReflectionSession, reflection_id)
+    if row is None:
+        return Obsolete(f"reflection session #{reflection_id} no longer exists")
+    failure = session.get(Failure, row.failure_id)
+    if failure is None or not can_see_failure(viewer, failure):
+        return Obsolete(UNSEEN)
+    if row.status in (ReflectionStatus.held.value, ReflectionStatus.cancelled.value):
+        return Obsolete(f"the reflection session on failure #{failure.id} was {row.status}")
+    facilitator = session.get(Person, row.facilitator_id) if row.facilitator_id is not None else None
+    return moved_text(row, failure, facilitator.name if facilitator else None, now)
+
+
+@renderer("mention")
+def mention(session: Session, comment_id: int, viewer: Viewer, now: dt.datetime) -> Rendered:
+    """ "Ana mentioned you on failure 4: …" with the comment as it reads now (edited or not)."""
+    comment = session.get(Comment, comment_id)
+    if comment is None:
+        return Obsolete(f"comment #{comment_id} was deleted")
+    record = session.get(MODELS[TargetKind(comment.target_kind)], comment.target_id)
+    if record is None or not can_see(session, viewer, record):
+        return Obsolete(UNSEEN)
+    return Text(*mention_text(comment, record, comment.author))

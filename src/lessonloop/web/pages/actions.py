@@ -19,7 +19,15 @@ from starlette.responses import RedirectResponse, Response
 from lessonloop.access.policy import can_work_on_action
 from lessonloop.actions.models import Action
 from lessonloop.actions.schemas import CompleteAction, DropAction
-from lessonloop.actions.service import complete_action, drop_action, get_action, list_actions
+from lessonloop.actions.service import (
+    actions_by_id,
+    complete_action,
+    done_actions_to_check,
+    drop_action,
+    get_action,
+    latest_done_actions,
+    list_actions,
+)
 from lessonloop.discussion.service import comments_section
 from lessonloop.experiments.schemas import AddExperiment, RecordObservation
 from lessonloop.experiments.service import (
@@ -30,9 +38,11 @@ from lessonloop.experiments.service import (
     record_observation,
 )
 from lessonloop.failures.models import Failure
-from lessonloop.failures.service import get_visible_failure
+from lessonloop.failures.service import get_visible_failure, visible_failures_by_id
 from lessonloop.fields import parse_command
+from lessonloop.integrations.trackers.service import tracker_section
 from lessonloop.people.models import Person
+from lessonloop.people.service import people_names
 from lessonloop.web.charts import observations_chart
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute, safe_next
 from lessonloop.web.forms import Form as PageForm
@@ -48,6 +58,10 @@ router = APIRouter(route_class=WebRoute)
 OBSERVATION_FIELDS = ("value", "observed_at", "note")
 CHECK_FIELDS = ("worked", "note", "scope", "next")
 CHECKS_ON_BOARD = 12
+# "Did this work?" picks from this many done actions whose review date has come (the earliest
+# due); loading every one of them cost more than the rest of the board.
+CHECK_CANDIDATES = 120
+BOARD_PAGE = 50  # open actions per board page: the earliest due, then "more"
 WORKED = [(w.value, label) for w, label in zip(Worked, ("Yes", "No", "Partly"), strict=True)]
 
 
@@ -104,63 +118,108 @@ def _card(
     )
 
 
-def _to_check(ctx: Ctx, scope: str, done: list[Action]) -> list[Card]:
+def _cards(
+    ctx: Ctx,
+    actions: list[Action],
+    *,
+    errors: dict[int, tuple[str, str]] | None = None,
+    checks: dict[int, ActionCheck] | None = None,
+) -> list[Card]:
+    """:func:`_card` for many actions with a fixed number of statements: their failures, the
+    latest "did this work?" answers and who gave them are each read in one batch (a board of 500
+    cards asked for them card by card: ~1,500 statements)."""
+    s, v = ctx.session, ctx.viewer
+    failures = visible_failures_by_id(s, {a.failure_id for a in actions}, viewer=v)
+    if checks is None:
+        checks = latest_checks(s, [a.id for a in actions if a.status == "done"], viewer=v)
+    names = people_names(s, {c.person_id for c in checks.values() if c.person_id}, viewer=v)
+    cards = []
+    for action in actions:
+        failure = failures.get(action.failure_id)
+        if failure is None:  # listed as visible a moment ago: the same rule says no now
+            continue
+        error, evidence = (errors or {}).get(action.id, ("", ""))
+        check = checks.get(action.id)
+        cards.append(
+            Card(
+                action,
+                failure,
+                can_work_on_action(v, action, failure),
+                error,
+                evidence,
+                check=check,
+                checked_by=names.get(check.person_id, "") if check is not None and check.person_id else "",
+            )
+        )
+    return cards
+
+
+def _to_check(ctx: Ctx, scope: str) -> list[Card]:
     """Done actions whose review date has come and that the viewer may answer for, unanswered
-    first, then the longest waiting."""
-    today = dt.date.today()
-    due = [a for a in done if a.review_date <= today and (scope != "mine" or a.owner_id == ctx.person.id)]
-    latest = latest_checks(ctx.session, [a.id for a in due], viewer=ctx.viewer)
-    cards = [_card(ctx, a, check=latest.get(a.id)) for a in due]
-    cards = [c for c in cards if c.workable]
-    cards.sort(key=lambda c: (c.check is not None, c.action.review_date, c.action.id))
+    first, then the longest waiting, among the :data:`CHECK_CANDIDATES` earliest due."""
+    done = done_actions_to_check(
+        ctx.session,
+        today=dt.date.today(),
+        owner=ctx.person.id if scope == "mine" else None,
+        limit=CHECK_CANDIDATES,
+        viewer=ctx.viewer,
+    )
+    checks = latest_checks(ctx.session, [a.id for a in done], viewer=ctx.viewer)
+    done.sort(key=lambda a: (a.id in checks, a.review_date, a.id))
+    # Cards (and their failures) only for as many candidates as it takes to fill the section.
+    cards: list[Card] = []
+    for start in range(0, len(done), CHECKS_ON_BOARD * 4):
+        chunk = done[start : start + CHECKS_ON_BOARD * 4]
+        cards += [c for c in _cards(ctx, chunk, checks=checks) if c.workable]
+        if len(cards) >= CHECKS_ON_BOARD:
+            break
     return cards[:CHECKS_ON_BOARD]
 
 
 def _board(
-    ctx: Ctx, scope: str, *, status_code: int = 200, errors: dict[int, tuple[str, str]] | None = None
+    ctx: Ctx,
+    scope: str,
+    *,
+    page: int = 1,
+    status_code: int = 200,
+    errors: dict[int, tuple[str, str]] | None = None,
 ) -> Response:
     s, v = ctx.session, ctx.viewer
     if scope == "mine":
-        actions = list_actions(s, owner=ctx.person.id, status="open", page_size=500, viewer=v).items
+        owner, team_ids = ctx.person.id, None
     elif scope == "teams":
-        seen: dict[int, Action] = {}
-        for team_id in v.teams():
-            for action in list_actions(s, team=team_id, status="open", page_size=500, viewer=v).items:
-                seen[action.id] = action
-        actions = sorted(seen.values(), key=lambda a: (a.due_date, a.id))
+        owner, team_ids = None, sorted(v.teams())
     else:
-        scope = "all"
-        actions = list_actions(s, status="open", page_size=500, viewer=v).items
+        scope, owner, team_ids = "all", None, None
+    # One page of the earliest due open actions (overdue ones come first that way), then "more".
+    listed = list_actions(
+        s, owner=owner, team_ids=team_ids, status="open", page=max(page, 1), page_size=BOARD_PAGE, viewer=v
+    )
     lanes: dict[int, Lane] = {}
-    for action in actions:
-        error, evidence = (errors or {}).get(action.id, ("", ""))
-        lanes.setdefault(action.owner_id, Lane(action.owner)).cards.append(
-            _card(ctx, action, error=error, evidence=evidence)
-        )
+    for card in _cards(ctx, listed.items, errors=errors):
+        lanes.setdefault(card.action.owner_id, Lane(card.action.owner)).cards.append(card)
     ordered = sorted(
         lanes.values(),
         key=lambda lane: (-lane.overdue, min(c.action.due_date for c in lane.cards), lane.owner.handle),
     )
-    done = list_actions(s, status="done", page_size=500, viewer=v).items
-    recent = sorted(done, key=lambda a: a.closed_at or dt.datetime.min.replace(tzinfo=dt.UTC), reverse=True)[
-        :8
-    ]
+    recent = latest_done_actions(s, limit=8, viewer=v)
     return ctx.page(
         "actions/board.html",
         nav="actions",
         status_code=status_code,
         lanes=ordered,
         scope=scope,
-        total=len(actions),
+        total=listed.total,
+        listed=listed,
         recent=recent,
-        to_check=_to_check(ctx, scope, done),
+        to_check=_to_check(ctx, scope),
         worked_options=WORKED,
     )
 
 
 @router.get("/actions")
-def action_board(ctx: SignedIn, scope: str = "all") -> Response:
-    return _board(ctx, scope)
+def action_board(ctx: SignedIn, scope: str = "all", page: int = 1) -> Response:
+    return _board(ctx, scope, page=page)
 
 
 def _back(ctx: Ctx, data_next: str, default: str) -> str:
@@ -211,6 +270,7 @@ def _action_page(ctx: Ctx, action_id: int, *, status_code: int = 200, card: Card
         scope="",
         comments=comments_section(ctx.session, target="action", target_id=action.id, viewer=ctx.viewer),
         worked_options=WORKED,
+        tracker=tracker_section(ctx.session, action, viewer=ctx.viewer),
     )
 
 
@@ -283,9 +343,11 @@ def action_add_experiment(ctx: SignedIn, action_id: int, data: Form) -> Response
 @router.get("/experiments")
 def experiment_list(ctx: SignedIn) -> Response:
     experiments = list_experiments(ctx.session, viewer=ctx.viewer)
+    actions = actions_by_id(ctx.session, {e.action_id for e in experiments}, viewer=ctx.viewer)
     rows = [
-        (e, experiment_verdict(e).value, get_action(ctx.session, e.action_id, viewer=ctx.viewer))
+        (e, experiment_verdict(e).value, actions[e.action_id])
         for e in reversed(experiments)
+        if e.action_id in actions  # listed as visible a moment ago: the same rule
     ]
     return ctx.page("experiments/list.html", nav="experiments", rows=rows)
 

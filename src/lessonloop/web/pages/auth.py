@@ -24,6 +24,9 @@ from lessonloop.calendars.models import CalendarToken
 from lessonloop.calendars.schemas import CreateCalendarFeed
 from lessonloop.errors import Conflict, LessonloopError
 from lessonloop.fields import parse_command
+from lessonloop.integrations.chat.kinds import KIND_LABELS
+from lessonloop.integrations.sso.pages import login_options
+from lessonloop.integrations.sso.policy import PASSWORDS_OFF, password_sign_in_allowed
 from lessonloop.notifications.schemas import SetPreferences
 from lessonloop.notifications.service import preferences_of, set_preferences
 from lessonloop.people.models import Person, Team
@@ -43,9 +46,10 @@ from lessonloop.web.security import (
 router = APIRouter(route_class=WebRoute)
 
 LOGIN_FIELDS = ("handle", "password", "next")
+SIGN_IN = SystemActor("sign-in")  # reads the workspace's sign-in rule before anyone is signed in
 SETUP_FIELDS = ("name", "handle", "email", "password", "password_confirm")
 PASSWORD_FIELDS = ("current_password", "new_password", "new_password_confirm")
-PREFS_FIELDS = ("channels", "email", "webhook_url")
+PREFS_FIELDS = ("channels", "email", "webhook_url", "webhook_kind")
 FEED_FIELDS = ("team",)
 
 
@@ -62,6 +66,13 @@ def _anonymous_page(request: Request, template: str, *, status_code: int = 200, 
     return response
 
 
+def _login_page(request: Request, *, status_code: int = 200, form: PageForm) -> Response:
+    """The sign-in page: the single sign-on button when it is set up, the password form unless the
+    workspace turned passwords off (lessonloop.integrations.sso)."""
+    options = login_options(request, form.text("next") or "/")
+    return _anonymous_page(request, "login.html", status_code=status_code, form=form, **options)
+
+
 def _workspace_has_accounts(request: Request) -> bool:
     with database(request).unit() as session:
         return has_accounts(session)
@@ -72,7 +83,7 @@ def login_page(request: Request, next: str = "/") -> Response:
     if not _workspace_has_accounts(request):
         return RedirectResponse("/setup", status_code=303)
     form = PageForm(LOGIN_FIELDS, {"next": safe_next(next)})
-    return _anonymous_page(request, "login.html", form=form)
+    return _login_page(request, form=form)
 
 
 def _throttle(request: Request) -> LoginThrottle:
@@ -91,7 +102,7 @@ def _too_many(request: Request, form: PageForm, wait: Wait) -> Response:
     whose = "your address" if wait.scope == CLIENT else "this account"
     form.message = f"Too many failed sign-ins from {whose}; try again in {(wait.seconds + 59) // 60} minutes."
     form.values["password"] = ""
-    response = _anonymous_page(request, "login.html", status_code=429, form=form)
+    response = _login_page(request, status_code=429, form=form)
     response.headers["Retry-After"] = str(wait.seconds)
     return response
 
@@ -100,6 +111,11 @@ def _too_many(request: Request, form: PageForm, wait: Wait) -> Response:
 def login(request: Request, data: Form) -> Response:
     form = PageForm.posted(data, LOGIN_FIELDS)
     db = database(request)
+    with db.unit(actor="sign-in") as session:
+        passwords = password_sign_in_allowed(session, viewer=SIGN_IN)
+    if not passwords:  # refused before the throttle: no password was tried
+        form.message, form.values["password"] = PASSWORDS_OFF, ""
+        return _login_page(request, status_code=403, form=form)
     throttle, client, account = _throttle(request), _client(request), form.text("handle")
     with db.unit(actor="sign-in-throttle") as session:
         wait = throttle.retry_after(session, client=client, account=account)
@@ -112,7 +128,7 @@ def login(request: Request, data: Form) -> Response:
             throttle.failed(session, client=client, account=account)
         form.fail(exc)
         form.values["password"] = ""
-        return _anonymous_page(request, "login.html", status_code=403, form=form)
+        return _login_page(request, status_code=403, form=form)
     with db.unit(actor="sign-in-throttle") as session:
         throttle.succeeded(session, account=account)
     old = request.cookies.get(SESSION_COOKIE)
@@ -195,7 +211,12 @@ def _feeds(ctx: Ctx) -> list[Feed]:
 
 def _prefs_form(ctx: Ctx) -> PageForm:
     view = preferences_of(ctx.session, ctx.person.id, viewer=ctx.viewer)
-    values = {"channels": view.channels, "email": view.email or "", "webhook_url": view.webhook_url or ""}
+    values = {
+        "channels": view.channels,
+        "email": view.email or "",
+        "webhook_url": view.webhook_url or "",
+        "webhook_kind": view.webhook_kind,
+    }
     return PageForm(PREFS_FIELDS, values)
 
 
@@ -214,6 +235,7 @@ def account_view(
         status_code=status_code,
         form=password_form or PageForm(PASSWORD_FIELDS),
         prefs=prefs_form or _prefs_form(ctx),
+        webhook_kinds=KIND_LABELS,
         person_email=ctx.person.email,
         feed_form=feed_form or PageForm(FEED_FIELDS),
         feeds=_feeds(ctx),
@@ -240,6 +262,7 @@ def account_notifications(ctx: SignedIn, data: Form) -> Response:
                 "channels": [c for c in form.many("channels") if c != "in-app"],
                 "email": form.text("email"),
                 "webhook_url": form.text("webhook_url"),
+                "webhook_kind": form.text("webhook_kind") or None,
             },
         )
         set_preferences(ctx.session, ctx.person.id, **command.model_dump(), viewer=ctx.viewer)

@@ -14,14 +14,13 @@ from lessonloop.coaching.service import (
     complete_plan,
     delete_note,
     notes_visible_to,
+    people_led_by,
     plans_visible_to,
     start_plan,
-    teams_led_over,
     write_note,
 )
 from lessonloop.errors import Conflict
 from lessonloop.fields import parse_command
-from lessonloop.people.service import list_people
 from lessonloop.reviews.service import review_for_failure
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute, safe_next
 from lessonloop.web.forms import Form as PageForm
@@ -36,11 +35,7 @@ NOTE_LABELS = {"subject": "For", "body": "Note"}
 
 def _coaching_page(ctx: Ctx, form: PageForm, *, status_code: int = 200) -> Response:
     s = ctx.session
-    led = [
-        p
-        for p in list_people(s, viewer=ctx.viewer)
-        if p.id != ctx.person.id and teams_led_over(s, ctx.person, p, viewer=ctx.viewer)
-    ]
+    led = people_led_by(s, ctx.person, viewer=ctx.viewer)
     return ctx.page(
         "coaching/index.html",
         nav="coaching",

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
 from lessonloop.access.scope import require_directory_admin
-from lessonloop.accounts.service import account_of, create_account, create_user
+from lessonloop.accounts.service import accounts_by_person, create_account, create_user
 from lessonloop.actions.service import list_actions
 from lessonloop.coaching.service import notes_visible_to, plans_visible_to, teams_led_over
 from lessonloop.failures.service import list_failures
@@ -33,6 +33,7 @@ USER_FIELDS = ("name", "handle", "email", "password", "admin")
 RECOGNITION_FIELDS = ("person", "kind", "note", "failure_id")
 # get_or_404 names a failure id that is not a number "id"; recognise names the giver "by".
 RECOGNITION_ALIASES = {"id": "failure_id", "by": "person"}
+RECOGNITION_EDIT_FIELDS = ("note", "next")
 ACCOUNT_FIELDS = ("person", "password", "admin")
 
 
@@ -41,19 +42,39 @@ def team_list(ctx: SignedIn) -> Response:
     return ctx.page("teams/list.html", nav="teams", teams=list_teams(ctx.session, viewer=ctx.viewer))
 
 
-def _recognition(ctx: Ctx, rows: list[Any], form: PageForm) -> dict[str, Any]:
+#: A refused correction of one recognition: its id and the posted form (shown open, with errors).
+RecognitionEdit = tuple[int, PageForm]
+
+
+def _recognition(
+    ctx: Ctx, rows: list[Any], form: PageForm, edit: RecognitionEdit | None = None
+) -> dict[str, Any]:
+    changeable = {r.id for r in rows if can_change_recognition(ctx.viewer, r)}
+    # Each correctable one has its form; a refused one keeps what was typed and its errors.
+    edit_forms = {
+        r.id: PageForm(RECOGNITION_EDIT_FIELDS, {"note": r.note or ""}) for r in rows if r.id in changeable
+    }
+    if edit is not None and edit[0] in edit_forms:
+        edit_forms[edit[0]] = edit[1]
     return {
         "recognitions": rows,
         "recognition_counts": counts_by_kind(rows),
         "recognition_kinds": list(KIND_HELP.items()),
         "recognition_form": form,
         # Its author or an org admin may correct or delete one (web.pages.followthrough).
-        "recognition_changeable": {r.id for r in rows if can_change_recognition(ctx.viewer, r)},
+        "recognition_changeable": changeable,
+        "recognition_edit_forms": edit_forms,
+        "recognition_refused": edit[0] if edit else None,
     }
 
 
 def team_page(
-    ctx: Ctx, team_id: int, *, status_code: int = 200, recognition_form: PageForm | None = None
+    ctx: Ctx,
+    team_id: int,
+    *,
+    status_code: int = 200,
+    recognition_form: PageForm | None = None,
+    recognition_edit: RecognitionEdit | None = None,
 ) -> Response:
     s, v = ctx.session, ctx.viewer
     team = get_team(s, team_id, viewer=ctx.viewer)
@@ -72,7 +93,7 @@ def team_page(
         actions=list_actions(s, team=team.id, status="open", page_size=100, viewer=v).items,
         lessons=list_lessons(s, team=team.id, page_size=10, viewer=v).items,
         may_read_digest=may_read_digest(v, team),
-        **_recognition(ctx, list_recognitions(s, team=team.id, viewer=v), form),
+        **_recognition(ctx, list_recognitions(s, team=team.id, viewer=v), form, recognition_edit),
         **metric_charts(ctx, team_id=team.id),
     )
 
@@ -83,7 +104,12 @@ def team_show(ctx: SignedIn, team_id: int) -> Response:
 
 
 def person_page(
-    ctx: Ctx, handle: str, *, status_code: int = 200, recognition_form: PageForm | None = None
+    ctx: Ctx,
+    handle: str,
+    *,
+    status_code: int = 200,
+    recognition_form: PageForm | None = None,
+    recognition_edit: RecognitionEdit | None = None,
 ) -> Response:
     s, v = ctx.session, ctx.viewer
     person = get_person(s, handle, viewer=ctx.viewer)
@@ -104,7 +130,7 @@ def person_page(
         may_coach=leads,
         is_me=person.id == ctx.person.id,
         form=PageForm(("body",)),
-        **_recognition(ctx, list_recognitions(s, person=person.id, viewer=v), form),
+        **_recognition(ctx, list_recognitions(s, person=person.id, viewer=v), form, recognition_edit),
     )
 
 
@@ -116,7 +142,8 @@ def person_show(ctx: SignedIn, handle: str) -> Response:
 def _accounts_page(ctx: Ctx, *, status_code: int = 200, **forms: PageForm) -> Response:
     require_directory_admin(ctx.viewer, "manage accounts")
     people = list_people(ctx.session, viewer=ctx.viewer)
-    accounts = {p.id: account_of(ctx.session, p) for p in people}
+    with_account = accounts_by_person(ctx.session, viewer=ctx.viewer)
+    accounts = {p.id: with_account.get(p.id) for p in people}
     return ctx.page(
         "admin/accounts.html",
         nav="admin",

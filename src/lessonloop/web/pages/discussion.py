@@ -1,4 +1,4 @@
-"""Discuss and record together on the pages: comments on failures, actions and lessons; a
+"""Discuss and record together on the pages: comments on failures, reviews, actions and lessons; a
 failure's timeline, links and files. Every form posts, then goes back to the record's page with
 a message (what was refused says why); the page shows the section (``failures/_discussion.html``,
 ``_comments.html``)."""
@@ -36,22 +36,30 @@ def _back(ctx: Ctx, path: str, form: PageForm, done: str) -> Response:
 
 def _add_comment(ctx: Ctx, kind: TargetKind, target_id: int, data: Form) -> Response:
     form = PageForm.posted(data, ("text",))
-    anchor = "#comments"
+    page = None
+    told = ""
     with form.attempt(ctx.session):
         command = parse_command(AddComment, {"text": form.text("text")})
         comment = service.add_comment(
             ctx.session, target=kind, target_id=target_id, text=command.text, viewer=ctx.viewer
         )
-        anchor = f"#comment-{comment.id}"
-    told = ""
-    if form.ok and comment.mentions:
-        told = " Told " + ", ".join(f"@{h}" for h in comment.mentions) + "."
-    return _back(ctx, f"/{kind.value}s/{target_id}{anchor}", form, f"Comment added.{told}")
+        page = service.comment_page(ctx.session, comment, viewer=ctx.viewer)
+        if comment.mentions:
+            told = " Told " + ", ".join(f"@{h}" for h in comment.mentions) + "."
+    if page is None:  # refused (and rolled back): back to the record's comments
+        page = service.comments_section_page(ctx.session, kind, target_id, viewer=ctx.viewer)
+    return _back(ctx, page, form, f"Comment added.{told}")
 
 
 @router.post("/failures/{failure_id}/comments")
 def failure_comment(ctx: SignedIn, failure_id: int, data: Form) -> Response:
     return _add_comment(ctx, TargetKind.failure, failure_id, data)
+
+
+@router.post("/reviews/{review_id}/comments")
+def review_comment(ctx: SignedIn, review_id: int, data: Form) -> Response:
+    """A comment on the review itself (shown under the review on its failure's page)."""
+    return _add_comment(ctx, TargetKind.review, review_id, data)
 
 
 @router.post("/actions/{action_id}/comments")
@@ -77,7 +85,9 @@ def comment_edit(ctx: SignedIn, comment_id: int, data: Form) -> Response:
 @router.post("/comments/{comment_id}/delete")
 def comment_delete(ctx: SignedIn, comment_id: int) -> Response:
     comment = service.get_comment(ctx.session, comment_id, viewer=ctx.viewer)
-    page = service.comment_page(ctx.session, comment, viewer=ctx.viewer).split("#", 1)[0] + "#comments"
+    page = service.comments_section_page(
+        ctx.session, comment.target_kind, comment.target_id, viewer=ctx.viewer
+    )
     service.delete_comment(ctx.session, comment.id, viewer=ctx.viewer)
     return _back(ctx, page, PageForm(()), "Comment deleted.")
 

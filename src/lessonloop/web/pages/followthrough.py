@@ -17,6 +17,7 @@ themselves, visibility of the failures they point at) are in :mod:`lessonloop.fo
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from fastapi import APIRouter
@@ -45,13 +46,19 @@ from lessonloop.followthrough.guardrails import (
     state_kind,
 )
 from lessonloop.followthrough.models import ChecklistKind
-from lessonloop.followthrough.recognition import delete_recognition, edit_recognition, recognise
+from lessonloop.followthrough.recognition import (
+    delete_recognition,
+    edit_recognition,
+    get_recognition,
+    recognise,
+)
 from lessonloop.followthrough.schemas import EditGuardrail, EditRecognition
 from lessonloop.people.service import get_team, list_people, list_teams
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute, safe_next
 from lessonloop.web.forms import Form as PageForm
 from lessonloop.web.pages.directory import (
     RECOGNITION_ALIASES,
+    RECOGNITION_EDIT_FIELDS,
     RECOGNITION_FIELDS,
     person_page,
     team_page,
@@ -378,13 +385,28 @@ def guardrail_retire(ctx: SignedIn, guardrail_id: int, data: Form) -> Response:
 @router.post("/recognitions/{recognition_id}/edit")
 def recognition_edit(ctx: SignedIn, recognition_id: int, data: Form) -> Response:
     """Its author or an org admin corrects the note (403 for others, 404 if hidden)."""
-    form = PageForm.posted(data, ("note", "next"))
+    form = PageForm.posted(data, RECOGNITION_EDIT_FIELDS, labels={"note": "What they did"})
     back = safe_next(form.text("next"), "/")
     with form.attempt(ctx.session):
         command = parse_command(EditRecognition, {"note": form.text("note")})
         edit_recognition(ctx.session, recognition_id, note=command.note, viewer=ctx.viewer)
-    problems = "; ".join(f"{label}: {message}" for _, label, message in form.error_list())
-    return _redirect(ctx, back, "Recognition corrected." if form.ok else str(form.message or problems))
+    if not form.ok:
+        return _recognition_page(ctx, recognition_id, back, form)
+    return _redirect(ctx, back, "Recognition corrected.")
+
+
+_TEAM_PAGE = re.compile(r"^/teams/(\d+)(?:[#?]|$)")
+
+
+def _recognition_page(ctx: Ctx, recognition_id: int, back: str, form: PageForm) -> Response:
+    """A refused correction, like every other form: the page it was made on (a team's, else the
+    recognised person's) again, its form open with the error beside the field (422)."""
+    edit = (recognition_id, form)
+    team = _TEAM_PAGE.match(back)
+    if team:
+        return team_page(ctx, int(team.group(1)), status_code=422, recognition_edit=edit)
+    row = get_recognition(ctx.session, recognition_id, viewer=ctx.viewer)
+    return person_page(ctx, row.person.handle, status_code=422, recognition_edit=edit)
 
 
 @router.post("/recognitions/{recognition_id}/delete")

@@ -9,28 +9,29 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from lessonloop.actions.models import Action
-from lessonloop.actions.service import get_action, list_actions
+from lessonloop.actions.service import list_actions
 from lessonloop.failures.service import list_failures
 from lessonloop.lessons.service import list_lessons
-from lessonloop.reviews.service import get_review
-from lessonloop.search.service import search
-from lessonloop.signals.metrics import compute_metrics
+from lessonloop.search.service import hit_failures, search
+from lessonloop.signals.metrics import chart_metrics
 from lessonloop.web.charts import drift_points, line_chart, monthly_totals, repeat_rate_points
 from lessonloop.web.context import Ctx, SignedIn, WebRoute
 from lessonloop.web.render import markup
 
 router = APIRouter(route_class=WebRoute)
 
+OVERDUE_SHOWN = 50  # overdue actions of my teams on the dashboard; all of them on the board
+
 
 def metric_charts(
     ctx: Ctx, *, team_id: int | None = None, result: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Repeat rate and action drift per month, over what the viewer may see (``result``: metrics
-    already computed for this viewer, so a page that shows both does not compute them twice)."""
+    already computed for this viewer, so a page that shows both does not compute them twice;
+    without one, only the charts' own counts for their 12 months are asked for)."""
     today = dt.date.today()
     if result is None:
-        result = compute_metrics(ctx.session, team_id=team_id, today=today, viewer=ctx.viewer)
+        result = chart_metrics(ctx.session, team_id=team_id, today=today, months=12, viewer=ctx.viewer)
     totals = monthly_totals(result, today=today, months=12)
     return {
         "repeat_chart": markup(
@@ -61,10 +62,14 @@ def dashboard(ctx: SignedIn) -> Response:
     s, v, me = ctx.session, ctx.viewer, ctx.person
     today = dt.date.today()
     my_open = list_actions(s, owner=me.id, status="open", page_size=100, viewer=v).items
-    overdue: dict[int, Action] = {}
-    for team_id in v.teams():
-        for action in list_actions(s, team=team_id, overdue=True, today=today, page_size=200, viewer=v).items:
-            overdue[action.id] = action
+    teams = sorted(v.teams())
+    # The earliest due overdue actions of all the viewer's teams, in one statement, with their
+    # total; the rest are on the board ("My teams").
+    overdue = (
+        list_actions(s, team_ids=teams, overdue=True, today=today, page_size=OVERDUE_SHOWN, viewer=v)
+        if teams
+        else None
+    )
     awaiting = list_failures(s, status="observed", page_size=10, viewer=v)
     drafting = list_failures(s, status="in-review", page_size=10, viewer=v)
     lessons = list_lessons(s, published=True, page_size=5, viewer=v).items
@@ -72,7 +77,8 @@ def dashboard(ctx: SignedIn) -> Response:
         "dashboard.html",
         nav="home",
         my_open=my_open,
-        overdue=sorted(overdue.values(), key=lambda a: (a.due_date, a.id)),
+        overdue=overdue.items if overdue else [],
+        overdue_total=overdue.total if overdue else 0,
         awaiting=awaiting,
         drafting=drafting,
         lessons=lessons,
@@ -93,17 +99,17 @@ def search_page(ctx: SignedIn, q: str = "") -> Response:
     results: list[Result] = []
     query = q.strip()[:200]
     if query:
-        for hit in search(ctx.session, query, limit=40, viewer=ctx.viewer):
+        hits = search(ctx.session, query, limit=40, viewer=ctx.viewer)
+        failure_of = hit_failures(ctx.session, hits, viewer=ctx.viewer)  # one query per kind
+        for hit in hits:
             href: str | None = None
+            owner = failure_of.get((hit.kind, hit.record_id))
             if hit.kind == "failure":
                 href = f"/failures/{hit.record_id}"
-            elif hit.kind == "review":
-                href = (
-                    f"/failures/{get_review(ctx.session, hit.record_id, viewer=ctx.viewer).failure_id}#review"
-                )
-            elif hit.kind == "action":
-                action = get_action(ctx.session, hit.record_id, viewer=ctx.viewer)
-                href = f"/failures/{action.failure_id}#action-{action.id}"
+            elif hit.kind == "review" and owner is not None:
+                href = f"/failures/{owner}#review"
+            elif hit.kind == "action" and owner is not None:
+                href = f"/failures/{owner}#action-{hit.record_id}"
             elif hit.kind == "lesson":
                 href = f"/lessons/{hit.record_id}"
             results.append(Result(hit.kind, hit.title, hit.snippet, href))

@@ -37,7 +37,7 @@ from lessonloop.escalations.service import (
 )
 from lessonloop.fields import parse_command
 from lessonloop.people.service import get_team, list_people, list_teams
-from lessonloop.signals.metrics import compute_metrics, metrics_csv
+from lessonloop.signals.metrics import compute_metrics, metrics_csv, month_start
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute
 from lessonloop.web.forms import Form as PageForm
 from lessonloop.web.pages.home import metric_charts
@@ -113,9 +113,19 @@ def _page(
     )
 
 
+def default_since(today: dt.date) -> str:
+    """The page's window when no ``since`` is asked for: the 12 months its charts show (from the
+    first day of the month 11 months ago). An empty ``since`` (the date cleared in the form)
+    means all time, as before (decision 43: all time over 100k failures is a long table, and
+    slow, for a page opened from the menu)."""
+    return month_start(today, 11).isoformat()
+
+
 @router.get("/insights")
-def insights(ctx: SignedIn, team: str = "", since: str = "", until: str = "") -> Response:
-    return _page(ctx, team=team, since=since, until=until)
+def insights(ctx: SignedIn, team: str = "", since: str | None = None, until: str = "") -> Response:
+    return _page(
+        ctx, team=team, since=default_since(dt.date.today()) if since is None else since, until=until
+    )
 
 
 @router.get("/insights.csv")

@@ -15,6 +15,7 @@ from lessonloop.lessons.schemas import WriteLesson
 from lessonloop.lessons.service import create_lesson, get_lesson, list_lessons, publish_lesson
 from lessonloop.people.service import list_teams
 from lessonloop.search.service import search
+from lessonloop.store.crud import Page
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute
 from lessonloop.web.forms import Form as PageForm
 from lessonloop.web.pages.failures import split_list
@@ -35,11 +36,16 @@ LESSON_LABELS = {
 }
 
 
+#: Lessons per library page, the latest published first (each brings its failures and audience).
+LIBRARY_PAGE = 50
+
+
 @router.get("/lessons")
-def lesson_library(ctx: SignedIn, q: str = "", retracted: bool = False) -> Response:
+def lesson_library(ctx: SignedIn, q: str = "", retracted: bool = False, page: int = 1) -> Response:
     query = q.strip()[:200]
     snippets: dict[int, str] = {}
     lessons: list[Lesson]
+    listed: Page[Lesson] | None = None
     if query:
         hits = search(ctx.session, query, kinds=["lesson"], limit=50, viewer=ctx.viewer)
         found = [get_lesson(ctx.session, h.record_id, viewer=ctx.viewer) for h in hits]
@@ -47,13 +53,17 @@ def lesson_library(ctx: SignedIn, q: str = "", retracted: bool = False) -> Respo
         lessons = [lesson for lesson in found if (lesson.retracted_at is not None) == retracted]
         snippets = {h.record_id: h.snippet for h in hits}
     else:
-        lessons = list_lessons(ctx.session, retracted=retracted, page_size=200, viewer=ctx.viewer).items
+        listed = list_lessons(
+            ctx.session, retracted=retracted, page=max(page, 1), page_size=LIBRARY_PAGE, viewer=ctx.viewer
+        )
+        lessons = listed.items
     return ctx.page(
         "lessons/list.html",
         nav="lessons",
         q=query,
         retracted=retracted,
         lessons=lessons,
+        listed=listed,
         snippets=snippets,
         editable={lesson.id for lesson in lessons if can_edit_lesson(ctx.viewer, lesson)},
         linked={lesson.id: _linked(ctx, lesson) for lesson in lessons},

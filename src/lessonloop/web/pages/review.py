@@ -332,6 +332,12 @@ def review_answer(ctx: SignedIn, failure_id: int, key: str, data: Form) -> Respo
         answers = parse_command(ReviewAnswers, _typed(form, step.fields))
         review = start_review(ctx.session, failure_id, viewer=ctx.viewer)
         update_review(ctx.session, review.id, answers.changes(), viewer=ctx.viewer)
+    if form.ok and go != "back":
+        # Saved either way; going on needs the step's answers (blank or whitespace is no answer),
+        # each missing one said beside its field — the gap type's radios too.
+        for name in step.fields:
+            if name not in OPTIONAL and not form.text(name):
+                form.add_error(name, "is required")
     if not form.ok:
         return _page(ctx, failure_id, step, form, status_code=422)
     hints = _text_findings(form, step)
