@@ -88,6 +88,11 @@ def page(playwright_api: Any, live_server: str) -> Iterator[Any]:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
         context.set_default_timeout(15_000)
+        # A page load waits for the server thread, which shares this test process: under a full
+        # CI run (thousands of tests, a large heap) a collection pause once held a first
+        # navigation past 15 s. Loading is not what these tests measure; what they check is not
+        # timed.
+        context.set_default_navigation_timeout(45_000)
         tab = context.new_page()
         problems: list[str] = []
         tab.on(
