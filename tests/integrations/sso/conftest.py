@@ -221,6 +221,17 @@ def sso_world(
             cm.__exit__(None, None, None)
 
 
+#: How long one request may take before a test fails. httpx's default (5 s) is an answer to a
+#: remote service; here both ends run on this machine beside the rest of the suite, and under a
+#: loaded CI run a first page once took longer than that (a ReadTimeout, not a wrong answer).
+REQUEST_TIMEOUT = httpx.Timeout(60.0)
+
+
+def browser() -> httpx.Client:
+    """A cookie-keeping client for the app and the provider, patient as a person would be."""
+    return httpx.Client(timeout=REQUEST_TIMEOUT)
+
+
 def _form_action(page: httpx.Response) -> str:
     match = _FORM_ACTION.search(page.text)
     assert match, f"no form on {page.url}:\n{page.text[:2000]}"

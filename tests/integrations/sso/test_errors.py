@@ -14,7 +14,14 @@ from fastapi.testclient import TestClient
 from lessonloop.app import create_app
 from lessonloop.settings import Settings
 from lessonloop.store.engine import Database
-from tests.integrations.sso.conftest import CALLBACK, StartWorld, reserve_port, serve, sign_in_at_provider
+from tests.integrations.sso.conftest import (
+    CALLBACK,
+    StartWorld,
+    browser,
+    reserve_port,
+    serve,
+    sign_in_at_provider,
+)
 from tests.web.conftest import seed_people
 from tests.web.test_browser import _free_port
 
@@ -34,7 +41,7 @@ def _signed_out(client: httpx.Client, base: str) -> None:
 
 def test_cancelling_at_the_provider_says_so(sso_world: StartWorld) -> None:
     world = sso_world()
-    with httpx.Client() as client:
+    with browser() as client:
         login = client.get(f"{world.base}/login/sso", follow_redirects=True)
         abort = _ABORT.search(login.text)
         assert abort, login.text[:1000]
@@ -47,7 +54,7 @@ def test_cancelling_at_the_provider_says_so(sso_world: StartWorld) -> None:
 def test_an_answer_with_another_state_is_refused_and_uses_the_attempt_up(sso_world: StartWorld) -> None:
     world = sso_world()
     seed_people(world.db)
-    with httpx.Client() as client:
+    with browser() as client:
         client.get(f"{world.base}/login/sso")  # the attempt cookie, and off to the provider (not followed)
         page = client.get(f"{world.base}{CALLBACK}", params={"code": "x", "state": "forged"})
         _is_problem_page(page, 400, "Sign-in refused")
@@ -60,14 +67,14 @@ def test_an_answer_with_another_state_is_refused_and_uses_the_attempt_up(sso_wor
 def test_a_callback_this_browser_did_not_start_or_a_replay_is_refused(sso_world: StartWorld) -> None:
     world = sso_world()
     seed_people(world.db)
-    with httpx.Client() as stranger:
+    with browser() as stranger:
         page = stranger.get(f"{world.base}{CALLBACK}", params={"code": "x", "state": "y"})
         _is_problem_page(page, 400, "Sign-in expired")
-    with httpx.Client() as client:
+    with browser() as client:
         done = sign_in_at_provider(client, world.base, "ben")
         assert done.status_code == 200
         callback = next(r for r in done.history if r.url.path == CALLBACK).url
-    with httpx.Client() as thief:  # the same answer again, from a browser without the attempt
+    with browser() as thief:  # the same answer again, from a browser without the attempt
         _is_problem_page(thief.get(str(callback)), 400, "Sign-in expired")
         _signed_out(thief, world.base)
 
@@ -83,7 +90,7 @@ def test_a_provider_that_is_down_is_a_page(sqlite_db: Database) -> None:
             oidc_client_id="c",
             oidc_provider_name="Okta",
         ) as base,
-        httpx.Client() as client,
+        browser() as client,
     ):
         seed_people(sqlite_db)
         page = client.get(f"{base}/login/sso")

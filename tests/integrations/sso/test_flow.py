@@ -7,18 +7,17 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 from sqlalchemy import select
 
 from lessonloop.integrations.sso.models import SsoIdentity, SsoSignInAttempt
 from lessonloop.people.models import Membership, Person
-from tests.integrations.sso.conftest import StartWorld, sign_in_at_provider
+from tests.integrations.sso.conftest import StartWorld, browser, sign_in_at_provider
 from tests.web.conftest import seed_people
 
 
 def test_the_authorization_request_uses_pkce_s256_state_and_nonce(sso_world: StartWorld) -> None:
     world = sso_world()
-    with httpx.Client() as client:
+    with browser() as client:
         answer = client.get(f"{world.base}/login/sso")
     assert answer.status_code == 303
     target = urlsplit(answer.headers["location"])
@@ -43,7 +42,7 @@ def test_signing_in_lands_on_the_dashboard_as_the_person_with_that_verified_emai
 ) -> None:
     world = sso_world()
     seed_people(world.db)
-    with httpx.Client() as client:
+    with browser() as client:
         page = sign_in_at_provider(client, world.base, "ben", next_path="/actions")
         assert page.status_code == 200, (page.url, re.findall(r"<h1>.*?</p>", page.text, re.S))
         assert str(page.url) == f"{world.base}/actions"
@@ -58,10 +57,10 @@ def test_signing_in_lands_on_the_dashboard_as_the_person_with_that_verified_emai
 def test_the_link_keeps_mapping_after_the_email_changes_at_the_provider(sso_world: StartWorld) -> None:
     world = sso_world()
     seed_people(world.db)
-    with httpx.Client() as client:
+    with browser() as client:
         sign_in_at_provider(client, world.base, "ana")
     world.provider.set_account("ana", email="ana.lead@example.org", email_verified=True, name="Ana Lead")
-    with httpx.Client() as client:
+    with browser() as client:
         page = sign_in_at_provider(client, world.base, "ana")
         assert "Hello, Ana" in page.text
         assert client.get(f"{world.base}/api/v1/me").json()["person"]["handle"] == "ana"
@@ -73,7 +72,7 @@ def test_the_link_keeps_mapping_after_the_email_changes_at_the_provider(sso_worl
 def test_an_unverified_email_is_refused(sso_world: StartWorld) -> None:
     world = sso_world()
     seed_people(world.db)
-    with httpx.Client() as client:
+    with browser() as client:
         page = sign_in_at_provider(client, world.base, "mallory")  # claims cara's address, unverified
         assert page.status_code == 403
         assert "E-mail address not verified" in page.text and "cara@example.com" in page.text
@@ -85,7 +84,7 @@ def test_an_unverified_email_is_refused(sso_world: StartWorld) -> None:
 def test_an_unknown_email_gets_ask_an_admin_when_just_in_time_is_off(sso_world: StartWorld) -> None:
     world = sso_world()
     seed_people(world.db)
-    with httpx.Client() as client:
+    with browser() as client:
         page = sign_in_at_provider(client, world.base, "newbie")
     assert page.status_code == 403
     assert "No account for this address" in page.text and "Ask an admin" in page.text
@@ -97,7 +96,7 @@ def test_an_unknown_email_gets_ask_an_admin_when_just_in_time_is_off(sso_world: 
 def test_just_in_time_creates_the_person_with_the_default_role(sso_world: StartWorld) -> None:
     world = sso_world(oidc_jit=True, oidc_jit_team="Growth", oidc_jit_role="lead")
     seed_people(world.db)
-    with httpx.Client() as client:
+    with browser() as client:
         page = sign_in_at_provider(client, world.base, "newbie")
         assert page.status_code == 200 and "Hello, New" in page.text
         me = client.get(f"{world.base}/api/v1/me").json()

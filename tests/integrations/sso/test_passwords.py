@@ -30,7 +30,7 @@ from lessonloop.store.engine import Database
 from lessonloop.web.security import csrf_token_for
 from tests.cli import Cli
 from tests.factories import SYSTEM
-from tests.integrations.sso.conftest import StartWorld, sign_in_at_provider
+from tests.integrations.sso.conftest import StartWorld, browser, sign_in_at_provider
 from tests.web.conftest import PASSWORD, csrf_of, seed_people
 
 ISSUER = "https://id.example.com"
@@ -100,7 +100,7 @@ def _post_login(client: httpx.Client, base: str, handle: str) -> httpx.Response:
 def test_off_from_the_page_the_form_refuses_and_single_sign_on_still_works(sso_world: StartWorld) -> None:
     world = sso_world()
     seed_people(world.db)
-    with httpx.Client() as admin:
+    with browser() as admin:
         # An admin who has never used single sign-on is told to, and nothing changes.
         assert _post_login(admin, world.base, "ana").status_code == 303
         settings_page = admin.get(f"{world.base}/admin/sign-in")
@@ -110,7 +110,7 @@ def test_off_from_the_page_the_form_refuses_and_single_sign_on_still_works(sso_w
             data={"password_sign_in": "off", "csrf_token": csrf_of(settings_page.text)},
         )
         assert refused.status_code == 409 and "sign in with single sign-on once yourself" in refused.text
-    with httpx.Client() as admin:
+    with browser() as admin:
         sign_in_at_provider(admin, world.base, "ana")
         page = admin.get(f"{world.base}/admin/sign-in")
         done = admin.post(
@@ -121,7 +121,7 @@ def test_off_from_the_page_the_form_refuses_and_single_sign_on_still_works(sso_w
         assert (
             "Off: people sign in with single sign-on only." in admin.get(f"{world.base}/admin/sign-in").text
         )
-    with httpx.Client() as ben:
+    with browser() as ben:
         login = ben.get(f"{world.base}/login")
         assert 'action="/login"' not in login.text  # no password form
         assert "Password sign-in is turned off for this workspace." in login.text
