@@ -1,7 +1,7 @@
-"""daily-use follow-ups (issue #12)
+"""scale out on PostgreSQL (issue #13)
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0027
+Revises: 0026
 
 PLACEHOLDER: filled in by the work that needs it; a no-op until then.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa  # noqa: F401
 from alembic import op  # noqa: F401
 
-revision = "0025"
-down_revision = "0024"
+revision = "0027"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,25 @@
+"""uncached list path (issue #13)
+
+Revision ID: 0025
+Revises: 0024
+
+PLACEHOLDER: filled in by the work that needs it; a no-op until then.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0025"
+down_revision = "0024"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
