@@ -21,6 +21,9 @@ decision 50: more blame shapes and hard negatives, also from kitchens, clinics, 
 newsrooms, logistics and fundraising). Each later batch is filled by its own generator and seed
 and written after every earlier row, so adding it changed no earlier sentence, label or split.
 Append new shapes to the end of ``TEMPLATES_C`` (or a new batch) for the same reason.
+Decision 52 added two more batches after all of those: ``fresh_holdout.tsv`` (the first fresh
+held-out set, measured once and then retired into training; source ``fresh``, one group per
+sentence) and ``handwritten_d.tsv`` (one-offs; groups ``hd:<sentence>``).
 
 The output is deterministic (fixed seeds), so re-running it leaves the file unchanged.
 """
@@ -738,9 +741,9 @@ def template_rows_b() -> list[dict]:
     return rows
 
 
-def handwritten_rows() -> list[dict]:
+def handwritten_rows(path: Path = HERE / "handwritten.tsv") -> list[dict]:
     rows: list[dict] = []
-    with (HERE / "handwritten.tsv").open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8") as fh:
         for line in fh:
             line = line.rstrip("\n")
             if not line.strip() or line.startswith("#"):
@@ -1759,8 +1762,52 @@ def template_rows_c() -> list[dict]:
     return rows
 
 
-def main() -> int:
+# ---- Fourth batch (decision 52). ``fresh_holdout.tsv`` was the held-out set of decision 50,
+# written by someone who never read this corpus; after its one measurement it was retired as a
+# held-out set and folded in here, every sentence its own group (``fresh:<sentence>``), its
+# ``vague`` label read as a vague action, source ``fresh``. ``handwritten_d.tsv`` (groups
+# ``hd:<sentence>``, source ``handwritten``, same format as ``handwritten.tsv``) adds one-offs in
+# the blame families that set showed weak and blameless sentences that quote, negate or name
+# people. Both come after every earlier row, so no earlier sentence, label or split moved.
+FRESH_FOLDED = HERE / "fresh_holdout.tsv"
+FRESH_FOLDED_LABELS = {"blame": (True, False), "vague": (False, True), "neither": (False, False)}
+
+
+def fresh_folded_rows() -> list[dict]:
+    rows: list[dict] = []
+    with FRESH_FOLDED.open(encoding="utf-8") as fh:
+        header = fh.readline().rstrip("\n").split("\t")
+        assert header == ["label", "family", "domain", "text"], header
+        for line in fh:
+            line = line.rstrip("\n")
+            if not line.strip():
+                continue
+            label, family, _domain, text = (c.strip() for c in line.split("\t"))
+            blame, vague = FRESH_FOLDED_LABELS[label]
+            rows.append(
+                {
+                    "text": text,
+                    "blame": blame,
+                    "vague_action": vague,
+                    "group": "fresh:" + text.lower(),
+                    "family": family,
+                    "source": "fresh",
+                }
+            )
+    return rows
+
+
+def handwritten_d_rows() -> list[dict]:
+    rows = []
+    for r in handwritten_rows(HERE / "handwritten_d.tsv"):
+        rows.append(r | {"group": "hd:" + r["text"].lower()})
+    return rows
+
+
+def build() -> list[dict]:
+    """Every row of ``written.jsonl``, in file order (a repeated sentence kept once, first wins)."""
     rows = template_rows() + handwritten_rows() + labelled_rows() + template_rows_b() + template_rows_c()
+    rows += fresh_folded_rows() + handwritten_d_rows()
     seen: set[str] = set()
     out: list[dict] = []
     for r in rows:
@@ -1769,9 +1816,16 @@ def main() -> int:
             continue
         seen.add(key)
         out.append(r)
-    with OUT.open("w", encoding="utf-8") as fh:
-        for r in out:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return out
+
+
+def dumps(rows: list[dict]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+def main() -> int:
+    out = build()
+    OUT.write_text(dumps(out), encoding="utf-8")
     print(f"wrote {len(out)} sentences to {OUT.relative_to(ROOT)}")
     return 0
 

@@ -1,26 +1,30 @@
-"""The coach's fresh held-out set: it parses, has the promised size and mix, and can be measured.
+"""The coach's fresh held-out sets: the retired one is training data, the current one stays apart.
 
-The set (``corpus/coach/fresh_holdout.tsv``) was written without reading the training corpus and
-is measured by ``bench/coach_eval.py --fresh``. These tests never assert on the model's scores:
-a floor here would invite tuning the model until the set passes, which would end its use as a
-held-out measurement.
+``corpus/coach/fresh_holdout.tsv`` was written without reading the training corpus, measured once
+(decision 50) and then folded into the corpus as its own batch (decision 52). Its successor,
+``bench/coach_eval.FRESH_HOLDOUT`` (``corpus/coach/fresh_holdout_2.tsv``), is written by someone
+who never saw the corpus or the code and is measured by ``bench/coach_eval.py --fresh``; the tests
+that read it skip while it is missing. These tests never assert on the model's scores: a floor
+here would invite tuning the model until the set passes, which would end its use as a held-out
+measurement.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from lessonloop.signals.coach_corpus import Row, written_rows
+from lessonloop.signals.coach_corpus import CORPUS, Row, split_of, written_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import coach_eval  # noqa: E402
+
+RETIRED = CORPUS / "fresh_holdout.tsv"
 
 # The families issue #15 names, each of which must be represented in the set.
 ISSUE_FAMILIES = {
@@ -34,40 +38,83 @@ def label_of(row: Row) -> str:
     return "blame" if row.blame else "vague" if row.vague_action else "neither"
 
 
-def normalise(text: str) -> str:
-    """Lower case, words only: "Look at it." and "look at it!" are the same sentence."""
-    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+normalise = coach_eval.normalise
+
+
+@pytest.fixture(scope="module")
+def retired() -> list[Row]:
+    """The first fresh set, parsed as it was measured (now training data)."""
+    return coach_eval.load_fresh(RETIRED)
 
 
 @pytest.fixture(scope="module")
 def fresh() -> list[Row]:
+    if not coach_eval.FRESH_HOLDOUT.is_file():
+        pytest.skip(f"no fresh held-out set at {coach_eval.FRESH_HOLDOUT} yet")
     return coach_eval.load_fresh()
 
 
-def test_the_file_parses_into_at_least_600_rows(fresh: list[Row]) -> None:
-    assert coach_eval.FRESH.is_file()
-    assert len(fresh) >= 600
-    assert all(r.source == "fresh" and r.split == "fresh" for r in fresh)
-    assert not any(r.blame and r.vague_action for r in fresh)
+def test_the_retired_set_had_at_least_600_rows(retired: list[Row]) -> None:
+    assert len(retired) >= 600
+    assert not any(r.blame and r.vague_action for r in retired)
 
 
-def test_the_label_mix_is_about_35_25_40(fresh: list[Row]) -> None:
-    share = {label: n / len(fresh) for label, n in Counter(map(label_of, fresh)).items()}
+def test_the_retired_label_mix_was_about_35_25_40(retired: list[Row]) -> None:
+    share = {label: n / len(retired) for label, n in Counter(map(label_of, retired)).items()}
     assert 0.30 <= share["blame"] <= 0.40
     assert 0.20 <= share["vague"] <= 0.30
     assert 0.35 <= share["neither"] <= 0.45
 
 
-def test_every_family_the_issue_names_is_present(fresh: list[Row]) -> None:
-    present = {(label_of(r), r.family) for r in fresh}
+def test_every_family_the_issue_names_was_in_the_retired_set(retired: list[Row]) -> None:
+    present = {(label_of(r), r.family) for r in retired}
     for label, families in ISSUE_FAMILIES.items():
         assert {(label, f) for f in families} <= present
 
 
-def test_no_fresh_sentence_is_a_training_sentence(fresh: list[Row]) -> None:
-    # Written independently; this guards against a copy slipping in later.
+def test_the_retired_set_is_a_training_batch_one_group_per_sentence(retired: list[Row]) -> None:
+    folded = {r.text: r for r in written_rows() if r.source == "fresh"}
+    assert len(folded) == len(retired)
+    for r in retired:
+        row = folded[r.text]
+        assert (row.blame, row.vague_action, row.family) == (r.blame, r.vague_action, r.family)
+        assert row.group == "fresh:" + r.text.lower()
+        assert row.split == split_of(row.group)
+    assert len({r.group for r in folded.values()}) == len(folded)
+
+
+def test_the_held_out_set_is_the_second_file() -> None:
+    assert coach_eval.FRESH_HOLDOUT.name == "fresh_holdout_2.tsv"
+    assert coach_eval.FRESH_HOLDOUT != RETIRED
+
+
+def test_the_held_out_file_parses(fresh: list[Row]) -> None:
+    assert fresh
+    assert all(r.source == "fresh" and r.split == "fresh" for r in fresh)
+    assert not any(r.blame and r.vague_action for r in fresh)
+
+
+def test_no_training_sentence_is_measured_as_fresh(fresh: list[Row]) -> None:
+    # Written independently, a few short sentences coincide with training ones word for word
+    # (16 of 846 when the set arrived, e.g. the issue's own "Look at it."): the measurement leaves
+    # them out. The bound guards against the corpus swallowing the set later (a copy slipping in).
     written = {normalise(r.text) for r in written_rows()}
-    assert [r.text for r in fresh if normalise(r.text) in written] == []
+    result = coach_eval.evaluate_fresh()
+    measured, left_out = result["rows"], result["left_out"]
+    assert isinstance(measured, list) and isinstance(left_out, list)
+    assert not any(normalise(r.text) in written for r in measured)
+    assert {r.text for r in left_out} == {r.text for r in fresh if normalise(r.text) in written}
+    assert len(measured) + len(left_out) == len(fresh)
+    assert len(left_out) <= len(fresh) // 20
+
+
+def test_fresh_eval_skips_with_a_message_when_the_file_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(coach_eval, "FRESH_HOLDOUT", tmp_path / "fresh_holdout_2.tsv")
+    monkeypatch.setattr(coach_eval, "ROOT", tmp_path)
+    assert coach_eval.main(["--fresh"]) == 0
+    assert "skipped: no fresh held-out set" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -107,8 +154,10 @@ def test_fresh_scores_count_hits_misses_and_false_alarms() -> None:
 
 def test_the_evaluation_runs_on_the_fresh_set(fresh: list[Row]) -> None:
     result = coach_eval.evaluate_fresh()
-    assert result["sentences"] == len(fresh)
-    counts = Counter(map(label_of, fresh))
+    measured = result["rows"]
+    assert isinstance(measured, list)
+    assert result["sentences"] == len(measured) > 0
+    counts = Counter(map(label_of, measured))
     for label, name in (("blame", "blame"), ("vague_action", "vague")):
         m = result[label]
         assert isinstance(m, dict)

@@ -38,7 +38,7 @@ class Row:
     vague_action: bool
     group: str
     family: str
-    source: str  # "template" | "handwritten" | "labelled" | "real"
+    source: str  # "template" | "handwritten" | "labelled" | "fresh" | "real"
     split: str  # "train" | "dev" | "test"
 
     def label(self, name: str) -> bool:

@@ -13,13 +13,21 @@ A small linear model (two logistic regressions) over hashed features of one sent
 * every content word again, tagged with whether the sentence mentions a person at all (a
   ``<name>``, a ``<role>`` or a personal pronoun): ``p:P deleted`` differs from ``p:N deleted``, so
   "the new hire deleted the folder" and "the cleanup job deleted the folder" can be told apart by
-  a linear model without one weight per name or role.
+  a linear model without one weight per name or role;
+* the sentence's grammar, in a few shapes that n-grams only see by accident (decision 52): the
+  words in a negation's scope, the words inside quotation marks, reporting words ("the word",
+  "said"), and whether the subject of "failed to", the agent of a passive "by ..." and the
+  condition of a counterfactual "if/had ... would" is a person (:func:`_grammar`).
+
+Role nouns and departments (``<role>``) include those of clinics, logistics, finance and sales
+("pharmacist", "dispatcher", "courier", "customs", "payroll"), so what is learnt from one role
+carries to the others.
 
 Every feature is hashed with CRC-32 into :data:`DIM` buckets. The weights were fitted with
 scikit-learn by ``scripts/train_coach.py`` on ``corpus/coach`` and are shipped in
 ``coach_model.json.gz`` next to this module; prediction is a dot product in plain Python (no
 numpy, no scikit-learn), linear in the sentence's length: a sentence of *n* characters yields
-at most ``4 * n + 8`` features plus one per rule that fired.
+at most a small multiple of *n* features (about ``4 * n + 8``) plus one per rule that fired.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ __all__ = ["DIM", "MODEL_PATH", "CoachModel", "features", "load_model"]
 
 DIM = 1 << 18
 MODEL_PATH = Path(__file__).with_name("coach_model.json.gz")
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 SENTENCE_FEATURE_VALUE = 0.5
 
 
@@ -166,6 +174,19 @@ _ROLE_WORDS = _wordset(
     salesman tester testers team teams crew staff shift department marketing sales finance legal qa
     ops support design hr procurement recruiting it facilities billing shipping warehouse accounting
     payroll security product leadership management
+    nurse nurses doctor doctors physician surgeon pharmacist pharmacists resident residents driver
+    drivers dispatcher dispatchers courier couriers cashier cashiers teller accountant accountants
+    auditor receptionist scheduler coordinator coordinators associate associates technician
+    technicians tech techs picker pickers loader loaders foreman trainee trainees newbie junior
+    senior seniors salesperson executive ae bdr cfo ceo cto vp director directors editor editors
+    reporter chef cook cooks server waiter teacher teachers principal counsellor volunteer
+    volunteers consultant consultants freelancer freelancers partner partners merchandiser
+    merchandising logistics fulfilment fulfillment dispatch customs purchasing treasury compliance
+    revenue onboarding talent frontline helpdesk nursing pharmacy triage admissions radiology sre
+    devops infra platform backend frontend anaesthetist anesthetist paramedic paramedics porter porters
+    midwife midwives carer carers locum sorter sorters cleaner cleaners guard guards broker brokers
+    handler handlers underwriter underwriters apprentice apprentices student students tutor tutors
+    kid kids panel recruitment engineering pr hub depot forwarder forwarders biller billers
     """
 )
 
@@ -231,13 +252,75 @@ def features(sentence: str, rules: Iterable[str] = ()) -> list[str]:
     person = any(n.startswith(("<name>", "<role>")) or n in _PERSON_WORDS for n in norms)
     tag = "P" if person else "N"
     feats += [f"p:{tag} {n}" for n in norms if n not in _STOP_WORDS]
+    feats += _grammar(sentence, words)
     return feats
+
+
+# Words that negate what follows (a contraction ending in "n't" counts too).
+_NEGATORS = _wordset("not no never nobody nothing none neither nor without cannot")
+# Words that report or name a phrase instead of asserting it ("the word 'careless'", "he said").
+_REPORTING = _wordset("word words phrase term label called saying said wrote titled quote quoted")
+_QUOTED = re.compile(r"[\"“”]([^\"“”]*)[\"“”]?")
+_QUOTE_MARK = re.compile(r"[\"“”‘]|(?<![A-Za-z])'(?=[A-Za-z])|(?<=[a-z.!?,])'(?![a-z])")
+_WOULD = re.compile(r"^(would|wouldn't|could've|would've|we'd|they'd|i'd|it'd)$|'d$")
+
+
+def _is_person(norm: str) -> bool:
+    return norm.startswith(("<name>", "<role>")) or norm in _PERSON_WORDS
+
+
+def _grammar(sentence: str, words: list[tuple[str, str]]) -> list[str]:
+    """Features of the sentence's shape that n-grams see only by accident (decision 52): the words
+    in a negation's scope (``neg:``), the words inside quotation marks (``q:``) and whether there
+    are any, reporting words, and who is the subject or agent of "failed to", passive "by ..." and
+    a counterfactual "if/had ... would" (a person ``P`` or not ``N``). "Nobody was careless" and
+    "the word 'careless'" then differ from "Dana was careless", and "caused by the courier" from
+    "caused by the retry loop", for every name and role at once."""
+    lows = [w for w, _ in words]
+    norms = [n for _, n in words]
+    out: list[str] = []
+    scope = 0
+    for low, norm in words:
+        if low in _NEGATORS or low.endswith("n't"):
+            scope = 4
+            out.append("g:negated")
+        elif scope:
+            out.append("neg:" + norm)
+            scope -= 1
+    if _QUOTE_MARK.search(sentence):
+        out.append("g:quote")
+        for m in _QUOTED.finditer(sentence):
+            out += ["q:" + n for _, n in _words(m.group(1))]
+    out += [f"g:report {a}" for a in lows[:-1] if a in _REPORTING]
+    for i, norm in enumerate(norms):
+        if norm == "failed" and norms[i + 1 : i + 2] == ["to"]:
+            subject = "P" if any(map(_is_person, norms[max(0, i - 3) : i])) else "N"
+            out.append("g:failed_to " + subject)
+        elif norm == "by" and i + 1 < len(norms):
+            agent = "P" if any(map(_is_person, norms[i + 1 : i + 3])) else "N"
+            out.append("g:by " + agent)
+            if i > 0:
+                out.append(f"g:{norms[i - 1]} by {agent}")
+    if any(_WOULD.search(w) for w in lows):
+        starts = [i for i, w in enumerate(lows) if w in ("if", "without") or (i == 0 and w == "had")]
+        if starts:
+            j = starts[0]
+            clause = lows[j : j + 6]
+            who = "P" if any(map(_is_person, norms[j : j + 4])) else "N"
+            # "If Marta had not spotted it, ..." credits a person; "If Marta had checked" blames
+            negated = any(w in _NEGATORS or w.endswith("n't") for w in clause) or lows[j] == "without"
+            out.append(f"g:cf {who}")
+            out.append(f"g:cf {who} {'neg' if negated else 'pos'}")
+    if "part" in lows and "of" in lows:
+        out.append("g:part_of")
+    return out
 
 
 def hashed(feats: Iterable[str]) -> dict[int, float]:
     """Bucket values of the features: word n-grams, character n-grams and person-tagged words
     each scaled to unit length (so a long sentence does not outweigh a short one), the
-    sentence-level features (``first:``, ``len:``, ``first-len:``, ``rule:``) at
+    sentence-level features (``first:``, ``len:``, ``first-len:``, ``rule:`` and the grammar's
+    ``g:``, ``neg:``, ``q:``) at
     :data:`SENTENCE_FEATURE_VALUE` each (0.5, chosen by cross-validation on train+dev: at 1 the
     rules' names dominated and the model leaned on them instead of the wording)."""
     blocks: dict[str, dict[int, float]] = {"w": {}, "c": {}, "p": {}, "m": {}}
