@@ -60,6 +60,7 @@ EXEMPT: dict[str, str] = {
     "lessonloop.accounts.service.resolve_token": IDENTITY,
     "lessonloop.accounts.service.revoke_token": IDENTITY,
     "lessonloop.accounts.service.start_session": IDENTITY,
+    "lessonloop.accounts.service.token_holder": IDENTITY + " (resolve_token's read-only fast path)",
     "lessonloop.calendars.service.resolve": "resolves a feed's secret token: the token is the credential",
     "lessonloop.calendars.service.feed": (
         "the feed token is the credential; the feed is read as its holder's Viewer (a team's: a plain member)"

@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from lessonloop.access.viewer import viewer_for
 from lessonloop.accounts import crypto
 from lessonloop.accounts.models import Account, ApiToken, WebSession
 from lessonloop.accounts.service import (
@@ -30,11 +31,12 @@ from lessonloop.accounts.service import (
     revoke_token,
     sign_in,
     start_session,
+    token_holder,
     unlock,
 )
 from lessonloop.errors import Conflict, Invalid, NotFound, PermissionDenied
 from lessonloop.people.models import Person
-from lessonloop.people.service import add_person
+from lessonloop.people.service import add_member, add_person, add_team
 from lessonloop.store.engine import Database
 from lessonloop.store.history import HistoryEntry
 from lessonloop.store.registry import metadata
@@ -330,6 +332,40 @@ def test_revoked_token_is_refused(session: Session) -> None:
     with pytest.raises(PermissionDenied, match="was revoked"):
         resolve_token(session, plaintext, now=NOW)
     assert revoke_token(session, account.person, token.id, now=NOW + LOCKOUT).revoked_at == NOW  # idempotent
+
+
+def test_token_holder_answers_only_what_resolve_token_would_accept_without_writing(session: Session) -> None:
+    """The API's one-statement check (decision 53): a holder only for a known, unrevoked token
+    whose last_used_at is not due; ``None`` sends the caller to :func:`resolve_token`."""
+    account = _user(session)
+    token, plaintext = issue_token(session, account.person, "laptop", now=NOW)
+    assert token_holder(session, plaintext, now=NOW) is None  # never used: resolve_token writes
+    resolve_token(session, plaintext, now=NOW)
+    session.flush()
+    holder = token_holder(session, f"  {plaintext} ", now=NOW + dt.timedelta(seconds=20))
+    assert holder is not None and (holder.person_id, holder.handle) == (account.person_id, "ana")
+    assert (holder.is_admin, holder.roles) == (False, ())
+    assert token_holder(session, plaintext, now=NOW + dt.timedelta(minutes=2)) is None  # due
+    for bad in ("", "ll_", "ll_nottherealtoken", "abc", plaintext[:-1]):
+        assert token_holder(session, bad, now=NOW) is None
+    # the roles and the admin flag are the ones viewer_for reads
+    for n, role in enumerate(("member", "lead")):
+        add_member(
+            session,
+            team=add_team(session, name=f"T{n}", viewer=SYSTEM),
+            person=account.person,
+            role=role,
+            viewer=SYSTEM,
+        )
+    account.is_admin = True
+    session.flush()
+    holder = token_holder(session, plaintext, now=NOW)
+    viewer = viewer_for(session, account.person_id)
+    assert holder is not None and holder.is_admin
+    assert holder.roles == viewer.rule_key()[2]
+    revoke_token(session, account.person, token.id, now=NOW)
+    session.flush()
+    assert token_holder(session, plaintext, now=NOW) is None
 
 
 def test_only_the_owner_or_an_admin_may_revoke(session: Session) -> None:

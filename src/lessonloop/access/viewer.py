@@ -36,6 +36,21 @@ class Viewer:
         wanted = {str(r) for r in roles}
         return sorted(team for team, role in self.roles.items() if role in wanted)
 
+    def rule_key(self) -> RuleKey:
+        """Everything the visibility rules read of this viewer, hashable: two viewers with the
+        same key see the same records, so a statement built for one serves the other."""
+        return (self.person_id, self.is_admin, tuple(sorted(self.roles.items())))
+
+    @classmethod
+    def from_rule_key(cls, key: RuleKey) -> Viewer:
+        """The viewer a :meth:`rule_key` stands for (to build a statement kept under that key)."""
+        person_id, is_admin, roles = key
+        return cls(person_id=person_id, is_admin=is_admin, roles=MappingProxyType(dict(roles)))
+
+
+#: :meth:`Viewer.rule_key`: person id, org-admin flag, (team id, role) pairs sorted.
+RuleKey = tuple[int, bool, tuple[tuple[int, str], ...]]
+
 
 def viewer_for(session: Session, person: Person | int) -> Viewer:
     """Read the person's account flag and memberships fresh from the database."""

@@ -9,9 +9,10 @@ then re-raises; :func:`authenticate` is the rule itself, for callers that own th
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from lessonloop.access.actor import Actor, SystemActor, is_person
@@ -32,7 +33,7 @@ from lessonloop.accounts.models import Account, ApiToken, WebSession
 from lessonloop.coerce import as_text
 from lessonloop.errors import Conflict, Invalid, NotFound, PermissionDenied
 from lessonloop.integrations.sso.policy import require_password_sign_in
-from lessonloop.people.models import Person
+from lessonloop.people.models import Membership, Person
 from lessonloop.people.service import PersonRef, add_person, get_person
 from lessonloop.store.base import utcnow
 from lessonloop.store.crud import id_in_range
@@ -324,6 +325,57 @@ def issue_token(
     session.add(token)
     session.flush()
     return token, plaintext
+
+
+@dataclass(frozen=True)
+class TokenHolder:
+    """Who holds an API token, with what the visibility rules read of them: their org-admin
+    flag and (team id, role) pairs, sorted (:meth:`lessonloop.access.viewer.Viewer.rule_key`)."""
+
+    person_id: int
+    handle: str
+    is_admin: bool
+    roles: tuple[tuple[int, str], ...]
+
+
+# One row per membership (one with NULLs for a person in no team); kept, so a request builds
+# no statement. Memberships are read here as ``access.viewer.viewer_for`` reads them.
+_TOKEN_HOLDER = (
+    select(
+        ApiToken.person_id,
+        ApiToken.revoked_at,
+        ApiToken.last_used_at,
+        Person.handle,
+        Account.is_admin,
+        Membership.team_id,
+        Membership.role,
+    )
+    .join(Person, Person.id == ApiToken.person_id)
+    .outerjoin(Account, Account.person_id == ApiToken.person_id)
+    .outerjoin(Membership, Membership.person_id == ApiToken.person_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
+def token_holder(session: Session, plaintext: str, *, now: dt.datetime | None = None) -> TokenHolder | None:
+    """The holder of a valid API token whose check has nothing to write, read in one statement
+    without ORM objects: what an API request asks first, every time when answers are not kept.
+
+    ``None`` when :func:`resolve_token` must decide: not a token, unknown, revoked (it refuses
+    them with their reasons), or its ``last_used_at`` is due (it writes it). Never a holder
+    that :func:`resolve_token` would refuse.
+    """
+    raw = (plaintext or "").strip() if isinstance(plaintext, str) else ""
+    if not raw.startswith(TOKEN_PREFIX):
+        return None
+    rows = session.connection().execute(_TOKEN_HOLDER, {"token_hash": digest(raw)}).all()
+    if not rows:
+        return None
+    person_id, revoked_at, last_used_at, handle, is_admin, _team, _role = rows[0]
+    if revoked_at is not None or last_used_at is None or _aware(now) - last_used_at >= TOKEN_TOUCH_INTERVAL:
+        return None
+    roles = tuple(sorted((team_id, role) for *_, team_id, role in rows if team_id is not None))
+    return TokenHolder(person_id=person_id, handle=handle, is_admin=bool(is_admin), roles=roles)
 
 
 def resolve_token(session: Session, plaintext: str, *, now: dt.datetime | None = None) -> Person:

@@ -90,14 +90,15 @@ def viewer_key(viewer: Viewer) -> Hashable:
     return (viewer.person_id, viewer.is_admin, tuple(sorted(viewer.roles.items())))
 
 
-async def cached_json(request: Request, viewer: Viewer, compute: Callable[[], BaseModel]) -> Response:
+async def cached_json(request: Request, viewer: Viewer, compute: Callable[[], BaseModel | bytes]) -> Response:
     """The JSON of ``compute()``, kept for the same data version, viewer, path and query.
 
     A kept answer is sent from the event loop, with no thread-pool hop; otherwise ``compute``
     runs in the thread pool (it opens its own unit of work there: one thread for the whole unit,
     see ``api/one_thread.py``) and the JSON is made there too. The version is the one read
     before any of this request's reads (see :mod:`lessonloop.store.version`). The body is what
-    FastAPI would send for the model (by alias, compact); ``X-Cache`` says ``hit`` or ``miss``.
+    FastAPI would send for the model (by alias, compact), or the bytes ``compute`` wrote itself
+    (the failure list: ``api.common.page_json``); ``X-Cache`` says ``hit`` or ``miss``.
     """
     cache: ResponseCache | None = request.app.state.response_cache
     key: Hashable | None = None
@@ -117,7 +118,8 @@ async def cached_json(request: Request, viewer: Viewer, compute: Callable[[], Ba
                 return Response(kept, media_type="application/json", headers={"X-Cache": "hit"})
 
     def run() -> bytes:
-        return compute().model_dump_json(by_alias=True).encode()
+        answer = compute()
+        return answer if isinstance(answer, bytes) else answer.model_dump_json(by_alias=True).encode()
 
     body = await run_in_threadpool(run)
     if cache is not None and key is not None:

@@ -43,7 +43,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lessonloop.access.viewer import Viewer, viewer_for
 from lessonloop.accounts.crypto import digest
-from lessonloop.accounts.service import TOKEN_TOUCH_INTERVAL, resolve_session, resolve_token
+from lessonloop.accounts.service import TOKEN_TOUCH_INTERVAL, resolve_session, resolve_token, token_holder
 from lessonloop.api.cache import LruCache
 from lessonloop.api.one_thread import InRequestThread
 from lessonloop.errors import Invalid, NotAuthenticated, PermissionDenied
@@ -158,6 +158,16 @@ def _check_credentials(
     problem: str | None = None
     principal: Principal | None = None
     with database.unit(actor=AUTH_ACTOR) as session:
+        # A valid token with nothing to write: one statement, no ORM objects. Anything else
+        # (a session, an unknown or revoked token, last_used_at due) takes the full check below.
+        holder = token_holder(session, credentials.credentials) if credentials is not None else None
+        if holder is not None:
+            return Principal(
+                person_id=holder.person_id,
+                handle=holder.handle,
+                viewer=Viewer.from_rule_key((holder.person_id, holder.is_admin, holder.roles)),
+                via="token",
+            )
         try:
             person: Person = (
                 resolve_token(session, credentials.credentials)
@@ -222,17 +232,19 @@ class PageParams:
     page_size: int
 
 
-async def page_params(
-    settings: AppSettings,
-    page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
-    page_size: Annotated[
-        int | None, Query(ge=1, description="Rows per page (default 50, at most 500).")
-    ] = None,
-) -> PageParams:
+PageNumber = Annotated[int, Query(ge=1, description="Page number, from 1.")]
+PageSize = Annotated[int | None, Query(ge=1, description="Rows per page (default 50, at most 500).")]
+
+
+def paging_for(settings: Settings, page: int, page_size: int | None) -> PageParams:
     size = settings.default_page_size if page_size is None else page_size
     if size > settings.max_page_size:
         raise Invalid(f"must be at most {settings.max_page_size}", field="page_size")
     return PageParams(page=page, page_size=size)
+
+
+async def page_params(settings: AppSettings, page: PageNumber = 1, page_size: PageSize = None) -> PageParams:
+    return paging_for(settings, page, page_size)
 
 
 Paging = Annotated[PageParams, Depends(page_params)]

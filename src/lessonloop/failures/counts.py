@@ -11,11 +11,13 @@ rows and a count of the person's own few failures, instead of a scan of every vi
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true, union
+import functools
+
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from lessonloop.access.actor import Actor, is_system
-from lessonloop.access.viewer import Viewer
+from lessonloop.access.viewer import RuleKey, Viewer
 from lessonloop.failures.models import Failure, FailureCount, Visibility, failure_people
 from lessonloop.people.models import Role
 
@@ -32,38 +34,59 @@ def _whole_group(viewer: Viewer, visibility: str, team_key: int) -> bool:
 
 
 def _whole_group_clause(viewer: Viewer) -> ColumnElement[bool]:
-    """:func:`_whole_group` on a ``failures`` row."""
+    """:func:`_whole_group` on a ``failures`` row; two-valued (never NULL), as it is negated."""
     members, leads = viewer.teams(), viewer.teams_with_role(Role.lead)
     team_rule = or_(
         true() if viewer.is_admin else false(),
         Failure.team_id.is_(None),
         Failure.team_id.in_(members) if members else false(),
     )
+    # ``team_id IN (…)`` is NULL for a failure of no team: without the IS NOT NULL, a lead's own
+    # private failure of no team was NULL here, so neither a whole group nor counted as their own.
+    in_lead_team = and_(Failure.team_id.is_not(None), Failure.team_id.in_(leads)) if leads else false()
     return or_(
         Failure.visibility == Visibility.org.value,
         and_(Failure.visibility == Visibility.team.value, team_rule),
-        and_(
-            Failure.visibility == Visibility.private.value, Failure.team_id.in_(leads) if leads else false()
-        ),
+        and_(Failure.visibility == Visibility.private.value, in_lead_team),
     )
+
+
+_GROUPS = select(FailureCount.visibility, FailureCount.team_key, FailureCount.n)
+
+
+@functools.lru_cache(maxsize=512)
+def _own_count(rule: RuleKey) -> Select[int]:
+    """The count of the viewer's own failures outside their whole groups, built once per
+    :meth:`~lessonloop.access.viewer.Viewer.rule_key` (building it cost more than running it)."""
+    viewer = Viewer.from_rule_key(rule)
+    pid = viewer.person_id
+    outside = and_(
+        Failure.visibility.in_([Visibility.team.value, Visibility.private.value]),
+        ~_whole_group_clause(viewer),
+    )
+    # Those they reported, counted off ix_failures_reporter_cover (reporter, visibility, team:
+    # migration 0025) without reading a failure row, plus those they are involved in and did not
+    # report: two index lookups, where an OR of the two in one WHERE makes both engines scan
+    # every failure, and a union of the ids read each failure's row to check its group.
+    reported = select(func.count()).select_from(Failure).where(Failure.reporter_id == pid, outside)
+    fp = failure_people
+    involved = (
+        select(func.count())
+        .select_from(fp.join(Failure, Failure.id == fp.c.failure_id))
+        .where(
+            fp.c.person_id == pid,
+            or_(Failure.reporter_id.is_(None), Failure.reporter_id != pid),
+            outside,
+        )
+    )
+    return select(reported.scalar_subquery() + involved.scalar_subquery())
 
 
 def visible_failure_total(session: Session, *, viewer: Actor) -> int:
     """How many failures ``viewer`` may see: exactly ``count(*)`` under the visibility rule."""
-    groups = session.execute(select(FailureCount.visibility, FailureCount.team_key, FailureCount.n)).all()
+    connection = session.connection()  # plain rows: no ORM execution step
+    groups = connection.execute(_GROUPS).all()
     if is_system(viewer):
         return sum(int(n) for _v, _t, n in groups)
     whole = sum(int(n) for visibility, team_key, n in groups if _whole_group(viewer, visibility, team_key))
-    pid = viewer.person_id
-    # Their failure ids as a union of two index lookups (reporter, involved): an OR of the two
-    # in one WHERE makes both engines scan every failure.
-    own_ids = union(
-        select(Failure.id).where(Failure.reporter_id == pid),
-        select(failure_people.c.failure_id).where(failure_people.c.person_id == pid),
-    )
-    own = select(func.count()).where(
-        Failure.id.in_(own_ids),
-        Failure.visibility.in_([Visibility.team.value, Visibility.private.value]),
-        ~_whole_group_clause(viewer),
-    )
-    return whole + int(session.scalar(own) or 0)
+    return whole + int(connection.scalar(_own_count(viewer.rule_key())) or 0)

@@ -75,8 +75,9 @@ class Failure(Record, Base):
     __search_kind__ = "failure"
     __table_args__ = (
         Index("ix_failures_team_status", "team_id", "status"),
-        # The list's order, detected_at DESC, id DESC, straight off the index (migration 0007).
-        Index("ix_failures_detected_at_id", "detected_at", "id"),
+        # The list's order, detected_at DESC, id DESC, straight off the index (migration 0007),
+        # with the visibility rule's columns: a page's ids are found off the index alone (0025).
+        Index("ix_failures_list_cover", "detected_at", "id", "visibility", "team_id", "reporter_id"),
         # Every column of the visibility rule: the visible count scans this, not the table (0007).
         Index("ix_failures_visibility_cover", "team_id", "reporter_id", "visibility", "id"),
         # What the learning metrics count per team and month, with the visibility columns (0008).
@@ -104,8 +105,9 @@ class Failure(Record, Base):
             "team_id",
             "reporter_id",
         ),
-        # A person's own failures, for the list's total (failures/counts.py, migration 0024).
-        Index("ix_failures_reporter_id", "reporter_id"),
+        # A person's own failures, for the list's total (failures/counts.py, migration 0024),
+        # with the columns that say whether one is in a group they see whole (0025).
+        Index("ix_failures_reporter_cover", "reporter_id", "visibility", "team_id"),
     )
 
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)

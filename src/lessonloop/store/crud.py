@@ -66,9 +66,12 @@ def paginate(
     max_size: int = 500,
     *,
     count: Callable[[], int] | None = None,
+    fetch: Callable[[int, int], list[Any]] | None = None,
 ) -> Page[Any]:
     """A page of ``stmt`` and the exact total; ``count``, when given, computes that total more
-    cheaply than counting ``stmt``'s rows (it must agree with them)."""
+    cheaply than counting ``stmt``'s rows (it must agree with them). ``fetch(limit, offset)``,
+    when given, reads the page's rows instead of ``stmt`` limited and offset (a kept statement
+    with the two as parameters: ``failures/listing.py``)."""
     if page < 1:
         raise Invalid("page must be 1 or more", field="page")
     if not 1 <= page_size <= max_size:
@@ -77,7 +80,12 @@ def paginate(
     # The page first: when it is short (and not past the end), it ends the list and gives the
     # total without a count. A page past any possible row is not even asked for (the offset
     # would overflow the driver's 64-bit integer).
-    items = list(session.scalars(stmt.limit(page_size).offset(offset))) if offset <= MAX_OFFSET else []
+    if offset > MAX_OFFSET:
+        items: list[Any] = []
+    elif fetch is not None:
+        items = fetch(page_size, offset)
+    else:
+        items = list(session.scalars(stmt.limit(page_size).offset(offset)))
     if len(items) < page_size and (items or offset == 0):
         total = offset + len(items)
     else:
