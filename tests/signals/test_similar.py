@@ -426,3 +426,69 @@ def test_retrieval_query_prefers_phrases_to_pairs_of_common_terms(monkeypatch: p
     # no phrase qualifies: the common terms pair up as before
     fallback = similar._retrieval_query(terms, df, surface, 100_000, [(("service", "outage"), 7000)])
     assert fallback.phrases == [] and fallback.groups
+
+
+def test_a_persons_rule_in_sql_answers_as_the_policy_checked_in_python(session: Session) -> None:
+    """A person's candidates are filtered by the SQL twin of ``can_see_failure`` (decision 54);
+    the answer is the one the policy checked failure by failure gives, for every kind of viewer."""
+    from lessonloop.access.policy import can_see_failure
+    from lessonloop.access.viewer import viewer_for
+    from lessonloop.failures.service import update_failure
+    from lessonloop.people.service import add_person, add_team
+
+    records = load(session)
+    org = team_with_people(session)
+    other = add_team(session, name="Infra", viewer=SYSTEM)
+    outsider = add_person(session, name="Out Sider", handle="out", viewer=SYSTEM)
+    # Every visibility, with and without a team, and one the outsider reported.
+    layout = {
+        "cfg-1": {"visibility": "private", "team": org["team"].id},
+        "cfg-2": {"visibility": "team", "team": org["team"].id},
+        "pwr-1": {"visibility": "team", "team": other.id},
+        "pwr-2": {"visibility": "private", "team": other.id},
+        "time-1": {"visibility": "team"},
+    }
+    for ext, change in layout.items():
+        update_failure(session, records[ext].id, change, viewer=SYSTEM)
+    records["pwr-2"].reporter_id = outsider.id
+    session.flush()
+    queries = [
+        {"title": "Edge routers crashed after a bad config push", "text": "router configuration change"},
+        {"title": "Power failure took racks down", "text": "generator and UPS battery"},
+    ]
+    for person in (org["ana"], org["ben"], outsider):
+        viewer = viewer_for(session, person)
+        for query in queries:
+            in_sql = similar_failures(session, viewer=viewer, limit=10, **query)
+            in_python = similar_failures(
+                session, viewer=SYSTEM, visible=lambda f, v=viewer: can_see_failure(v, f), limit=10, **query
+            )
+            assert [(m.id, m.score) for m in in_sql] == [(m.id, m.score) for m in in_python]
+            assert suggest_labels(session, viewer=viewer, **query) == suggest_labels(
+                session, viewer=SYSTEM, visible=lambda f, v=viewer: can_see_failure(v, f), **query
+            )
+    hidden = similar_failures(session, viewer=viewer_for(session, org["ben"]), limit=10, **queries[1])
+    assert records["pwr-2"].id not in {m.id for m in hidden}  # private to Infra's leads and its reporter
+    own = similar_failures(session, viewer=viewer_for(session, outsider), limit=10, **queries[1])
+    assert records["pwr-2"].id in {m.id for m in own}  # they reported it
+
+
+def test_the_document_count_from_kept_counts_is_the_row_count(session: Session) -> None:
+    """The collection size for idf comes from ``failure_counts`` (kept by triggers) + reviews."""
+    from sqlalchemy import func, select
+
+    from lessonloop.failures.service import update_failure
+    from lessonloop.reviews.models import Review
+    from lessonloop.signals import similar
+
+    def direct() -> int:
+        failures = session.scalar(select(func.count()).select_from(Failure)) or 0
+        return int(failures) + int(session.scalar(select(func.count()).select_from(Review)) or 0)
+
+    assert similar._document_count(session) == direct() == 0
+    records = load(session)
+    team_with_people(session)
+    reviewed(session, records["cfg-1"])
+    update_failure(session, records["cfg-2"].id, {"visibility": "private"}, viewer=SYSTEM)
+    session.flush()
+    assert similar._document_count(session) == direct() == len(CORPUS) + 1

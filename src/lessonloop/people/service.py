@@ -149,6 +149,13 @@ def list_teams(session: Session, *, viewer: Actor) -> list[Team]:
     return list(session.scalars(select(Team).options(selectinload(Team.memberships)).order_by(Team.name)))
 
 
+def team_choices(session: Session, *, viewer: Actor) -> list[tuple[int, str]]:
+    """Every team's id and name, by name: what a team picker shows. Two columns, not the teams
+    with their rosters (:func:`list_teams`): the failure page needs only this."""
+    require_actor(viewer)
+    return [(int(i), name) for i, name in session.execute(select(Team.id, Team.name).order_by(Team.name))]
+
+
 def add_member(
     session: Session,
     *,

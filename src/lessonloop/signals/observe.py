@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lessonloop.access.actor import Actor, SystemActor, is_system, require_actor
@@ -53,8 +54,11 @@ def suggest_repeat(
     """The earlier match that most of the new failure's words repeat, if any reaches the bar."""
     require_actor(viewer)
     best: tuple[SimilarMatch | None, float] = (None, 0.0)
+    # The matches in one statement (and one per eager-loaded relationship), not one get each.
+    ids = [m.id for m in matches]
+    loaded = {f.id: f for f in session.scalars(select(Failure).where(Failure.id.in_(ids)))} if ids else {}
     for match in matches:
-        earlier = session.get(Failure, match.id)
+        earlier = loaded.get(match.id)
         if earlier is None or earlier.detected_at > failure.detected_at:
             continue
         share = overlap(failure, earlier)

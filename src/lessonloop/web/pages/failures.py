@@ -24,7 +24,7 @@ from lessonloop.failures.service import (
 from lessonloop.fields import parse_command
 from lessonloop.followthrough.checklists import list_checklists, revisions_because_of
 from lessonloop.followthrough.guardrails import guardrail_out, guardrails_because_of, state_kind
-from lessonloop.people.service import list_people, list_teams
+from lessonloop.people.service import list_people, list_teams, team_choices
 from lessonloop.reviews.models import GapType, Review
 from lessonloop.reviews.service import review_for_failure
 from lessonloop.signals.observe import log_and_observe
@@ -275,7 +275,7 @@ def failure_page(
         people_options=[(p.handle, f"{p.name} ({p.handle})") for p in list_people(s, viewer=ctx.viewer)],
         forms=defaults,
         experiment_action=experiment_action,
-        team_options=[(t.id, t.name) for t in list_teams(s, viewer=ctx.viewer)],
+        team_options=team_choices(s, viewer=ctx.viewer),
         discussion=failure_discussion(s, failure.id, viewer=ctx.viewer),
         **changes,
     )

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from lessonloop.actions.service import list_actions
 from lessonloop.failures.service import list_failures
-from lessonloop.lessons.service import list_lessons
+from lessonloop.lessons.service import latest_lessons
 from lessonloop.search.service import hit_failures, search
 from lessonloop.signals.metrics import chart_metrics
 from lessonloop.web.charts import drift_points, line_chart, monthly_totals, repeat_rate_points
@@ -72,7 +72,7 @@ def dashboard(ctx: SignedIn) -> Response:
     )
     awaiting = list_failures(s, status="observed", page_size=10, viewer=v)
     drafting = list_failures(s, status="in-review", page_size=10, viewer=v)
-    lessons = list_lessons(s, published=True, page_size=5, viewer=v).items
+    lessons = latest_lessons(s, limit=5, viewer=v)  # no total shown: none counted
     return ctx.page(
         "dashboard.html",
         nav="home",
