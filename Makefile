@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint types pytest chromium oidc-provider bench faults load clean
+.PHONY: run test lint types pytest chromium oidc-provider bench bench-scale faults load clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,8 +57,17 @@ oidc-provider:
 
 test: lint types pytest
 
+# Import, search and the API at 10k/100k (both backends), every page at 100k, and the scale-out
+# phases (bench/scale.py: one vs two servers + workers on PostgreSQL) at 10k, to stay short.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/scale.py --size 10000
+
+# The scale-out figures at issue #13's size: 1,000,000 failures on PostgreSQL (~1 GB of input,
+# ~8 GB of database, most of an hour on 2 cores).
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py --size 1000000 --seconds 20
 
 # Delivery fault harness (docs/reliability.md): live workers, kill -9, SIGTERM, bad receivers.
 faults: $(STAMP)

@@ -481,7 +481,7 @@ def enrich(
     reviews, assumptions, actions and lessons through the ORM in batches, so history and the
     search index are written by the normal flush hooks.
     """
-    from sqlalchemy import bindparam, select, update
+    from sqlalchemy import select, text
 
     from lessonloop.actions.models import Action
     from lessonloop.failures.models import Failure, FailureKind, FailureStatus, Severity
@@ -531,21 +531,28 @@ def enrich(
         }
         for fid in failure_ids
     ]
-    failures_table: Any = Failure.__table__
-    stmt = (
-        update(failures_table)
-        .where(failures_table.c.id == bindparam("fid"))
-        .values(
-            team_id=bindparam("team_id"),
-            reporter_id=bindparam("reporter_id"),
-            severity=bindparam("severity"),
-            kind=bindparam("kind"),
-            visibility=bindparam("visibility"),
-        )
-    )
+    # One UPDATE ... FROM a staging table, not one UPDATE per failure: on PostgreSQL every
+    # statement fires the trigger that keeps failure_counts (migration 0024), and a million
+    # statements in one transaction stack a million versions of the same few count rows, each
+    # update walking the chain (quadratic: a 1M workspace never finished, decision 55). One
+    # statement fires it once, with the whole change in its transition tables.
     with db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TEMPORARY TABLE bench_enrich (fid INTEGER PRIMARY KEY, team_id INTEGER, "
+            "reporter_id INTEGER, severity VARCHAR(16), kind VARCHAR(32), visibility VARCHAR(16))"
+        )
+        insert = text(
+            "INSERT INTO bench_enrich (fid, team_id, reporter_id, severity, kind, visibility) "
+            "VALUES (:fid, :team_id, :reporter_id, :severity, :kind, :visibility)"
+        )
         for i in range(0, len(params), 5000):
-            conn.execute(stmt, params[i : i + 5000])
+            conn.execute(insert, params[i : i + 5000])
+        conn.exec_driver_sql(
+            "UPDATE failures SET team_id = e.team_id, reporter_id = e.reporter_id, "
+            "severity = e.severity, kind = e.kind, visibility = e.visibility "
+            "FROM bench_enrich AS e WHERE failures.id = e.fid"
+        )
+        conn.exec_driver_sql("DROP TABLE bench_enrich")
 
     reviewed = sorted(rng.sample(failure_ids, int(len(failure_ids) * review_fraction)))
     statuses: dict[int, str] = {}

@@ -9,7 +9,9 @@ request) so that on a 2-core machine most of the CPU goes to the server being me
 
 Prints one JSON object: requests, errors, seconds, rps, latency percentiles (ms) and bytes.
 Several ``--path`` values are requested round-robin (each connection starts at its own offset);
-``--header 'Authorization: Bearer ll_…'`` adds a header to every request.
+``--header 'Authorization: Bearer ll_…'`` adds a header to every request. Several ``--port``
+values spread the connections over several servers (connection n goes to the n-th port, round
+robin), as a proxy in front of them would (``bench/scale.py``).
 """
 
 from __future__ import annotations
@@ -22,12 +24,16 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list (``q`` in 0..100)."""
-    if not sorted_values:
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of ``values`` (``q`` in 0..100), in any order.
+
+    It sorts for itself: it once took an ascending list on trust, and bench/pages.py handed it
+    times in fetch order, so its "p95" was the last fetch (found in issue #13's round 3)."""
+    ordered = sorted(values)
+    if not ordered:
         return float("nan")
-    k = max(0, min(len(sorted_values) - 1, round(q / 100 * len(sorted_values) + 0.5) - 1))
-    return sorted_values[k]
+    k = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k]
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, int]:
@@ -101,15 +107,16 @@ async def _worker(
 
 async def run_load(
     host: str,
-    port: int,
+    port: int | Sequence[int],
     paths: list[str],
     seconds: float,
     concurrency: int,
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    ports = [port] if isinstance(port, int) else list(port)
     extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     requests = [
-        f"GET {p} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: application/json\r\n{extra}\r\n".encode(
+        f"GET {p} HTTP/1.1\r\nHost: {host}:{ports[0]}\r\nAccept: application/json\r\n{extra}\r\n".encode(
             "latin-1"
         )
         for p in paths
@@ -121,7 +128,7 @@ async def run_load(
     stride = max(1, len(requests) // max(1, concurrency))
     await asyncio.gather(
         *(
-            _worker(host, port, requests, n * stride, deadline, latencies, counters)
+            _worker(host, ports[n % len(ports)], requests, n * stride, deadline, latencies, counters)
             for n in range(concurrency)
         )
     )
@@ -144,7 +151,9 @@ async def run_load(
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Bounded HTTP/1.1 keep-alive load generator.")
     ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument(
+        "--port", type=int, action="append", required=True, help="server port (repeatable: round robin)"
+    )
     ap.add_argument("--path", action="append", required=True, help="request path (repeatable)")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--concurrency", type=int, default=8)
