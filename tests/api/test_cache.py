@@ -5,6 +5,8 @@ Every test runs on both backends: a kept answer must never outlive a commit, who
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 
 from lessonloop.app import create_app
@@ -19,6 +21,20 @@ from tests.factories import SYSTEM
 
 def _titles(response: object) -> list[str]:
     return [f["title"] for f in ok(response)["items"]]
+
+
+def _kept(client: TestClient, headers: dict[str, str] | None = None, **params: object) -> Any:
+    """The list answered from the cache: asked until a hit comes back (at most 20 times).
+
+    On PostgreSQL the data version is the cluster's snapshot, so a write to *another* database on
+    the same server (another test run, a bench) turns the next answer into a miss — a missed entry,
+    never a stale one (store/version.py). One retry is enough on a quiet server; a cache that never
+    keeps anything still fails here."""
+    for _ in range(20):
+        response = client.get(f"{API}/failures", headers=headers, params=params)
+        if response.headers["x-cache"] == "hit":
+            return response
+    raise AssertionError("the list was never answered from the cache")
 
 
 def test_the_data_version_changes_with_every_commit_and_only_then(db: Database) -> None:
@@ -59,8 +75,7 @@ def test_a_list_is_kept_until_a_write_from_any_connection(client: TestClient, db
     assert first.headers["x-cache"] == "miss" and _titles(first) == [
         "Checkout release missed the launch date"
     ]
-    again = client.get(f"{API}/failures")
-    assert again.headers["x-cache"] == "hit" and again.content == first.content
+    assert _kept(client).content == first.content
     # Another query string is another answer.
     assert client.get(f"{API}/failures", params={"page_size": 1}).headers["x-cache"] == "miss"
 
@@ -69,7 +84,7 @@ def test_a_list_is_kept_until_a_write_from_any_connection(client: TestClient, db
     after_api = client.get(f"{API}/failures")
     assert after_api.headers["x-cache"] == "miss"
     assert set(_titles(after_api)) == {"Checkout release missed the launch date", "Refund batch doubled"}
-    assert client.get(f"{API}/failures").headers["x-cache"] == "hit"
+    assert _kept(client).content == after_api.content
 
     # ... and one from another connection (the CLI, the worker, another server).
     other = Database.open(db.settings, migrate=False)
@@ -100,7 +115,7 @@ def test_kept_answers_are_per_viewer_and_follow_membership_changes(client: TestC
     assert _titles(client.get(f"{API}/failures", headers=ana_headers)) == ["Refund batch doubled"]
     cy_first = client.get(f"{API}/failures", headers=cy_headers)
     assert _titles(cy_first) == []  # not ana's kept answer
-    assert client.get(f"{API}/failures", headers=cy_headers).headers["x-cache"] == "hit"
+    assert _titles(_kept(client, cy_headers)) == []
     assert _titles(client.get(f"{API}/failures", headers=ana_headers)) == ["Refund batch doubled"]
 
     with db.unit(actor="test") as session:  # cy joins the team: a commit

@@ -61,8 +61,9 @@ class Action(Record, Base):
     __search_kind__ = "action"
     __table_args__ = (
         Index("ix_actions_owner_status_due", "owner_id", "status", "due_date"),
-        # The action board: open actions earliest due first, the latest done (migration 0023).
-        Index("ix_actions_status_due", "status", "due_date", "id"),
+        # The action board: open actions earliest due first, the latest done (migration 0023);
+        # with the failure, "overdue today" is counted off it and ix_failures_id_cover (0026).
+        Index("ix_actions_status_due_cover", "status", "due_date", "id", "failure_id"),
         Index("ix_actions_status_closed", "status", "closed_at"),
         # At most one primary action per review, even for two requests at once (migration 0010).
         Index(

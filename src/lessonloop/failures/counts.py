@@ -6,7 +6,9 @@ see whole groups — every ``org`` failure, the ``team`` failures of their teams
 all of them for an org admin), the ``private`` failures of the teams they lead — plus their own
 failures (reported or involved in) outside those groups. So the total is a sum over a few dozen
 rows and a count of the person's own few failures, instead of a scan of every visible failure
-(42,000 at 100k, 9–45 ms per page request).
+(42,000 at 100k, 9–45 ms per page request). The counts are kept per status too (migration
+0026), so the total of one status — the dashboard's "awaiting review", ~90,000 observed failures
+at 100k — is the same kind of sum (decision 56).
 """
 
 from __future__ import annotations
@@ -51,18 +53,25 @@ def _whole_group_clause(viewer: Viewer) -> ColumnElement[bool]:
     )
 
 
-_GROUPS = select(FailureCount.visibility, FailureCount.team_key, FailureCount.n)
+def _groups(status: str | None) -> Select[str, int, int]:
+    stmt = select(FailureCount.visibility, FailureCount.team_key, FailureCount.n)
+    return stmt if status is None else stmt.where(FailureCount.status == status)
 
 
 @functools.lru_cache(maxsize=512)
-def _own_count(rule: RuleKey) -> Select[int]:
-    """The count of the viewer's own failures outside their whole groups, built once per
-    :meth:`~lessonloop.access.viewer.Viewer.rule_key` (building it cost more than running it)."""
+def _own_count(rule: RuleKey, status: str | None = None) -> Select[int]:
+    """The count of the viewer's own failures outside their whole groups (in ``status``, when
+    given), built once per :meth:`~lessonloop.access.viewer.Viewer.rule_key` and status (building
+    it cost more than running it)."""
     viewer = Viewer.from_rule_key(rule)
     pid = viewer.person_id
     outside = and_(
         Failure.visibility.in_([Visibility.team.value, Visibility.private.value]),
         ~_whole_group_clause(viewer),
+        # ``status || ''``: the person's few failures are found by reporter / involvement and
+        # their status checked on the row; a plain ``status = ?`` made SQLite count them off the
+        # status index instead, through all ~90,000 observed failures (decision 56).
+        true() if status is None else Failure.status.concat("") == status,
     )
     # Those they reported, counted off ix_failures_reporter_cover (reporter, visibility, team:
     # migration 0025) without reading a failure row, plus those they are involved in and did not
@@ -82,11 +91,12 @@ def _own_count(rule: RuleKey) -> Select[int]:
     return select(reported.scalar_subquery() + involved.scalar_subquery())
 
 
-def visible_failure_total(session: Session, *, viewer: Actor) -> int:
-    """How many failures ``viewer`` may see: exactly ``count(*)`` under the visibility rule."""
+def visible_failure_total(session: Session, *, status: str | None = None, viewer: Actor) -> int:
+    """How many failures ``viewer`` may see (in ``status``, when given): exactly ``count(*)``
+    under the visibility rule."""
     connection = session.connection()  # plain rows: no ORM execution step
-    groups = connection.execute(_GROUPS).all()
+    groups = connection.execute(_groups(status)).all()
     if is_system(viewer):
         return sum(int(n) for _v, _t, n in groups)
     whole = sum(int(n) for visibility, team_key, n in groups if _whole_group(viewer, visibility, team_key))
-    return whole + int(connection.scalar(_own_count(viewer.rule_key())) or 0)
+    return whole + int(connection.scalar(_own_count(viewer.rule_key(), status)) or 0)

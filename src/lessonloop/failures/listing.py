@@ -46,9 +46,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from lessonloop.access.actor import Actor, is_system, require_actor
 from lessonloop.access.policy import visible_failures_clause
 from lessonloop.access.viewer import RuleKey, Viewer
-from lessonloop.coerce import as_datetime
+from lessonloop.coerce import as_datetime, as_enum
 from lessonloop.failures.counts import visible_failure_total
-from lessonloop.failures.models import Failure, FailureLabel, failure_people
+from lessonloop.failures.models import Failure, FailureLabel, FailureStatus, failure_people
 from lessonloop.failures.schemas import FailureOut
 from lessonloop.failures.service import failure_query
 from lessonloop.people.models import Person
@@ -219,8 +219,11 @@ def list_failure_rows(
         return list(connection.execute(paged, {"page_limit": limit, "page_offset": offset}))
 
     def count() -> int:
-        if all(f is None for f in filters):
-            return visible_failure_total(session, viewer=viewer)
+        # Unfiltered or of one status only: a sum of kept counts (failures/counts.py, decision 56);
+        # the status as failure_query filtered on it (it has checked it).
+        if all(f is None for i, f in enumerate(filters) if i != 1):
+            status_value = as_enum(filters[1], FailureStatus, "status").value if filters[1] else None
+            return visible_failure_total(session, status=status_value, viewer=viewer)
         return int(connection.scalar(select(func.count()).select_from(every.order_by(None).subquery())) or 0)
 
     rows = paginate(session, every, page, page_size, count=count, fetch=fetch)

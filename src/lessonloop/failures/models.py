@@ -108,6 +108,9 @@ class Failure(Record, Base):
         # A person's own failures, for the list's total (failures/counts.py, migration 0024),
         # with the columns that say whether one is in a group they see whole (0025).
         Index("ix_failures_reporter_cover", "reporter_id", "visibility", "team_id"),
+        # A failure's visibility columns by id: "actions overdue today" checks each overdue
+        # action's failure off the index alone, not by reading its row (migration 0026).
+        Index("ix_failures_id_cover", "id", "visibility", "team_id", "reporter_id"),
     )
 
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
@@ -163,13 +166,15 @@ class FailureLabel(Base):
 
 
 class FailureCount(Base):
-    """How many failures there are per visibility and team (``team_key`` 0: no team), kept by
-    database triggers on ``failures`` (migration 0024), so a list's total is a sum of a few rows
-    instead of a count of every visible failure (``failures/counts.py``, decision 44)."""
+    """How many failures there are per visibility, team (``team_key`` 0: no team) and status,
+    kept by database triggers on ``failures`` (migrations 0024, 0026), so a list's total — all
+    statuses, or one (the dashboard's) — is a sum of a few rows instead of a count of every
+    visible failure (``failures/counts.py``, decisions 44 and 56)."""
 
     __tablename__ = "failure_counts"
     __history_skip__ = True  # written by the database itself, never through the ORM
 
     visibility: Mapped[str] = mapped_column(String(16), primary_key=True)
     team_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
     n: Mapped[int] = mapped_column(Integer)

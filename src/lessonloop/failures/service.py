@@ -327,8 +327,10 @@ def list_failures(
         until=as_datetime(until, "until") if until not in (None, "") else None,
     )
     stmt = where_visible(stmt, viewer, visible_failures_clause(viewer))
-    filtered = any(v not in (None, "") for v in (team, status, kind, severity, label, since, until))
-    # Unfiltered, the total is a sum of kept per-group counts (failures/counts.py), not a count
-    # of every visible failure.
-    count = None if filtered else (lambda: visible_failure_total(session, viewer=viewer))
+    filtered = any(v not in (None, "") for v in (team, kind, severity, label, since, until))
+    # Unfiltered, or filtered by status only (the dashboard's lists), the total is a sum of kept
+    # per-group counts (failures/counts.py, decision 56), not a count of every visible failure;
+    # the status as failure_query filtered on it (it has checked it).
+    only_status = as_enum(status, FailureStatus, "status").value if status else None
+    count = None if filtered else (lambda: visible_failure_total(session, status=only_status, viewer=viewer))
     return paginate(session, stmt, page, page_size, count=count)
