@@ -33,7 +33,7 @@ from typing import Any
 from lessonloop.errors import Invalid
 from lessonloop.limits import COACH_TEXT_MAX
 from lessonloop.signals import specificity
-from lessonloop.signals.coach_model import load_model
+from lessonloop.signals.coach_model import TECH_VERBS, load_model
 
 __all__ = [
     "BLAME",
@@ -451,16 +451,8 @@ def _rx(pattern: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
     return re.compile(pattern, flags)
 
 
-# Verbs that, after "failed to", describe a machine's action rather than a person's choice.
-_TECH_VERBS = _words("""
-    start restart boot load connect reconnect respond complete finish execute pull acquire authenticate
-    resolve parse compile propagate replicate sync converge elect flush drain forward route serve handle
-    process detect trigger fire catch validate meet scale allocate mount bind register return reach
-    establish deliver receive persist lock unlock fetch download upload initialize initialise terminate
-    launch provision spin come become reboot fail failover match heal expire evict reclaim free retry
-    time emit recognize recognise throttle stabilise stabilize transition decrypt encrypt sign verify
-    recover
-    """)
+# Verbs that, after "failed to", describe a machine's action (one list for the rules and the model).
+_TECH_VERBS = TECH_VERBS
 
 _ARTEFACT_NOUNS = (
     r"defaults?|settings?|apis?|interfaces?|design|reading|glance|regex(?:es)?|parser|parsing|library|libraries"

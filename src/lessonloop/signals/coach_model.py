@@ -46,7 +46,7 @@ __all__ = ["DIM", "MODEL_PATH", "CoachModel", "features", "load_model"]
 
 DIM = 1 << 18
 MODEL_PATH = Path(__file__).with_name("coach_model.json.gz")
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 SENTENCE_FEATURE_VALUE = 0.5
 
 
@@ -187,9 +187,37 @@ _ROLE_WORDS = _wordset(
     midwife midwives carer carers locum sorter sorters cleaner cleaners guard guards broker brokers
     handler handlers underwriter underwriters apprentice apprentices student students tutor tutors
     kid kids panel recruitment engineering pr hub depot forwarder forwarders biller billers
+    paralegal paralegals lawyer lawyers attorney attorneys counsel solicitor solicitors postdoc
+    postdocs researcher researchers scientist scientists author authors assistant
+    assistants captain captains officer officers registrar registrars deputy dean professor
+    lecturer lecturers instructor instructors clinician clinicians therapist therapists medic
+    medics orderly radiographer caretaker janitor subcontractor subcontractors installer installers
+    electrician electricians plumber plumbers builder builders architect architects surveyor
+    surveyors foremen labourer labourers laborer laborers carpenter carpenters welder welders
+    machinist machinists inspector inspectors bartender bartenders barista hostess
+    housekeeper housekeepers concierge steward stewards marketer marketers copywriter
+    copywriters writer writers forecaster forecasters strategist strategists trader traders banker
+    bankers actuary actuaries economist statistician statisticians programmer programmers coder
+    coders maintainer maintainers reviewer reviewers approver approvers founder founders cofounder
+    chairman chairwoman committee official officials caseworker caseworkers councillor
+    councilor mayor staffer staffers aide aides secretary secretaries
     """
 )
 
+
+# Verbs that, after "failed to", describe a machine's action rather than a person's choice: with
+# such a verb, "they"/"it" as the subject is read as the system (the rules use the same list).
+TECH_VERBS = _wordset(
+    """
+    start restart boot load connect reconnect respond complete finish execute pull acquire authenticate
+    resolve parse compile propagate replicate sync converge elect flush drain forward route serve handle
+    process detect trigger fire catch validate meet scale allocate mount bind register return reach
+    establish deliver receive persist lock unlock fetch download upload initialize initialise terminate
+    launch provision spin come become reboot fail failover match heal expire evict reclaim free retry
+    time emit recognize recognise throttle stabilise stabilize transition decrypt encrypt sign verify
+    recover
+    """
+)
 
 # Words that point at a person without naming one (with ``<name>`` and ``<role>``, they make a
 # sentence "about a person" for the ``p:`` features). "We" is left out: in a vendor's report it is
@@ -294,7 +322,14 @@ def _grammar(sentence: str, words: list[tuple[str, str]]) -> list[str]:
     out += [f"g:report {a}" for a in lows[:-1] if a in _REPORTING]
     for i, norm in enumerate(norms):
         if norm == "failed" and norms[i + 1 : i + 2] == ["to"]:
-            subject = "P" if any(map(_is_person, norms[max(0, i - 3) : i])) else "N"
+            before = norms[max(0, i - 3) : i]
+            subject = "P" if any(map(_is_person, before)) else "N"
+            verb = lows[i + 2] if i + 2 < len(lows) else ""
+            people = [n for n in before if _is_person(n)]
+            if verb in TECH_VERBS and people and all(n in ("they", "we") for n in people):
+                # "the replicas fell behind and they failed to recover": "they" or "we" with a
+                # machine verb is more often the system than a person
+                subject = "T"
             out.append("g:failed_to " + subject)
         elif norm == "by" and i + 1 < len(norms):
             agent = "P" if any(map(_is_person, norms[i + 1 : i + 3])) else "N"
