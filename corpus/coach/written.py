@@ -25,7 +25,8 @@ Decision 52 added two more batches after all of those: ``fresh_holdout.tsv`` (th
 held-out set, measured once and then retired into training; source ``fresh``, one group per
 sentence) and ``handwritten_d.tsv`` (one-offs; groups ``hd:<sentence>``). Decision 58 added a
 fifth: ``fresh_holdout_2.tsv`` retired the same way (groups ``fresh2:<sentence>``) and
-``handwritten_e.tsv`` (groups ``he:<sentence>``).
+``handwritten_e.tsv`` (groups ``he:<sentence>``); decision 59 a sixth: ``fresh_holdout_3.tsv``
+(groups ``fresh3:<sentence>``) and ``handwritten_f.tsv`` (groups ``hf:<sentence>``).
 
 The output is deterministic (fixed seeds), so re-running it leaves the file unchanged.
 """
@@ -1822,11 +1823,27 @@ def handwritten_e_rows() -> list[dict]:
     return [r | {"group": "he:" + r["text"].lower()} for r in handwritten_rows(path)]
 
 
+# ---- Sixth batch (decision 59). ``fresh_holdout_3.tsv``, decision 58's held-out set (by a writer
+# who never opened the repository), measured once and retired the same way: groups
+# ``fresh3:<sentence>``. ``handwritten_f.tsv`` (groups ``hf:<sentence>``) adds one-offs in the
+# patterns it showed weak (insinuation about unnamed people, sarcasm and mock praise, rhetorical
+# questions, possessive judgements, counterfactuals without "if") and their sincere twins.
+FRESH_FOLDED_3 = HERE / "fresh_holdout_3.tsv"
+
+
+def handwritten_f_rows() -> list[dict]:
+    path = HERE / "handwritten_f.tsv"
+    if not path.is_file():
+        return []
+    return [r | {"group": "hf:" + r["text"].lower()} for r in handwritten_rows(path)]
+
+
 def build() -> list[dict]:
     """Every row of ``written.jsonl``, in file order (a repeated sentence kept once, first wins)."""
     rows = template_rows() + handwritten_rows() + labelled_rows() + template_rows_b() + template_rows_c()
     rows += fresh_folded_rows() + handwritten_d_rows()
     rows += fresh_folded_rows(FRESH_FOLDED_2, "fresh2:") + handwritten_e_rows()
+    rows += fresh_folded_rows(FRESH_FOLDED_3, "fresh3:") + handwritten_f_rows()
     seen: set[str] = set()
     out: list[dict] = []
     for r in rows:
