@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 from scipy.sparse import csr_matrix  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-from lessonloop.signals.coach import rule_findings  # noqa: E402
+from lessonloop.signals.coach import BLAME, VAGUE_ACTION, rule_findings  # noqa: E402
 from lessonloop.signals.coach_corpus import LABELS, Row, corpus_sha256, load  # noqa: E402
 from lessonloop.signals.coach_model import DIM, FEATURE_VERSION, MODEL_PATH, features, hashed  # noqa: E402
 
@@ -51,6 +51,7 @@ TARGET_RECALL = 0.85
 TARGET_REAL_RATE = 0.005
 HELD_OUT_SHARE = 15 / 85  # a held-out split (15% of the corpus) relative to train+dev (85%)
 SCALE = 1e-4  # weights are stored as integers of this unit
+KIND_OF = {"blame": BLAME, "vague_action": VAGUE_ACTION}  # a label and its rules' finding kind
 
 
 def matrix(rows: list[Row]) -> csr_matrix:
@@ -115,6 +116,27 @@ def choose_threshold(probs: np.ndarray, y: np.ndarray, real: np.ndarray) -> tupl
     return best
 
 
+def choose_rule_threshold(
+    probs: np.ndarray, y: np.ndarray, real: np.ndarray, backed: np.ndarray, threshold: float
+) -> float:
+    """The threshold for sentences where one of the label's own hand-written rules matched
+    (``backed``): at most *threshold*, chosen by the same margin rule with every other sentence
+    still decided at *threshold*. A rule's match is evidence the model's score does not repeat in
+    full (its name is one feature among hundreds), so a rule-backed sentence may need less of the
+    model to be flagged; whether it does is decided on the out-of-fold probabilities, not assumed."""
+    clean_real = real & ~y
+    plain = probs >= threshold
+    best_t, best_score = threshold, margin(counts(plain[~real], y[~real]))
+    for t in np.arange(0.05, threshold, 0.01):
+        flagged = plain | (backed & (probs >= t))
+        if float(np.sum(flagged & clean_real)) / max(1, int(np.sum(clean_real))) > TARGET_REAL_RATE:
+            continue
+        score = margin(counts(flagged[~real], y[~real]))
+        if score > best_score + 1e-9:
+            best_t, best_score = float(round(t, 2)), score
+    return best_t
+
+
 def fit(x: csr_matrix, y: np.ndarray, c: float) -> LogisticRegression:
     model = LogisticRegression(
         C=c, solver="liblinear", dual=True, class_weight="balanced", random_state=SEED, max_iter=1000
@@ -140,6 +162,7 @@ def train() -> dict[str, object]:
     folds = np.array([fold_of(r.group) for r in rows])
     real = np.array([r.source == "real" for r in rows])
     in_dev = np.array([r.split == "dev" for r in rows])
+    rule_kinds = [{f.kind for _, f in rule_findings(r.text)} for r in rows]
     labels: dict[str, object] = {}
     chosen: dict[str, object] = {}
     for label in LABELS:
@@ -156,6 +179,9 @@ def train() -> dict[str, object]:
                 best = (c, score, recall, threshold, probs)
         assert best is not None
         c, score, recall, threshold, probs = best
+        backed = np.array([KIND_OF[label] in kinds for kinds in rule_kinds])
+        rule_threshold = choose_rule_threshold(probs, y, real, backed, threshold)
+        print(f"{label:<13} rule-backed threshold={rule_threshold:.2f}", flush=True)
         model = fit(x, y, c)
         coef = model.coef_[0]
         nz = np.flatnonzero(np.round(coef / SCALE))
@@ -165,8 +191,9 @@ def train() -> dict[str, object]:
             "scale": SCALE,
             "bias": round(float(model.intercept_[0]), 6),
             "threshold": threshold,
+            "rule_threshold": rule_threshold,
         }
-        flagged = probs >= threshold
+        flagged = (probs >= threshold) | (backed & (probs >= rule_threshold))
         chosen[label] = {
             "C": c,
             "cv_recall_at_threshold": round(recall, 4),

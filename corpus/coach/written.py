@@ -26,7 +26,8 @@ held-out set, measured once and then retired into training; source ``fresh``, on
 sentence) and ``handwritten_d.tsv`` (one-offs; groups ``hd:<sentence>``). Decision 58 added a
 fifth: ``fresh_holdout_2.tsv`` retired the same way (groups ``fresh2:<sentence>``) and
 ``handwritten_e.tsv`` (groups ``he:<sentence>``); decision 59 a sixth: ``fresh_holdout_3.tsv``
-(groups ``fresh3:<sentence>``) and ``handwritten_f.tsv`` (groups ``hf:<sentence>``).
+(groups ``fresh3:<sentence>``) and ``handwritten_f.tsv`` (groups ``hf:<sentence>``); decision 60
+a seventh: ``fresh_holdout_4.tsv`` (``fresh4:``) and ``handwritten_g.tsv`` (``hg:``).
 
 The output is deterministic (fixed seeds), so re-running it leaves the file unchanged.
 """
@@ -1838,12 +1839,28 @@ def handwritten_f_rows() -> list[dict]:
     return [r | {"group": "hf:" + r["text"].lower()} for r in handwritten_rows(path)]
 
 
+# ---- Seventh batch (decision 60). ``fresh_holdout_4.tsv``, decision 59's held-out set, measured
+# once and retired the same way (groups ``fresh4:<sentence>``); ``handwritten_g.tsv`` (groups
+# ``hg:<sentence>``): one-offs in the patterns it showed weak ("was told to ... and didn't",
+# "courtesy of the change team", verdicts, rhetorical questions) and, above all, blameless curious
+# questions, sincere "thanks to"/"courtesy of" and neutral "was told to" twins.
+FRESH_FOLDED_4 = HERE / "fresh_holdout_4.tsv"
+
+
+def handwritten_g_rows() -> list[dict]:
+    path = HERE / "handwritten_g.tsv"
+    if not path.is_file():
+        return []
+    return [r | {"group": "hg:" + r["text"].lower()} for r in handwritten_rows(path)]
+
+
 def build() -> list[dict]:
     """Every row of ``written.jsonl``, in file order (a repeated sentence kept once, first wins)."""
     rows = template_rows() + handwritten_rows() + labelled_rows() + template_rows_b() + template_rows_c()
     rows += fresh_folded_rows() + handwritten_d_rows()
     rows += fresh_folded_rows(FRESH_FOLDED_2, "fresh2:") + handwritten_e_rows()
     rows += fresh_folded_rows(FRESH_FOLDED_3, "fresh3:") + handwritten_f_rows()
+    rows += fresh_folded_rows(FRESH_FOLDED_4, "fresh4:") + handwritten_g_rows()
     seen: set[str] = set()
     out: list[dict] = []
     for r in rows:

@@ -1509,7 +1509,8 @@ def coach_text(text: str) -> list[Finding]:
         previous = sentence
         if not fired and not _READABLE.search(sentence):
             continue  # no word a person would write (a hash, a token, "aaaa..."): nothing to judge
-        verdict = model.predict(window, sorted({name for name, _ in fired}))
+        backed = {"blame" if f.kind == BLAME else "vague_action" for _, f in fired}
+        verdict = model.predict(window, sorted({name for name, _ in fired}), backed)
         for kind, label in ((BLAME, "blame"), (VAGUE_ACTION, "vague_action")):
             if not verdict[label]:
                 continue

@@ -6,7 +6,8 @@ A small linear model (two logistic regressions) over hashed features of one sent
   first word read as ``<name>`` and digits as ``0`` (so "If Priya had ..." and "If Tom had ..."
   are the same feature);
 * character 3- to 5-grams inside each word (``char_wb``), which carry unseen inflections and
-  compounds ("mislabelled", "re-look");
+  compounds ("mislabelled", "re-look"); a name has neither its own word nor its characters, only
+  ``<name>`` (decision 60);
 * the sentence's first word and its length bucket, alone and together (terse imperatives such
   as "Look at it." are short and start with a verb);
 * which of the coach's hand-written rules fired in the sentence (``rule:<name>``);
@@ -38,7 +39,7 @@ import math
 import re
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,7 +47,7 @@ __all__ = ["DIM", "MODEL_PATH", "CoachModel", "features", "load_model"]
 
 DIM = 1 << 18
 MODEL_PATH = Path(__file__).with_name("coach_model.json.gz")
-FEATURE_VERSION = 4
+FEATURE_VERSION = 5
 SENTENCE_FEATURE_VALUE = 0.5
 
 
@@ -170,23 +171,23 @@ _ROLE_WORDS = _wordset(
     intern interns hire hires contractor contractors engineer engineers developer developers dev devs
     operator operators admin admins manager managers lead leads rep reps recruiter recruiters agent
     agents designer designers analyst analysts clerk clerks packer packers buyer buyers planner
-    planners supervisor supervisors temp temps vendor agency controller bookkeeper dba sdr exec execs
+    planners supervisor supervisors temp temps vendor agency  bookkeeper dba sdr exec execs
     salesman tester testers team teams crew staff shift department marketing sales finance legal qa
-    ops support design hr procurement recruiting it facilities billing shipping warehouse accounting
+    ops support design hr procurement recruiting  facilities billing shipping warehouse accounting
     payroll security product leadership management
     nurse nurses doctor doctors physician surgeon pharmacist pharmacists resident residents driver
     drivers dispatcher dispatchers courier couriers cashier cashiers teller accountant accountants
-    auditor receptionist scheduler coordinator coordinators associate associates technician
+    auditor receptionist  coordinator coordinators associate associates technician
     technicians tech techs picker pickers loader loaders foreman trainee trainees newbie junior
     senior seniors salesperson executive ae bdr cfo ceo cto vp director directors editor editors
-    reporter chef cook cooks server waiter teacher teachers principal counsellor volunteer
+    reporter chef cook cooks  waiter teacher teachers principal counsellor volunteer
     volunteers consultant consultants freelancer freelancers partner partners merchandiser
     merchandising logistics fulfilment fulfillment dispatch customs purchasing treasury compliance
     revenue onboarding talent frontline helpdesk nursing pharmacy triage admissions radiology sre
-    devops infra platform backend frontend anaesthetist anesthetist paramedic paramedics porter porters
+    devops     anaesthetist anesthetist paramedic paramedics porter porters
     midwife midwives carer carers locum sorter sorters cleaner cleaners guard guards broker brokers
-    handler handlers underwriter underwriters apprentice apprentices student students tutor tutors
-    kid kids panel recruitment engineering pr hub depot forwarder forwarders biller billers
+      underwriter underwriters apprentice apprentices student students tutor tutors
+    kid kids panel recruitment engineering  hub depot forwarder forwarders biller billers
     paralegal paralegals lawyer lawyers attorney attorneys counsel solicitor solicitors postdoc
     postdocs researcher researchers scientist scientists author authors assistant
     assistants captain captains officer officers registrar registrars deputy dean professor
@@ -219,6 +220,11 @@ TECH_VERBS = _wordset(
     """
 )
 
+# Teams whose lower-case spelling is an ordinary word ("it", "pr"): a role only in capitals. Words
+# that name machines as often as people (server, scheduler, controller, handler, backend,
+# platform) are not roles at all (decision 60): "the server failed to start" is not about a person.
+_ROLE_ACRONYMS = frozenset({"IT", "PR"})
+
 # Words that point at a person without naming one (with ``<name>`` and ``<role>``, they make a
 # sentence "about a person" for the ``p:`` features). "We" is left out: in a vendor's report it is
 # the company.
@@ -250,7 +256,7 @@ def _words(sentence: str) -> list[tuple[str, str]]:
         low = _DIGITS.sub("0", word.lower().replace("’", "'"))
         base = low[:-2] if low.endswith("'s") else low
         norm = low
-        if base in _ROLE_WORDS:
+        if base in _ROLE_WORDS or word in _ROLE_ACRONYMS:
             norm = "<role>'s" if low.endswith("'s") else "<role>"
         elif i > 0 and word[0].isupper() and word[1:2].islower() and base not in _COMMON_CAPS:
             norm = "<name>'s" if low.endswith("'s") else "<name>"
@@ -265,6 +271,11 @@ def features(sentence: str, rules: Iterable[str] = ()) -> list[str]:
     norms = [n for _, n in words]
     for low, norm in words:
         feats.append("w:" + norm)
+        if norm.startswith("<name>"):
+            # A name's spelling says nothing about blame (decision 60): with its own word and
+            # character features, "Bob failed to check" and "Priya failed to check" scored 0.77
+            # and 0.93, whatever names the corpus happened to use in which sentences.
+            continue
         if norm != low:
             feats.append("w:" + low)
         padded = f" {low} "
@@ -393,6 +404,9 @@ class CoachModel:
     threshold: dict[str, float]
     corpus_sha256: str
     meta: dict[str, object]
+    # The threshold when one of the label's own rules matched the sentence (at most ``threshold``;
+    # chosen by cross-validation like it, decision 60).
+    rule_threshold: dict[str, float] = field(default_factory=dict)
 
     def probabilities(self, sentence: str, rules: Iterable[str] = ()) -> dict[str, float]:
         x = hashed(features(sentence, rules))
@@ -402,9 +416,21 @@ class CoachModel:
             out[label] = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
         return out
 
-    def predict(self, sentence: str, rules: Iterable[str] = ()) -> dict[str, bool]:
+    def predict(
+        self, sentence: str, rules: Iterable[str] = (), backed: Iterable[str] = ()
+    ) -> dict[str, bool]:
+        """Each label's verdict; *backed* names the labels one of whose own rules matched."""
         probs = self.probabilities(sentence, rules)
-        return {label: p >= self.threshold[label] for label, p in probs.items()}
+        with_rule = set(backed)
+        return {
+            label: p
+            >= (
+                self.rule_threshold.get(label, self.threshold[label])
+                if label in with_rule
+                else self.threshold[label]
+            )
+            for label, p in probs.items()
+        }
 
 
 def model_from_dict(data: dict[str, object]) -> CoachModel:
@@ -415,15 +441,22 @@ def model_from_dict(data: dict[str, object]) -> CoachModel:
     weights: dict[str, dict[int, float]] = {}
     bias: dict[str, float] = {}
     threshold: dict[str, float] = {}
+    rule_threshold: dict[str, float] = {}
     for label, spec in labels.items():
         idx, val = spec["index"], spec["weight"]
         scale = float(spec["scale"])
         weights[label] = {int(i): v * scale for i, v in zip(idx, val, strict=True)}
         bias[label] = float(spec["bias"])
         threshold[label] = float(spec["threshold"])
+        rule_threshold[label] = float(spec.get("rule_threshold", spec["threshold"]))
     meta = data.get("meta")
     return CoachModel(
-        weights, bias, threshold, str(data["corpus_sha256"]), dict(meta) if isinstance(meta, dict) else {}
+        weights,
+        bias,
+        threshold,
+        str(data["corpus_sha256"]),
+        dict(meta) if isinstance(meta, dict) else {},
+        rule_threshold,
     )
 
 
