@@ -89,7 +89,9 @@ def test_the_retired_set_is_a_training_batch_one_group_per_sentence(retired: lis
     assert len({r.group for r in folded.values()}) == len(folded)
 
 
-@pytest.mark.parametrize(("path", "prefix"), [(RETIRED_2, "fresh2:"), (RETIRED_3, "fresh3:"), (RETIRED_4, "fresh4:")])
+@pytest.mark.parametrize(
+    ("path", "prefix"), [(RETIRED_2, "fresh2:"), (RETIRED_3, "fresh3:"), (RETIRED_4, "fresh4:")]
+)
 def test_later_retired_sets_are_training_batches_too(path: Path, prefix: str) -> None:
     # Folded after every earlier row: a sentence it shares word for word with an earlier batch
     # stays where it was (first wins), every other sentence is its own group.
