@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from lessonloop.actions.service import (
     add_action,
+    answer_not_yet,
     complete_action,
     drop_action,
     list_actions,
@@ -81,6 +82,34 @@ def test_review_date_defaults_and_must_follow_due(session: Session) -> None:
             viewer=SYSTEM,
         )
     assert err.value.field == "review_date"
+
+
+def test_reschedule_and_not_yet_keep_to_open_actions_and_the_future(session: Session) -> None:
+    team_with_people(session)
+    f = failure(session)
+    today = dt.datetime.now(dt.UTC).date()
+    a = add_action(
+        session,
+        failure_id=f.id,
+        title="Write runbook",
+        owner="ben",
+        due_date=today - dt.timedelta(days=3),
+        backfill=True,
+        viewer=SYSTEM,
+    )
+    with pytest.raises(Invalid) as err:  # a snooze or reschedule into the past plans nothing
+        reschedule_action(session, a.id, due_date=today - dt.timedelta(days=1), viewer=SYSTEM)
+    assert err.value.field == "due_date" and "in the past" in err.value.message
+    assert a.due_date == today - dt.timedelta(days=3)
+    # An overdue action keeps its date when only the review date moves; today is not past.
+    reschedule_action(
+        session, a.id, due_date=a.due_date, review_date=today + dt.timedelta(days=1), viewer=SYSTEM
+    )
+    assert reschedule_action(session, a.id, due_date=today, viewer=SYSTEM).due_date == today
+    assert answer_not_yet(session, a.id, viewer=SYSTEM).due_date == today  # changes nothing
+    complete_action(session, a.id, evidence="runbook.md merged", viewer=SYSTEM)
+    with pytest.raises(Conflict):
+        answer_not_yet(session, a.id, viewer=SYSTEM)
 
 
 def test_done_needs_evidence_and_dropped_needs_reason(session: Session) -> None:

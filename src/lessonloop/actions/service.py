@@ -33,6 +33,7 @@ from lessonloop.people.models import Person
 from lessonloop.people.service import PersonRef, TeamRef, get_person, get_team
 from lessonloop.store.base import utcnow
 from lessonloop.store.crud import Page, get_or_404, id_in_range, paginate
+from lessonloop.store.history import note
 
 DEFAULT_REVIEW_OFFSET_DAYS = 14
 
@@ -151,6 +152,16 @@ def complete_action(
     return action
 
 
+def answer_not_yet(session: Session, action_id: int | str, *, viewer: Actor) -> Action:
+    """A reminder answered "not yet": the action stays as it was (open, the same dates), and the
+    answer is in its history with who gave it. Whoever may work on the action (404/403 as for
+    completing it); an action that is no longer open has no reminder to answer."""
+    action = _workable_action(session, action_id, viewer)
+    _require_open(action, "answered")
+    note(session, Action.__record_type__, action.id, {"reminder": [None, "not yet"]})
+    return action
+
+
 EDITABLE_ACTION_FIELDS = frozenset({"title", "owner", "due_date", "review_date"})
 
 
@@ -212,7 +223,14 @@ def reschedule_action(
 ) -> Action:
     action = _workable_action(session, action_id, viewer)
     _require_open(action, "rescheduled")
-    action.due_date = as_date(due_date, "due_date")
+    due = as_date(due_date, "due_date")
+    if due != action.due_date and is_past(due):  # moved (or snoozed) into the past: never a plan
+        raise Invalid(
+            f"Due date {due.isoformat()} is in the past (today is {today_utc().isoformat()}, UTC); "
+            "pick today or a later date",
+            field="due_date",
+        )
+    action.due_date = due
     action.review_date = (
         as_date(review_date, "review_date")
         if review_date not in (None, "")

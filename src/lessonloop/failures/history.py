@@ -72,6 +72,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "drop_reason": "Reason dropped",
         "closed_at": "Done or dropped on",
         "is_primary": "Primary action",
+        "reminder": "Reminder answered",
     },
 }
 #: Bookkeeping and derived columns: not shown (the coach's stored scores change with the text).

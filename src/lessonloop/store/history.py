@@ -115,6 +115,24 @@ def record_flush(session: Session, _flush_context: Any) -> None:
         session.connection().execute(insert(HistoryEntry), rows)
 
 
+def note(session: Session, record_type: str, record_id: int, changes: dict[str, list[Any]]) -> None:
+    """An entry for something said about a record that changes none of its columns (an answer
+    that leaves it as it was), by the session's actor, as :func:`record_flush` names it."""
+    session.connection().execute(
+        insert(HistoryEntry),
+        [
+            {
+                "record_type": record_type,
+                "record_id": record_id,
+                "action": "update",
+                "actor": str(session.info.get("actor") or "system"),
+                "at": utcnow(),
+                "changes": changes,
+            }
+        ],
+    )
+
+
 def list_history(session: Session, record_type: str, record_id: int) -> list[HistoryEntry]:
     """The history of the record that has this id *now*, oldest first.
 

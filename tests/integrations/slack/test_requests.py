@@ -10,7 +10,7 @@ import time
 from sqlalchemy import select
 
 from lessonloop.actions.models import Action
-from lessonloop.actions.service import add_action
+from lessonloop.actions.service import add_action, complete_action
 from lessonloop.experiments.service import add_experiment
 from lessonloop.failures.models import Failure
 from lessonloop.failures.service import log_failure
@@ -221,7 +221,23 @@ def test_done_asks_for_evidence_then_completes_the_action(world: World, standin:
     assert update.args["ts"] == "111.222" and "marked done" in update.args["text"]
 
 
-def test_snooze_reschedules_and_not_yet_changes_nothing(world: World, standin: SlackStandIn) -> None:
+def _action_history(db: Database, action_id: int) -> list[tuple[str, dict[str, object]]]:
+    with db.unit() as session:
+        return [
+            (e.actor, e.changes)
+            for e in session.scalars(
+                select(HistoryEntry)
+                .where(
+                    HistoryEntry.record_type == "action",
+                    HistoryEntry.record_id == action_id,
+                    HistoryEntry.action == "update",
+                )
+                .order_by(HistoryEntry.id)
+            )
+        ]
+
+
+def test_snooze_reschedules_and_not_yet_is_noted_in_the_history(world: World, standin: SlackStandIn) -> None:
     slack, db, ids = world
     action_id = _action(db, ids)
     later = (dt.date.today() + dt.timedelta(days=10)).isoformat()
@@ -246,6 +262,41 @@ def test_snooze_reschedules_and_not_yet_changes_nothing(world: World, standin: S
         assert (action.status, action.due_date.isoformat()) == ("open", later)
     assert later in standin.called("chat.update")[0].args["text"]
     assert "Not yet" in standin.called("chat.postMessage")[0].args["text"]
+    # Both answers are in the action's history, as the linked person: the snooze as its new due
+    # date, "not yet" as what was answered (it changes nothing else).
+    (snoozed, not_yet) = _action_history(db, action_id)
+    assert snoozed[0] == "ben" and snoozed[1]["due_date"][1] == later
+    assert not_yet == ("ben", {"reminder": [None, "not yet"]})
+
+    # A snooze into the past plans nothing: refused with the reason, the date stays.
+    slack.press(
+        {
+            "action_id": "ll_snooze",
+            "selected_date": (dt.date.today() - dt.timedelta(days=1)).isoformat(),
+            "block_id": f"reminder-{action_id}",
+            "type": "datepicker",
+        }
+    )
+    assert "is in the past" in standin.called("chat.postMessage")[-1].args["text"]
+    with db.unit() as session:
+        assert session.get_one(Action, action_id).due_date.isoformat() == later
+    assert len(standin.called("chat.update")) == 1
+
+    # A done action has no reminder left to answer: refused, and nothing is noted.
+    with db.unit() as session:
+        complete_action(session, action_id, evidence="Dated letter", viewer=SYSTEM)
+    slack.press(
+        {
+            "action_id": "ll_not_yet",
+            "value": str(action_id),
+            "block_id": f"reminder-{action_id}",
+            "type": "button",
+        }
+    )
+    assert standin.called("chat.postMessage")[-1].args["text"].startswith("You may not do that")
+    assert [c for _actor, c in _action_history(db, action_id) if "reminder" in c] == [
+        {"reminder": [None, "not yet"]}
+    ]
 
 
 def test_an_experiment_measurement_from_slack_sets_the_verdict(world: World, standin: SlackStandIn) -> None:

@@ -93,3 +93,12 @@ def test_the_receiver_snippet_verifies_a_real_delivery(sqlite_db: Database) -> N
     assert snippet["handle"](secret, got.headers, got.body + b" ") == 401
     assert snippet["handle"]("whsec_other", got.headers, got.body) == 401
     assert not snippet["verify"](secret, got.headers, got.body, now=time.time() + 3600)
+
+
+def test_troubleshooting_has_a_part_for_every_integration() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    integrations = re.findall(r"^## (.+)$", text, re.M)
+    assert integrations[-1] == "Troubleshooting"
+    parts = re.findall(r"^### (.+)$", text[text.index("\n## Troubleshooting") :], re.M)
+    assert parts == ["Slack", "Issue trackers", "Single sign-on", "Chat notifications", "Event webhooks"]
+    assert len(parts) == len(integrations) - 1  # one per integration section above it

@@ -28,7 +28,12 @@ from sqlalchemy.orm import Session
 
 from lessonloop.access.actor import SystemActor
 from lessonloop.access.viewer import Viewer, viewer_for
-from lessonloop.actions.service import complete_action, get_workable_action, reschedule_action
+from lessonloop.actions.service import (
+    answer_not_yet,
+    complete_action,
+    get_workable_action,
+    reschedule_action,
+)
 from lessonloop.errors import InvalidFields, LessonloopError, NotFound
 from lessonloop.experiments.service import experiment_verdict, get_workable_experiment, record_observation
 from lessonloop.failures.service import log_failure
@@ -308,7 +313,7 @@ class SlackApp:
         ack()
         try:
             with self.acting(body["user"]["id"]) as me:
-                target = get_workable_action(me.session, action["value"], viewer=me.viewer)
+                target = answer_not_yet(me.session, action["value"], viewer=me.viewer)
                 text = f"Not yet: action #{target.id} stays open and due {target.due_date.isoformat()}; the next reminder comes as usual."
         except NotLinked:
             text = NOT_LINKED
