@@ -493,6 +493,22 @@ def _fresh_observation(w: HttpWorld, f: Family) -> int:
         return record_observation(s, f.experiment, value=1, viewer=SYSTEM).id
 
 
+def _fresh_experiment(w: HttpWorld, f: Family) -> int:
+    """An experiment on the family's action per call: a delete must not take the shared one."""
+    with w.db.unit(actor="setup") as s:
+        return add_experiment(
+            s,
+            action_id=f.action,
+            hypothesis="Set up by mistake",
+            metric="slips",
+            comparator="<=",
+            threshold=1,
+            start_date=TODAY.isoformat(),
+            end_date=SOON,
+            viewer=SYSTEM,
+        ).id
+
+
 def _fresh_recognition(w: HttpWorld, f: Family) -> int:
     """A recognition ``lead`` gave ``bystander`` for the family's failure, per call."""
     with w.db.unit(actor="setup") as s:
@@ -668,6 +684,13 @@ PROBES: list[Probe] = [
         f"{A}/experiments/{{experiment_id}}/observations/{{observation_id}}",
         work,
         lambda w, f, k: (f"/experiments/{f.experiment}/observations/{_fresh_observation(w, f)}", None),
+        writes=True,
+    ),
+    Probe(
+        "DELETE",
+        f"{A}/experiments/{{experiment_id}}",
+        work,
+        lambda w, f, k: (f"/experiments/{_fresh_experiment(w, f)}", None),
         writes=True,
     ),
     post(
@@ -915,6 +938,13 @@ PROBES: list[Probe] = [
     ),
     Probe(
         "POST",
+        "/experiments/{experiment_id}/delete",
+        work,
+        lambda w, f, k: (f"/experiments/{_fresh_experiment(w, f)}/delete", {}),
+        writes=True,
+    ),
+    Probe(
+        "POST",
         "/recognitions/{recognition_id}/edit",
         recognition_change,
         lambda w, f, k: (f"/recognitions/{_fresh_recognition(w, f)}/edit", {"note": "Said it plainly"}),
@@ -1129,6 +1159,8 @@ SHARED_WRITES: dict[tuple[str, str], str] = {
     "for the call",
     ("POST", "/experiments/{experiment_id}/observations/{observation_id}/delete"): "an observation made "
     "for the call",
+    ("DELETE", f"{API}/experiments/{{experiment_id}}"): "an experiment made for the call",
+    ("POST", "/experiments/{experiment_id}/delete"): "an experiment made for the call",
     ("POST", "/recognitions/{recognition_id}/edit"): "a recognition made for the call",
     ("POST", "/recognitions/{recognition_id}/delete"): "a recognition made for the call",
 }

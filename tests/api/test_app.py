@@ -163,7 +163,7 @@ def test_openapi_lists_the_paths(client: TestClient) -> None:
         "/actions/{action_id}/drop": {"post"},
         "/actions/{action_id}/reschedule": {"post"},
         "/experiments": {"get", "post"},
-        "/experiments/{experiment_id}": {"get", "patch"},
+        "/experiments/{experiment_id}": {"get", "patch", "delete"},
         "/experiments/{experiment_id}/observations": {"post"},
         "/experiments/{experiment_id}/observations/{observation_id}": {"patch", "delete"},
         "/lessons": {"get", "post"},

@@ -1,5 +1,5 @@
 """Correcting over the API: PATCH a lesson, unpublish and retract it; PATCH an experiment and
-PATCH or DELETE one of its observations (the verdict is recomputed). Refusals: 403 for who may
+PATCH or DELETE one of its observations (the verdict is recomputed), or DELETE it. Refusals: 403 for who may
 see but not change, 404 for who may not see."""
 
 from __future__ import annotations
@@ -125,3 +125,16 @@ def test_api_observation_edits_follow_who_may_run_the_experiment(client: TestCli
     gil = as_user(db, "gil")  # may not see the failure
     assert client.patch(f"{API}/experiments/{eid}", json={"threshold": 1}, headers=gil).status_code == 404
     assert client.delete(path, headers=gil).status_code == 404
+
+
+def test_api_delete_an_experiment(client: TestClient, db: Database) -> None:
+    eid, _first, _latest = _api_experiment(client)
+    ok(client.post(f"{API}/people", json={"name": "Cy Member", "handle": "cy"}), 201)
+    ok(client.post(f"{API}/teams/Payments/members", json={"person": "cy"}))
+    cy = as_user(db, "cy")  # sees the team failure, neither owns the action nor may change it
+    assert client.delete(f"{API}/experiments/{eid}", headers=cy).status_code == 403
+    ben = as_user(db, "ben")  # owns the action
+    deleted = client.delete(f"{API}/experiments/{eid}", headers=ben)
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert client.get(f"{API}/experiments/{eid}").status_code == 404
+    assert client.delete(f"{API}/experiments/{eid}").status_code == 404

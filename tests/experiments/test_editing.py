@@ -9,10 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lessonloop.access import viewer_for
+from lessonloop.actions.models import Action
 from lessonloop.actions.service import add_action
 from lessonloop.errors import Invalid, NotFound, PermissionDenied
+from lessonloop.experiments.models import Experiment, Observation
 from lessonloop.experiments.service import (
     add_experiment,
+    delete_experiment,
     delete_observation,
     edit_experiment,
     edit_observation,
@@ -142,3 +145,32 @@ def test_who_may_correct_an_experiment(session: Session) -> None:
     with pytest.raises(NotFound):
         delete_observation(session, eid, first, viewer=_viewer(session, "olga"))
     assert edit_observation(session, eid, first, {"value": 9}, viewer=_viewer(session, "ana")).value == 9
+
+
+def test_deleting_an_experiment_takes_its_observations_and_keeps_their_history(session: Session) -> None:
+    eid, (first, latest) = _experiment(session)
+    action = session.get(Action, get_experiment(session, eid, viewer=SYSTEM).action_id)
+    assert action is not None
+    cy = add_person(session, name="Cy Member", handle="cy", viewer=SYSTEM)
+    add_member(session, team="Payments", person=cy, role="member", viewer=SYSTEM)
+    with pytest.raises(PermissionDenied):  # sees the failure, neither owns the action nor edits it
+        delete_experiment(session, eid, viewer=_viewer(session, "cy"))
+    add_person(session, name="Olga Out", handle="olga", viewer=SYSTEM)
+    with pytest.raises(NotFound):  # may not see the team failure
+        delete_experiment(session, eid, viewer=_viewer(session, "olga"))
+    assert session.get(Experiment, eid) is not None
+    failure_id = delete_experiment(session, eid, viewer=_viewer(session, "ben"))  # the action's owner
+    assert session.get(Experiment, eid) is None
+    assert session.scalars(select(Observation.id).where(Observation.id.in_([first, latest]))).all() == []
+    deletes = session.scalars(
+        select(HistoryEntry).where(HistoryEntry.action == "delete").order_by(HistoryEntry.id)
+    ).all()
+    assert [(h.record_type, h.record_id, h.actor) for h in deletes] == [
+        ("observation", first, "tester"),
+        ("observation", latest, "tester"),
+        ("experiment", eid, "tester"),
+    ]
+    assert deletes[-1].changes["hypothesis"] == ["A dated check helps", None]
+    assert failure_id == action.failure_id  # where the pages go back to
+    with pytest.raises(NotFound):
+        delete_experiment(session, eid, viewer=SYSTEM)

@@ -4,12 +4,14 @@ dates, the back-fill rule on the add-action form, and the readable history on th
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import select
 
 from lessonloop.actions.models import Action
 from lessonloop.failures.models import Failure
 from lessonloop.failures.service import log_failure
+from lessonloop.people.models import Team
 from lessonloop.reviews.models import Review
 from lessonloop.store.engine import Database
 from lessonloop.store.history import list_history
@@ -81,6 +83,28 @@ def test_editing_every_field_of_a_failure_writes_one_history_row(as_ana: Browser
     assert last.actor == "ana"
     assert set(last.changes) == {"title", "observation", "impact", "kind", "severity", "people", "label_rows"}
     assert "Title" in response.text and "Refunds stuck for a day" in response.text  # the history
+
+
+def test_the_team_who_may_see_it_people_and_labels_are_changed_and_cleared(
+    as_ana: Browser, app_db: Database
+) -> None:
+    fid = _team_failure(app_db)
+    with app_db.unit() as session:
+        growth = session.scalar(select(Team.id).where(Team.name == "Growth"))
+    first = {**FAILURE_FORM, "team": str(growth), "visibility": "org", "people": ["ben", "cara"]}
+    as_ana.post(f"/failures/{fid}/edit", first, form_page=f"/failures/{fid}/edit")
+    # Nobody chosen: a browser sends no "people" at all, only the form's marker that the list was there.
+    cleared = {k: v for k, v in {**first, "labels": "", "people_shown": "1"}.items() if k != "people"}
+    response = as_ana.post(f"/failures/{fid}/edit", cleared, form_page=f"/failures/{fid}/edit")
+    assert response.status_code == 200
+    with app_db.unit() as session:
+        f = session.get(Failure, fid)
+        assert f is not None and (f.team_id, f.visibility, f.people, f.labels) == (growth, "org", [], [])
+        moved, emptied = list_history(session, "failure", fid)[-2:]
+    assert {"team_id", "visibility", "people", "label_rows"} <= set(moved.changes)
+    assert set(emptied.changes) == {"people", "label_rows"}
+    history = re.sub(r"<[^>]+>", "", response.text.split('id="history"')[1])
+    assert "Team: Payments → Growth" in history and "Who may see it: team → org" in history
 
 
 def test_a_bad_value_keeps_the_edit_form_open_with_the_error(as_ana: Browser, app_db: Database) -> None:

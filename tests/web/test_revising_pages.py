@@ -8,8 +8,10 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from lessonloop.actions.models import Action
 from lessonloop.actions.service import add_action
 from lessonloop.escalations.models import Escalation
+from lessonloop.experiments.models import Experiment
 from lessonloop.experiments.service import add_experiment, record_observation
 from lessonloop.failures.service import log_failure
 from lessonloop.followthrough.guardrails import add_guardrail, get_guardrail
@@ -193,6 +195,25 @@ def test_editing_the_experiment_recomputes_its_verdict(as_ana: Browser, app_db: 
         f"/experiments/{eid}/edit", {**form, "end_date": day(-5)}, form_page=f"/experiments/{eid}"
     )
     assert bad.status_code == 422 and 'id="exp-end_date-error"' in bad.text
+
+
+def test_an_experiment_set_up_by_mistake_is_deleted_from_its_page(browser: Browser, app_db: Database) -> None:
+    eid, _first, _latest = _experiment(app_db)
+    with app_db.unit() as session:
+        experiment = session.get(Experiment, eid)
+        assert experiment is not None
+        fid = session.get(Action, experiment.action_id).failure_id  # type: ignore[union-attr]
+    cara = another_browser(app_db, "cara")  # Growth: may not see the Payments failure
+    assert cara.post(f"/experiments/{eid}/delete", {}).status_code == 404
+    ben = another_browser(app_db, "ben")  # owns the action: may
+    assert f'action="/experiments/{eid}/delete"' in ben.get(f"/experiments/{eid}").text
+    gone = ben.post(f"/experiments/{eid}/delete", {}, form_page=f"/experiments/{eid}")
+    assert gone.status_code == 200 and gone.url.path == f"/failures/{fid}"
+    assert f"Experiment {eid} deleted." in gone.text and f'href="/experiments/{eid}"' not in gone.text
+    assert ben.get(f"/experiments/{eid}").status_code == 404
+    with app_db.unit() as session:
+        assert session.get(Experiment, eid) is None
+        assert list_history(session, "failure", fid)  # the failure and its history stay
 
 
 def test_experiment_corrections_refuse_who_may_not_run_it(browser: Browser, app_db: Database) -> None:

@@ -139,6 +139,52 @@ def test_the_review_wizard_asks_the_same_coach(as_ana: Browser) -> None:
     assert 'hx-post="/coach/hints?field=assumption_text"' in step and 'id="hints-assumption_text"' in step
 
 
+def _tag(html: str, name: str) -> str:
+    found = re.search(rf'<(?:textarea|input)[^>]*name="{name}"[^>]*>', html)
+    assert found, f"no field {name}"
+    return found.group(0)
+
+
+def test_every_free_text_answer_of_the_review_asks_the_coach(as_ana: Browser) -> None:
+    """Contributing factors, the gap's justification and a template's extra answers (the five whys,
+    a timeline's lines) are written about people as much as the three questions are."""
+    logged = as_ana.post(
+        "/failures",
+        {"title": "Checkout slipped", "kind": "missed-deadline"},
+        form_page="/failures/new",
+        follow_redirects=False,
+    )
+    review = f"{logged.headers['location']}/review"
+    cause, gap, extra = (as_ana.get(f"{review}/{step}").text for step in ("cause", "gap", "extra"))
+    for html, field in (
+        (cause, "contributing_factors"),
+        (gap, "gap_justification"),
+        (extra, "x_first_signal"),
+    ):
+        assert f'hx-post="/coach/hints?field={field}&amp;mode=blame"' in _tag(html, field)
+    for field in ("x_five_whys_1", "x_timeline_text_1"):  # hand-written inputs: forms.js wires them
+        assert "data-coach" in _tag(extra, field)
+    assert "data-coach" not in _tag(extra, "x_timeline_time_1")  # a time is not about people
+
+
+def test_timeline_entries_and_reflection_notes_ask_the_coach(as_ana: Browser, app_db: Database) -> None:
+    logged = as_ana.post(
+        "/failures",
+        {"title": "Checkout slipped", "team": str(_team_id(app_db, "Payments"))},
+        form_page="/failures/new",
+        follow_redirects=False,
+    )
+    failure = logged.headers["location"]
+    entry = re.search(r'<input id="timeline-text"[^>]*>', as_ana.get(failure).text)
+    assert entry and "data-coach" in entry.group(0)
+    form = f"{failure}/reflection"
+    soon = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    planned = as_ana.post(form, {"scheduled_for": soon}, form_page=form, follow_redirects=False)
+    assert planned.status_code == 303
+    notes = _tag(as_ana.get(planned.headers["location"]).text, "notes")
+    assert 'hx-post="/coach/hints?field=notes&amp;mode=blame"' in notes
+
+
 def test_the_hints_endpoint_flags_blame_in_any_field(as_ana: Browser) -> None:
     hints = as_ana.post("/coach/hints?field=body&mode=blame", {"body": BLAME}, form_page="/coaching")
     assert hints.status_code == 200 and "careless" in hints.text and "coach-warn" in hints.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from lessonloop.api.common import ERROR_RESPONSES
 from lessonloop.api.deps import CurrentViewer, DbSession
@@ -43,6 +43,14 @@ def list_experiments(
 def get_experiment(experiment_id: int, session: DbSession, viewer: CurrentViewer) -> ExperimentOut:
     """An experiment, its observations and the verdict: the latest observation decides."""
     return ExperimentOut.of(service.get_experiment(session, experiment_id, viewer=viewer))
+
+
+@router.delete("/experiments/{experiment_id}", status_code=204)
+def delete_experiment(experiment_id: int, session: DbSession, viewer: CurrentViewer) -> Response:
+    """Delete an experiment set up by mistake, with its observations (their history stays). Who
+    may: the action's owner or whoever may change the failure (403 otherwise)."""
+    service.delete_experiment(session, experiment_id, viewer=viewer)
+    return Response(status_code=204)
 
 
 @router.post("/experiments/{experiment_id}/observations", status_code=201)

@@ -21,6 +21,7 @@ from lessonloop.discussion.schemas import (
     AddTimelineEntry,
     AttachmentOut,
     CommentOut,
+    EditTimelineEntry,
     LinkOut,
     TimelineEntryOut,
     TimelineItemOut,
@@ -145,6 +146,29 @@ def timeline_add(
         common.print_json(result)
         return
     render.say(f"added timeline entry {result.id} at {result.at:%Y-%m-%d %H:%M} UTC")
+
+
+@timeline_app.command("edit")
+@common.handle_errors
+def timeline_edit(
+    entry_id: str = typer.Argument(...),
+    text: str | None = typer.Option(None, "--text", help="The entry's new words."),
+    at: str | None = typer.Option(
+        None, "--at", help='The new time, e.g. "2026-05-01 14:10" (UTC unless a zone is given).'
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Move or reword a timeline entry (only the options given change)."""
+    if text is None and at is None:
+        raise Invalid("nothing to change: give --text or --at", field="changes")
+    command = parse_command(EditTimelineEntry, {"at": at, "text": text})
+    with common.unit() as session:
+        entry = service.edit_timeline_entry(session, entry_id, at=command.at, text=command.text, viewer=LOCAL)
+        result = TimelineEntryOut.model_validate(entry)
+    if as_json:
+        common.print_json(result)
+        return
+    render.say(f"changed timeline entry {result.id}: {result.at:%Y-%m-%d %H:%M} UTC {result.text}")
 
 
 @timeline_app.command("delete")

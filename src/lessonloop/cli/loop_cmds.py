@@ -1162,6 +1162,15 @@ def experiment_delete_observation(
     render.say(f"deleted observation {observation_id} of experiment {result.id} → verdict {result.verdict}")
 
 
+@experiment_app.command("delete")
+@common.handle_errors
+def experiment_delete(experiment_id: str = typer.Argument(..., help="Experiment id.")) -> None:
+    """Delete an experiment set up by mistake, with its observations (their history stays)."""
+    with common.unit() as session:
+        failure_id = experiments.delete_experiment(session, experiment_id, viewer=LOCAL)
+    render.say(f"deleted experiment {experiment_id} of failure {failure_id}")
+
+
 @experiment_app.command("show")
 @common.handle_errors
 def experiment_show(

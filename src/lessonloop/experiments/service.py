@@ -2,8 +2,8 @@
 
 ``viewer`` is required (:mod:`lessonloop.access.scope`): a named system job is let through; for a person an
 experiment is seen by whoever may see its action's failure, and run (added to, observed) by the
-action's owner or whoever may change the failure — the same people edit it and correct or
-delete its observations (404 when the viewer may not see the failure, 403 when they may see but
+action's owner or whoever may change the failure — the same people edit or delete it and correct
+or delete its observations (404 when the viewer may not see the failure, 403 when they may see but
 not run it). The verdict is never stored, so a correction changes it at once.
 """
 
@@ -199,6 +199,19 @@ def delete_observation(
     session.delete(observation)  # explicitly, so the history log records the delete
     session.flush()
     return experiment
+
+
+def delete_experiment(session: Session, experiment_id: int | str, *, viewer: Actor) -> int:
+    """Delete an experiment set up by mistake, with its observations (the history keeps what each
+    said); returns the failure it was on. Who may: whoever may run it (404/403 as for editing)."""
+    experiment = get_workable_experiment(session, experiment_id, viewer=viewer)
+    failure_id = _action_of(session, experiment).failure_id
+    for observation in list(experiment.observations):  # explicitly, so each delete is in the history
+        experiment.observations.remove(observation)
+        session.delete(observation)
+    session.delete(experiment)
+    session.flush()
+    return failure_id
 
 
 def experiment_verdict(experiment: Experiment) -> Verdict:

@@ -1,4 +1,5 @@
-"""Edit, correct, undo: a lesson (edit, unpublish, retract) and an experiment and its observations.
+"""Edit, correct, undo: a lesson (edit, unpublish, retract) and an experiment (edit, delete) and its
+observations.
 
 Like :mod:`lessonloop.web.pages.editing`, each form is prefilled with the record and only the
 fields whose value differs are sent to the service, so a save writes one history row naming
@@ -20,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from lessonloop.access.policy import can_see_failure
 from lessonloop.experiments.schemas import EditExperiment, EditObservation
 from lessonloop.experiments.service import (
+    delete_experiment,
     delete_observation,
     edit_experiment,
     edit_observation,
@@ -167,6 +169,12 @@ def experiment_save(ctx: SignedIn, experiment_id: int, data: Form) -> Response:
             ctx, experiment_id, PageForm(OBSERVATION_FIELDS), status_code=422, edit_form=form
         )
     return _redirect(ctx, f"/experiments/{experiment_id}", f"{_saved(len(changes))} Verdict: {verdict}.")
+
+
+@router.post("/experiments/{experiment_id}/delete")
+def experiment_delete(ctx: SignedIn, experiment_id: int, data: Form) -> Response:
+    failure_id = delete_experiment(ctx.session, experiment_id, viewer=ctx.viewer)
+    return _redirect(ctx, f"/failures/{failure_id}", f"Experiment {experiment_id} deleted.")
 
 
 @router.post("/experiments/{experiment_id}/observations/{observation_id}/edit")
