@@ -16,7 +16,8 @@ from sqlalchemy import event, select
 from lessonloop.access.viewer import viewer_for
 from lessonloop.actions.service import add_action, complete_action
 from lessonloop.coaching.service import people_led_by, teams_led_over
-from lessonloop.experiments.service import add_experiment
+from lessonloop.discussion.service import add_timeline_entry
+from lessonloop.experiments.service import add_experiment, delete_experiment, record_observation
 from lessonloop.failures.service import log_failure
 from lessonloop.lessons.service import create_lesson
 from lessonloop.people.models import Person
@@ -289,3 +290,40 @@ def test_the_lessons_library_is_paged(
     assert re.findall(r"Lesson number (\d)<", first) == ["6", "5", "4"]  # the latest published first
     assert "Page 1 of 3" in first and 'href="?page=2"' in first
     assert re.findall(r"Lesson number (\d)<", as_ana.get("/lessons?page=3").text) == ["0"]
+
+
+def test_the_failure_page_reads_its_history_at_once(as_ana: Browser, app_db: Database) -> None:
+    """The failure page's history covers its experiments, observations and timeline entries
+    (deleted ones too): read in one query, not one per record."""
+    with app_db.unit(actor="test") as s:
+        f = log_failure(
+            s, title="Refunds stuck", team="Payments", reporter="ana", visibility="org", viewer=SYSTEM
+        )
+        a = add_action(s, failure_id=f.id, title="Add a check", owner="ben", due_date=day(5), viewer=SYSTEM)
+        failure_id, action_id = f.id, a.id
+
+    def grow(names: range) -> None:
+        with app_db.unit(actor="ana") as s:
+            for i in names:
+                e = add_experiment(
+                    s,
+                    action_id=action_id,
+                    hypothesis=f"Bet {i}",
+                    metric="minutes",
+                    comparator="<=",
+                    threshold=5,
+                    start_date=day(0),
+                    end_date=day(30),
+                    viewer=SYSTEM,
+                )
+                record_observation(s, e.id, value=i, viewer=SYSTEM)
+                add_timeline_entry(s, failure_id=failure_id, at=day(0), text=f"Entry {i}", viewer=SYSTEM)
+                if i % 2:
+                    delete_experiment(s, e.id, viewer=SYSTEM)
+
+    grow(range(2))
+    few, _ = statements(as_ana, app_db, f"/failures/{failure_id}")
+    grow(range(2, 8))
+    many, html = statements(as_ana, app_db, f"/failures/{failure_id}")
+    assert many == few
+    assert "created Experiment" in html and "deleted Experiment" in html and "Timeline entry" in html

@@ -24,7 +24,7 @@ from lessonloop.lessons.schemas import LessonOut
 from lessonloop.lessons.service import list_lessons
 from lessonloop.reviews.schemas import ReviewOut
 from lessonloop.reviews.service import review_for_failure
-from lessonloop.store.history import list_history
+from lessonloop.store.history import histories_of
 
 
 class HistoryOut(BaseModel):
@@ -70,11 +70,15 @@ def failure_overview(session: Session, failure_id: int | str, *, viewer: Actor) 
         for t in sorted(TRANSITIONS[current], key=list(FailureStatus).index)
         if t != FailureStatus.repeated
     ]
-    history = list_history(session, "failure", failure.id)
-    if review is not None:
-        history += list_history(session, "review", review.id)
-    for action in actions:
-        history += list_history(session, "action", action.id)
+    # One statement, however many actions (decision 43: a fixed number per page).
+    history = histories_of(
+        session,
+        {
+            "failure": [failure.id],
+            "review": [review.id] if review is not None else [],
+            "action": [a.id for a in actions],
+        },
+    )
     history.sort(key=lambda h: (h.at, h.id))
     return FailureOverview(
         failure=FailureOut.model_validate(failure),

@@ -45,7 +45,7 @@ class FailurePage:
     overlap: float
     plan_people: list[Person]  # who a development plan could be for (reporter and people involved)
     may_plan: bool  # a skill-gap review and this person may start a plan for one of them
-    history: list[HistoryLine]  # the failure's, its review's and its actions', readable, newest first
+    history: list[HistoryLine]  # the failure's and its records' (failures.history), readable, newest first
     # The review template's extra questions that were answered, in the template's order.
     extra_answers: list[tuple[dict[str, Any], Any]] = field(default_factory=list)
 

@@ -10,8 +10,8 @@ import datetime as dt
 import enum
 from typing import Any, cast
 
-from sqlalchemy import JSON, Index, Integer, String, func, insert, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import JSON, ColumnElement, Index, Integer, String, and_, func, insert, or_, select
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 from sqlalchemy.orm.attributes import get_history
 
 from lessonloop.errors import NotFound
@@ -151,6 +151,36 @@ def list_history(session: Session, record_type: str, record_id: int) -> list[His
         .order_by(HistoryEntry.id)
     )
     return list(session.scalars(stmt))
+
+
+def histories_of(session: Session, ids: dict[str, list[int]]) -> list[HistoryEntry]:
+    """The history of several records at once (``{record_type: [ids]}``), oldest first, in one
+    statement. The records exist now (their caller read them); as in :func:`list_history`,
+    entries up to the last ``delete`` of an id belong to an earlier record and are left out."""
+    wanted = [after_last_delete(kind, record_ids) for kind, record_ids in ids.items() if record_ids]
+    if not wanted:
+        return []
+    return list(session.scalars(select(HistoryEntry).where(or_(*wanted)).order_by(HistoryEntry.id)))
+
+
+def after_last_delete(record_type: str, record_ids: Any) -> ColumnElement[bool]:
+    """Entries of these records of a type, after the last ``delete`` of each id (if any): the
+    history of the records that have these ids now."""
+    earlier = aliased(HistoryEntry)
+    last_delete = (
+        select(func.max(earlier.id))
+        .where(
+            earlier.record_type == HistoryEntry.record_type,
+            earlier.record_id == HistoryEntry.record_id,
+            earlier.action == "delete",
+        )
+        .scalar_subquery()
+    )
+    return and_(
+        HistoryEntry.record_type == record_type,
+        HistoryEntry.record_id.in_(record_ids),
+        HistoryEntry.id > func.coalesce(last_delete, 0),
+    )
 
 
 def _exists(session: Session, record_type: str, record_id: int) -> bool:

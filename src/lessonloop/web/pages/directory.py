@@ -11,6 +11,7 @@ from lessonloop.access.scope import require_directory_admin
 from lessonloop.accounts.service import accounts_by_person, create_account, create_user
 from lessonloop.actions.service import list_actions
 from lessonloop.coaching.service import notes_visible_to, plans_visible_to, teams_led_over
+from lessonloop.failures.history import records_history
 from lessonloop.failures.service import list_failures
 from lessonloop.followthrough.digests import may_read_digest
 from lessonloop.followthrough.recognition import (
@@ -58,6 +59,8 @@ def _recognition(
         edit_forms[edit[0]] = edit[1]
     return {
         "recognitions": rows,
+        # The history of each one shown (the latest 20), read at once.
+        "recognition_history": records_history(ctx.session, "recognition", rows[:20], viewer=ctx.viewer),
         "recognition_counts": counts_by_kind(rows),
         "recognition_kinds": list(KIND_HELP.items()),
         "recognition_form": form,

@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
+from lessonloop.failures.history import records_history
 from lessonloop.fields import parse_command
 from lessonloop.followthrough.checklists import (
     create_checklist,
@@ -280,6 +281,7 @@ def _guardrails_page(
         status_code=status_code,
         rows=[(g, guardrail_out(s, g, today=today, viewer=v), state_kind(g, today)) for g in rows],
         deciders={g.id for g in rows if can_decide(v, g)},
+        guardrail_history=records_history(s, "guardrail", rows, viewer=v),
         decisions=decisions,
         posted=posted[:2] if posted is not None else None,
         # A refusal about a guardrail no longer listed here (retired meanwhile): above the list.

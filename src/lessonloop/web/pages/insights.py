@@ -35,6 +35,7 @@ from lessonloop.escalations.service import (
     possible_owners,
     update_escalation,
 )
+from lessonloop.failures.history import records_history
 from lessonloop.fields import parse_command
 from lessonloop.people.service import get_team, list_people, list_teams
 from lessonloop.signals.metrics import compute_metrics, metrics_csv, month_start
@@ -95,6 +96,7 @@ def _page(
         problem=problem,
         teams=list_teams(ctx.session, viewer=ctx.viewer),
         escalations=escalations,
+        escalation_history=records_history(ctx.session, "escalation", escalations, viewer=ctx.viewer),
         escalation_forms={e.id: forms.get(e.id) or _escalation_form(e) for e in escalations},
         changeable=changeable,
         owner_options={

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
 from lessonloop.access.policy import can_edit_lesson, can_see_failure
-from lessonloop.access.scope import record_history
 from lessonloop.discussion.service import comments_section
+from lessonloop.failures.history import records_history
 from lessonloop.failures.models import Failure
 from lessonloop.fields import parse_command
 from lessonloop.lessons.models import Lesson
@@ -143,7 +143,7 @@ def lesson_page(
         linked=_linked(ctx, lesson),
         can_edit=can_edit_lesson(ctx.viewer, lesson),
         retract_form=retract_form or PageForm(("reason",)),
-        history=record_history(ctx.session, lesson, viewer=ctx.viewer),
+        history=records_history(ctx.session, "lesson", [lesson], viewer=ctx.viewer)[lesson.id],
         comments=comments_section(ctx.session, target="lesson", target_id=lesson.id, viewer=ctx.viewer),
     )
 
