@@ -19,7 +19,7 @@ Timing is printed, never asserted: milliseconds per sentence over the written co
     .venv/bin/python bench/coach_eval.py --fresh         # only the fresh held-out set (below)
 
 ``--fresh`` measures the shipped coach on :data:`FRESH_HOLDOUT`
-(``corpus/coach/fresh_holdout_5.tsv``) and nothing else (it does not touch the test split):
+(``corpus/coach/fresh_holdout_6.tsv``) and nothing else (it does not touch the test split):
 sentences written for issue #15 by someone who never saw the training corpus or the code, never
 used to train, choose a threshold or pick a feature. It prints blame and vague-action precision
 and recall, the false-alarm rate on the sentences labelled ``neither`` and the misses per family;
@@ -44,14 +44,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from lessonloop.signals.coach import BLAME, VAGUE_ACTION, coach_text  # noqa: E402
-from lessonloop.signals.coach_corpus import Row, load, written_rows  # noqa: E402
+from lessonloop.signals.coach import BLAME, VAGUE_ACTION, coach_text, rule_findings  # noqa: E402
+from lessonloop.signals.coach_corpus import Row, load, split_of, written_rows  # noqa: E402
 from lessonloop.signals.coach_model import load_model  # noqa: E402
 
 KINDS = {"blame": BLAME, "vague_action": VAGUE_ACTION}
-# The current never-tuned-on set (decision 60). Its predecessors, fresh_holdout.tsv to
-# fresh_holdout_4.tsv, are training data now.
-FRESH_HOLDOUT = ROOT / "corpus" / "coach" / "fresh_holdout_5.tsv"
+# The current never-tuned-on set (decision 61). Its predecessors, fresh_holdout.tsv to
+# fresh_holdout_5.tsv, are training data now.
+FRESH_HOLDOUT = ROOT / "corpus" / "coach" / "fresh_holdout_6.tsv"
 FRESH_COLUMNS = ["label", "family", "domain", "text"]
 # The file's labels and the corpus label each one sets ("neither" sets none).
 FRESH_LABELS = {"blame": "blame", "vague": "vague_action", "neither": None}
@@ -241,6 +241,26 @@ def speed(rows: list[Row]) -> float:
     return 1000 * (time.process_time() - start) / max(1, len(texts))
 
 
+def own_suggestions(rows: list[Row]) -> dict[str, tuple[int, int]]:
+    """How many of the coach's own distinct rewrite suggestions the coach flags, per split of the
+    rule that wrote them (decision 61): the corpus trains on a few suggestions of the rules whose
+    group ``sg:<rule>`` is in train or dev, so the ``test`` rules' suggestions are the held-out
+    measure and ``all`` includes every rule. A suggestion is rendered for every sentence of the
+    corpus a rule matches."""
+    by_rule: dict[str, set[str]] = {}
+    for r in rows:
+        for name, finding in rule_findings(r.text):
+            by_rule.setdefault(name, set()).add(finding.suggestion)
+    out: dict[str, tuple[int, int]] = {}
+    for name, texts in by_rule.items():
+        split = split_of("sg:" + name)
+        for key in (split, "all"):
+            flagged, total = out.get(key, (0, 0))
+            hits = sum(1 for t in texts if any(f.kind in KINDS for f in coach_text(t)))
+            out[key] = (flagged + hits, total + len(texts))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -305,6 +325,13 @@ def main(argv: list[str] | None = None) -> int:
     if real:
         print(
             f"(flags on real sentences labelled positive are not false alarms: {sum(1 for r in real if r.blame or r.vague_action)} such)"
+        )
+    own = own_suggestions(rows)
+    for key in ("test", "all"):
+        flagged, total = own.get(key, (0, 0))
+        scope = "of the rules in the test split" if key == "test" else "of every rule"
+        print(
+            f"coach's own suggestions flagged, {scope}: {flagged}/{total} = {100 * flagged / max(1, total):.2f}%"
         )
     print(f"speed: {speed(rows):.3f} ms per written sentence (process time, one core)")
     if args.errors:

@@ -41,7 +41,14 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from lessonloop.signals.coach import BLAME, VAGUE_ACTION, rule_findings  # noqa: E402
 from lessonloop.signals.coach_corpus import LABELS, Row, corpus_sha256, load  # noqa: E402
-from lessonloop.signals.coach_model import DIM, FEATURE_VERSION, MODEL_PATH, features, hashed  # noqa: E402
+from lessonloop.signals.coach_model import (  # noqa: E402
+    DIM,
+    FEATURE_VERSION,
+    MODEL_PATH,
+    features,
+    hashed,
+    lower_case_words,
+)
 
 SEED = 15
 C_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0)
@@ -54,13 +61,13 @@ SCALE = 1e-4  # weights are stored as integers of this unit
 KIND_OF = {"blame": BLAME, "vague_action": VAGUE_ACTION}  # a label and its rules' finding kind
 
 
-def matrix(rows: list[Row]) -> csr_matrix:
+def matrix(rows: list[Row], vocab: frozenset[str]) -> csr_matrix:
     data: list[float] = []
     indices: list[int] = []
     indptr = [0]
     for row in rows:
         rules = sorted({name for name, _ in rule_findings(row.text)})
-        x = hashed(features(row.text, rules))
+        x = hashed(features(row.text, rules, vocab))
         for k in sorted(x):
             indices.append(k)
             data.append(x[k])
@@ -158,7 +165,9 @@ def train() -> dict[str, object]:
     rows = [r for r in load() if r.split != "test"]  # the test split is never read here
     if not any(r.source == "real" for r in rows):
         raise SystemExit("../shared/data is missing: the corpus's real sentences cannot be read")
-    x = matrix(rows)
+    # The dictionary of ordinary words comes from the rows trained on (never the test split).
+    vocab = lower_case_words(r.text for r in rows)
+    x = matrix(rows, vocab)
     folds = np.array([fold_of(r.group) for r in rows])
     real = np.array([r.source == "real" for r in rows])
     in_dev = np.array([r.split == "dev" for r in rows])
@@ -207,6 +216,7 @@ def train() -> dict[str, object]:
         "dim": DIM,
         "corpus_sha256": corpus_sha256(),
         "labels": labels,
+        "vocab": sorted(vocab),
         "meta": {
             "trainer": "sklearn LogisticRegression(solver=liblinear, dual=True, class_weight=balanced)",
             "seed": SEED,

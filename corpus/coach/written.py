@@ -27,7 +27,8 @@ sentence) and ``handwritten_d.tsv`` (one-offs; groups ``hd:<sentence>``). Decisi
 fifth: ``fresh_holdout_2.tsv`` retired the same way (groups ``fresh2:<sentence>``) and
 ``handwritten_e.tsv`` (groups ``he:<sentence>``); decision 59 a sixth: ``fresh_holdout_3.tsv``
 (groups ``fresh3:<sentence>``) and ``handwritten_f.tsv`` (groups ``hf:<sentence>``); decision 60
-a seventh: ``fresh_holdout_4.tsv`` (``fresh4:``) and ``handwritten_g.tsv`` (``hg:``).
+a seventh: ``fresh_holdout_4.tsv`` (``fresh4:``) and ``handwritten_g.tsv`` (``hg:``); decision
+61 an eighth: ``fresh_holdout_5.tsv`` (``fresh5:``) and ``handwritten_h.tsv`` (``hh:``).
 
 The output is deterministic (fixed seeds), so re-running it leaves the file unchanged.
 """
@@ -1854,6 +1855,60 @@ def handwritten_g_rows() -> list[dict]:
     return [r | {"group": "hg:" + r["text"].lower()} for r in handwritten_rows(path)]
 
 
+# ---- Eighth batch (decision 61). ``fresh_holdout_5.tsv``, decision 60's held-out set, measured
+# once for that decision and used as the development set of decision 61's grammar features
+# (it is training data now, so it no longer measures anything), retired the same way (groups
+# ``fresh5:<sentence>``); ``handwritten_h.tsv`` (groups ``hh:<sentence>``): one-offs in the
+# patterns it showed weak (plain causal blame "because NAME did X", verdicts listing a leader's
+# choices, "Had the board listened", rhetorical "Who leaves ...?") and their blameless twins of
+# the same shapes (causes pinned on systems, counterfactuals that credit people, sincere thanks,
+# the coach's own suggestions).
+FRESH_FOLDED_5 = HERE / "fresh_holdout_5.tsv"
+
+
+def handwritten_h_rows() -> list[dict]:
+    path = HERE / "handwritten_h.tsv"
+    if not path.is_file():
+        return []
+    return [r | {"group": "hh:" + r["text"].lower()} for r in handwritten_rows(path)]
+
+
+# ---- The coach's own suggestions (decision 61): a rewrite the coach offers must not be flagged by
+# the coach. Up to ``SUGGESTIONS_PER_RULE`` distinct suggestions of each hand-written rule, as the
+# rule renders them for the corpus's sentences (in corpus order, so the batch is deterministic),
+# and the two whole-sentence suggestions, labelled neither. One group per rule: a rule's
+# suggestions share their wording, so they never straddle two splits, and the rules whose group
+# falls in the test split measure whether the model learnt "a suggestion is blameless" or only
+# memorised the wording. Built from the rules alone, never from the model (no circularity).
+SUGGESTIONS_PER_RULE = 6
+
+
+def suggestion_rows(rows: list[dict]) -> list[dict]:
+    from lessonloop.signals.coach import BLAME, VAGUE_ACTION, _sentence_finding, rule_findings
+
+    per_rule: dict[str, list[str]] = {}
+    for r in rows:
+        for name, finding in rule_findings(r["text"]):
+            seen = per_rule.setdefault(name, [])
+            if len(seen) < SUGGESTIONS_PER_RULE and finding.suggestion not in seen:
+                seen.append(finding.suggestion)
+    per_rule["whole-sentence"] = [
+        _sentence_finding(kind, "x", 0).suggestion for kind in (BLAME, VAGUE_ACTION)
+    ]
+    return [
+        {
+            "text": text,
+            "blame": False,
+            "vague_action": False,
+            "group": "sg:" + name,
+            "family": "coach_suggestion",
+            "source": "suggestion",
+        }
+        for name, texts in per_rule.items()
+        for text in texts
+    ]
+
+
 def build() -> list[dict]:
     """Every row of ``written.jsonl``, in file order (a repeated sentence kept once, first wins)."""
     rows = template_rows() + handwritten_rows() + labelled_rows() + template_rows_b() + template_rows_c()
@@ -1861,6 +1916,8 @@ def build() -> list[dict]:
     rows += fresh_folded_rows(FRESH_FOLDED_2, "fresh2:") + handwritten_e_rows()
     rows += fresh_folded_rows(FRESH_FOLDED_3, "fresh3:") + handwritten_f_rows()
     rows += fresh_folded_rows(FRESH_FOLDED_4, "fresh4:") + handwritten_g_rows()
+    rows += fresh_folded_rows(FRESH_FOLDED_5, "fresh5:") + handwritten_h_rows()
+    rows += suggestion_rows(rows)
     seen: set[str] = set()
     out: list[dict] = []
     for r in rows:

@@ -33,7 +33,7 @@ from typing import Any
 from lessonloop.errors import Invalid
 from lessonloop.limits import COACH_TEXT_MAX
 from lessonloop.signals import specificity
-from lessonloop.signals.coach_model import TECH_VERBS, load_model
+from lessonloop.signals.coach_model import NOT_NAME_SUFFIX, NOT_NAMES, TECH_VERBS, load_model
 
 __all__ = [
     "BLAME",
@@ -173,36 +173,10 @@ _FUNCTION_WORDS = _words("""
     to of in on at by for with from into than that which who whom whose what why how where not no
     or nor also just it its it's this these those there here did does do didn't doesn't don't
     """)
-# Capitalised words that are not first names (sentence starters, months, products, ...).
-_NOT_NAMES = _words("""
-    the this that these those it its our their his her my your a an and but or if when while after
-    before during then also however because since as at in on of for to from by with without once
-    eventually finally initially later unfortunately meanwhile both each every all some many most no
-    not one two three several other another such there here what which who why how where yes ok okay
-    monday tuesday wednesday thursday friday saturday sunday january february march april may june
-    july august september october november december today yesterday tomorrow tonight
-    service services system systems server servers cluster clusters database databases network traffic
-    customer customers user users request requests client clients region regions zone zones node nodes
-    google amazon aws azure microsoft cloud kubernetes windows linux docker terraform postgres
-    postgresql mysql redis kafka github gitlab slack jira okta cloudflare fastly akamai heroku stripe
-    facebook meta twitter apple android ios chrome firefox java python ruby rust node elasticsearch
-    mongodb cassandra consul vault nginx envoy istio prometheus grafana datadog pagerduty opsgenie
-    jenkins ansible puppet chef helm argo spinnaker lambda dynamo dynamodb kinesis route storage
-    compute functions front door blob tables queue queues sql api apis dns cdn vpn bgp tls ssl http
-    https monitoring alerting replication deployment deployments configuration config the backup
-    backups traffic load balancer balancers controller controllers scheduler worker workers process
-    processes job jobs task tasks pipeline pipelines build builds release releases update updates
-    primary secondary replica replicas leader follower master slave shard shards instance instances
-    container containers pod pods host hosts machine machines disk disks memory cache caches engine
-    action actions follow-up followup root cause impact summary timeline resolution mitigation
-    detection background incident incidents outage outages issue issues error errors note notes step
-    steps phase phases part section conclusion lesson lessons everything nothing anything something
-    everyone someone nobody anyone kubelet etcd we he she they you i approximately roughly about around
-    nearly almost over under up only just even still alerts alert resources settings accounts again
-    honestly frankly basically clearly obviously apparently sadly so well yeah yes tbh imo plus also
-    seriously really literally actually
-    """)
-_NOT_NAME_SUFFIX = re.compile(r"(?:tion|sion|ment|ing|ness|ity|ure|ance|ence|ics|ism|ware|ies)$")
+# Capitalised words that are not first names, and word endings that are not (one list for the
+# rules and the model: ``coach_model.NOT_NAMES``).
+_NOT_NAMES = NOT_NAMES
+_NOT_NAME_SUFFIX = NOT_NAME_SUFFIX
 _WORD_RE = re.compile(r"[A-Za-z][\w'’-]*")
 _NAME_RE = re.compile(r"^[A-Z][a-z]+$")
 _ROLE_ALT = "|".join(sorted((re.escape(r) for r in _ROLE_NOUNS), key=len, reverse=True))

@@ -43,11 +43,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["DIM", "MODEL_PATH", "CoachModel", "features", "load_model"]
+__all__ = ["DIM", "MODEL_PATH", "CoachModel", "features", "load_model", "lower_case_words"]
 
 DIM = 1 << 18
 MODEL_PATH = Path(__file__).with_name("coach_model.json.gz")
-FEATURE_VERSION = 5
+FEATURE_VERSION = 7
 SENTENCE_FEATURE_VALUE = 0.5
 
 
@@ -165,6 +165,40 @@ _COMMON_CAPS = frozenset(
 )
 
 
+# Capitalised words that are not first names (sentence starters, months, products, ...), for the
+# rules (coach.py) and for the model's first word (decision 61).
+NOT_NAMES = _wordset(
+    """
+    the this that these those it its our their his her my your a an and but or if when while after
+    before during then also however because since as at in on of for to from by with without once
+    eventually finally initially later unfortunately meanwhile both each every all some many most no
+    not one two three several other another such there here what which who why how where yes ok okay
+    monday tuesday wednesday thursday friday saturday sunday january february march april may june
+    july august september october november december today yesterday tomorrow tonight
+    service services system systems server servers cluster clusters database databases network traffic
+    customer customers user users request requests client clients region regions zone zones node nodes
+    google amazon aws azure microsoft cloud kubernetes windows linux docker terraform postgres
+    postgresql mysql redis kafka github gitlab slack jira okta cloudflare fastly akamai heroku stripe
+    facebook meta twitter apple android ios chrome firefox java python ruby rust node elasticsearch
+    mongodb cassandra consul vault nginx envoy istio prometheus grafana datadog pagerduty opsgenie
+    jenkins ansible puppet chef helm argo spinnaker lambda dynamo dynamodb kinesis route storage
+    compute functions front door blob tables queue queues sql api apis dns cdn vpn bgp tls ssl http
+    https monitoring alerting replication deployment deployments configuration config the backup
+    backups traffic load balancer balancers controller controllers scheduler worker workers process
+    processes job jobs task tasks pipeline pipelines build builds release releases update updates
+    primary secondary replica replicas leader follower master slave shard shards instance instances
+    container containers pod pods host hosts machine machines disk disks memory cache caches engine
+    action actions follow-up followup root cause impact summary timeline resolution mitigation
+    detection background incident incidents outage outages issue issues error errors note notes step
+    steps phase phases part section conclusion lesson lessons everything nothing anything something
+    everyone someone nobody anyone kubelet etcd we he she they you i approximately roughly about around
+    nearly almost over under up only just even still alerts alert resources settings accounts again
+    honestly frankly basically clearly obviously apparently sadly so well yeah yes tbh imo plus also
+    seriously really literally actually
+    """
+)
+NOT_NAME_SUFFIX = re.compile(r"(?:tion|sion|ment|ing|ness|ity|ure|ance|ence|ics|ism|ware|ies)$")
+
 # People by role or team: read as ``<role>`` too, so "QA, as usual" teaches "Support, as usual".
 _ROLE_WORDS = _wordset(
     """
@@ -202,6 +236,12 @@ _ROLE_WORDS = _wordset(
     coders maintainer maintainers reviewer reviewers approver approvers founder founders cofounder
     chairman chairwoman committee official officials caseworker caseworkers councillor
     councilor mayor staffer staffers aide aides secretary secretaries
+    adjuster adjusters taker takers stockman stockmen agronomist agronomists
+    producer producers sysadmin sysadmins sponsor sponsors board jointer jointers gang gangs
+    farmer farmers grower growers landlord owner owners supplier suppliers haulier hauliers hauler
+    trucker truckers pilot pilots mechanic mechanics lineman linemen firefighter firefighters
+    sergeant detective warden wardens ranger rangers baker bakers butcher butchers scout scouts
+    investigator investigators crewman crewmen handyman estimator estimators
     """
 )
 
@@ -216,7 +256,7 @@ TECH_VERBS = _wordset(
     establish deliver receive persist lock unlock fetch download upload initialize initialise terminate
     launch provision spin come become reboot fail failover match heal expire evict reclaim free retry
     time emit recognize recognise throttle stabilise stabilize transition decrypt encrypt sign verify
-    recover
+    recover schedule
     """
 )
 
@@ -248,25 +288,62 @@ def _lengths(n: int) -> str:
     return "11+"
 
 
-def _words(sentence: str) -> list[tuple[str, str]]:
-    """(lower-cased word, normalised word) pairs; names become ``<name>``, digits ``0``."""
+def lower_case_words(texts: Iterable[str]) -> frozenset[str]:
+    """Every word the texts write in lower case somewhere (possessive ``'s`` off): ordinary words.
+
+    A capitalised first word of a sentence is read as a name only when it is not one of these
+    (decision 61): "Bob failed to check" names a person, "Backup failed to start" does not, and
+    the training corpus (train and dev) is the dictionary that tells them apart. Shipped with the
+    model, so prediction reads the same list training did."""
+    out: set[str] = set()
+    for text in texts:
+        for m in _TOKEN.finditer(text):
+            word = m.group()
+            if word[0].islower():
+                low = word.replace("’", "'")
+                out.add(low[:-2] if low.endswith("'s") else low)
+    return frozenset(out)
+
+
+def _words(sentence: str, vocab: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """(lower-cased word, normalised word) pairs; names become ``<name>``, digits ``0``. The first
+    word is a name only when it is capitalised and not an ordinary word (*vocab*)."""
     out: list[tuple[str, str]] = []
-    for i, m in enumerate(_TOKEN.finditer(sentence)):
-        word = m.group()
+    tokens = [m.group() for m in _TOKEN.finditer(sentence)]
+    for i, word in enumerate(tokens):
         low = _DIGITS.sub("0", word.lower().replace("’", "'"))
         base = low[:-2] if low.endswith("'s") else low
         norm = low
-        if base in _ROLE_WORDS or word in _ROLE_ACRONYMS:
+        # "call-taker", "sub-contractor": a compound whose head is a role is a role; "the head of
+        # design" is a person, "the head of the queue" rarely appears in a review.
+        head = base.rsplit("-", 1)[-1]
+        if (
+            base in _ROLE_WORDS
+            or word in _ROLE_ACRONYMS
+            or ("-" in base and head in _ROLE_WORDS)
+            or (base == "head" and tokens[i + 1 : i + 2] == ["of"])
+        ):
             norm = "<role>'s" if low.endswith("'s") else "<role>"
-        elif i > 0 and word[0].isupper() and word[1:2].islower() and base not in _COMMON_CAPS:
+        elif (
+            (
+                i > 0
+                or (
+                    vocab and base not in vocab and base not in NOT_NAMES and not NOT_NAME_SUFFIX.search(base)
+                )
+            )
+            and word[0].isupper()
+            and word[1:2].islower()
+            and base not in _COMMON_CAPS
+        ):
             norm = "<name>'s" if low.endswith("'s") else "<name>"
         out.append((low, norm))
     return out
 
 
-def features(sentence: str, rules: Iterable[str] = ()) -> list[str]:
-    """The feature strings of one sentence (before hashing); *rules* are the rule names that fired."""
-    words = _words(sentence)
+def features(sentence: str, rules: Iterable[str] = (), vocab: frozenset[str] = frozenset()) -> list[str]:
+    """The feature strings of one sentence (before hashing); *rules* are the rule names that fired,
+    *vocab* the ordinary words (:func:`lower_case_words`)."""
+    words = _words(sentence, vocab)
     feats: list[str] = []
     norms = [n for _, n in words]
     for low, norm in words:
@@ -291,7 +368,7 @@ def features(sentence: str, rules: Iterable[str] = ()) -> list[str]:
     person = any(n.startswith(("<name>", "<role>")) or n in _PERSON_WORDS for n in norms)
     tag = "P" if person else "N"
     feats += [f"p:{tag} {n}" for n in norms if n not in _STOP_WORDS]
-    feats += _grammar(sentence, words)
+    feats += _grammar(sentence, words, vocab)
     return feats
 
 
@@ -308,7 +385,7 @@ def _is_person(norm: str) -> bool:
     return norm.startswith(("<name>", "<role>")) or norm in _PERSON_WORDS
 
 
-def _grammar(sentence: str, words: list[tuple[str, str]]) -> list[str]:
+def _grammar(sentence: str, words: list[tuple[str, str]], vocab: frozenset[str] = frozenset()) -> list[str]:
     """Features of the sentence's shape that n-grams see only by accident (decision 52): the words
     in a negation's scope (``neg:``), the words inside quotation marks (``q:``) and whether there
     are any, reporting words, and who is the subject or agent of "failed to", passive "by ..." and
@@ -329,7 +406,7 @@ def _grammar(sentence: str, words: list[tuple[str, str]]) -> list[str]:
     if _QUOTE_MARK.search(sentence):
         out.append("g:quote")
         for m in _QUOTED.finditer(sentence):
-            out += ["q:" + n for _, n in _words(m.group(1))]
+            out += ["q:" + n for _, n in _words(m.group(1), vocab)]
     out += [f"g:report {a}" for a in lows[:-1] if a in _REPORTING]
     for i, norm in enumerate(norms):
         if norm == "failed" and norms[i + 1 : i + 2] == ["to"]:
@@ -359,7 +436,39 @@ def _grammar(sentence: str, words: list[tuple[str, str]]) -> list[str]:
             out.append(f"g:cf {who} {'neg' if negated else 'pos'}")
     if "part" in lows and "of" in lows:
         out.append("g:part_of")
+    # Who a cause is pinned on: "because Marcus pushed", "is down to the investigators", "caused
+    # the crew to time out" (a person, P) against "because the certificate had expired" (N).
+    for i, low in enumerate(lows):
+        nxt = lows[i + 1 : i + 2]
+        if low in _CAUSAL or (low in _CAUSAL_WITH and nxt == [_CAUSAL_WITH[low]]):
+            start = i + 1 if low in _CAUSAL else i + 2
+            window = [n for n in norms[start : start + 5] if n not in _STOP_WORDS][:2]
+            who = "P" if any(map(_is_person, window)) else "N"
+            out.append("g:cause " + who)
+            out.append(f"g:{low} {who}")
+    # "A competent stockman would have noticed", "Tom should have checked": what a person would
+    # or should have done, for any person.
+    for i, low in enumerate(lows):
+        if low in _MODALS and (lows[i + 1 : i + 2] == ["have"] or low.endswith("'ve")):
+            who = "P" if any(map(_is_person, norms[max(0, i - 2) : i])) else "N"
+            out.append("g:modal_have " + who)
+    # "was reminded three times ... and still submitted it late": told, then did not.
+    told = [i for i, w in enumerate(lows) if w in _TOLD]
+    if told and any(w in _STILL for w in lows[told[0] + 1 :]):
+        out.append("g:told_still")
     return out
+
+
+_MODALS = _wordset("would should could would've should've could've")
+_TOLD = _wordset("told reminded asked warned instructed")
+_STILL = _wordset("still anyway regardless ignored kept nevertheless")
+
+
+# Words after which the cause of something is named ("because Marcus ...", "caused by ...").
+_CAUSAL = _wordset("because cause caused causing blame blamed")
+# Words that name a cause only with the word after them ("due to", "down to"; not "thanks to",
+# which thanks people far more often than it blames them).
+_CAUSAL_WITH = {"due": "to", "down": "to", "result": "of", "fault": "of"}
 
 
 def hashed(feats: Iterable[str]) -> dict[int, float]:
@@ -407,9 +516,11 @@ class CoachModel:
     # The threshold when one of the label's own rules matched the sentence (at most ``threshold``;
     # chosen by cross-validation like it, decision 60).
     rule_threshold: dict[str, float] = field(default_factory=dict)
+    # The ordinary words of the training corpus (decision 61, :func:`lower_case_words`).
+    vocab: frozenset[str] = frozenset()
 
     def probabilities(self, sentence: str, rules: Iterable[str] = ()) -> dict[str, float]:
-        x = hashed(features(sentence, rules))
+        x = hashed(features(sentence, rules, self.vocab))
         out: dict[str, float] = {}
         for label, w in self.weights.items():
             z = self.bias[label] + sum(v * w.get(k, 0.0) for k, v in x.items())
@@ -450,6 +561,8 @@ def model_from_dict(data: dict[str, object]) -> CoachModel:
         threshold[label] = float(spec["threshold"])
         rule_threshold[label] = float(spec.get("rule_threshold", spec["threshold"]))
     meta = data.get("meta")
+    vocab = data.get("vocab", [])
+    assert isinstance(vocab, list)
     return CoachModel(
         weights,
         bias,
@@ -457,6 +570,7 @@ def model_from_dict(data: dict[str, object]) -> CoachModel:
         str(data["corpus_sha256"]),
         dict(meta) if isinstance(meta, dict) else {},
         rule_threshold,
+        frozenset(str(w) for w in vocab),
     )
 
 
