@@ -546,3 +546,10 @@ def test_a_long_text_is_coached_completely() -> None:
     findings = coach_text(text[: len(text) - len(text) % len(sentence)])
     assert sum(1 for f in findings if f.kind == BLAME) >= 1500
     assert all(text[f.start : f.end] == f.text for f in findings)
+
+
+def test_a_role_in_a_suggestion_stops_at_punctuation() -> None:
+    # "Root cause: operator error" once suggested "... easy for the cause: operator ..."
+    (finding,) = coach_text("Root cause: operator error.")
+    assert "for the operator" in finding.suggestion
+    assert "cause:" not in finding.suggestion

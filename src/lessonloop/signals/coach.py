@@ -244,6 +244,8 @@ def _role_phrase(tokens: list[tuple[int, int, str]], i: int) -> int:
     j = i
     steps = 0
     while j > 0 and steps < 3:
+        if tokens[j][0] - tokens[j - 1][1] > 1:
+            return j  # punctuation between them ("Root cause: operator error") ends the phrase
         prev = tokens[j - 1][2]
         low = prev.lower()
         if low in _DETERMINERS:
