@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import Connection, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from lessonloop.access.actor import Actor, SystemActor, is_person
@@ -357,7 +357,9 @@ _TOKEN_HOLDER = (
 )
 
 
-def token_holder(session: Session, plaintext: str, *, now: dt.datetime | None = None) -> TokenHolder | None:
+def token_holder(
+    session: Session | Connection, plaintext: str, *, now: dt.datetime | None = None
+) -> TokenHolder | None:
     """The holder of a valid API token whose check has nothing to write, read in one statement
     without ORM objects: what an API request asks first, every time when answers are not kept.
 
@@ -368,7 +370,8 @@ def token_holder(session: Session, plaintext: str, *, now: dt.datetime | None = 
     raw = (plaintext or "").strip() if isinstance(plaintext, str) else ""
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    rows = session.connection().execute(_TOKEN_HOLDER, {"token_hash": digest(raw)}).all()
+    connection = session.connection() if isinstance(session, Session) else session  # it only reads
+    rows = connection.execute(_TOKEN_HOLDER, {"token_hash": digest(raw)}).all()
     if not rows:
         return None
     person_id, revoked_at, last_used_at, handle, is_admin, _team, _role = rows[0]

@@ -24,19 +24,27 @@ from lessonloop.failures.models import Failure, FailureCount, Visibility, failur
 from lessonloop.people.models import Role
 
 
-def _whole_group(viewer: Viewer, visibility: str, team_key: int) -> bool:
-    """Does ``viewer`` see every failure of this group (``team_key`` 0: no team)?"""
-    if visibility == Visibility.org.value:
-        return True
-    if visibility == Visibility.team.value:
-        return viewer.is_admin or team_key == 0 or team_key in viewer.roles
-    if visibility == Visibility.private.value:
-        return team_key != 0 and viewer.role_in(team_key) == Role.lead.value
-    return False
+def _whole_groups(viewer: Viewer) -> ColumnElement[bool]:
+    """The ``failure_counts`` rows of the groups ``viewer`` sees whole (``team_key`` 0: no team):
+    every ``org`` group; ``team`` groups of their teams and of no team (every one for an org
+    admin); ``private`` groups of the teams they lead. The same rule on a failure's own row is
+    :func:`_whole_group_clause`."""
+    members, leads = viewer.teams(), viewer.teams_with_role(Role.lead)
+    fc = FailureCount
+    team_rule = or_(
+        true() if viewer.is_admin else false(),
+        fc.team_key == 0,
+        fc.team_key.in_(members) if members else false(),
+    )
+    return or_(
+        fc.visibility == Visibility.org.value,
+        and_(fc.visibility == Visibility.team.value, team_rule),
+        and_(fc.visibility == Visibility.private.value, fc.team_key.in_(leads) if leads else false()),
+    )
 
 
 def _whole_group_clause(viewer: Viewer) -> ColumnElement[bool]:
-    """:func:`_whole_group` on a ``failures`` row; two-valued (never NULL), as it is negated."""
+    """:func:`_whole_groups` on a ``failures`` row; two-valued (never NULL), as it is negated."""
     members, leads = viewer.teams(), viewer.teams_with_role(Role.lead)
     team_rule = or_(
         true() if viewer.is_admin else false(),
@@ -53,13 +61,8 @@ def _whole_group_clause(viewer: Viewer) -> ColumnElement[bool]:
     )
 
 
-def _groups(status: str | None) -> Select[str, int, int]:
-    stmt = select(FailureCount.visibility, FailureCount.team_key, FailureCount.n)
-    return stmt if status is None else stmt.where(FailureCount.status == status)
-
-
 @functools.lru_cache(maxsize=512)
-def _own_count(rule: RuleKey, status: str | None = None) -> Select[int]:
+def _own_count(rule: RuleKey, status: str | None = None) -> ColumnElement[int]:
     """The count of the viewer's own failures outside their whole groups (in ``status``, when
     given), built once per :meth:`~lessonloop.access.viewer.Viewer.rule_key` and status (building
     it cost more than running it)."""
@@ -77,7 +80,10 @@ def _own_count(rule: RuleKey, status: str | None = None) -> Select[int]:
     # migration 0025) without reading a failure row, plus those they are involved in and did not
     # report: two index lookups, where an OR of the two in one WHERE makes both engines scan
     # every failure, and a union of the ids read each failure's row to check its group.
-    reported = select(func.count()).select_from(Failure).where(Failure.reporter_id == pid, outside)
+    # correlate(None): never tied to an enclosing statement's ``failures`` (the list's page).
+    reported = (
+        select(func.count()).select_from(Failure).where(Failure.reporter_id == pid, outside).correlate(None)
+    )
     fp = failure_people
     involved = (
         select(func.count())
@@ -87,16 +93,28 @@ def _own_count(rule: RuleKey, status: str | None = None) -> Select[int]:
             or_(Failure.reporter_id.is_(None), Failure.reporter_id != pid),
             outside,
         )
+        .correlate(None)
     )
-    return select(reported.scalar_subquery() + involved.scalar_subquery())
+    return reported.scalar_subquery() + involved.scalar_subquery()
+
+
+@functools.lru_cache(maxsize=512)
+def total_statement(rule: RuleKey | None, status: str | None = None) -> Select[int]:
+    """:func:`visible_failure_total` as one statement: the kept counts of the groups the viewer
+    sees whole, summed in SQL, plus :func:`_own_count` (``rule`` ``None``: a system job, every
+    group). One statement, so that the failure list can read it in its page's own statement
+    (``failures/listing.py``); kept per rule key and status like ``_own_count``."""
+    groups = select(func.coalesce(func.sum(FailureCount.n), 0))
+    if status is not None:
+        groups = groups.where(FailureCount.status == status)
+    if rule is None:
+        return groups
+    whole = groups.where(_whole_groups(Viewer.from_rule_key(rule))).correlate(None).scalar_subquery()
+    return select(whole + _own_count(rule, status))
 
 
 def visible_failure_total(session: Session, *, status: str | None = None, viewer: Actor) -> int:
     """How many failures ``viewer`` may see (in ``status``, when given): exactly ``count(*)``
     under the visibility rule."""
-    connection = session.connection()  # plain rows: no ORM execution step
-    groups = connection.execute(_groups(status)).all()
-    if is_system(viewer):
-        return sum(int(n) for _v, _t, n in groups)
-    whole = sum(int(n) for visibility, team_key, n in groups if _whole_group(viewer, visibility, team_key))
-    return whole + int(connection.scalar(_own_count(viewer.rule_key(), status)) or 0)
+    rule = None if is_system(viewer) else viewer.rule_key()
+    return int(session.connection().scalar(total_statement(rule, status)) or 0)  # no ORM step

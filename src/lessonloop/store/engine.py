@@ -154,6 +154,11 @@ def make_engine(settings: Settings) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_S}
     else:
         kwargs["pool_pre_ping"] = True
+        # Ten kept connections, five more when busy: the same cap of fifteen per process as
+        # SQLAlchemy's default (5 + 10), but a server answering 6-10 requests at once no longer
+        # opens and closes a connection per request beyond the fifth: on PostgreSQL each is a
+        # new backend process (its start cost more CPU than the failure list itself; decision 62).
+        kwargs["pool_size"], kwargs["max_overflow"] = 10, 5
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
