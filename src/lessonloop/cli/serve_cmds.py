@@ -12,6 +12,7 @@ from typing import Any
 import typer
 from sqlalchemy.engine import make_url
 
+from lessonloop import gc_tuning
 from lessonloop.cli import common, render
 from lessonloop.cli.app import app
 from lessonloop.notifications.config import WorkerConfig
@@ -55,6 +56,7 @@ def run_server(application: Any, host: str, port: int, on_ready: Callable[[], No
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets)
             if not self.should_exit:
+                gc_tuning.install()  # the server's collector schedule (decision 63)
                 on_ready()
 
     config = uvicorn.Config(
@@ -78,6 +80,8 @@ def run_server(application: Any, host: str, port: int, on_ready: Callable[[], No
     except KeyboardInterrupt:  # uvicorn has shut down and passes Ctrl+C on
         _leave_busy_threads(code=130)
         raise
+    finally:
+        gc_tuning.uninstall()  # a server run inside another process (tests) leaves it as it was
     # After SIGTERM uvicorn re-raises the signal once it has shut down: the process ends there.
 
 
