@@ -39,6 +39,17 @@ from tests.api.conftest import API, as_user
 SYSTEM = SystemActor("test")
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 TODAY = NOW.date()
+
+
+@pytest.fixture(autouse=True)
+def _now_as_the_test_runs() -> None:
+    """NOW and TODAY as each test starts, not as the module was imported: a suite that crossed
+    midnight UTC between the two compared yesterday's dates with today's."""
+    global NOW, TODAY
+    NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    TODAY = NOW.date()
+
+
 SECRET = "Secret merger fell through"  # the private failure's title: must never leak
 
 

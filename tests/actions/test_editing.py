@@ -16,6 +16,13 @@ from tests.factories import SYSTEM, failure, team_with_people
 TODAY = today_utc()
 
 
+@pytest.fixture(autouse=True)
+def _today_as_the_test_runs() -> None:
+    """TODAY as each test starts, not at import: a suite crossing midnight UTC saw yesterday."""
+    global TODAY
+    TODAY = today_utc()
+
+
 def _day(offset: int) -> str:
     return (TODAY + dt.timedelta(days=offset)).isoformat()
 

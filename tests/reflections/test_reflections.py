@@ -30,6 +30,14 @@ TODAY = dt.date.today()
 SOON = TODAY + dt.timedelta(days=7)
 
 
+@pytest.fixture(autouse=True)
+def _today_as_the_test_runs() -> None:
+    """TODAY and SOON as each test starts, not at import: a suite crossing midnight moved them."""
+    global TODAY, SOON
+    TODAY = dt.date.today()
+    SOON = TODAY + dt.timedelta(days=7)
+
+
 def _failure(db: Database, visibility: str = "team") -> int:
     """A team failure of Payments (ana lead, ben member) reported by ben."""
     with db.unit() as s:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from lessonloop.access.viewer import Viewer, viewer_for
@@ -19,6 +20,14 @@ from tests.factories import SYSTEM, failure, team_with_people
 
 TODAY = dt.date.today()
 SOON = TODAY + dt.timedelta(days=7)
+
+
+@pytest.fixture(autouse=True)
+def _today_as_the_test_runs() -> None:
+    """TODAY and SOON as each test starts, not at import: a suite crossing midnight moved them."""
+    global TODAY, SOON
+    TODAY = dt.date.today()
+    SOON = TODAY + dt.timedelta(days=7)
 
 
 def _setup(db: Database, visibility: str) -> int:

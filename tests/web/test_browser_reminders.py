@@ -31,13 +31,14 @@ from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, playwrig
 
 __all__ = ["playwright_api"]  # the module-scoped fixture, shared with test_browser.py
 
-TODAY = dt.datetime.now(dt.UTC).date()
-WORKER_NOW = dt.datetime.combine(TODAY - dt.timedelta(days=2), dt.time(8), tzinfo=dt.UTC)
-
 
 @pytest.fixture
 def served_with_worker(sqlite_db: Database, production_hasher: PasswordHasher) -> Iterator[tuple[str, int]]:
     """uvicorn serving the app with its background worker on a fixed clock, after one pass."""
+    # "Today" as the test runs, not as the module was imported: a suite that crosses midnight
+    # UTC between collection and this test read "due today" where it expected "due tomorrow".
+    today = dt.datetime.now(dt.UTC).date()
+    worker_now = dt.datetime.combine(today - dt.timedelta(days=2), dt.time(8), tzinfo=dt.UTC)
     seed_people(sqlite_db)
     with sqlite_db.unit() as s:
         f = failure(s, team="Payments", reporter="ben")
@@ -46,7 +47,7 @@ def served_with_worker(sqlite_db: Database, production_hasher: PasswordHasher) -
             failure_id=f.id,
             title="Date every vendor dependency",
             owner="ben",
-            due_date=TODAY + dt.timedelta(days=1),
+            due_date=today + dt.timedelta(days=1),
             viewer=SYSTEM,
         )
         action_id = action.id
@@ -55,7 +56,7 @@ def served_with_worker(sqlite_db: Database, production_hasher: PasswordHasher) -
         run_worker=True,
         # One pass at start-up, then none for an hour: the test sees exactly that pass.
         worker_config=WorkerConfig(reminder_days=(3,), interval_seconds=3600),
-        worker_clock=lambda: WORKER_NOW,
+        worker_clock=lambda: worker_now,
     )
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
