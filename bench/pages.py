@@ -56,6 +56,9 @@ PAGES: list[tuple[str, str, str | None]] = [
     ("failures list", "/failures", None),
     ("failures filtered", "/failures?status=observed", None),
     ("failure", "/failures", r'href="(/failures/\d+)"'),
+    # the failure page's "have we seen this before?" section, which the page loads after it is
+    # shown (decision 64): timed as the browser asks for it, with htmx's header
+    ("failure: similar", "/failures", r'href="(/failures/\d+)"'),
     ("review wizard", "/failures?status=observed", r'href="(/failures/\d+)"'),  # + /review (below)
     ("log a failure", "/failures/new", None),
     ("action", "/actions", r'href="/failures/\d+#action-(\d+)"'),
@@ -74,6 +77,8 @@ PAGES: list[tuple[str, str, str | None]] = [
     ("accounts (admin)", "/admin/accounts", None),
 ]
 ADMIN_ONLY = {"accounts (admin)"}
+#: Fragments a page asks for with htmx once it is shown (the request carries ``HX-Request``).
+HTMX_PAGES = {"failure: similar"}
 
 
 def log(msg: str) -> None:
@@ -126,11 +131,13 @@ class Browser:
             raise RuntimeError(f"{handle} could not sign in: {signed.status_code} {signed.text[:200]}")
         self.handle = handle
 
-    def get(self, path: str) -> tuple[int, float, dict[str, float], str]:
+    def get(self, path: str, htmx: bool = False) -> tuple[int, float, dict[str, float], str]:
         from lessonloop.server_timing import parse_server_timing
 
+        headers = {"HX-Request": "true"} if htmx else None
         t0 = time.perf_counter()
-        r = self.client.get(path, follow_redirects=True)  # as a browser would (the wizard's first step)
+        # redirects followed as a browser would (the wizard's first step)
+        r = self.client.get(path, follow_redirects=True, headers=headers)
         ms = (time.perf_counter() - t0) * 1000
         return r.status_code, ms, parse_server_timing(r.headers.get("server-timing", "")), r.text
 
@@ -150,6 +157,8 @@ def resolve(browser: Browser, name: str, path: str, pattern: str | None) -> str 
         return None
     if name == "action":
         return f"/actions/{links[0]}"
+    if name == "failure: similar":
+        return links[0] + "/similar"
     if name == "review wizard":
         # The first failure awaiting review that this person may review (others answer 403).
         for link in links[:20]:
@@ -170,10 +179,13 @@ def time_pages(
         if target is None:
             rows.append({"page": name, "path": f"{path} (no record to open)", "skipped": True})
             continue
-        status, _ms, _t, _body = browser.get(target)  # warm-up: templates compiled, pages cached by the OS
+        htmx = name in HTMX_PAGES
+        status, _ms, _t, _body = browser.get(
+            target, htmx
+        )  # warm-up: templates compiled, pages cached by the OS
         client_ms, server_ms, db_ms, queries, statuses = [], [], [], [], set()
         for _ in range(reps):
-            status, ms, timing, _body = browser.get(target)
+            status, ms, timing, _body = browser.get(target, htmx)
             statuses.add(status)
             client_ms.append(ms)
             server_ms.append(timing.get("app_ms", float("nan")))

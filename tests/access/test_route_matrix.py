@@ -783,6 +783,7 @@ PROBES: list[Probe] = [
     ),
     # -- web pages of a failure --
     get("/failures/{failure_id}", see, lambda w, f: f"/failures/{f.failure}"),
+    get("/failures/{failure_id}/similar", see, lambda w, f: f"/failures/{f.failure}/similar"),
     get(
         "/failures/{failure_id}/review",
         edit,

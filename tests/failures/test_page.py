@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from lessonloop.access.actor import MissingActor
 from lessonloop.access.viewer import viewer_for
 from lessonloop.errors import NotFound
-from lessonloop.failures.page import failure_page
+from lessonloop.failures.page import failure_page, similar_on_page
 from tests.factories import failure, reviewed, team_with_people
 
 
@@ -31,10 +31,16 @@ def test_the_page_is_what_the_person_may_see_and_do(session: Session) -> None:
         a.id for a in as_ben.actions if a.owner_id == people["ben"].id
     }  # his own action
     assert as_ana.workable == {a.id for a in as_ana.actions}
-    assert [m.id for m in as_ben.similar][:1] == [earlier.id]
-    assert as_ben.suggested is not None and as_ben.suggested.id == earlier.id
+    similar = similar_on_page(session, now.id, viewer=ben)
+    assert [m.id for m in similar.similar][:1] == [earlier.id]
+    assert similar.suggested is not None and similar.suggested.id == earlier.id
+    assert not similar.can_edit and similar_on_page(session, now.id, viewer=ana).can_edit
     assert as_ana.may_plan  # a skill gap, and ana leads the reporter's team (herself)
     with pytest.raises(NotFound):
         failure_page(session, hidden.id, viewer=ben)
+    with pytest.raises(NotFound):
+        similar_on_page(session, hidden.id, viewer=ben)
     with pytest.raises(MissingActor):
         failure_page(session, now.id, viewer=None)  # type: ignore[arg-type]
+    with pytest.raises(MissingActor):
+        similar_on_page(session, now.id, viewer=None)  # type: ignore[arg-type]

@@ -141,6 +141,9 @@ def test_the_whole_loop_in_a_real_browser(page: Any, playwright_api: Any) -> Non
     page.get_by_role("button", name="Log it").click()
     expect(page).to_have_url(re.compile(r"/failures/\d+$"))
     expect(page.get_by_role("status")).to_contain_text("logged")
+    # "Have we seen this before?" follows the page (decision 64): htmx swaps the section in
+    expect(page.locator("#similar")).to_contain_text("Nothing similar among the failures you may see")
+    expect(page.locator("#similar")).not_to_have_attribute("aria-busy", "true")
     failure_url = page.url
 
     # Interpret: the wizard asks one question at a time; the coach flags blame language.

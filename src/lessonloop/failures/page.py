@@ -3,6 +3,11 @@
 The web page renders this; the API's ``GET /failures/{id}/overview`` answers its overview part.
 Deciding what the person may do here (work on which actions, change the failure, start a
 development plan) is policy, so it is decided here, not in the page handler.
+
+"Have we seen this before?" (similar failures and a repeat to confirm) is its own call,
+:func:`similar_on_page`: it is the one part whose cost grows with the workspace (the full-text
+candidates are ranked by the database), so the page shows the failure first and that section
+follows in a second request (decision 64).
 """
 
 from __future__ import annotations
@@ -40,9 +45,6 @@ class FailurePage:
     actions: list[Action]
     workable: set[int]  # the actions this person may complete, drop or experiment on
     can_edit: bool
-    similar: list[SimilarMatch]
-    suggested: SimilarMatch | None  # a repeat to confirm, when one is close enough
-    overlap: float
     plan_people: list[Person]  # who a development plan could be for (reporter and people involved)
     may_plan: bool  # a skill-gap review and this person may start a plan for one of them
     history: list[HistoryLine]  # the failure's and its records' (failures.history), readable, newest first
@@ -50,21 +52,22 @@ class FailurePage:
     extra_answers: list[tuple[dict[str, Any], Any]] = field(default_factory=list)
 
 
+@dataclass
+class SimilarOnPage:
+    """The page's "have we seen this before?" section."""
+
+    failure: Failure
+    can_edit: bool  # may confirm the suggested repeat
+    similar: list[SimilarMatch]
+    suggested: SimilarMatch | None  # a repeat to confirm, when one is close enough
+    overlap: float  # the share of words the suggested repeat shares with this failure
+
+
 def failure_page(session: Session, failure_id: int | str, *, viewer: Viewer) -> FailurePage:
     """404 unless ``viewer`` may see the failure; everything on the page is then what they may see."""
     failure = get_visible_failure(session, failure_id, viewer)
     overview = failure_overview(session, failure.id, viewer=viewer)
     actions = list_actions(session, failure_id=failure.id, page_size=500, viewer=viewer).items
-    similar = similar_failures(
-        session,
-        title=failure.title,
-        text=failure.observation,
-        labels=failure.labels,
-        limit=SIMILAR_ON_PAGE,
-        exclude_ids=[failure.id],
-        viewer=viewer,
-    )
-    suggested, overlap = suggest_repeat(session, failure, similar, viewer=viewer)
     review = review_for_failure(session, failure.id, viewer=viewer)
     involved = [p for p in [failure.reporter, *failure.people] if p is not None]
     plan_people = list({p.id: p for p in involved}.values())
@@ -82,11 +85,31 @@ def failure_page(session: Session, failure_id: int | str, *, viewer: Viewer) -> 
         actions=actions,
         workable={a.id for a in actions if can_work_on_action(viewer, a, failure)},
         can_edit=can_edit_failure(viewer, failure),
-        similar=similar,
-        suggested=suggested,
-        overlap=overlap,
         plan_people=plan_people,
         may_plan=may_plan,
         history=failure_history(session, failure, review=review, actions=actions, viewer=viewer),
         extra_answers=[(q, a) for q, a in answered_questions(session, review, viewer=viewer) if a],
+    )
+
+
+def similar_on_page(session: Session, failure_id: int | str, *, viewer: Viewer) -> SimilarOnPage:
+    """The failures most like this one that ``viewer`` may see, and a repeat to confirm when one
+    is close enough; 404 unless ``viewer`` may see the failure itself."""
+    failure = get_visible_failure(session, failure_id, viewer)
+    similar = similar_failures(
+        session,
+        title=failure.title,
+        text=failure.observation,
+        labels=failure.labels,
+        limit=SIMILAR_ON_PAGE,
+        exclude_ids=[failure.id],
+        viewer=viewer,
+    )
+    suggested, overlap = suggest_repeat(session, failure, similar, viewer=viewer)
+    return SimilarOnPage(
+        failure=failure,
+        can_edit=can_edit_failure(viewer, failure),
+        similar=similar,
+        suggested=suggested,
+        overlap=overlap,
     )

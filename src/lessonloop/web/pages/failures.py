@@ -15,6 +15,7 @@ from lessonloop.discussion.service import failure_discussion
 from lessonloop.escalations.service import EscalationPolicy
 from lessonloop.failures.models import Failure, FailureStatus, Severity, Visibility
 from lessonloop.failures.page import failure_page as failure_page_data
+from lessonloop.failures.page import similar_on_page
 from lessonloop.failures.schemas import ConfirmRepeat, LogFailure, MoveFailure
 from lessonloop.failures.service import (
     confirm_repeat,
@@ -267,9 +268,6 @@ def failure_page(
         can_edit=page.can_edit,
         history=page.history,
         extra_answers=page.extra_answers,
-        similar=page.similar,
-        suggested=page.suggested,
-        overlap=page.overlap,
         may_plan=page.may_plan,
         plan_people=page.plan_people,
         people_options=[(p.handle, f"{p.name} ({p.handle})") for p in list_people(s, viewer=ctx.viewer)],
@@ -284,6 +282,27 @@ def failure_page(
 @router.get("/failures/{failure_id}")
 def failure_show(ctx: SignedIn, failure_id: int, checklist: str = "") -> Response:
     return failure_page(ctx, failure_id, checklist=checklist[:200])
+
+
+@router.get("/failures/{failure_id}/similar")
+def failure_similar(ctx: SignedIn, failure_id: int) -> Response:
+    """The failure page's "have we seen this before?" section: loaded by the page after it is
+    shown (htmx), or as a page of its own without JavaScript."""
+    found = similar_on_page(ctx.session, failure_id, viewer=ctx.viewer)
+    template = (
+        "failures/_similar.html"
+        if ctx.request.headers.get("hx-request") == "true"
+        else "failures/similar.html"
+    )
+    return ctx.page(
+        template,
+        nav="failures",
+        failure=found.failure,
+        can_edit=found.can_edit,
+        similar=found.similar,
+        suggested=found.suggested,
+        overlap=found.overlap,
+    )
 
 
 @router.post("/failures/{failure_id}/status")
