@@ -25,7 +25,7 @@ from lessonloop.failures.service import get_visible_failure
 from lessonloop.people.service import get_team
 from lessonloop.signals.coach import coach_review, coach_text
 from lessonloop.signals.metrics import compute_metrics, metrics_csv
-from lessonloop.signals.observe import suggest_repeat
+from lessonloop.signals.observe import similar_to_failure as similar_and_repeat
 from lessonloop.signals.schemas import CoachReview, FindSimilar
 from lessonloop.signals.similar import similar_failures
 
@@ -139,15 +139,6 @@ def similar_to_failure(
 ) -> dict[str, Any]:
     """ "Have we seen this before?" for a logged failure, with a repeat suggestion when one is close."""
     failure = get_visible_failure(session, failure_id, viewer)
-    matches = similar_failures(
-        session,
-        title=failure.title,
-        text=failure.observation,
-        labels=failure.labels,
-        limit=limit,
-        exclude_ids=[failure.id],
-        viewer=viewer,
-    )
-    match, share = suggest_repeat(session, failure, matches, viewer=viewer)
+    matches, match, share = similar_and_repeat(session, failure, limit=limit, viewer=viewer)
     repeat = {"failure_id": match.id, "overlap": share} if match else None
     return {"matches": [m.to_dict() for m in matches], "suggested_repeat": repeat}

@@ -30,8 +30,8 @@ from lessonloop.people.models import Person
 from lessonloop.reviews.models import GapType, Review
 from lessonloop.reviews.service import review_for_failure
 from lessonloop.reviews.templates import answered_questions
-from lessonloop.signals.observe import suggest_repeat
-from lessonloop.signals.similar import SimilarMatch, similar_failures
+from lessonloop.signals.observe import similar_to_failure
+from lessonloop.signals.similar import SimilarMatch
 
 #: How many similar failures the page lists under "have we seen this before?".
 SIMILAR_ON_PAGE = 3
@@ -96,16 +96,7 @@ def similar_on_page(session: Session, failure_id: int | str, *, viewer: Viewer) 
     """The failures most like this one that ``viewer`` may see, and a repeat to confirm when one
     is close enough; 404 unless ``viewer`` may see the failure itself."""
     failure = get_visible_failure(session, failure_id, viewer)
-    similar = similar_failures(
-        session,
-        title=failure.title,
-        text=failure.observation,
-        labels=failure.labels,
-        limit=SIMILAR_ON_PAGE,
-        exclude_ids=[failure.id],
-        viewer=viewer,
-    )
-    suggested, overlap = suggest_repeat(session, failure, similar, viewer=viewer)
+    similar, suggested, overlap = similar_to_failure(session, failure, limit=SIMILAR_ON_PAGE, viewer=viewer)
     return SimilarOnPage(
         failure=failure,
         can_edit=can_edit_failure(viewer, failure),

@@ -67,6 +67,32 @@ def suggest_repeat(
     return best
 
 
+def similar_to_failure(
+    session: Session,
+    failure: Failure,
+    *,
+    limit: int,
+    visible: Callable[[Failure], bool] | None = None,
+    viewer: Actor,
+) -> tuple[list[SimilarMatch], SimilarMatch | None, float]:
+    """ "Have we seen this before?" for a logged failure: the ``limit`` failures most like it that
+    ``viewer`` may see (itself left out), and the earlier one to suggest as a repeat, with the
+    share of words it repeats (:func:`suggest_repeat`). The page, the API and the report after
+    logging all ask here."""
+    similar = similar_failures(
+        session,
+        title=failure.title,
+        text=failure.observation,
+        labels=failure.labels,
+        limit=limit,
+        exclude_ids=[failure.id],
+        visible=visible,
+        viewer=viewer,
+    )
+    suggested, share = suggest_repeat(session, failure, similar, viewer=viewer)
+    return similar, suggested, share
+
+
 def after_logging(
     session: Session,
     failure: Failure,
@@ -81,18 +107,8 @@ def after_logging(
     once and leaves "have we seen this before?" to ``GET /failures/{id}/similar``)."""
     report = ObserveReport()
     if find_similar:
-        report.similar = similar_failures(
-            session,
-            title=failure.title,
-            text=failure.observation,
-            labels=failure.labels,
-            limit=limit,
-            exclude_ids=[failure.id],
-            visible=visible,
-            viewer=viewer,
-        )
-        report.suggested_repeat, report.repeat_overlap = suggest_repeat(
-            session, failure, report.similar, viewer=viewer
+        report.similar, report.suggested_repeat, report.repeat_overlap = similar_to_failure(
+            session, failure, limit=limit, visible=visible, viewer=viewer
         )
     # Patterns are found across every failure (a system job's view), but the logger is told only
     # about the escalations whose failures they may all see.
