@@ -95,3 +95,14 @@ def test_revise_a_completed_review(client: TestClient, db: Database) -> None:
     assert (
         client.post(f"{API}/reviews/{rid}/revise", json={"root_cause": "x"}, headers=ben).status_code == 403
     )
+
+
+def test_patch_a_failure_corrects_and_clears_its_reporter(client: TestClient) -> None:
+    fid, _rid, _aid = _reviewed(client)
+    ben = ok(client.get(f"{API}/people/ben"))["id"]
+    assert ok(client.patch(f"{API}/failures/{fid}", json={"reporter": "ben"}))["reporter_id"] == ben
+    last = ok(client.get(f"{API}/failures/{fid}/history"))[-1]
+    assert list(last["changes"]) == ["reporter_id"]
+    assert ok(client.patch(f"{API}/failures/{fid}", json={"reporter": None}))["reporter_id"] is None
+    missing = client.patch(f"{API}/failures/{fid}", json={"reporter": "nobody"})
+    assert missing.status_code == 404 and "reporter" in missing.text

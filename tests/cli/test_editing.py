@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from lessonloop.actions.models import today_utc
 from lessonloop.store.engine import Database
@@ -49,3 +50,15 @@ def test_action_done_on_back_fills_the_done_date(sqlite_db: Database) -> None:
     cli("action", "done", "1", "--evidence", "merged", "--done-on", _day(-12))
     action = cli.json("action", "list", "--failure", fid)["items"][0]
     assert action["status"] == "done" and action["closed_at"].startswith(_day(-12))
+
+
+def test_edit_corrects_and_clears_the_reporter(sqlite_db: Database) -> None:
+    cli = Cli(sqlite_db.settings.database_url)
+    fid = _failure(cli)
+    ben = next(p["id"] for p in cli.json("person", "list") if p["handle"] == "ben")
+    assert f"updated failure {fid}: reporter" in cli("edit", fid, "--reporter", "ben").stdout
+    assert cli.json("show", fid)["failure"]["reporter_id"] == ben
+    assert re.search(r"reporter\s+ben", cli("show", fid).stdout)
+    cli("edit", fid, "--reporter", "")
+    assert cli.json("show", fid)["failure"]["reporter_id"] is None
+    assert cli.fails("edit", fid, "--reporter", "nobody").startswith("error: reporter:")

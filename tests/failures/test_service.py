@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
+from lessonloop.access.viewer import viewer_for
 from lessonloop.actions.service import complete_action, drop_action
 from lessonloop.errors import Conflict, Invalid, NotFound
 from lessonloop.failures.overview import failure_overview
@@ -143,3 +144,22 @@ def test_list_filters_and_pages(session: Session) -> None:
     assert page.total == 5 and len(page.items) == 2 and page.pages == 3
     with pytest.raises(Invalid):
         list_failures(session, page_size=0, viewer=SYSTEM)
+
+
+def test_the_reporter_is_corrected_and_cleared_with_its_history(session: Session) -> None:
+    people = team_with_people(session)
+    f = failure(session, reporter="ana", visibility="private")
+    update_failure(session, f.id, {"reporter": "ben"}, viewer=SYSTEM)
+    assert f.reporter is not None and f.reporter.handle == "ben"
+    last = list_history(session, "failure", f.id)[-1]
+    assert last.changes["reporter_id"] == [people["ana"].id, people["ben"].id]
+    # the reporter of a private failure (of no team) sees it: ben now may, ana no longer
+    assert get_failure(session, f.id, viewer=viewer_for(session, people["ben"])).id == f.id
+    with pytest.raises(NotFound):
+        get_failure(session, f.id, viewer=viewer_for(session, people["ana"]))
+    update_failure(session, f.id, {"reporter": None}, viewer=SYSTEM)
+    assert f.reporter is None
+    with pytest.raises(NotFound) as error:
+        update_failure(session, f.id, {"reporter": "nobody-by-that-name"}, viewer=SYSTEM)
+    assert error.value.field == "reporter"
+    assert f.reporter is None  # nothing changed

@@ -107,6 +107,35 @@ def test_the_team_who_may_see_it_people_and_labels_are_changed_and_cleared(
     assert "Team: Payments → Growth" in history and "Who may see it: team → org" in history
 
 
+def test_the_reporter_is_corrected_from_the_edit_page(as_ana: Browser, app_db: Database) -> None:
+    fid = _team_failure(app_db)
+    page = as_ana.get(f"/failures/{fid}/edit").text
+    assert 'name="reporter"' in page and '<option value="ana" selected>' in page
+    response = as_ana.post(
+        f"/failures/{fid}/edit", {**FAILURE_FORM, "reporter": "ben"}, form_page=f"/failures/{fid}/edit"
+    )
+    assert response.status_code == 200
+    with app_db.unit() as session:
+        f = session.get(Failure, fid)
+        assert f is not None and f.reporter is not None and f.reporter.handle == "ben"
+    history = re.sub(r"<[^>]+>", "", response.text.split('id="history"')[1])
+    assert "Reported by: Ana Lead → Ben Member" in history
+    # a form that does not carry the field leaves the reporter alone; "(nobody)" clears it
+    page = f"/failures/{fid}/edit"
+    as_ana.post(page, {**FAILURE_FORM, "title": "Refunds stuck"}, form_page=page)
+    with app_db.unit() as session:
+        f = session.get(Failure, fid)
+        assert f is not None and f.title == "Refunds stuck" and f.reporter is not None
+    as_ana.post(page, {**FAILURE_FORM, "title": "Refunds stuck", "reporter": ""}, form_page=page)
+    with app_db.unit() as session:
+        f = session.get(Failure, fid)
+        assert f is not None and f.reporter is None
+    refused = as_ana.post(
+        f"/failures/{fid}/edit", {**FAILURE_FORM, "reporter": "nobody"}, form_page=f"/failures/{fid}/edit"
+    )
+    assert refused.status_code == 422 and 'id="f-reporter-error"' in refused.text
+
+
 def test_a_bad_value_keeps_the_edit_form_open_with_the_error(as_ana: Browser, app_db: Database) -> None:
     fid = _team_failure(app_db)
     form = {**FAILURE_FORM, "title": "", "detected_at": "2026-11-02"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from fastapi.testclient import TestClient
@@ -452,3 +453,54 @@ def test_a_done_action_past_its_review_date_asks_did_this_work(as_ana: Browser, 
     assert f'<a href="/actions/{due_id}">Did this work?' in page
     assert f'<a href="/actions/{later_id}">The action' in page
     assert as_ana.get(f"/actions/{due_id}").status_code == 200
+
+
+def _through_the_gap(browser: Browser, fid: int) -> str:
+    """The wizard answered up to its last step; that step's address."""
+    for key, data in [
+        ("assumption", {"assumption_text": "The vendor would deliver by sprint 3, as promised on a call"}),
+        ("evidence", {"evidence": "A verbal promise; no written date"}),
+        ("changed", {"what_changed": "The vendor re-planned after a reorg"}),
+        ("cause", {"root_cause": "No dated commitment or fallback for a critical dependency"}),
+        ("gap", {"gap_type": "process", "gap_justification": "No kickoff step asks for dates"}),
+    ]:
+        step = f"/failures/{fid}/review/{key}"
+        browser.post(step, data, form_page=step)
+    return f"/failures/{fid}/review/action"
+
+
+ACTION = {
+    "title": "Add a dated-dependency check to the kickoff checklist",
+    "owner": "ben",
+    "due_date": day(7),
+}
+
+
+def test_the_wizard_back_fills_the_day_the_review_was_held(as_ana: Browser, app_db: Database) -> None:
+    new = "/failures/new"
+    fid = int(as_ana.post("/failures", {"title": "Vendor slipped"}, form_page=new).url.path.split("/")[-1])
+    action = _through_the_gap(as_ana, fid)
+    assert 'name="held_at"' in as_ana.get(action).text
+    future = as_ana.post(action, {**ACTION, "held_at": day(2)}, form_page=action)
+    assert future.status_code == 422 and 'id="f-held_at-error"' in future.text
+    assert "must not be in the future" in future.text
+    with app_db.unit() as session:
+        draft = session.scalar(select(Review))
+        assert draft is not None and draft.status == "draft" and count(app_db, Action) == 0  # nothing kept
+    done = as_ana.post(action, {**ACTION, "held_at": day(-3)}, form_page=action)
+    assert done.url.path == f"/failures/{fid}" and "Review completed" in done.text
+    with app_db.unit() as session:
+        review = session.scalar(select(Review))
+        assert review is not None and review.held_at is not None and review.completed_at is not None
+        assert review.held_at.date().isoformat() == day(-3)
+        assert review.completed_at.date() == dt.date.today()
+
+
+def test_without_a_day_the_review_was_held_when_it_was_completed(as_ana: Browser, app_db: Database) -> None:
+    new = "/failures/new"
+    fid = int(as_ana.post("/failures", {"title": "Vendor slipped"}, form_page=new).url.path.split("/")[-1])
+    action = _through_the_gap(as_ana, fid)
+    as_ana.post(action, {**ACTION, "held_at": ""}, form_page=action)
+    with app_db.unit() as session:
+        review = session.scalar(select(Review))
+        assert review is not None and review.status == "completed" and review.held_at == review.completed_at

@@ -267,6 +267,9 @@ def edit(
     label: list[str] | None = typer.Option(
         None, "--label", "-l", help="Replaces the labels (repeatable; '' clears)."
     ),
+    reporter: str | None = typer.Option(
+        None, "--reporter", help="Who reported it: a handle, e-mail or id ('' clears)."
+    ),
     impact: str | None = typer.Option(None, "--impact"),
     impact_value: str | None = typer.Option(None, "--impact-value"),
     impact_unit: str | None = typer.Option(None, "--impact-unit"),
@@ -285,6 +288,7 @@ def edit(
         "team": team,
         "people": _present(person) if person is not None else None,
         "labels": label,
+        "reporter": reporter,
         "impact": impact,
         "impact_value": impact_value,
         "impact_unit": impact_unit,

@@ -55,6 +55,7 @@ class EditFailure(BaseModel):
     visibility: Visibility | None = None
     team: Ref | None = None
     people: list[Ref] | None = Field(default=None, max_length=limits.PEOPLE_MAX)
+    reporter: Ref | None = None
     labels: list[ShortText] | None = Field(default=None, max_length=limits.LABELS_MAX)
     occurred_at: When = None
     detected_at: When = None

@@ -169,6 +169,7 @@ EDITABLE = frozenset(
         "impact_unit",
         "team",
         "people",
+        "reporter",
         "labels",
         "url",
         "company",
@@ -188,6 +189,12 @@ def update_failure(
     team = changes.get("team")
     team_obj = get_team(session, team, viewer=viewer) if team not in (None, "") else None
     people = _people(session, changes.get("people") or [], viewer=viewer) if "people" in changes else []
+    # Who reported it: correctable like the rest (a failure logged on someone's behalf, or by the
+    # wrong person). ``None`` or "" clears it; the history keeps who it was.
+    reporter = changes.get("reporter")
+    reporter_obj = (
+        get_person(session, reporter, field="reporter", viewer=viewer) if reporter not in (None, "") else None
+    )
     for key, value in changes.items():
         if key == "title":
             failure.title = as_text(value, "title", required=True, max_len=limits.TITLE_MAX)
@@ -209,6 +216,8 @@ def update_failure(
             failure.team = team_obj
         elif key == "people":
             failure.people = people
+        elif key == "reporter":
+            failure.reporter = reporter_obj
         elif key == "labels":
             failure.label_rows = [FailureLabel(label=label) for label in clean_labels(value or [])]
     if failure.detected_at is None:

@@ -298,6 +298,8 @@ def complete_review(session: Session, review_id: int | str, *, viewer: Actor) ->
         field, message = missing[0]
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise Invalid(f"{message}{more}", field=field)
+    if review.held_at is not None and review.held_at > utcnow():
+        raise Invalid("must not be in the future", field="held_at")  # as a correction is refused
     review.status = ReviewStatus.completed.value
     review.completed_at = utcnow()
     review.held_at = review.held_at or review.completed_at

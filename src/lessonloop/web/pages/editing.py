@@ -54,6 +54,7 @@ FAILURE_FIELDS = (
     "occurred_at",
     "team",
     "people",
+    "reporter",
     "labels",
 )
 REVIEW_FIELDS = (
@@ -115,6 +116,7 @@ def _failure_values(failure: Failure) -> dict[str, Any]:
         "occurred_at": failure.occurred_at.date().isoformat() if failure.occurred_at else "",
         "team": str(failure.team_id or ""),
         "people": [p.handle for p in failure.people],
+        "reporter": failure.reporter.handle if failure.reporter is not None else "",
         "labels": ", ".join(failure.labels),
     }
 

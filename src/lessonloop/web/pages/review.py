@@ -122,7 +122,7 @@ STEPS: tuple[Step, ...] = (
     Step(
         "action",
         "Primary corrective action",
-        ("title", "owner", "due_date", "review_date"),
+        ("title", "owner", "due_date", "review_date", "held_at"),
         "What one action will change the conditions?",
         "Exactly one primary action, with one owner, a due date and a date to check it worked.",
     ),
@@ -137,7 +137,7 @@ GAP_HELP = {
     GapType.resourcing.value: "Not enough time, budget or people for what was asked.",
 }
 CONTROL_FIELDS = ("coached", "go")
-OPTIONAL = frozenset({"contributing_factors", "assumptions"})
+OPTIONAL = frozenset({"contributing_factors", "assumptions", "held_at"})
 
 
 def _steps_for(ctx: Ctx, failure: Failure) -> tuple[Step, ...]:
@@ -272,6 +272,8 @@ def review_step(ctx: SignedIn, failure_id: int, key: str) -> Response:
         values = {
             "owner": ctx.person.handle,
             "due_date": (dt.date.today() + dt.timedelta(days=14)).isoformat(),
+            # a draft started with the day it was held (API, CLI) shows that day
+            "held_at": review.held_at.date().isoformat() if review is not None and review.held_at else "",
         }
     form = PageForm(step.fields, values, labels=LABELS)
     score = _action_score(form) if step.key == "action" and form.text("title") else None
@@ -374,6 +376,9 @@ def _complete(ctx: Ctx, failure_id: int, step: Step, form: PageForm, go: str) ->
             return _page(ctx, failure_id, step, form, hints=hints, score=score, coached=fingerprint)
     with form.attempt(ctx.session):
         review = start_review(ctx.session, failure_id, viewer=ctx.viewer)
+        if form.text("held_at"):  # back-filled: the day it really took place (else: now)
+            held = parse_command(ReviewAnswers, {"held_at": form.text("held_at")})
+            update_review(ctx.session, review.id, held.changes(), viewer=ctx.viewer)
         if existing is None:
             fields = ("title", "owner", "due_date", "review_date")
             action = parse_command(ActionSpec, {f: form.text(f) for f in fields})
