@@ -27,10 +27,10 @@ def _reviewed(session: Session) -> int:
         title=TITLE,
         team="Payments",
         impact="Two weeks of promo lost",
-        occurred_at="2030-01-02T08:00:00Z",
-        detected_at="2030-01-03T09:00:00Z",
+        occurred_at="2026-01-02T08:00:00Z",
+        detected_at="2026-01-03T09:00:00Z",
     )
-    review = factories.reviewed(session, failure, held_at="2030-01-05T10:00:00Z")
+    review = factories.reviewed(session, failure, held_at="2026-01-05T10:00:00Z")  # a review is never held in the future
     action = primary_action(session, review, viewer=SYSTEM)
     assert action is not None
     experiment = add_experiment(
