@@ -44,6 +44,8 @@ import run as benchrun  # noqa: E402
 from load import percentile  # noqa: E402
 
 LIMIT_MS = 150.0
+#: A fetch still unanswered after this long is recorded as status 0 (missed) and the run goes on.
+PAGE_TIMEOUT_S = 60.0
 PASSWORD = "bench-pages-password-1"
 MEMBER, ADMIN = "user0100", "user0001"
 
@@ -118,7 +120,9 @@ class Browser:
     def __init__(self, port: int, handle: str) -> None:
         import httpx
 
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120, follow_redirects=False)
+        self.client = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", timeout=PAGE_TIMEOUT_S, follow_redirects=False
+        )
         page = self.client.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         if token is None:
@@ -132,12 +136,18 @@ class Browser:
         self.handle = handle
 
     def get(self, path: str, htmx: bool = False) -> tuple[int, float, dict[str, float], str]:
+        import httpx
+
         from lessonloop.server_timing import parse_server_timing
 
         headers = {"HX-Request": "true"} if htmx else None
         t0 = time.perf_counter()
-        # redirects followed as a browser would (the wizard's first step)
-        r = self.client.get(path, follow_redirects=True, headers=headers)
+        try:
+            # redirects followed as a browser would (the wizard's first step)
+            r = self.client.get(path, follow_redirects=True, headers=headers)
+        except httpx.TimeoutException:
+            # a page that never answers is a figure (status 0: missed), not the end of the run
+            return 0, (time.perf_counter() - t0) * 1000, {}, ""
         ms = (time.perf_counter() - t0) * 1000
         return r.status_code, ms, parse_server_timing(r.headers.get("server-timing", "")), r.text
 
