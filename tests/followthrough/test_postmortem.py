@@ -30,7 +30,9 @@ def _reviewed(session: Session) -> int:
         occurred_at="2026-01-02T08:00:00Z",
         detected_at="2026-01-03T09:00:00Z",
     )
-    review = factories.reviewed(session, failure, held_at="2026-01-05T10:00:00Z")  # a review is never held in the future
+    review = factories.reviewed(
+        session, failure, held_at="2026-01-05T10:00:00Z"
+    )  # a review is never held in the future
     action = primary_action(session, review, viewer=SYSTEM)
     assert action is not None
     experiment = add_experiment(
