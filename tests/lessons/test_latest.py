@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy.orm import Session
 
 from lessonloop.access.viewer import viewer_for
+from lessonloop.lessons import service as lessons_service
 from lessonloop.lessons.service import create_lesson, latest_lessons, list_lessons, retract_lesson
 from lessonloop.people.service import add_person
 from tests.factories import SYSTEM, failure, team_with_people
 
 
-def test_latest_lessons_are_the_first_page_of_the_published_list_for_everyone(session: Session) -> None:
+@pytest.mark.parametrize(("batch", "rounds"), [(20, 5), (1, 1), (1, 2), (1, 3), (1, 5)])
+def test_latest_lessons_are_the_first_page_of_the_published_list_for_everyone(
+    session: Session, monkeypatch: pytest.MonkeyPatch, batch: int, rounds: int
+) -> None:
+    # Small batches and few rounds: the newest lessons are checked a few at a time (the outsider
+    # sees one in two), and past the last round the whole statement answers; each the same list.
+    monkeypatch.setattr(lessons_service, "LATEST_BATCH", batch)
+    monkeypatch.setattr(lessons_service, "LATEST_ROUNDS", rounds)
     org = team_with_people(session)
     outsider = add_person(session, name="Out Sider", handle="out", viewer=SYSTEM)
     private = failure(session, visibility="private", team=org["team"].id)
@@ -34,7 +43,7 @@ def test_latest_lessons_are_the_first_page_of_the_published_list_for_everyone(se
     retract_lesson(session, made[6].id, reason="superseded", viewer=SYSTEM)
     for who in (org["ana"], org["ben"], outsider):
         viewer = viewer_for(session, who)
-        for limit in (1, 3, 5, 20):
+        for limit in (1, 2, 3, 5, 20):
             expected = list_lessons(session, published=True, page_size=limit, viewer=viewer).items
             assert [lesson.id for lesson in latest_lessons(session, limit=limit, viewer=viewer)] == [
                 lesson.id for lesson in expected
