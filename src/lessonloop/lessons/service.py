@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
 from lessonloop import limits
@@ -183,20 +183,18 @@ def publish_lesson(session: Session, lesson_id: int | str, *, viewer: Actor) -> 
     return lesson
 
 
-def list_lessons(
+def _lessons(
     session: Session,
+    stmt: Select[Any],
     *,
-    team: TeamRef | None = None,
-    failure_id: int | None = None,
-    published: bool | None = None,
-    retracted: bool = False,
-    page: int = 1,
-    page_size: int = 50,
+    team: TeamRef | None,
+    failure_id: int | None,
+    published: bool | None,
+    retracted: bool,
     viewer: Actor,
-) -> Page[Lesson]:
-    """Lessons, the most recently published first; only those ``viewer`` may see. Retracted
-    lessons are left out; ``retracted=True`` lists only them."""
-    stmt = where_visible(select(Lesson), viewer, visible_lessons_clause(viewer))
+) -> Select[Any]:
+    """``stmt`` (a select of lessons or their columns) with the lists' filters, in their order:
+    the most recently published first."""
     stmt = stmt.where(Lesson.retracted_at.is_not(None) if retracted else Lesson.retracted_at.is_(None))
     if team not in (None, ""):
         team_id = get_team(session, team, viewer=viewer).id
@@ -215,60 +213,87 @@ def list_lessons(
         stmt = stmt.where(Lesson.published_at.is_not(None))
     elif published is False:
         stmt = stmt.where(Lesson.published_at.is_(None))
-    stmt = stmt.order_by(Lesson.published_at.desc(), Lesson.id.desc())
-    return paginate(session, stmt, page, page_size)
+    return stmt.order_by(Lesson.published_at.desc(), Lesson.id.desc())
 
 
-#: How many of the newest published lessons :func:`latest_lessons` checks against a person's rule
-#: at first (twice as many each time after), and how many such rounds before it asks for the whole
+def list_lessons(
+    session: Session,
+    *,
+    team: TeamRef | None = None,
+    failure_id: int | None = None,
+    published: bool | None = None,
+    retracted: bool = False,
+    page: int = 1,
+    page_size: int = 50,
+    viewer: Actor,
+) -> Page[Lesson]:
+    """Lessons, the most recently published first; only those ``viewer`` may see. Retracted
+    lessons are left out; ``retracted=True`` lists only them."""
+    stmt = where_visible(select(Lesson), viewer, visible_lessons_clause(viewer))
+    filters: dict[str, Any] = {
+        "team": team,
+        "failure_id": failure_id,
+        "published": published,
+        "retracted": retracted,
+    }
+    return paginate(session, _lessons(session, stmt, **filters, viewer=viewer), page, page_size)
+
+
+#: How many lessons, in the lists' order, :func:`first_lessons` checks against a person's rule at
+#: first (twice as many each time after), and how many such rounds before it asks for the whole
 #: filtered order instead (a person who sees few of the lessons).
-LATEST_BATCH = 20
-LATEST_ROUNDS = 5
+FIRST_BATCH = 20
+FIRST_ROUNDS = 5
+
+
+def first_lessons(
+    session: Session,
+    *,
+    limit: int,
+    team: TeamRef | None = None,
+    published: bool | None = None,
+    viewer: Actor,
+) -> list[Lesson]:
+    """The first ``limit`` lessons of ``list_lessons`` with the same filters, without its total:
+    for pages that show a few (the dashboard's latest, a team's lessons).
+
+    For a person the lessons are read in the lists' order a batch at a time, and the rule is
+    checked for that batch only (decision 65). One statement with the rule and ``LIMIT`` gives
+    the same lessons, but PostgreSQL planned the rule's "sees one of its failures" as a hashed
+    subplan over *every* lesson's failures before reading the first lesson: 170–350 ms at 1M
+    failures (20,000 lessons), where checking 20 lessons costs a millisecond. Batches follow one
+    another by offset: a lesson published between two of them is read twice and shown once; one
+    deleted or retracted in between can leave the lesson after it unread in that request (the
+    next request reads it).
+    """
+    limit = max(limit, 0)
+    filters: dict[str, Any] = {"team": team, "failure_id": None, "published": published, "retracted": False}
+    if limit == 0:
+        return []
+    if not is_person(viewer):
+        return list(session.scalars(_lessons(session, select(Lesson), **filters, viewer=viewer).limit(limit)))
+    in_order = _lessons(session, select(Lesson.id), **filters, viewer=viewer)
+    chosen: list[int] = []
+    read, batch = 0, max(FIRST_BATCH, 2 * limit)
+    for _round in range(FIRST_ROUNDS):
+        ids = [int(i) for i in session.scalars(in_order.offset(read).limit(batch))]
+        rule = visible_lessons_clause(viewer)
+        seen = set(session.scalars(select(Lesson.id).where(Lesson.id.in_(ids), rule))) if ids else set()
+        chosen += [i for i in ids if i in seen and i not in chosen]
+        if len(chosen) >= limit or len(ids) < batch:
+            wanted = chosen[:limit]
+            by_id = {
+                lesson.id: lesson for lesson in session.scalars(select(Lesson).where(Lesson.id.in_(wanted)))
+            }
+            return [by_id[i] for i in wanted if i in by_id]  # gone since: not shown
+        read, batch = read + batch, batch * 2
+    stmt = where_visible(select(Lesson), viewer, visible_lessons_clause(viewer))
+    return list(session.scalars(_lessons(session, stmt, **filters, viewer=viewer).limit(limit)))
 
 
 def latest_lessons(session: Session, *, limit: int = 5, viewer: Actor) -> list[Lesson]:
     """The ``limit`` most recently published lessons ``viewer`` may see (not retracted): the
     first page of ``list_lessons(published=True)`` without its total. The dashboard shows no
     total, and counting every visible lesson was one of its slowest statements on PostgreSQL
-    (40–60 ms at 100k failures: the rule checks each lesson's failures; decision 54).
-
-    For a person the newest lessons are read in order, a batch at a time, and the rule is
-    checked for that batch only (decision 65). One statement with the rule and ``LIMIT`` was
-    exact too, but PostgreSQL planned the rule's "sees one of its failures" as a hashed subplan
-    over *every* lesson's failures before reading the first lesson: 300 ms at 1M failures (20,000
-    lessons), where checking 20 lessons costs well under a millisecond.
-    """
-    limit = max(limit, 0)
-    published = (Lesson.retracted_at.is_(None), Lesson.published_at.is_not(None))
-    order = (Lesson.published_at.desc(), Lesson.id.desc())
-    if limit == 0:
-        return []
-    whole = where_visible(select(Lesson), viewer, visible_lessons_clause(viewer)).where(*published)
-    if not is_person(viewer):
-        return list(session.scalars(whole.order_by(*order).limit(limit)))
-    chosen: list[int] = []
-    after: tuple[Any, int] | None = None  # the last (published_at, id) read: the next batch starts below it
-    batch = max(LATEST_BATCH, 2 * limit)
-    for _round in range(LATEST_ROUNDS):
-        newest = select(Lesson.id, Lesson.published_at).where(*published)
-        if after is not None:
-            at, last = after
-            newest = newest.where(
-                or_(Lesson.published_at < at, and_(Lesson.published_at == at, Lesson.id < last))
-            )
-        rows = session.execute(newest.order_by(*order).limit(batch)).all()
-        ids = [int(r[0]) for r in rows]
-        seen = (
-            set(session.scalars(select(Lesson.id).where(Lesson.id.in_(ids), visible_lessons_clause(viewer))))
-            if ids
-            else set()
-        )
-        chosen += [i for i in ids if i in seen]
-        if len(chosen) >= limit or len(ids) < batch:
-            by_id = {
-                lesson.id: lesson
-                for lesson in session.scalars(select(Lesson).where(Lesson.id.in_(chosen[:limit])))
-            }
-            return [by_id[i] for i in chosen[:limit] if i in by_id]  # gone since: not shown
-        after, batch = (rows[-1][1], ids[-1]), batch * 2
-    return list(session.scalars(whole.order_by(*order).limit(limit)))
+    (40–60 ms at 100k failures: the rule checks each lesson's failures; decision 54)."""
+    return first_lessons(session, limit=limit, published=True, viewer=viewer)

@@ -20,7 +20,7 @@ from lessonloop.followthrough.recognition import (
     counts_by_kind,
     list_recognitions,
 )
-from lessonloop.lessons.service import list_lessons
+from lessonloop.lessons.service import first_lessons
 from lessonloop.people.service import get_person, get_team, list_people, list_teams
 from lessonloop.store.base import utcnow
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute
@@ -94,7 +94,7 @@ def team_page(
         ],
         failures=list_failures(s, team=team.id, page_size=15, viewer=v),
         actions=list_actions(s, team=team.id, status="open", page_size=100, viewer=v).items,
-        lessons=list_lessons(s, team=team.id, page_size=10, viewer=v).items,
+        lessons=first_lessons(s, team=team.id, limit=10, viewer=v),
         may_read_digest=may_read_digest(v, team),
         **_recognition(ctx, list_recognitions(s, team=team.id, viewer=v), form, recognition_edit),
         **metric_charts(ctx, team_id=team.id),
