@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from lessonloop.access.viewer import viewer_for
+from lessonloop.access.policy import can_see_escalation, escalation_audience
+from lessonloop.access.viewer import viewer_for, viewers_for
 from lessonloop.errors import Invalid
 from lessonloop.escalations.models import Escalation
 from lessonloop.escalations.service import possible_owners, update_escalation
 from lessonloop.people.service import add_member, add_person, add_team, get_person
+from tests.access.world import make_admin
 from tests.factories import SYSTEM, failure, team_with_people
 
 
@@ -47,3 +49,69 @@ def test_handing_it_to_someone_who_may_not_see_it_is_refused(session: Session) -
         update_escalation(session, eid, owner="gil", viewer=SYSTEM)
     assert err.value.field == "owner"
     assert update_escalation(session, eid, owner="ben", viewer=SYSTEM).owner.handle == "ben"  # type: ignore[union-attr]
+
+
+def test_the_audience_read_at_once_is_can_see_escalation_for_each_person(session: Session) -> None:
+    # escalation_audience answers for everyone from one reading of the failures, grouped; it must
+    # be can_see_escalation person by person, for every mix of groups, own failures (reported,
+    # involved), admins, leads, members, outsiders, a deleted failure and a private escalation.
+    payments = team_with_people(session)
+    growth = add_team(session, name="Growth", viewer=SYSTEM)
+    for handle, role in (("gil", "lead"), ("gus", "member")):
+        person = add_person(session, name=handle.title(), handle=handle, viewer=SYSTEM)
+        add_member(session, team=growth, person=person, role=role, viewer=SYSTEM)
+    add_person(session, name="Out Sider", handle="out", viewer=SYSTEM)
+    boss = add_person(session, name="Org Admin", handle="boss", viewer=SYSTEM)
+    make_admin(session, boss)
+    pid = {h: get_person(session, h, viewer=SYSTEM).id for h in ("ana", "ben", "gil", "gus", "out", "boss")}
+    made = {
+        "org": failure(session, visibility="org").id,
+        "team": failure(session, visibility="team", team=payments["team"].id).id,
+        "no team": failure(session, visibility="team").id,
+        "growth": failure(session, visibility="team", team=growth.id).id,
+        "private": failure(session, visibility="private", team=payments["team"].id).id,
+        "out's": failure(session, visibility="private", team=growth.id, reporter="out").id,
+        "gus in": failure(session, visibility="private", team=payments["team"].id, people=["gus"]).id,
+    }
+    gone = failure(session, visibility="private", team=growth.id)
+    gone_id = gone.id
+    session.delete(gone)
+    session.flush()
+    mixes = [[k] for k in made] + [
+        ["org", "team"],
+        ["org", "growth"],
+        ["team", "private"],
+        ["out's", "org"],
+        ["gus in", "growth"],
+        list(made),
+    ]
+    people = [get_person(session, h, viewer=SYSTEM) for h in pid]
+    viewers = viewers_for(session, people)
+    assert viewers == [viewer_for(session, p) for p in people]
+    seen_by: set[int] = set()
+    hidden_from: set[int] = set()
+    for about in (None, pid["ben"]):
+        for mix in mixes:
+            esc = Escalation(
+                rule="label",
+                subject_key="x",
+                subject="x",
+                team_id=payments["team"].id,
+                support_route="external-leadership-coach"
+                if about
+                else "organisational-development-specialist",
+                person_id=about,
+                owner_id=pid["ana"],
+                failure_ids=[made[k] for k in mix] + [gone_id],
+                count=len(mix),
+                window_days=30,
+                explanation="x",
+            )
+            session.add(esc)
+            session.flush()
+            expected = [v.person_id for v in viewers if can_see_escalation(session, v, esc)]
+            assert [v.person_id for v in escalation_audience(session, esc, viewers)] == expected, (about, mix)
+            seen_by.update(expected)
+            hidden_from.update(set(pid.values()) - set(expected))
+    # Not vacuous: in these mixes each person both sees some escalation and is refused another.
+    assert seen_by == hidden_from == set(pid.values())

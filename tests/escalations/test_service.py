@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
+from lessonloop.access import viewer_for
 from lessonloop.errors import Conflict, Invalid
 from lessonloop.escalations.service import (
     EscalationPolicy,
@@ -12,7 +13,9 @@ from lessonloop.escalations.service import (
     list_escalations,
     update_escalation,
 )
+from lessonloop.failures.models import Failure
 from lessonloop.failures.service import confirm_repeat
+from lessonloop.store import crud
 from tests.factories import SYSTEM, failure, reviewed, team_with_people
 
 NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
@@ -164,3 +167,51 @@ def test_resolve_needs_a_resolution(session: Session) -> None:
         )
         == 1
     )
+
+
+def test_in_chunks_keeps_order_and_bounds_each_list() -> None:
+    assert list(crud.in_chunks(range(5), 2)) == [[0, 1], [2, 3], [4]]
+    assert list(crud.in_chunks([], 2)) == []
+
+
+def test_a_pattern_longer_than_one_in_list_is_read_in_chunks(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At 1M failures one cause label had 70,000 failures in the window and the job failed on the
+    # driver's parameter limit every day. With two ids per IN list, every read of a pattern's
+    # failures (members, route, owner, who may see it) spans several statements; the answers
+    # must be those of one statement.
+    monkeypatch.setattr(crud, "IN_LIST_SIZE", 2)
+    people = team_with_people(session)
+    ids = [
+        failure(
+            session,
+            title=f"Estimate {n}",
+            labels=["estimates"],
+            team="Payments",
+            people=["ben"],
+            detected_at=_days_ago(n),
+        ).id
+        for n in (70, 60, 50, 40, 30)
+    ]
+    for fid in ids:
+        reviewed(session, session.get(Failure, fid), gap_type="skill", assumptions=["Estimates hold"])
+    opened = {e.rule: e for e in check_escalations(session, now=NOW, viewer=SYSTEM)}
+    label, assumption = opened["label"], opened["assumption"]
+    assert label.count == 5 and sorted(label.failure_ids) == sorted(ids)
+    assert label.support_route == "external-leadership-coach"  # five skill gaps, all Ben's
+    assert label.person_id == people["ben"].id and label.owner is not None and label.owner.handle == "ana"
+    assert assumption.count == 5
+    more = [
+        failure(session, labels=["estimates"], team="Payments", detected_at=_days_ago(n)).id for n in (3, 2)
+    ]
+    grown = {e.rule: e for e in check_escalations(session, now=NOW, viewer=SYSTEM)}
+    assert grown["label"].id == label.id and sorted(grown["label"].failure_ids) == sorted(ids + more)
+    ben, ana = (viewer_for(session, people[h]) for h in ("ben", "ana"))
+    for viewer in (ben, ana):  # both about Ben's skill: private to him and his lead
+        assert {e.id for e in list_escalations(session, viewer=viewer)} == {label.id, assumption.id}
+    # One failure of the pattern he may not see hides the escalation from him, whichever chunk it is in.
+    hidden = failure(session, labels=["estimates"], visibility="private", detected_at=_days_ago(1))
+    grown = {e.rule: e for e in check_escalations(session, now=NOW, viewer=SYSTEM)}
+    assert hidden.id in grown["label"].failure_ids
+    assert [e.id for e in list_escalations(session, viewer=ben)] == [assumption.id]

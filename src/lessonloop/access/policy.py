@@ -12,11 +12,12 @@ queries that join the same tables.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, false, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from lessonloop.access.actor import SystemActor
@@ -30,6 +31,7 @@ from lessonloop.failures.models import Failure, Visibility, failure_people
 from lessonloop.lessons.models import Lesson, lesson_audience, lesson_failures
 from lessonloop.people.models import Person, Role, Team
 from lessonloop.reviews.models import Assumption, Review, review_assumptions
+from lessonloop.store.crud import in_chunks, rows_in
 
 #: What the predicates accept. Only a :class:`Viewer` (a signed-in person) is ever granted
 #: anything here; ``None`` (nobody signed in) and a :class:`SystemActor` see nothing. A system job
@@ -214,10 +216,70 @@ def can_see_escalation(session: Session, viewer: Anyone, escalation: Escalation)
     ids = [int(i) for i in (escalation.failure_ids or []) if isinstance(i, int)]
     if not ids:
         return True
-    existing = set(session.scalars(select(Failure.id).where(Failure.id.in_(ids))))
+    # One statement per chunk of its failures, asking for one the viewer may not see; the first
+    # found answers. ``CASE`` makes the rule two-valued: a row where it is NULL is not seen.
     f = aliased(Failure)
-    visible = set(session.scalars(select(f.id).where(f.id.in_(ids), visible_failures_clause(viewer, f))))
-    return existing <= visible
+    hidden = case((visible_failures_clause(viewer, f), 1), else_=0) == 0
+    return all(
+        session.scalar(select(f.id).where(f.id.in_(part), hidden).limit(1)) is None for part in in_chunks(ids)
+    )
+
+
+def escalation_audience(session: Session, escalation: Escalation, viewers: Sequence[Viewer]) -> list[Viewer]:
+    """Of ``viewers``, those :func:`can_see_escalation` lets see ``escalation``, answered for all
+    of them from one reading of its failures (decision 65): grouped by visibility and team, a
+    person passes a group they see whole (the groups of ``failures.counts``) at once and any
+    other group only if every failure in it is their own (reported or involved in). Asking
+    :func:`can_see_escalation` per person read every failure once per person: for an escalation
+    of 70,000 failures and 300 people, minutes."""
+    ids = [int(i) for i in (escalation.failure_ids or []) if isinstance(i, int)]
+    groups: dict[tuple[str, int | None], list[tuple[int, int | None]]] = defaultdict(list)
+    columns = select(Failure.id, Failure.visibility, Failure.team_id, Failure.reporter_id)
+    for fid, visibility, team_id, reporter_id in rows_in(
+        session, lambda part: columns.where(Failure.id.in_(part)), ids
+    ):
+        groups[(visibility, team_id)].append((fid, reporter_id))
+    involved: dict[int, set[int]] = defaultdict(set)
+    not_org = [
+        fid
+        for (visibility, _t), rows in groups.items()
+        if visibility != Visibility.org.value
+        for fid, _r in rows
+    ]
+    fp = failure_people
+    for fid, pid in rows_in(
+        session,
+        lambda part: select(fp.c.failure_id, fp.c.person_id).where(fp.c.failure_id.in_(part)),
+        not_org,
+    ):
+        involved[fid].add(pid)
+
+    def whole(viewer: Viewer, visibility: str, team_id: int | None) -> bool:
+        # visible_failures_clause without its "own" terms
+        if visibility == Visibility.org.value:
+            return True
+        if visibility == Visibility.team.value:
+            return viewer.is_admin or team_id is None or team_id in viewer.teams()
+        return (
+            visibility == Visibility.private.value
+            and team_id is not None
+            and team_id in viewer.teams_with_role(Role.lead)
+        )
+
+    def sees(viewer: Viewer) -> bool:
+        if not in_escalation_audience(viewer, escalation):
+            return False
+        for (visibility, team_id), rows in groups.items():
+            if whole(viewer, visibility, team_id):
+                continue
+            if visibility not in (Visibility.team.value, Visibility.private.value):
+                return False  # no rule lets anyone see an unknown visibility
+            me = viewer.person_id
+            if not all(reporter_id == me or me in involved[fid] for fid, reporter_id in rows):
+                return False
+        return True
+
+    return [viewer for viewer in viewers if sees(viewer)]
 
 
 # -- lessons ------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -50,6 +50,20 @@ class Viewer:
 
 #: :meth:`Viewer.rule_key`: person id, org-admin flag, (team id, role) pairs sorted.
 RuleKey = tuple[int, bool, tuple[tuple[int, str], ...]]
+
+
+def viewers_for(session: Session, people: Sequence[Person]) -> list[Viewer]:
+    """:func:`viewer_for` for many people in two statements (a page that asks who of everyone may
+    see something: an escalation's possible owners), in the order given."""
+    ids = [p.id for p in people]
+    admins = set(session.scalars(select(Account.person_id).where(Account.is_admin.is_(True))))
+    roles: dict[int, dict[int, str]] = {pid: {} for pid in ids}
+    for person_id, team_id, role in session.execute(
+        select(Membership.person_id, Membership.team_id, Membership.role)
+    ):
+        if person_id in roles:
+            roles[person_id][team_id] = role
+    return [Viewer(person_id=pid, is_admin=pid in admins, roles=MappingProxyType(roles[pid])) for pid in ids]
 
 
 def viewer_for(session: Session, person: Person | int) -> Viewer:

@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session, aliased
 
 from lessonloop import limits
 from lessonloop.access.actor import Actor, is_person, is_system, require_actor
-from lessonloop.access.policy import EDITING_ROLES, can_see_escalation
+from lessonloop.access.policy import EDITING_ROLES, can_see_escalation, escalation_audience
 from lessonloop.access.scope import not_found
-from lessonloop.access.viewer import Viewer, viewer_for
+from lessonloop.access.viewer import Viewer, viewer_for, viewers_for
 from lessonloop.accounts.models import Account
 from lessonloop.coerce import as_enum, as_text
 from lessonloop.errors import Conflict, Invalid, PermissionDenied
@@ -52,7 +52,7 @@ from lessonloop.people.service import PersonRef, get_person
 from lessonloop.reviews.models import Assumption, AssumptionStatus, GapType, Review, review_assumptions
 from lessonloop.settings import Settings
 from lessonloop.store.base import utcnow
-from lessonloop.store.crud import get_or_404
+from lessonloop.store.crud import get_or_404, rows_in, scalars_in
 
 # Labels that say "no cause known": they never form a pattern.
 NON_CAUSES = frozenset({"uncategorized", "unknown", "other", ""})
@@ -164,23 +164,29 @@ def _members(session: Session, rule: str, key: str, ids: Sequence[int]) -> set[i
         return set()
     if rule == EscalationRule.label.value:
         return set(
-            session.scalars(
-                select(FailureLabel.failure_id).where(
-                    FailureLabel.failure_id.in_(ids), func.lower(FailureLabel.label) == key
-                )
+            scalars_in(
+                session,
+                lambda part: select(FailureLabel.failure_id).where(
+                    FailureLabel.failure_id.in_(part), func.lower(FailureLabel.label) == key
+                ),
+                ids,
             )
         )
     if rule == EscalationRule.assumption.value:
         return set(
-            session.scalars(
-                select(Review.failure_id)
-                .join(review_assumptions, review_assumptions.c.review_id == Review.id)
-                .join(Assumption, Assumption.id == review_assumptions.c.assumption_id)
-                .where(
-                    Review.failure_id.in_(ids),
-                    Assumption.id == int(key),
-                    Assumption.status == AssumptionStatus.failed.value,
-                )
+            scalars_in(
+                session,
+                lambda part: (
+                    select(Review.failure_id)
+                    .join(review_assumptions, review_assumptions.c.review_id == Review.id)
+                    .join(Assumption, Assumption.id == review_assumptions.c.assumption_id)
+                    .where(
+                        Review.failure_id.in_(part),
+                        Assumption.id == int(key),
+                        Assumption.status == AssumptionStatus.failed.value,
+                    )
+                ),
+                ids,
             )
         )
     if rule == EscalationRule.chain.value:
@@ -227,15 +233,21 @@ def recommend_route(session: Session, failures: Sequence[Failure], *, viewer: Ac
     require_actor(viewer)
     ids = [f.id for f in failures]
     gaps = dict(
-        session.execute(select(Review.failure_id, Review.gap_type).where(Review.failure_id.in_(ids))).all()
+        rows_in(
+            session,
+            lambda part: select(Review.failure_id, Review.gap_type).where(Review.failure_id.in_(part)),
+            ids,
+        )
     )
     skill = [fid for fid in ids if gaps.get(fid) == GapType.skill.value]
     if len(skill) * 2 > len(ids):
         involved: dict[int, set[int]] = defaultdict(set)
-        for fid, pid in session.execute(
-            select(failure_people.c.failure_id, failure_people.c.person_id).where(
-                failure_people.c.failure_id.in_(skill)
-            )
+        for fid, pid in rows_in(
+            session,
+            lambda part: select(failure_people.c.failure_id, failure_people.c.person_id).where(
+                failure_people.c.failure_id.in_(part)
+            ),
+            skill,
         ):
             involved[fid].add(pid)
         common = set.intersection(*(involved[fid] for fid in skill))
@@ -373,7 +385,9 @@ def check_escalations(
         fresh = [fid for fid in pattern.failure_ids if fid not in resolved_ids]
         if existing and len(fresh) < policy.threshold:
             continue  # already handled; a new escalation needs a new run of the pattern
-        failures = list(session.scalars(select(Failure).where(Failure.id.in_(pattern.failure_ids))))
+        failures = scalars_in(
+            session, lambda part: select(Failure).where(Failure.id.in_(part)), pattern.failure_ids
+        )
         choice = recommend_route(session, failures, viewer=viewer)
         team_id = _team_of(failures)
         escalation = Escalation(
@@ -432,8 +446,9 @@ def possible_owners(session: Session, escalation_id: int | str, *, viewer: Actor
     """The people who may see the escalation, by name: whom it may be handed to (an owner must
     be able to read what they own). 404 when ``viewer`` may not see it."""
     escalation = get_escalation(session, escalation_id, viewer=viewer)
-    people = session.scalars(select(Person).order_by(Person.name, Person.id))
-    return [p for p in people if can_see_escalation(session, viewer_for(session, p), escalation)]
+    people = list(session.scalars(select(Person).order_by(Person.name, Person.id)))
+    audience = {v.person_id for v in escalation_audience(session, escalation, viewers_for(session, people))}
+    return [p for p in people if p.id in audience]
 
 
 def may_change_escalation(viewer: Viewer, escalation: Escalation) -> bool:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Executable, Select, func, select
 from sqlalchemy.orm import Session
 
 from lessonloop.errors import Invalid, NotFound
@@ -20,6 +20,48 @@ MAX_ID = 2**31 - 1
 #: No table here holds anywhere near this many rows; a larger offset is answered with an empty
 #: page without asking the database (whose drivers refuse integers past 64 bits).
 MAX_OFFSET = 2**62
+
+
+#: How many values one ``IN (...)`` list carries: well under SQLite's bound-parameter limit
+#: (32,766; 999 before 3.32) and PostgreSQL's 65,535, with room for the statement's other
+#: parameters. A list of ids built from data (a pattern's failures, an escalation's) can be
+#: longer than either limit: at 1M failures one cause label had 70,000 in a window, and the
+#: escalations job failed on it every day (decision 65).
+IN_LIST_SIZE = 900
+
+
+def in_chunks(values: Iterable[T], size: int | None = None) -> Iterator[list[T]]:
+    """``values`` in lists of at most ``size`` (default :data:`IN_LIST_SIZE`), in order."""
+    size = size or IN_LIST_SIZE
+    chunk: list[T] = []
+    for value in values:
+        chunk.append(value)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def scalars_in(
+    session: Session, statement_for: Callable[[list[Any]], Executable], values: Sequence[Any]
+) -> list[Any]:
+    """The scalars of ``statement_for(chunk)`` for each :func:`in_chunks` of ``values``: one
+    statement per chunk, the results in chunk order."""
+    found: list[Any] = []
+    for chunk in in_chunks(values):
+        found += session.scalars(statement_for(chunk))
+    return found
+
+
+def rows_in(
+    session: Session, statement_for: Callable[[list[Any]], Executable], values: Sequence[Any]
+) -> list[Any]:
+    """:func:`scalars_in` for statements of several columns: their rows."""
+    found: list[Any] = []
+    for chunk in in_chunks(values):
+        found += session.execute(statement_for(chunk)).all()
+    return found
 
 
 def id_in_range(value: int) -> bool:
