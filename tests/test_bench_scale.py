@@ -42,6 +42,25 @@ def test_a_page_that_did_not_answer_200_misses_whatever_its_time() -> None:
     assert [f.met for f in bad if f.name.startswith("every page")] == [False]
 
 
+def test_no_duplicate_counts_only_when_the_workers_ran_their_jobs() -> None:
+    from bench.scale import figures
+
+    def verdict(runs: int, skips: int) -> bool:
+        dup = {
+            "total": 0,
+            "job_runs": runs,
+            "notifications": 0,
+            "passes": 1,
+            "logged_runs": runs,
+            "logged_skips": skips,
+        }
+        rows = figures({"scale": {"one": {}, "two": {}, "duplicates": dup}})
+        return next(f.met for f in rows if f.name == "duplicate job runs")
+
+    assert verdict(2, 2)
+    assert not verdict(0, 0)  # no pass finished: nothing was checked
+
+
 def test_the_logs_count_each_periodic_job_done_and_skipped() -> None:
     from bench.scale import logged_runs
 
