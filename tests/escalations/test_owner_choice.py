@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from lessonloop.access.policy import can_see_escalation, escalation_audience
+from lessonloop.access.policy import can_see_escalation, escalation_audience, escalations_seen
 from lessonloop.access.viewer import viewer_for, viewers_for
 from lessonloop.errors import Invalid
 from lessonloop.escalations.models import Escalation
 from lessonloop.escalations.service import possible_owners, update_escalation
 from lessonloop.people.service import add_member, add_person, add_team, get_person
+from lessonloop.store import crud
 from tests.access.world import make_admin
 from tests.factories import SYSTEM, failure, team_with_people
 
@@ -51,7 +52,9 @@ def test_handing_it_to_someone_who_may_not_see_it_is_refused(session: Session) -
     assert update_escalation(session, eid, owner="ben", viewer=SYSTEM).owner.handle == "ben"  # type: ignore[union-attr]
 
 
-def test_the_audience_read_at_once_is_can_see_escalation_for_each_person(session: Session) -> None:
+def test_the_audience_read_at_once_is_can_see_escalation_for_each_person(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # escalation_audience answers for everyone from one reading of the failures, grouped; it must
     # be can_see_escalation person by person, for every mix of groups, own failures (reported,
     # involved), admins, leads, members, outsiders, a deleted failure and a private escalation.
@@ -90,6 +93,7 @@ def test_the_audience_read_at_once_is_can_see_escalation_for_each_person(session
     assert viewers == [viewer_for(session, p) for p in people]
     seen_by: set[int] = set()
     hidden_from: set[int] = set()
+    made_escalations: list[Escalation] = []
     for about in (None, pid["ben"]):
         for mix in mixes:
             esc = Escalation(
@@ -113,5 +117,14 @@ def test_the_audience_read_at_once_is_can_see_escalation_for_each_person(session
             assert [v.person_id for v in escalation_audience(session, esc, viewers)] == expected, (about, mix)
             seen_by.update(expected)
             hidden_from.update(set(pid.values()) - set(expected))
+            made_escalations.append(esc)
     # Not vacuous: in these mixes each person both sees some escalation and is refused another.
     assert seen_by == hidden_from == set(pid.values())
+    # escalations_seen answers for many escalations at once (decision 66): the same as asking
+    # can_see_escalation for each, in their order, for every person and any chunk size.
+    for size in (1, 2, 900):
+        monkeypatch.setattr(crud, "IN_LIST_SIZE", size)
+        for v in viewers:
+            expected_ids = [e.id for e in made_escalations if can_see_escalation(session, v, e)]
+            assert [e.id for e in escalations_seen(session, v, made_escalations)] == expected_ids, v
+    assert escalations_seen(session, None, made_escalations) == []

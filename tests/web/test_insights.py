@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 from lessonloop.escalations.models import Escalation
-from lessonloop.escalations.service import EscalationPolicy, check_escalations
+from lessonloop.escalations.service import ESCALATIONS_PER_PAGE, EscalationPolicy, check_escalations
 from lessonloop.failures.service import log_failure
 from lessonloop.store.engine import Database
+from lessonloop.web.pages.insights import FAILURE_IDS_SHOWN
 from tests.factories import SYSTEM
 from tests.web.conftest import Browser, another_browser
 
@@ -150,3 +152,71 @@ def test_the_dashboard_drift_chart_and_overdue_count_agree(app_db: Database, bro
     late = sum(int(n) for n in re.findall(r"due actions late, (\d+) still overdue", html))
     assert late == 1
     assert re.search(r"\(2 of 2 due actions late, 1 still overdue\)|\(1 of 1 due actions late", html)
+
+
+def test_escalations_come_a_page_at_a_time(as_ana: Browser, app_db: Database) -> None:
+    # Decision 66: the page shows ESCALATIONS_PER_PAGE escalations and links to the older ones;
+    # an escalation lists its first failures and how many more.
+    eid = _pattern(app_db)
+    with app_db.unit(actor="test") as session:
+        base = session.get(Escalation, eid)
+        assert base is not None
+        many = list(base.failure_ids) * 15  # 45 ids: more than the page lists
+        for n in range(ESCALATIONS_PER_PAGE + 2):
+            session.add(
+                Escalation(
+                    rule="label",
+                    subject_key=f"p{n}",
+                    subject=f"pattern number {n}",
+                    team_id=base.team_id,
+                    support_route=base.support_route,
+                    failure_ids=many if n == ESCALATIONS_PER_PAGE + 1 else list(base.failure_ids),
+                    count=3,
+                    window_days=30,
+                    explanation="x",
+                    opened_at=NOW - dt.timedelta(days=30 + n),
+                )
+            )
+    first = as_ana.get("/insights", params={"team": "Payments"}).text
+    assert first.count('class="item escalation"') == ESCALATIONS_PER_PAGE
+    assert f'id="escalation-{eid}"' in first  # the newest first
+    assert "Older escalations" in first and "Newer escalations" not in first
+    older = re.search(r'href="([^"]*escalations_page=2[^"]*)"', first)
+    assert older is not None and "team=Payments" in older.group(1)  # the filters are kept
+    second = as_ana.get(older.group(1).replace("&amp;", "&")).text
+    assert second.count('class="item escalation"') == 3
+    assert re.search(r"pattern number 0\b", first) and not re.search(r"pattern number 0\b", second)
+    assert "pattern number 21" in second and "pattern number 21" not in first
+    assert "Newer escalations" in second and "Older escalations" not in second
+    assert f"and {45 - FAILURE_IDS_SHOWN} more" in second
+    assert as_ana.get("/insights", params={"escalations_page": "0"}).status_code == 422
+    assert "No more escalations" in as_ana.get("/insights", params={"escalations_page": "9"}).text
+
+
+def test_a_form_with_a_problem_is_shown_even_when_on_a_later_page(as_ana: Browser, app_db: Database) -> None:
+    eid = _pattern(app_db)
+    with app_db.unit(actor="test") as session:
+        base = session.get(Escalation, eid)
+        assert base is not None
+        for n in range(ESCALATIONS_PER_PAGE):
+            session.add(
+                Escalation(
+                    rule="label",
+                    subject_key=f"q{n}",
+                    subject=f"newer pattern {n}",
+                    team_id=base.team_id,
+                    support_route=base.support_route,
+                    failure_ids=list(base.failure_ids),
+                    count=3,
+                    window_days=30,
+                    explanation="x",
+                    opened_at=NOW + dt.timedelta(minutes=n + 1),
+                )
+            )
+    assert f'id="escalation-{eid}"' not in as_ana.get("/insights").text  # now on page 2
+    refused = as_ana.post(
+        f"/escalations/{eid}",
+        {"status": "resolved", "resolution": "  "},
+        form_page="/insights?escalations_page=2",
+    )
+    assert refused.status_code == 422 and f'id="escalation-{eid}"' in refused.text

@@ -4,7 +4,7 @@ Everything here is computed by ``signals.metrics`` and ``escalations.service`` o
 signed-in person may see; the routes only read the query and choose the template.
 
 An escalation's form offers its owner as a choice among the people who may see it
-(``escalations.service.possible_owners``), and — to a lead or admin of its team or an org admin
+(``escalations.service.owner_choices``, for the page's escalations at once), and — to a lead or admin of its team or an org admin
 only (``may_choose_route``) — the HR business partner or employee assistance route, with the
 required reason and the person it concerns.
 """
@@ -12,9 +12,10 @@ required reason and the person it concerns.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.responses import RedirectResponse, Response
 
 from lessonloop.coerce import as_datetime
@@ -28,11 +29,11 @@ from lessonloop.escalations.models import (
 )
 from lessonloop.escalations.schemas import UpdateEscalation
 from lessonloop.escalations.service import (
+    escalations_page,
     get_escalation,
-    list_escalations,
     may_change_escalation,
     may_choose_route,
-    possible_owners,
+    owner_choices,
     update_escalation,
 )
 from lessonloop.failures.history import records_history
@@ -78,11 +79,20 @@ def _page(
     until: str,
     forms: dict[int, PageForm] | None = None,
     status_code: int = 200,
+    escalations_page_number: int = 1,
 ) -> Response:
     kwargs, typed, problem = _filters(ctx, team, since, until)
     result = compute_metrics(ctx.session, today=dt.date.today(), viewer=ctx.viewer, **kwargs)
-    escalations = list_escalations(ctx.session, team_id=kwargs.get("team_id"), viewer=ctx.viewer)
+    # A page of escalations at a time (decision 66); one whose form was just posted with a
+    # problem is shown whatever page it is on, so its errors are seen.
+    shown = escalations_page(
+        ctx.session, page=escalations_page_number, team_id=kwargs.get("team_id"), viewer=ctx.viewer
+    )
     forms = forms or {}
+    escalations = list(shown.items)
+    for eid in forms:
+        if all(e.id != eid for e in escalations):
+            escalations.insert(0, get_escalation(ctx.session, eid, viewer=ctx.viewer))
     changeable = {e.id for e in escalations if may_change_escalation(ctx.viewer, e)}
     open_ones = [e for e in escalations if e.id in changeable and e.status != EscalationStatus.resolved.value]
     choosers = {e.id for e in open_ones if may_choose_route(ctx.viewer, e)}
@@ -96,15 +106,15 @@ def _page(
         problem=problem,
         teams=list_teams(ctx.session, viewer=ctx.viewer),
         escalations=escalations,
+        escalations_shown=shown,
+        escalation_pages=_page_links(ctx, shown.page, shown.has_more),
+        failure_ids_shown=FAILURE_IDS_SHOWN,
         escalation_history=records_history(ctx.session, "escalation", escalations, viewer=ctx.viewer),
         escalation_forms={e.id: forms.get(e.id) or _escalation_form(e) for e in escalations},
         changeable=changeable,
         owner_options={
-            e.id: [
-                (p.handle, f"{p.name} ({p.handle})")
-                for p in possible_owners(ctx.session, e.id, viewer=ctx.viewer)
-            ]
-            for e in open_ones
+            eid: [(p.handle, f"{p.name} ({p.handle})") for p in people]
+            for eid, people in owner_choices(ctx.session, open_ones, viewer=ctx.viewer).items()
         },
         route_choosers=choosers,
         chosen_route_options=[(r.value, ROUTE_LABELS[r]) for r in SupportRoute if r in CHOSEN_ROUTES],
@@ -123,10 +133,45 @@ def default_since(today: dt.date) -> str:
     return month_start(today, 11).isoformat()
 
 
+# An escalation lists at most this many of its failures on the page (newest ids last, as
+# stored), then how many more; the API lists them all.
+FAILURE_IDS_SHOWN = 30
+
+
+def _page_links(ctx: Ctx, page: int, has_more: bool) -> dict[str, str]:
+    """The URLs of the newer and older pages of escalations, keeping the page's other filters."""
+    params = dict(ctx.request.query_params)
+
+    def url(n: int) -> str:
+        query = (
+            {**params, "escalations_page": str(n)}
+            if n > 1
+            else {k: v for k, v in params.items() if k != "escalations_page"}
+        )
+        return "/insights" + ("?" + urlencode(query) if query else "") + "#escalations"
+
+    links = {}
+    if page > 1:
+        links["newer"] = url(page - 1)
+    if has_more:
+        links["older"] = url(page + 1)
+    return links
+
+
 @router.get("/insights")
-def insights(ctx: SignedIn, team: str = "", since: str | None = None, until: str = "") -> Response:
+def insights(
+    ctx: SignedIn,
+    team: str = "",
+    since: str | None = None,
+    until: str = "",
+    escalations_page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
     return _page(
-        ctx, team=team, since=default_since(dt.date.today()) if since is None else since, until=until
+        ctx,
+        team=team,
+        since=default_since(dt.date.today()) if since is None else since,
+        until=until,
+        escalations_page_number=escalations_page,
     )
 
 
