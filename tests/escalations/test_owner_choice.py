@@ -124,6 +124,7 @@ def test_the_audience_read_at_once_is_can_see_escalation_for_each_person(
     # can_see_escalation for each, in their order, for every person and any chunk size.
     for size in (1, 2, 900):
         monkeypatch.setattr(crud, "IN_LIST_SIZE", size)
+        monkeypatch.setattr(crud, "ARRAY_SIZE", size)
         for v in viewers:
             expected_ids = [e.id for e in made_escalations if can_see_escalation(session, v, e)]
             assert [e.id for e in escalations_seen(session, v, made_escalations)] == expected_ids, v

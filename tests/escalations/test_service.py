@@ -182,6 +182,7 @@ def test_a_pattern_longer_than_one_in_list_is_read_in_chunks(
     # failures (members, route, owner, who may see it) spans several statements; the answers
     # must be those of one statement.
     monkeypatch.setattr(crud, "IN_LIST_SIZE", 2)
+    monkeypatch.setattr(crud, "ARRAY_SIZE", 2)  # PostgreSQL's array parameter, chunked the same
     people = team_with_people(session)
     ids = [
         failure(

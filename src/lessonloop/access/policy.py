@@ -31,7 +31,7 @@ from lessonloop.failures.models import Failure, Visibility, failure_people
 from lessonloop.lessons.models import Lesson, lesson_audience, lesson_failures
 from lessonloop.people.models import Person, Role, Team
 from lessonloop.reviews.models import Assumption, Review, review_assumptions
-from lessonloop.store.crud import in_chunks, rows_in
+from lessonloop.store.crud import id_among, ids_per_statement, in_chunks, rows_in
 
 #: What the predicates accept. Only a :class:`Viewer` (a signed-in person) is ever granted
 #: anything here; ``None`` (nobody signed in) and a :class:`SystemActor` see nothing. A system job
@@ -221,7 +221,8 @@ def can_see_escalation(session: Session, viewer: Anyone, escalation: Escalation)
     f = aliased(Failure)
     hidden = case((visible_failures_clause(viewer, f), 1), else_=0) == 0
     return all(
-        session.scalar(select(f.id).where(f.id.in_(part), hidden).limit(1)) is None for part in in_chunks(ids)
+        session.scalar(select(f.id).where(id_among(session, f.id, part), hidden).limit(1)) is None
+        for part in in_chunks(ids, ids_per_statement(session))
     )
 
 
@@ -238,8 +239,8 @@ def escalations_seen(session: Session, viewer: Anyone, escalations: Sequence[Esc
     f = aliased(Failure)
     hidden_rule = case((visible_failures_clause(viewer, f), 1), else_=0) == 0
     hidden: set[int] = set()
-    for part in in_chunks(ids):
-        hidden.update(session.scalars(select(f.id).where(f.id.in_(part), hidden_rule)))
+    for part in in_chunks(ids, ids_per_statement(session)):
+        hidden.update(session.scalars(select(f.id).where(id_among(session, f.id, part), hidden_rule)))
     return [
         e for e in audience if not any(isinstance(i, int) and int(i) in hidden for i in (e.failure_ids or []))
     ]
@@ -256,7 +257,7 @@ def escalation_audience(session: Session, escalation: Escalation, viewers: Seque
     groups: dict[tuple[str, int | None], list[tuple[int, int | None]]] = defaultdict(list)
     columns = select(Failure.id, Failure.visibility, Failure.team_id, Failure.reporter_id)
     for fid, visibility, team_id, reporter_id in rows_in(
-        session, lambda part: columns.where(Failure.id.in_(part)), ids
+        session, lambda among: columns.where(among(Failure.id)), ids
     ):
         groups[(visibility, team_id)].append((fid, reporter_id))
     involved: dict[int, set[int]] = defaultdict(set)
@@ -269,7 +270,7 @@ def escalation_audience(session: Session, escalation: Escalation, viewers: Seque
     fp = failure_people
     for fid, pid in rows_in(
         session,
-        lambda part: select(fp.c.failure_id, fp.c.person_id).where(fp.c.failure_id.in_(part)),
+        lambda among: select(fp.c.failure_id, fp.c.person_id).where(among(fp.c.failure_id)),
         not_org,
     ):
         involved[fid].add(pid)

@@ -171,8 +171,8 @@ def _members(session: Session, rule: str, key: str, ids: Sequence[int]) -> set[i
         return set(
             scalars_in(
                 session,
-                lambda part: select(FailureLabel.failure_id).where(
-                    FailureLabel.failure_id.in_(part), func.lower(FailureLabel.label) == key
+                lambda among: select(FailureLabel.failure_id).where(
+                    among(FailureLabel.failure_id), func.lower(FailureLabel.label) == key
                 ),
                 ids,
             )
@@ -181,12 +181,12 @@ def _members(session: Session, rule: str, key: str, ids: Sequence[int]) -> set[i
         return set(
             scalars_in(
                 session,
-                lambda part: (
+                lambda among: (
                     select(Review.failure_id)
                     .join(review_assumptions, review_assumptions.c.review_id == Review.id)
                     .join(Assumption, Assumption.id == review_assumptions.c.assumption_id)
                     .where(
-                        Review.failure_id.in_(part),
+                        among(Review.failure_id),
                         Assumption.id == int(key),
                         Assumption.status == AssumptionStatus.failed.value,
                     )
@@ -240,7 +240,7 @@ def recommend_route(session: Session, failures: Sequence[Failure], *, viewer: Ac
     gaps = dict(
         rows_in(
             session,
-            lambda part: select(Review.failure_id, Review.gap_type).where(Review.failure_id.in_(part)),
+            lambda among: select(Review.failure_id, Review.gap_type).where(among(Review.failure_id)),
             ids,
         )
     )
@@ -249,8 +249,8 @@ def recommend_route(session: Session, failures: Sequence[Failure], *, viewer: Ac
         involved: dict[int, set[int]] = defaultdict(set)
         for fid, pid in rows_in(
             session,
-            lambda part: select(failure_people.c.failure_id, failure_people.c.person_id).where(
-                failure_people.c.failure_id.in_(part)
+            lambda among: select(failure_people.c.failure_id, failure_people.c.person_id).where(
+                among(failure_people.c.failure_id)
             ),
             skill,
         ):
@@ -391,7 +391,7 @@ def check_escalations(
         if existing and len(fresh) < policy.threshold:
             continue  # already handled; a new escalation needs a new run of the pattern
         failures = scalars_in(
-            session, lambda part: select(Failure).where(Failure.id.in_(part)), pattern.failure_ids
+            session, lambda among: select(Failure).where(among(Failure.id)), pattern.failure_ids
         )
         choice = recommend_route(session, failures, viewer=viewer)
         team_id = _team_of(failures)
@@ -439,7 +439,7 @@ def list_escalations(
 
 
 ESCALATIONS_PER_PAGE = 20
-PAGE_BATCH = 25  # escalations read (and checked) at a time while filling a page
+PAGE_BATCH = 25  # escalations read (and checked) in the first round while filling a page; doubles
 
 
 @dataclass(frozen=True)
@@ -461,7 +461,7 @@ def escalations_page(
 ) -> EscalationPage:
     """Page ``page`` (from 1) of :func:`list_escalations`: the same escalations in the same
     order, ``per_page`` at a time, and whether there are more. Escalations are read a batch at a
-    time and the rule is checked for those only, stopping once the page and one more are found
+    time (25, then twice as many each round) and the rule is checked for those only, stopping once the page and one more are found
     (decision 66): the rule reads every failure an escalation names, and checking all of them
     for one page took seconds once an organisation had hundreds of escalations."""
     require_actor(viewer)
@@ -476,13 +476,14 @@ def escalations_page(
         found = list(session.scalars(stmt.offset(skip).limit(per_page + 1)))
     else:
         seen: list[Escalation] = []
-        offset = 0
+        offset, size = 0, PAGE_BATCH
         while len(seen) < wanted:
-            batch = list(session.scalars(stmt.offset(offset).limit(PAGE_BATCH)))
+            batch = list(session.scalars(stmt.offset(offset).limit(size)))
             seen += visible_escalations(session, batch, viewer)
-            if len(batch) < PAGE_BATCH:
+            if len(batch) < size:
                 break
-            offset += PAGE_BATCH
+            # doubling: a person who sees few of many escalations reads them in a few rounds
+            offset, size = offset + size, size * 2
         found = seen[skip:wanted]
     return EscalationPage(
         items=found[:per_page], page=page, per_page=per_page, has_more=len(found) > per_page

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from functools import partial
+from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import Executable, Select, func, select
+from sqlalchemy import ARRAY, ColumnElement, Executable, Integer, Select, any_, bindparam, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.operators import ColumnOperators
 
 from lessonloop.errors import Invalid, NotFound
 
@@ -43,24 +45,58 @@ def in_chunks(values: Iterable[T], size: int | None = None) -> Iterator[list[T]]
         yield chunk
 
 
+#: An id column: a table's ``Column`` or a mapped class's attribute.
+IdColumn = ColumnOperators
+
+#: How many ids one PostgreSQL array parameter carries (:func:`id_among`): one parameter however
+#: many ids, so the limit is the statement's size, not the driver's parameter count.
+ARRAY_SIZE = 50_000
+
+
+def id_among(session: Session, column: IdColumn, ids: Sequence[int]) -> ColumnElement[bool]:
+    """``column IN ids`` for at most :func:`ids_per_statement` ids: on PostgreSQL ``= ANY`` of one
+    integer array parameter, elsewhere an ``IN`` list. A list of 900 parameters costs PostgreSQL
+    about 4 ms to bind and plan (decision 66: 28 of them were 100 ms of one page); an array is
+    planned once, whatever its length."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return cast(ColumnElement[bool], column.in_(list(ids)))
+
+
+def ids_per_statement(session: Session) -> int:
+    """How many ids :func:`id_among` takes in one statement on this session's database."""
+    return ARRAY_SIZE if session.get_bind().dialect.name == "postgresql" else IN_LIST_SIZE
+
+
+#: What :func:`scalars_in` and :func:`rows_in` hand a statement: ``among(column)`` is the
+#: condition "column is one of this chunk's ids" (:func:`id_among`).
+Among = Callable[[IdColumn], ColumnElement[bool]]
+
+
+def _chunks(session: Session, values: Sequence[Any]) -> Iterator[Among]:
+    for chunk in in_chunks(values, ids_per_statement(session)):
+        yield partial(id_among, session, ids=chunk)
+
+
 def scalars_in(
-    session: Session, statement_for: Callable[[list[Any]], Executable], values: Sequence[Any]
+    session: Session, statement_for: Callable[[Among], Executable], values: Sequence[Any]
 ) -> list[Any]:
-    """The scalars of ``statement_for(chunk)`` for each :func:`in_chunks` of ``values``: one
-    statement per chunk, the results in chunk order."""
+    """The scalars of ``statement_for(among)`` for each chunk of ``values``: one statement per
+    chunk (:func:`ids_per_statement`), the results in chunk order. ``among(column)`` is the
+    chunk's condition, so the caller never builds an ``IN`` list the driver could refuse."""
     found: list[Any] = []
-    for chunk in in_chunks(values):
-        found += session.scalars(statement_for(chunk))
+    for among in _chunks(session, values):
+        found += session.scalars(statement_for(among))
     return found
 
 
 def rows_in(
-    session: Session, statement_for: Callable[[list[Any]], Executable], values: Sequence[Any]
+    session: Session, statement_for: Callable[[Among], Executable], values: Sequence[Any]
 ) -> list[Any]:
     """:func:`scalars_in` for statements of several columns: their rows."""
     found: list[Any] = []
-    for chunk in in_chunks(values):
-        found += session.execute(statement_for(chunk)).all()
+    for among in _chunks(session, values):
+        found += session.execute(statement_for(among)).all()
     return found
 
 
