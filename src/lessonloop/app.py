@@ -32,6 +32,7 @@ from lessonloop.api.security import install_security
 from lessonloop.notifications.config import WorkerConfig
 from lessonloop.server_timing import ServerTimingMiddleware, count_statements
 from lessonloop.settings import Settings, get_settings
+from lessonloop.signals.coach import use_model as use_coach_model
 from lessonloop.store.base import utcnow
 from lessonloop.store.engine import Database
 from lessonloop.web.errors import install_page_errors
@@ -73,6 +74,9 @@ def create_app(
     if settings is None:
         settings = database.settings if database is not None else get_settings()
     owned = database is None
+    # Checked before the database is opened, like the worker's settings: a coach model that
+    # cannot be used stops `serve` with its reason instead of failing on the first review.
+    use_coach_model(settings.coach_model)
     # Read before the database is opened: a bad worker setting stops `serve` with its own message.
     if run_worker and worker_config is None:
         worker_config = WorkerConfig.from_env()

@@ -28,6 +28,9 @@ class Settings:
     # Optional semantic ranking (the ``semantic`` extra): store an embedding of every failure
     # written, so ``similar --semantic`` is current. Off by default: loading the model is slow.
     semantic: bool = False
+    # The coach's optional fine-tuned model (decision 66, the ``semantic`` extra): the path of the
+    # weights ``bench/coach_finetune.py --save`` wrote; empty: the shipped linear model decides.
+    coach_model: str = ""
     # Keep API list answers and token checks while the data is unchanged (api/cache.py).
     api_cache: bool = True
     # A Server-Timing header (queries per request, database and app time) on every answer, for
@@ -94,6 +97,7 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         escalation_threshold=int(env.get("LESSONLOOP_ESCALATION_THRESHOLD", "3")),
         escalation_window_days=int(env.get("LESSONLOOP_ESCALATION_WINDOW_DAYS", "90")),
         semantic=env.get("LESSONLOOP_SEMANTIC", "") in {"1", "true", "yes"},
+        coach_model=env.get("LESSONLOOP_COACH_MODEL", "").strip(),
         api_cache=env.get("LESSONLOOP_API_CACHE", "1").strip().lower() not in {"0", "false", "no", "off"},
         server_timing=env.get("LESSONLOOP_SERVER_TIMING", "").strip().lower() in {"1", "true", "yes", "on"},
         webhook_allow_hosts=webhook_allow_hosts(env),

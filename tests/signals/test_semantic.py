@@ -33,7 +33,9 @@ TARGET = (
     "Database disk filled up",
     "The primary database server ran out of disk space, so every write was rejected.",
 )
-QUERY = ("Storage volume exhausted", "Postgres host had no free capacity left; inserts errored.")
+# No word in common with TARGET, nor a synonym of one (signals/synonyms.py maps "storage" to
+# "disk", so the query does not say "storage").
+QUERY = ("Volume exhausted on the main host", "Postgres host had no free capacity left; inserts errored.")
 UNRELATED = [
     ("Conference badge printer jammed", "The badge printer at the front desk jammed during registration."),
     ("Quarterly newsletter went out late", "Marketing approved the copy two days after the planned date."),

@@ -859,7 +859,9 @@ def review_edit(
         reviews.revise_review(session, found.id, changes, viewer=LOCAL)
         fid = failure.id
     render.say(f"corrected the review of failure {fid}: {', '.join(changes)}")
-    from lessonloop.signals.coach import coach_text  # the coach's model loads only when asked
+    from lessonloop.signals.coach import coach_text, use_model  # the model loads only when asked
+
+    use_model(common.settings().coach_model)
 
     for key, value in changes.items():
         if key in {"gap_type", "held_at", "extra_answers"}:

@@ -278,8 +278,9 @@ def coach(
     as_json: bool = JSON,
 ) -> None:
     """Flag blame language and vague actions in review text, with a rewrite for each."""
-    from lessonloop.signals.coach import BLAME, VAGUE_ACTION, check_size, coach_text
+    from lessonloop.signals.coach import BLAME, VAGUE_ACTION, check_size, coach_text, use_model
 
+    use_model(common.settings().coach_model)  # LESSONLOOP_COACH_MODEL: checked before reading
     text = _read_at_most(source, COACH_TEXT_MAX + 1)  # one more: enough to tell it is too long
     check_size(len(text))  # the coach's own words for too much text
     command = parse_command(CoachReview, {"text": text})

@@ -28,7 +28,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from lessonloop.errors import Invalid
 from lessonloop.limits import COACH_TEXT_MAX
@@ -1465,6 +1466,47 @@ def check_size(characters: int) -> None:
         raise Invalid(f"is too long for the coach (at most {COACH_TEXT_MAX} characters)", field="text")
 
 
+class Decider(Protocol):
+    """What decides whether a sentence is blame or a vague action: the shipped linear model
+    (:class:`coach_model.CoachModel`) or the optional fine-tuned one (decision 66)."""
+
+    def predict(
+        self, sentence: str, rules: Iterable[str] = (), backed: Iterable[str] = ()
+    ) -> dict[str, bool]: ...
+
+
+_decider: dict[str, Decider | Path | None] = {"configured": None}
+
+
+def use_model(model: Decider | str | Path | None) -> None:
+    """Which model decides for this process: ``None`` or ``""`` the shipped linear one; a path
+    the fine-tuned weights ``bench/coach_finetune.py --save`` wrote (checked now, so a bad
+    ``LESSONLOOP_COACH_MODEL`` stops the app or the command with its reason; loaded on first use);
+    or a model object. Entry points call it with ``Settings.coach_model``."""
+    if model is None or model == "":
+        _decider["configured"] = None
+    elif isinstance(model, str | Path):
+        from lessonloop.signals.coach_finetuned import check
+
+        path = Path(model).expanduser().resolve()
+        check(path)
+        _decider["configured"] = path
+    else:
+        _decider["configured"] = model
+
+
+def active_model() -> Decider:
+    """The model :func:`use_model` chose (the shipped linear one unless told otherwise)."""
+    chosen = _decider["configured"]
+    if chosen is None:
+        return load_model()
+    if isinstance(chosen, Path):
+        from lessonloop.signals.coach_finetuned import load_finetuned
+
+        return load_finetuned(chosen)
+    return chosen
+
+
 def coach_text(text: str) -> list[Finding]:
     """Blame and vague-action findings in *text*, ordered by position.
 
@@ -1474,7 +1516,7 @@ def coach_text(text: str) -> list[Finding]:
     check_size(len(text or ""))
     if not text or not text.strip():
         return []
-    model = load_model()
+    model = active_model()
     findings: list[Finding] = []
     previous = ""
     for s, e in split_sentences(text):
