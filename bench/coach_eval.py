@@ -45,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from lessonloop.signals.coach import BLAME, VAGUE_ACTION, coach_text, rule_findings  # noqa: E402
+from lessonloop.signals.coach import BLAME, VAGUE_ACTION, coach_text, rule_findings, use_model  # noqa: E402
 from lessonloop.signals.coach_corpus import Row, load, split_of, written_rows  # noqa: E402
 from lessonloop.signals.coach_model import load_model  # noqa: E402
 
@@ -275,7 +275,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--list-misses", action="store_true", help="with --fresh: list its misclassified sentences"
     )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="let the fine-tuned weights at this path decide (bench/coach_finetune.py --save; decision 66)",
+    )
     args = parser.parse_args(argv)
+    if args.model:
+        use_model(args.model)
+        print(f"deciding: the fine-tuned model at {args.model} (the rules explain)")
     if args.fresh:
         if not FRESH_HOLDOUT.is_file():
             print(f"skipped: no fresh held-out set at {FRESH_HOLDOUT.relative_to(ROOT)} (nothing measured)")
@@ -287,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     written = [r for r in rows if r.source != "real"]
     real = [r for r in rows if r.source == "real"]
     print(f"corpus: {len(written)} written + {len(real)} real sentences = {len(rows)} labelled")
-    print(f"model: corpus sha256 {model.corpus_sha256[:12]}, thresholds {model.threshold}")
+    if not args.model:
+        print(f"model: corpus sha256 {model.corpus_sha256[:12]}, thresholds {model.threshold}")
     result = evaluate(rows)
     print(
         f"{'split':<6} {'sentences':>9} {'kind':<13} {'pos':>4} {'tp':>4} {'fp':>4} {'fn':>4} {'precision':>9} {'recall':>7}"
@@ -301,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{split:<6} {block['sentences']:>9} {label:<13} {m['pos']:>4} {m['tp']:>4} {m['fp']:>4} {m['fn']:>4} "
                 f"{m['precision']:>9.3f} {m['recall']:>7.3f}"
             )
-    chosen = model.meta.get("chosen_by_cv")
+    chosen = None if args.model else model.meta.get("chosen_by_cv")
     if isinstance(chosen, dict):
         print(
             f"model alone, out-of-fold ({model.meta.get('cv_folds')}-fold grouped CV on train+dev; the model is fitted on {model.meta.get('fitted_on')}):"
