@@ -24,6 +24,7 @@ from lessonloop.experiments.service import (
 from lessonloop.failures.history import failure_history, relative_time
 from lessonloop.failures.service import update_failure
 from lessonloop.followthrough.recognition import edit_recognition, recognise
+from lessonloop.people.service import add_team
 from lessonloop.reviews.service import review_for_failure
 from tests.factories import SYSTEM, failure, reviewed, team_with_people
 
@@ -122,6 +123,14 @@ def test_the_failure_history_includes_the_records_that_belong_to_it(session: Ses
     private_esc = _escalation(session, f.id, people["team"].id, people["ana"].id)
     other = failure(session, title="Someone else's", team="Payments")
     _escalation(session, other.id, people["team"].id, None)
+    # an id that only contains this failure's digits is not this failure (decision 66: the
+    # database is asked which escalations list it)
+    _escalation(session, f.id * 10 + 1, people["team"].id, None)
+    # one that also lists a failure Ben may not see (another team's) is not shown to him
+    growth = add_team(session, name="Growth", viewer=SYSTEM)
+    theirs = failure(session, title="Growth's own", team=growth.id, visibility="team")
+    mixed_esc = _escalation(session, f.id, people["team"].id, None)
+    session.get(Escalation, mixed_esc).failure_ids = [f.id, theirs.id]  # type: ignore[union-attr]
     write_note(session, author="ana", subject="ben", body="Private: never on the failure page", viewer=SYSTEM)
     session.flush()
     review = review_for_failure(session, f.id, viewer=SYSTEM)
@@ -147,6 +156,7 @@ def test_the_failure_history_includes_the_records_that_belong_to_it(session: Ses
     assert escalations == {
         f"Escalation {open_esc} (Deploys keep slipping)",
         f"Escalation {private_esc} (Deploys keep slipping)",
+        f"Escalation {mixed_esc} (Deploys keep slipping)",
     }
     assert not any("Coaching" in r or "Private" in str(c) for r, _, c in said)
     assert {line.who for line in lines if line.record.startswith("Experiment")} == {
@@ -161,6 +171,7 @@ def test_the_failure_history_includes_the_records_that_belong_to_it(session: Ses
     }
     assert f"Escalation {open_esc} (Deploys keep slipping)" in seen
     assert f"Escalation {private_esc} (Deploys keep slipping)" not in seen
+    assert f"Escalation {mixed_esc} (Deploys keep slipping)" not in seen
 
 
 def test_the_history_reads_a_fixed_number_of_statements(session: Session) -> None:
