@@ -45,6 +45,8 @@ EXEMPT: dict[str, str] = {
     "lessonloop.access.policy.can_see_assumption": POLICY,
     "lessonloop.access.policy.can_see_escalation": POLICY,
     "lessonloop.access.policy.escalation_audience": POLICY + " (can_see_escalation for many viewers at once)",
+    "lessonloop.access.policy.escalation_audiences": POLICY
+    + " (escalation_audience for several escalations)",
     "lessonloop.access.policy.escalations_seen": POLICY
     + " (can_see_escalation for many escalations at once)",
     "lessonloop.access.policy.failure_of": POLICY + " (which failure a record inherits from)",

@@ -958,6 +958,8 @@ PROBES: list[Probe] = [
         lambda w, f, k: (f"/recognitions/{_fresh_recognition(w, f)}/delete", {}),
         writes=True,
     ),
+    # its own page (the form without JavaScript; the form alone for htmx): seen, or 404
+    get("/escalations/{escalation_id}", see, lambda w, f: f"/escalations/{f.escalation}"),
     post(
         "/escalations/{escalation_id}",
         escalation,

@@ -46,7 +46,9 @@ def test_the_page_shows_metrics_charts_and_the_escalation(as_ana: Browser, app_d
     assert "Learning conversion" in html and "Recognition" in html
     assert f'id="escalation-{eid}"' in html and "deploy-freeze" in html
     assert "organisational development specialist" in html or "leadership coach" in html
-    assert 'action="/escalations/' in html  # ana leads Payments: she may act on it
+    # ana leads Payments: she may act on it; the form loads when opened (decision 67)
+    assert "Acknowledge, assign or resolve" in html and f'hx-get="/escalations/{eid}"' in html
+    assert f'action="/escalations/{eid}"' in as_ana.get(f"/escalations/{eid}").text
 
 
 def test_filters_narrow_and_a_bad_filter_is_explained(as_ana: Browser, app_db: Database) -> None:
@@ -96,6 +98,12 @@ def test_other_teams_see_no_form_and_cannot_change_it(app_db: Database, as_ana: 
     cara = another_browser(app_db, "cara")  # a member of Growth: may see org failures, not act
     html = cara.get("/insights").text
     assert f'id="escalation-{eid}"' in html and f'action="/escalations/{eid}"' not in html
+    assert f'hx-get="/escalations/{eid}"' not in html  # no form to open either
+    alone = cara.get(f"/escalations/{eid}")  # its own page: seen, not changeable
+    assert alone.status_code == 200 and f'action="/escalations/{eid}"' not in alone.text
+    assert "may change it" in alone.text
+    fragment = cara.get(f"/escalations/{eid}", headers={"HX-Request": "true"}).text
+    assert "can no longer be changed here" in fragment and "<form" not in fragment
     refused = cara.post(f"/escalations/{eid}", {"status": "acknowledged"}, form_page="/insights")
     assert refused.status_code == 403
 
@@ -105,6 +113,7 @@ def test_a_hidden_pattern_is_not_shown(app_db: Database, as_ana: Browser) -> Non
     cara = another_browser(app_db, "cara")  # cannot see Payments' team failures
     html = cara.get("/insights").text
     assert f'id="escalation-{eid}"' not in html and "deploy-freeze" not in html
+    assert cara.get(f"/escalations/{eid}").status_code == 404  # nor on a page of its own
     assert (
         cara.post(f"/escalations/{eid}", {"status": "acknowledged"}, form_page="/insights").status_code == 404
     )

@@ -252,9 +252,17 @@ def _escalation(db: Database, owner: str | None = None) -> int:
 
 def test_the_owner_is_chosen_among_who_may_see_it(as_ana: Browser, app_db: Database) -> None:
     eid = _escalation(app_db)
-    html = as_ana.get("/insights").text
+    html = as_ana.get(f"/escalations/{eid}").text  # the form's own page (without JavaScript)
     assert f'<select id="esc{eid}-owner" name="owner"' in html
     assert '<option value="ben"' in html and '<option value="cara"' not in html  # cara: Growth
+    # The insights page loads the form's choices when it is opened (decision 67): its card has
+    # the slot and the link, not the people; the form alone comes back to htmx.
+    insights = as_ana.get("/insights").text
+    assert f'hx-get="/escalations/{eid}"' in insights and f'href="/escalations/{eid}"' in insights
+    assert 'name="owner"' not in insights
+    fragment = as_ana.get(f"/escalations/{eid}", headers={"HX-Request": "true"}).text
+    assert "<html" not in fragment and f'<select id="esc{eid}-owner" name="owner"' in fragment
+    assert '<option value="ben"' in fragment and 'name="csrf_token"' in fragment
     done = as_ana.post(f"/escalations/{eid}", {"owner": "ben"}, form_page="/insights")
     assert done.status_code == 200
     with app_db.unit() as session:
@@ -268,9 +276,9 @@ def test_only_a_lead_or_admin_is_offered_the_hr_route_and_it_needs_a_reason(
     as_ana: Browser, app_db: Database
 ) -> None:
     eid = _escalation(app_db, owner="ben")
-    assert f'id="esc{eid}-support_route"' in as_ana.get("/insights").text
+    assert f'id="esc{eid}-support_route"' in as_ana.get(f"/escalations/{eid}").text
     ben = another_browser(app_db, "ben")  # its owner: may change it, may not choose HR
-    html = ben.get("/insights").text
+    html = ben.get(f"/escalations/{eid}").text
     assert f'action="/escalations/{eid}"' in html and f'id="esc{eid}-support_route"' not in html
     no_reason = as_ana.post(
         f"/escalations/{eid}", {"support_route": "hr-business-partner", "person": "2"}, form_page="/insights"

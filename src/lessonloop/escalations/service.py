@@ -33,7 +33,7 @@ from lessonloop.access.actor import Actor, is_person, is_system, require_actor
 from lessonloop.access.policy import (
     EDITING_ROLES,
     can_see_escalation,
-    escalation_audience,
+    escalation_audiences,
     escalations_seen,
 )
 from lessonloop.access.scope import not_found
@@ -524,9 +524,9 @@ def owner_choices(
     people = list(session.scalars(select(Person).order_by(Person.name, Person.id)))
     viewers = viewers_for(session, people)
     out: dict[int, list[Person]] = {}
-    for escalation in shown:
-        audience = {v.person_id for v in escalation_audience(session, escalation, viewers)}
-        out[escalation.id] = [p for p in people if p.id in audience]
+    for eid, audience in escalation_audiences(session, shown, viewers).items():
+        ids = {v.person_id for v in audience}
+        out[eid] = [p for p in people if p.id in ids]
     return out
 
 

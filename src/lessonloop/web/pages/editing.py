@@ -26,7 +26,7 @@ from lessonloop.failures.models import Failure, Severity
 from lessonloop.failures.schemas import EditFailure
 from lessonloop.failures.service import get_editable_failure, update_failure
 from lessonloop.fields import lines_of, parse_command
-from lessonloop.people.service import list_people, list_teams
+from lessonloop.people.service import list_people, team_choices
 from lessonloop.reviews.models import GapType, Review
 from lessonloop.reviews.schemas import ReviseReview
 from lessonloop.reviews.service import (
@@ -135,7 +135,7 @@ def _failure_page(ctx: Ctx, failure: Failure, form: PageForm, *, status_code: in
         status_code=status_code,
         failure=failure,
         form=form,
-        team_options=[(t.id, t.name) for t in list_teams(ctx.session, viewer=ctx.viewer)],
+        team_options=team_choices(ctx.session, viewer=ctx.viewer),
         severity_options=[(s.value, s.value) for s in Severity],
         visibility_options=[(v, VISIBILITY_HELP[v]) for v in ("team", "org", "private")],
         people_options=_people_options(ctx),

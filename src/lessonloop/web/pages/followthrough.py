@@ -54,7 +54,7 @@ from lessonloop.followthrough.recognition import (
     recognise,
 )
 from lessonloop.followthrough.schemas import EditGuardrail, EditRecognition
-from lessonloop.people.service import get_team, list_people, list_teams
+from lessonloop.people.service import get_team, list_people, team_choices
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute, safe_next
 from lessonloop.web.forms import Form as PageForm
 from lessonloop.web.pages.directory import (
@@ -298,7 +298,7 @@ def _guardrails_page(
             },
         ),
         people_options=[(p.handle, f"{p.name} ({p.handle})") for p in people],
-        team_options=[(t.id, t.name) for t in list_teams(s, viewer=ctx.viewer)],
+        team_options=team_choices(s, viewer=ctx.viewer),
     )
 
 

@@ -38,7 +38,7 @@ from lessonloop.escalations.service import (
 )
 from lessonloop.failures.history import records_history
 from lessonloop.fields import parse_command
-from lessonloop.people.service import get_team, list_people, list_teams
+from lessonloop.people.service import get_team, list_people, team_choices
 from lessonloop.signals.metrics import compute_metrics, metrics_csv, month_start
 from lessonloop.web.context import Ctx, Form, SignedIn, WebRoute
 from lessonloop.web.forms import Form as PageForm
@@ -94,9 +94,9 @@ def _page(
         if all(e.id != eid for e in escalations):
             escalations.insert(0, get_escalation(ctx.session, eid, viewer=ctx.viewer))
     changeable = {e.id for e in escalations if may_change_escalation(ctx.viewer, e)}
-    open_ones = [e for e in escalations if e.id in changeable and e.status != EscalationStatus.resolved.value]
-    choosers = {e.id for e in open_ones if may_choose_route(ctx.viewer, e)}
-    people = list_people(ctx.session, viewer=ctx.viewer) if choosers else []
+    # Only a form posted back with a problem is shown open with its choices; the others load
+    # theirs when opened (GET /escalations/{id}).
+    inline = [e for e in escalations if e.id in forms]
     return ctx.page(
         "insights.html",
         nav="insights",
@@ -104,7 +104,8 @@ def _page(
         result=result,
         filters=typed,
         problem=problem,
-        teams=list_teams(ctx.session, viewer=ctx.viewer),
+        # the filter's choices: ids and names, not the teams with their rosters
+        teams=[{"id": i, "name": name} for i, name in team_choices(ctx.session, viewer=ctx.viewer)],
         escalations=escalations,
         escalations_shown=shown,
         escalation_pages=_page_links(ctx, shown.page, shown.has_more),
@@ -112,16 +113,49 @@ def _page(
         escalation_history=records_history(ctx.session, "escalation", escalations, viewer=ctx.viewer),
         escalation_forms={e.id: forms.get(e.id) or _escalation_form(e) for e in escalations},
         changeable=changeable,
-        owner_options={
+        inline_forms={e.id for e in inline},
+        statuses=[s.value for s in EscalationStatus],
+        **_form_choices(ctx, [e for e in inline if e.id in changeable]),
+        **metric_charts(ctx, result=result),
+    )
+
+
+def _form_choices(ctx: Ctx, escalations: list[Escalation]) -> dict[str, Any]:
+    """What the escalation form (``escalations/_form.html``) offers for ``escalations`` (which
+    ``ctx.viewer`` may change): owners among the people who may see each, and to a lead or admin
+    of its team or an org admin the chosen routes and the person it concerns."""
+    open_ones = [e for e in escalations if e.status != EscalationStatus.resolved.value]
+    choosers = {e.id for e in open_ones if may_choose_route(ctx.viewer, e)}
+    people = list_people(ctx.session, viewer=ctx.viewer) if choosers else []
+    return {
+        "owner_options": {
             eid: [(p.handle, f"{p.name} ({p.handle})") for p in people]
             for eid, people in owner_choices(ctx.session, open_ones, viewer=ctx.viewer).items()
         },
-        route_choosers=choosers,
-        chosen_route_options=[(r.value, ROUTE_LABELS[r]) for r in SupportRoute if r in CHOSEN_ROUTES],
-        people_options=[(str(p.id), f"{p.name} ({p.handle})") for p in people],
-        route_labels={r.value: ROUTE_LABELS[r] for r in SupportRoute},
-        statuses=[s.value for s in EscalationStatus],
-        **metric_charts(ctx, result=result),
+        "route_choosers": choosers,
+        "chosen_route_options": [(r.value, ROUTE_LABELS[r]) for r in SupportRoute if r in CHOSEN_ROUTES],
+        "people_options": [(str(p.id), f"{p.name} ({p.handle})") for p in people],
+        "route_labels": {r.value: ROUTE_LABELS[r] for r in SupportRoute},
+    }
+
+
+@router.get("/escalations/{escalation_id}")
+def escalation_page(ctx: SignedIn, escalation_id: int) -> Response:
+    """One escalation with its form: swapped into the insights page's card when the form is
+    opened there (htmx: the form alone), or a page of its own without JavaScript. 404 for one
+    the person may not see, as everywhere."""
+    escalation = get_escalation(ctx.session, escalation_id, viewer=ctx.viewer)
+    changeable = may_change_escalation(ctx.viewer, escalation)
+    fragment = ctx.request.headers.get("hx-request") == "true"
+    if fragment and (not changeable or escalation.status == EscalationStatus.resolved.value):
+        return ctx.page("escalations/_closed.html", e=escalation)
+    return ctx.page(
+        "escalations/_form.html" if fragment else "escalations/show.html",
+        nav="insights",
+        e=escalation,
+        form=_escalation_form(escalation),
+        changeable=changeable,
+        **_form_choices(ctx, [escalation] if changeable else []),
     )
 
 
