@@ -229,3 +229,16 @@ def test_a_form_with_a_problem_is_shown_even_when_on_a_later_page(as_ana: Browse
         form_page="/insights?escalations_page=2",
     )
     assert refused.status_code == 422 and f'id="escalation-{eid}"' in refused.text
+
+
+def test_saving_leads_to_the_escalations_own_page_with_its_history(as_ana: Browser, app_db: Database) -> None:
+    # Back on the insights page it may be on a later page of escalations; its own page always has it.
+    eid = _pattern(app_db)
+    done = as_ana.post(
+        f"/escalations/{eid}", {"status": "acknowledged"}, form_page="/insights", follow_redirects=False
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"/escalations/{eid}"
+    page = as_ana.get(f"/escalations/{eid}", params={"history": "1"}).text
+    assert f'id="escalation-{eid}-history" open' in page
+    assert "<del>open</del> → <ins>acknowledged</ins>" in page and "deploy-freeze" in page
+    assert "Ana Lead (ana)</strong> changed Escalation" in page

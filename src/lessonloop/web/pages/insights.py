@@ -153,6 +153,12 @@ def escalation_page(ctx: SignedIn, escalation_id: int) -> Response:
         "escalations/_form.html" if fragment else "escalations/show.html",
         nav="insights",
         e=escalation,
+        failure_ids_shown=FAILURE_IDS_SHOWN,
+        history=[]
+        if fragment
+        else records_history(ctx.session, "escalation", [escalation], viewer=ctx.viewer).get(
+            escalation.id, []
+        ),
         form=_escalation_form(escalation),
         changeable=changeable,
         **_form_choices(ctx, [escalation] if changeable else []),
@@ -259,6 +265,7 @@ def escalation_update(ctx: SignedIn, escalation_id: int, data: Form) -> Response
         update_escalation(ctx.session, escalation_id, **command.model_dump(mode="json"), viewer=ctx.viewer)
     if not form.ok:
         return _page(ctx, team="", since="", until="", forms={escalation_id: form}, status_code=422)
-    response = RedirectResponse(f"/insights#escalation-{escalation_id}", status_code=303)
+    # To the escalation's own page: on the insights page it may be on a later page of them.
+    response = RedirectResponse(f"/escalations/{escalation_id}", status_code=303)
     set_flash(response, ctx.request, f"Escalation {escalation_id} updated.")
     return response
