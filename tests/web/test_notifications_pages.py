@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy import select
 
@@ -14,6 +16,7 @@ from lessonloop.notifications.models import Notification
 from lessonloop.notifications.service import enqueue, get_preferences
 from lessonloop.people.service import get_person, get_team
 from lessonloop.store.engine import Database
+from lessonloop.web.pages.notifications import link_for
 from lessonloop.worker.models import ActionCheck
 from tests.factories import SYSTEM
 from tests.web.conftest import Browser, another_browser, csrf_of
@@ -292,3 +295,9 @@ def test_the_question_waits_for_the_review_date_and_for_someone_who_may_answer(
     assert cara.get(f"/actions/{later}").status_code == 404
     with app_db.unit() as session:
         assert session.scalar(select(ActionCheck.id)) is None
+
+
+def test_an_escalation_notice_opens_the_escalations_own_page() -> None:
+    # Not the insights page: since escalations are paged it may be on a later page there.
+    for key in ("escalation:7:opened", "escalation:7:grew:4411"):
+        assert link_for(cast(Any, SimpleNamespace(dedupe_key=key))) == "/escalations/7"

@@ -25,7 +25,7 @@ _LINKS = (
     (re.compile(r"^experiment-end:experiment:(\d+):"), "/experiments/{}"),
     (re.compile(r"^reflection:failure:(\d+)$"), "/failures/{}/reflection"),
     (re.compile(r"^reflection-moved:reflection:(\d+):"), "/reflections/{}"),
-    (re.compile(r"^escalation:"), "/insights"),
+    (re.compile(r"^escalation:(\d+):"), "/escalations/{}"),
 )
 
 
