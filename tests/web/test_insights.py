@@ -242,3 +242,22 @@ def test_saving_leads_to_the_escalations_own_page_with_its_history(as_ana: Brows
     assert f'id="escalation-{eid}-history" open' in page
     assert "<del>open</del> → <ins>acknowledged</ins>" in page and "deploy-freeze" in page
     assert "Ana Lead (ana)</strong> changed Escalation" in page
+
+
+def test_a_problem_on_the_escalations_own_page_is_shown_there(as_ana: Browser, app_db: Database) -> None:
+    eid = _pattern(app_db)
+    own = as_ana.get(f"/escalations/{eid}").text
+    assert 'name="from" value="page"' in own
+    assert 'name="from"' not in as_ana.get(f"/escalations/{eid}", headers={"HX-Request": "true"}).text
+    refused = as_ana.post(
+        f"/escalations/{eid}",
+        {"status": "resolved", "resolution": "  ", "from": "page"},
+        form_page=f"/escalations/{eid}",
+    )
+    assert refused.status_code == 422 and "resolution" in refused.text
+    assert f"<title>Escalation {eid}" in refused.text and "Per team and month" not in refused.text
+    # posted from the insights page it comes back there, the form open
+    back = as_ana.post(
+        f"/escalations/{eid}", {"status": "resolved", "resolution": "  "}, form_page="/insights"
+    )
+    assert back.status_code == 422 and "Per team and month" in back.text

@@ -145,21 +145,34 @@ def escalation_page(ctx: SignedIn, escalation_id: int) -> Response:
     opened there (htmx: the form alone), or a page of its own without JavaScript. 404 for one
     the person may not see, as everywhere."""
     escalation = get_escalation(ctx.session, escalation_id, viewer=ctx.viewer)
+    return _escalation_page(
+        ctx,
+        escalation,
+        _escalation_form(escalation),
+        fragment=ctx.request.headers.get("hx-request") == "true",
+    )
+
+
+def _escalation_page(
+    ctx: Ctx, escalation: Escalation, form: PageForm, *, fragment: bool = False, status_code: int = 200
+) -> Response:
     changeable = may_change_escalation(ctx.viewer, escalation)
-    fragment = ctx.request.headers.get("hx-request") == "true"
     if fragment and (not changeable or escalation.status == EscalationStatus.resolved.value):
         return ctx.page("escalations/_closed.html", e=escalation)
     return ctx.page(
         "escalations/_form.html" if fragment else "escalations/show.html",
+        status_code=status_code,
         nav="insights",
         e=escalation,
+        # the form on the escalation's own page says so: a problem is then shown there
+        own_page=not fragment,
         failure_ids_shown=FAILURE_IDS_SHOWN,
         history=[]
         if fragment
         else records_history(ctx.session, "escalation", [escalation], viewer=ctx.viewer).get(
             escalation.id, []
         ),
-        form=_escalation_form(escalation),
+        form=form,
         changeable=changeable,
         **_form_choices(ctx, [escalation] if changeable else []),
     )
@@ -264,6 +277,8 @@ def escalation_update(ctx: SignedIn, escalation_id: int, data: Form) -> Response
         )
         update_escalation(ctx.session, escalation_id, **command.model_dump(mode="json"), viewer=ctx.viewer)
     if not form.ok:
+        if data.get("from") == "page":  # posted on the escalation's own page: shown there
+            return _escalation_page(ctx, escalation, form, status_code=422)
         return _page(ctx, team="", since="", until="", forms={escalation_id: form}, status_code=422)
     # To the escalation's own page: on the insights page it may be on a later page of them.
     response = RedirectResponse(f"/escalations/{escalation_id}", status_code=303)
