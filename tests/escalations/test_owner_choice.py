@@ -143,3 +143,31 @@ def test_the_audience_read_at_once_is_can_see_escalation_for_each_person(
             expected_ids = [e.id for e in made_escalations if can_see_escalation(session, v, e)]
             assert [e.id for e in escalations_seen(session, v, made_escalations)] == expected_ids, v
     assert escalations_seen(session, None, made_escalations) == []
+
+
+def test_a_stored_list_that_is_not_a_list_names_no_failure(session: Session) -> None:
+    # Only the application writes the list, always a list; a damaged one must neither fail the
+    # page nor hide or show more than Python's reading of it (no integer entries: no failures).
+    payments = team_with_people(session)
+    hidden = failure(session, visibility="private", team=payments["team"].id)
+    viewers = viewers_for(session, [get_person(session, h, viewer=SYSTEM) for h in ("ana", "ben")])
+    made = []
+    for stored in ({"x": hidden.id}, "damaged", None, [hidden.id]):
+        esc = Escalation(
+            rule="label",
+            subject_key="x",
+            subject="x",
+            team_id=payments["team"].id,
+            support_route="team-lead",
+            failure_ids=stored,
+            count=1,
+            window_days=30,
+            explanation="x",
+        )
+        session.add(esc)
+        session.flush()
+        made.append(esc)
+    for v in viewers:
+        expected = [e.id for e in made if can_see_escalation(session, v, e)]
+        assert [e.id for e in escalations_seen(session, v, made)] == expected
+    assert made[-1].id not in [e.id for e in escalations_seen(session, viewers[1], made)]  # not vacuous

@@ -18,7 +18,20 @@ from collections.abc import Collection, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Text, and_, case, cast, false, func, or_, select, true
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Text,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session, aliased
 
 from lessonloop.access.actor import SystemActor
@@ -280,9 +293,12 @@ def escalations_seen(session: Session, viewer: Anyone, escalations: Sequence[Esc
 @functools.lru_cache(maxsize=512)
 def _names_hidden_failure(dialect: str, key: RuleKey) -> ColumnElement[bool]:
     """The escalation's list names an existing failure the viewer may not see. Only integer
-    entries name failures (as :func:`can_see_escalation` reads the list)."""
+    entries of a list name failures (as :func:`can_see_escalation` reads it); anything but a
+    list names none, and is not an error."""
+    listed = Escalation.failure_ids
     if dialect == "postgresql":
-        element = func.json_array_elements(Escalation.failure_ids).table_valued("value").alias("named")
+        as_list = case((func.json_typeof(listed) == "array", listed), else_=literal_column("'[]'::json"))
+        element = func.json_array_elements(as_list).table_valued("value").alias("named")
         # CASE: the cast runs only for an element that is a whole number of at most ten digits
         # (ids are 32-bit); anything else names no failure, as in Python.
         as_id = case(
@@ -296,7 +312,8 @@ def _names_hidden_failure(dialect: str, key: RuleKey) -> ColumnElement[bool]:
             else_=None,
         )
     else:
-        element = func.json_each(Escalation.failure_ids).table_valued("value", "type").alias("named")
+        as_list = case((func.json_type(listed) == "array", listed), else_=literal_column("'[]'"))
+        element = func.json_each(as_list).table_valued("value", "type").alias("named")
         as_id = case((element.c.type == "integer", element.c.value), else_=None)
     return (
         select(Failure.id)
