@@ -78,7 +78,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _empty_pg(db: Database) -> None:
     names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     with db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names}, search_documents RESTART IDENTITY CASCADE"))
+        conn.execute(
+            text(
+                f"TRUNCATE {names}, search_documents, search_terms, search_champions, search_tail "
+                "RESTART IDENTITY CASCADE"
+            )
+        )
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lessonloop.access.actor import Actor, is_person, require_actor
+from lessonloop.access.actor import Actor, SystemActor, is_person, is_system, require_actor
 from lessonloop.access.indexed import document_visibility
 from lessonloop.access.policy import visible_failures_clause
 from lessonloop.actions.models import Action
+from lessonloop.errors import PermissionDenied
 from lessonloop.failures.models import Failure
 from lessonloop.reviews.models import Review
+from lessonloop.store import champions
 from lessonloop.store.search import Hit, rank, terms
 
 
@@ -66,3 +68,13 @@ def hit_failures(session: Session, hits: Sequence[Hit], *, viewer: Actor) -> dic
             stmt = stmt.where(visible_failures_clause(viewer, Failure))
         found.update(((kind, int(rid)), int(fid)) for rid, fid in session.execute(stmt))
     return found
+
+
+def keep_search_lists(session: Session, *, viewer: SystemActor) -> champions.Progress:
+    """Fold the documents written since into the search's champion lists, or build them all
+    when there are none or a large share of the documents is new (decision 68; PostgreSQL only,
+    a no-op on SQLite). A system job's work (the worker's ``search-lists``): it reads every
+    document whoever may see it, and shows no one anything. The caller commits."""
+    if not is_system(viewer):
+        raise PermissionDenied("the search lists are kept by a system job")
+    return champions.catch_up(session.connection())

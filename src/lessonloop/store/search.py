@@ -24,6 +24,8 @@ from sqlalchemy import BigInteger, ColumnElement, Float, and_, column, or_, sele
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from lessonloop.store import champions
+
 KIND_CODES: dict[str, int] = {"failure": 1, "review": 2, "assumption": 3, "lesson": 4, "action": 5}
 _STRIDE = 10**10
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -187,19 +189,30 @@ class Visibility:
 
 #: Every match ranked, best first, in one materialised common table expression: ``doc`` (the
 #: document id) and ``score`` (higher is better on both backends). FTS5's ``bm25()`` is
-#: lower-is-better and title matches weigh 4x the body; PostgreSQL's ``ts_rank(tsv, q, 1)``
+#: lower-is-better and title matches weigh 4x the body; PostgreSQL's ``ts_rank(tsv, r, 1)``
 #: weighs the title (A) above the body (B) and divides by the document's length, as BM25 does.
+#: PostgreSQL ranks by the query's terms *or*-ed (``r``, the mean of each term's rank) while
+#: matching them all (``m``): that score is a sum of per-term parts, which the champion lists
+#: need (decision 68); ``ts_rank`` of an *and* query weighs how close the terms stand instead.
 _RANKED = {
     "sqlite": (
         "SELECT rowid AS doc, -bm25(search_fts, 0.0, 0.0, 4.0, 1.0) AS score FROM search_fts "
         "WHERE search_fts MATCH :q AND ({within}) ORDER BY score DESC, doc LIMIT :depth"
     ),
     "postgresql": (
-        "SELECT d.doc_id AS doc, ts_rank(d.tsv, q.tsq, 1) AS score "
-        "FROM search_documents AS d, (SELECT to_tsquery('english', :q) AS tsq) AS q "
-        "WHERE d.tsv @@ q.tsq AND ({within}) ORDER BY score DESC, doc LIMIT :depth"
+        "SELECT d.doc_id AS doc, ts_rank(d.tsv, q.r, 1) AS score "
+        "FROM search_documents AS d, "
+        "(SELECT to_tsquery('english', :q) AS m, to_tsquery('english', :rq) AS r) AS q "
+        "WHERE d.tsv @@ q.m AND ({within}) ORDER BY score DESC, doc LIMIT :depth"
     ),
 }
+#: The same scores for some documents only (``:ids``): the champion lists' candidates.
+_SCORED = (
+    "SELECT d.doc_id AS doc, ts_rank(d.tsv, q.r, 1) AS score "
+    "FROM search_documents AS d, "
+    "(SELECT to_tsquery('english', :q) AS m, to_tsquery('english', :rq) AS r) AS q "
+    "WHERE d.doc_id = ANY(:ids) AND d.tsv @@ q.m"
+)
 #: How deep a person's search first reads the ranking, per result wanted: a page of 40 reads the
 #: best 160 matches and drops what the person may not see (see :func:`rank`).
 DEPTH = 4
@@ -277,23 +290,69 @@ def rank(
     key = "rowid" if sqlite else "d.doc_id"
     within = " OR ".join(f"({key} >= {lo} AND {key} < {hi})" for _k, lo, hi in ranges)
     q = fts5_query(query, any_term=any_term) if sqlite else (" | " if any_term else " & ").join(words)
+    rq = q if sqlite else " | ".join(words)
     rows_of = _visible_sql(conn, visible, ranges) if visible is not None else "SELECT doc, score FROM ranked"
     docs, doc_key = ("search_fts", "rowid") if sqlite else ("search_documents", "doc_id")
+    wanted = offset + limit
+    params: dict[str, Any] = {"q": q, "rq": rq, "window": SNIPPET_WINDOW}
+    if not any_term and champions.available(conn):
+        head = _from_lists(conn, rows_of, params, ranges, wanted)
+        if head is not None:
+            return [
+                Hit(kind, rid, title, snippet(body, words), s) for kind, rid, title, body, s in head[offset:]
+            ]
     sql = (
         f"WITH ranked AS MATERIALIZED ({_RANKED[conn.dialect.name].format(within=within)}), "
         f"page AS ({rows_of} LIMIT :limit OFFSET :offset) "
         f"SELECT d.kind, d.record_id, d.title, substr(d.body, 1, :window), page.score "
         f"FROM page JOIN {docs} AS d ON d.{doc_key} = page.doc ORDER BY page.score DESC, page.doc"
     )
-    wanted = offset + limit
     depth = wanted if visible is None else max(DEPTH * wanted, MIN_DEPTH)
-    params = {"q": q, "limit": limit, "offset": offset, "window": SNIPPET_WINDOW, "depth": depth}
+    params |= {"limit": limit, "offset": offset, "depth": depth}
+    if sqlite:
+        del params["rq"]  # one query matches and ranks
     rows = conn.execute(text(sql), params).all()
     if visible is not None and len(rows) < limit:
         # short: the best `depth` matches held too few the viewer may see, or there are no more
         # matches (then this is as cheap as the first run)
         rows = conn.execute(text(sql), params | {"depth": -1 if sqlite else None}).all()
     return [Hit(r[0], int(r[1]), r[2], snippet(r[3] or "", words), float(r[4])) for r in rows]
+
+
+def _from_lists(
+    conn: Connection,
+    rows_of: str,
+    params: dict[str, Any],
+    ranges: Sequence[tuple[str, int, int]],
+    wanted: int,
+) -> list[tuple[str, int, str, str, float]] | None:
+    """The head of the full ranking through the champion lists (PostgreSQL, decision 68), as
+    ``(kind, record_id, title, body window, score)``; ``None`` when the lists cannot say."""
+    scored = f"WITH ranked AS MATERIALIZED ({_SCORED}) {rows_of}"
+
+    def score(ids: Sequence[int]) -> list[tuple[int, float]]:
+        return [(int(d), float(s)) for d, s in conn.execute(text(scored), params | {"ids": list(ids)})]
+
+    head = champions.top(
+        conn,
+        rank_query=params["rq"],
+        within=lambda doc: any(lo <= doc < hi for _k, lo, hi in ranges),
+        wanted=wanted,
+        score=score,
+    )
+    if head is None:
+        return None
+    found = {
+        int(r[0]): r[1:]
+        for r in conn.execute(
+            text(
+                "SELECT doc_id, kind, record_id, title, substr(body, 1, :window) FROM search_documents "
+                "WHERE doc_id = ANY(:ids)"
+            ),
+            {"window": SNIPPET_WINDOW, "ids": [d for d, _s in head]},
+        )
+    }
+    return [(found[d][0], int(found[d][1]), found[d][2], found[d][3] or "", s) for d, s in head if d in found]
 
 
 # ----------------------------------------------------------------------------------------------

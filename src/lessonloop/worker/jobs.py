@@ -22,6 +22,7 @@ from lessonloop.escalations.service import EscalationPolicy, check_escalations
 from lessonloop.experiments.models import Experiment
 from lessonloop.failures.models import Failure
 from lessonloop.notifications.service import enqueue
+from lessonloop.search.service import keep_search_lists
 from lessonloop.worker.models import ActionCheck, ReflectionSession
 from lessonloop.worker.reflections import propose_session
 from lessonloop.worker.scheduler import JobContext, job
@@ -184,6 +185,16 @@ def escalations(ctx: JobContext) -> str:
     policy = EscalationPolicy.from_settings(ctx.settings)
     touched = check_escalations(ctx.session, now=ctx.now, policy=policy, viewer=ctx.actor)
     return f"{len(touched)} escalations opened or grown"
+
+
+@job("search-lists", description="Fold new and changed documents into search's champion lists (PostgreSQL)")
+def search_lists(ctx: JobContext) -> str:
+    """Every pass: cheap when nothing was written (two counts); after an import it builds every
+    list again (decision 68), so searches stay exact meanwhile by ranking every match."""
+    progress = keep_search_lists(ctx.session, viewer=ctx.actor)
+    if progress.rebuilt:
+        return f"built {progress.terms} lists ({progress.listed} entries)"
+    return f"{progress.folded} documents folded into {progress.terms} lists"
 
 
 @job("reflection-sessions", description="Propose a dated reflection session after a high/critical failure")
