@@ -273,6 +273,7 @@ def build_workspace(
     import lessonloop.bootstrap  # noqa: F401  (wires storage before it is opened)
     from lessonloop.access.actor import SystemActor
     from lessonloop.escalations.service import check_escalations
+    from lessonloop.search.service import keep_search_lists
     from lessonloop.settings import Settings
     from lessonloop.store.engine import Database
 
@@ -290,6 +291,11 @@ def build_workspace(
         with db.unit(actor="bench") as session:
             escalations = len(check_escalations(session, viewer=SystemActor("escalations")))
         escalation_seconds = time.perf_counter() - te
+        # The worker's search-lists job, once (decision 68): after an import it builds every list
+        tl = time.perf_counter()
+        with db.unit(actor="bench") as session:
+            lists = keep_search_lists(session, viewer=SystemActor("search-lists"))
+        lists_seconds = time.perf_counter() - tl
         t1 = time.perf_counter()
         if target.backend == "postgres":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -311,9 +317,37 @@ def build_workspace(
         **counts,
         "escalations": escalations,
         "escalation_seconds": round(escalation_seconds, 1),
+        "search_lists": {"terms": lists.terms, "listed": lists.listed, "seconds": round(lists_seconds, 1)},
         "search_documents": int(docs),
         "seconds": round(took, 1),
         "maintenance_seconds": round(maint, 1),
+    }
+
+
+def ready_existing(target: Target) -> dict[str, Any]:
+    """A kept bench database made current: migrated to head, then the worker's search-lists job
+    once (it builds the lists when the migration put every document in their tail)."""
+    from sqlalchemy import func, select
+
+    import lessonloop.bootstrap  # noqa: F401  (wires storage before it is opened)
+    from lessonloop.access.actor import SystemActor
+    from lessonloop.failures.models import Failure
+    from lessonloop.search.service import keep_search_lists
+    from lessonloop.settings import Settings
+    from lessonloop.store.engine import Database
+
+    db = Database.open(Settings(database_url=target.url), migrate=True)
+    try:
+        t = time.perf_counter()
+        with db.unit(actor="bench") as session:
+            lists = keep_search_lists(session, viewer=SystemActor("search-lists"))
+            size = int(session.scalar(select(func.count()).select_from(Failure)) or 0)
+        took = time.perf_counter() - t
+    finally:
+        db.close()
+    return {
+        "size": size,
+        "search_lists": {"terms": lists.terms, "listed": lists.listed, "seconds": round(took, 1)},
     }
 
 
@@ -359,6 +393,7 @@ def bench_search(target: Target, queries: list[str], reps: int) -> dict[str, Any
     from lessonloop.access.actor import SystemActor
     from lessonloop.search.service import search
     from lessonloop.settings import Settings
+    from lessonloop.store import champions
     from lessonloop.store import search as store_search
     from lessonloop.store.engine import Database
 
@@ -370,9 +405,11 @@ def bench_search(target: Target, queries: list[str], reps: int) -> dict[str, Any
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
         captured.append((statement, parameters))
 
-    # 1. The exact statements and parameters search() sends, per query (one; two when the
-    #    first read of the ranking held too few documents the person may see).
+    # 1. The exact statements and parameters search() sends, per query: one ranking (two when
+    #    the first read held too few documents the person may see); on PostgreSQL first the
+    #    champion lists' (decision 68), which settle the page or hand it to the ranking.
     statements: list[list[tuple[str, Any]]] = []
+    settled = 0
     session = db.sessions()
     try:
         viewer = _search_viewer(session)
@@ -381,9 +418,13 @@ def bench_search(target: Target, queries: list[str], reps: int) -> dict[str, Any
         for q in queries:
             captured.clear()
             search(session, q, viewer=viewer)
-            stmt = [c for c in captured if "search_fts" in c[0] or "search_documents" in c[0]]
-            if not 1 <= len(stmt) <= 2:
-                raise RuntimeError(f"expected one or two search statements for {q!r}, saw {len(stmt)}")
+            stmt = [c for c in captured if "search_" in c[0] or "to_tsquery" in c[0]]
+            if not 1 <= len(stmt) <= 2 + 3 + 1 + champions.ROUNDS:
+                raise RuntimeError(f"unexpected number of search statements for {q!r}: {len(stmt)}")
+            if any("search_champions" in c[0] for c in stmt) and not any(
+                "ORDER BY score DESC, doc LIMIT" in c[0] for c in stmt
+            ):
+                settled += 1
             statements.append(stmt)
         event.remove(db.engine, "before_cursor_execute", capture)
 
@@ -461,6 +502,7 @@ def bench_search(target: Target, queries: list[str], reps: int) -> dict[str, Any
         "reps": reps,
         "as": "user0100",
         "search": sv,
+        "settled_by_lists": settled,
         "direct_same_sql": sd,
         "search_as_system": _stats(as_system),
         "direct_rank_only": _stats(rank_only),
@@ -902,7 +944,8 @@ def target_rows(r: dict[str, Any]) -> list[list[str]]:
             f"{p95}",
             "<= 20",
             p95 <= TARGETS["search_p95_ms"],
-            f"same SQL direct p95 {direct} ms: ratio {s['ratio_p95']}x",
+            f"same SQL direct p95 {direct} ms: ratio {s['ratio_p95']}x; "
+            f"{s.get('settled_by_lists', 0)} of {s['queries']} pages settled by the lists",
         )
         row(
             "search / same SQL p95",
@@ -1007,8 +1050,26 @@ def main(argv: list[str] | None = None) -> int:
         "--server-python",
         help="interpreter for the API servers (default: this one); lessonloop comes from ./src",
     )
+    ap.add_argument(
+        "--existing-pg",
+        metavar="NAME",
+        help="time the search (and API) phases on this kept bench database instead of building one "
+        "(migrated to head and its search lists brought up to date first)",
+    )
+    ap.add_argument(
+        "--existing-sqlite", type=Path, metavar="FILE", help="the same with a kept SQLite bench file"
+    )
+    ap.add_argument(
+        "--no-lists",
+        action="store_true",
+        help="search without the champion lists (decision 68): every match ranked, for a before/after",
+    )
     ap.add_argument("--json", type=Path, help="write results here (default bench/out/results-<time>.json)")
     args = ap.parse_args(argv)
+    if args.no_lists:
+        from lessonloop.store import champions
+
+        champions.available = lambda _conn: False  # type: ignore[assignment]  # in this process only
 
     def _terminate(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
@@ -1038,8 +1099,36 @@ def main(argv: list[str] | None = None) -> int:
     log(f"machine: {info}")
     queries = generate.queries(args.queries, args.seed)
     results: list[dict[str, Any]] = []
+    existing: list[Target] = []
+    if args.existing_pg:
+        existing.append(
+            Target(
+                "postgres", args.pg_url.rsplit("/", 1)[0] + "/" + args.existing_pg, pg_name=args.existing_pg
+            )
+        )
+    if args.existing_sqlite:
+        existing.append(
+            Target("sqlite", f"sqlite:///{args.existing_sqlite}", sqlite_path=args.existing_sqlite)
+        )
     try:
-        for size in sizes:
+        for target in existing:
+            r = {"backend": target.backend, "existing": target.pg_name or str(target.sqlite_path)}
+            results.append(r)
+            try:
+                r |= ready_existing(target)
+                log(f"{target.backend} {r['size']:,} (existing): {r['search_lists']}")
+                if "search" not in skip:
+                    r["search"] = bench_search(target, queries, args.reps)
+                    log(f"  search {r['search']['search']} direct {r['search']['direct_same_sql']}")
+                if "api" not in skip:
+                    r["api"] = bench_api(
+                        target, r["size"], args.seconds, args.concurrency, workdir, args.seed
+                    )
+                    log(f"  list {r['api']['list_load']} bare {r['api']['bare_load']}")
+            except Exception as exc:
+                r["error"] = f"{type(exc).__name__}: {exc}"[:4000]
+                log(f"{target.backend} (existing): FAILED: {r['error'][:500]}")
+        for size in sizes if not existing else []:
             t = time.perf_counter()
             data = generate.dataset(size, args.seed)
             log(f"dataset {data} ({data.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - t:.1f} s)")

@@ -279,6 +279,10 @@ def rank(
     least :data:`MIN_DEPTH`), and when that leaves the page short the statement runs again with
     no depth, so documents the viewer may not see never push a visible one off the page.
 
+    On PostgreSQL an *and* search first asks the champion lists (:mod:`lessonloop.store.champions`,
+    decision 68), which settle many pages from a few hundred scored documents with the same
+    answer; when they cannot, the statement above answers.
+
     People search through :func:`lessonloop.search.service.search`, which passes ``visible``.
     """
     words = terms(query)
