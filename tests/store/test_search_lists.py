@@ -128,6 +128,26 @@ def test_pages_the_lists_settle_and_pages_they_do_not_are_the_full_ranking(
     assert any(settled) and not all(settled)
 
 
+def test_a_word_postgresql_splits_into_a_phrase_is_ranked_as_a_phrase(
+    pg: Session, settled: list[bool]
+) -> None:
+    """``gateway_timeout`` is the phrase ``'gateway' <-> 'timeout'``, which ``ts_rank`` scores
+    by how close the terms stand, not as the mean of their ranks: the lists must not answer it
+    (with other words it is or-ed with them, and the mean holds again)."""
+    _corpus(pg)
+    _build(pg)
+    assert champions.query_terms(pg.connection(), "gateway_timeout") == []
+    assert champions.query_terms(pg.connection(), "the | gateway_timeout") == []
+    assert champions.query_terms(pg.connection(), "gateway_timeout | report") == [
+        "gateway",
+        "report",
+        "timeout",
+    ]
+    for query in ("gateway_timeout", "gateway_timeout report"):
+        top = _ids(search(pg, query, kinds=["failure"], limit=5, viewer=SYSTEM))
+        assert top == _full_ranking(pg, query, SYSTEM)[:5], query
+
+
 def test_a_document_written_after_the_build_is_ranked_and_then_listed(
     pg: Session, settled: list[bool], one_at_a_time: None
 ) -> None:
@@ -147,9 +167,10 @@ def test_a_document_written_after_the_build_is_ranked_and_then_listed(
     ).scalar()
     assert listed and listed >= 1
     assert _ids(search(pg, "gateway", kinds=["failure"], limit=3, viewer=SYSTEM))[0] == best.id
-    assert _ids(search(pg, "gateway", kinds=["failure"], limit=10, viewer=SYSTEM)) == _full_ranking(
-        pg, "gateway", SYSTEM
-    )[:10]
+    assert (
+        _ids(search(pg, "gateway", kinds=["failure"], limit=10, viewer=SYSTEM))
+        == _full_ranking(pg, "gateway", SYSTEM)[:10]
+    )
 
 
 def test_a_changed_and_a_deleted_document(pg: Session) -> None:
@@ -193,7 +214,9 @@ def test_a_write_while_the_tail_is_folded_stays_in_the_tail(pg: Session) -> None
     assert pg.execute(text("SELECT doc_id, version FROM search_tail")).all() == [(10**10 + new.id, 2)]
 
 
-def test_the_job_builds_when_there_are_no_lists_or_a_large_tail(pg: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_job_builds_when_there_are_no_lists_or_a_large_tail(
+    pg: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _corpus(pg)
     monkeypatch.setattr(champions, "MIN_DF", 5)
     monkeypatch.setattr(champions, "LIST_SIZE", 8)
