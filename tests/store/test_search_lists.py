@@ -226,6 +226,21 @@ def test_the_job_builds_when_there_are_no_lists_or_a_large_tail(
     pg.execute(text("UPDATE search_documents SET title = title"))  # every document written again
     progress = keep_search_lists(pg, viewer=JOB)
     assert progress.rebuilt and progress.folded > 50
+    # the documents grow a little at a time, each write folded in: no tail is ever large, but
+    # once they have grown by a quarter since the build the lists are built again (a term that
+    # became frequent since gets its list; the lists are cut back to their size)
+    built_for = pg.execute(text("SELECT documents FROM search_list_builds")).scalar_one()
+    for n in range(100):
+        failure(pg, title=f"Later gateway {n}", observation="gateway", visibility="org")
+        pg.flush()
+        documents = pg.execute(text("SELECT count(*) FROM search_documents")).scalar_one()
+        progress = keep_search_lists(pg, viewer=JOB)
+        assert progress.rebuilt == (documents > 1.25 * built_for), (n, documents, built_for)
+        if progress.rebuilt:
+            assert pg.execute(text("SELECT documents FROM search_list_builds")).scalar_one() == documents
+            break
+    else:
+        pytest.fail("never built again")
     ben = pg.execute(text("SELECT id FROM people WHERE handle = 'ben'")).scalar_one()
     with pytest.raises(PermissionDenied):
         keep_search_lists(pg, viewer=viewer_for(pg, ben))  # type: ignore[arg-type]

@@ -67,6 +67,8 @@ BATCH_PER_RESULT = 4
 ROUNDS = 2
 #: A tail longer than this share of the documents is folded in by building every list again.
 REBUILD_SHARE = 0.2
+#: The lists are built again when the documents have grown by this share since the last build.
+GROWTH = 0.25
 
 
 def available(conn: Connection) -> bool:
@@ -281,6 +283,13 @@ def build(conn: Connection, *, min_df: int = MIN_DF, size: int = LIST_SIZE) -> P
     conn.execute(text("DROP TABLE champion_ranked"))
     conn.execute(text("DROP TABLE champion_terms"))
     _drop_tail(conn, tail)
+    conn.execute(
+        text(
+            "INSERT INTO search_list_builds (id, documents, built_at) "
+            "SELECT 1, count(*), now() FROM search_documents "
+            "ON CONFLICT (id) DO UPDATE SET documents = excluded.documents, built_at = excluded.built_at"
+        )
+    )
     terms, listed = _counts(conn)
     return Progress(terms=terms, listed=listed, folded=len(tail), rebuilt=True)
 
@@ -288,16 +297,21 @@ def build(conn: Connection, *, min_df: int = MIN_DF, size: int = LIST_SIZE) -> P
 def catch_up(conn: Connection, *, batch: int = 5000) -> Progress:
     """Fold the tail into the lists: each document written since leaves the lists, then joins
     the list of every listed term where its impact beats the bound. Builds every list instead
-    when there are none yet or the tail is a large share of the documents. A term that became
-    frequent since the last build gets its list at the next build. The caller owns the
-    transaction."""
+    when they were never built, when the tail is a large share of the documents (an import),
+    or when the documents have grown by :data:`GROWTH` since the last build: a term that
+    became frequent since gets its list then, and the lists (which only grow between builds:
+    a written document joins a list, none leaves it for a better one) are cut back to
+    :data:`LIST_SIZE`. The caller owns the transaction."""
     if not available(conn):
         return Progress(0, 0, 0, rebuilt=False)
     _lock(conn)
-    has_lists, waiting = conn.execute(
-        text("SELECT EXISTS (SELECT 1 FROM search_terms), (SELECT count(*) FROM search_tail)")
+    built_for, waiting = conn.execute(
+        text(
+            "SELECT (SELECT documents FROM search_list_builds WHERE id = 1), "
+            "(SELECT count(*) FROM search_tail)"
+        )
     ).one()
-    if not waiting:  # nothing written since (a workspace too small for any list included)
+    if not waiting:  # nothing written since
         terms, listed = _counts(conn)
         return Progress(terms=terms, listed=listed, folded=0, rebuilt=False)
     # the planner's estimate of the documents is enough to choose; a count (which reads them
@@ -310,7 +324,11 @@ def catch_up(conn: Connection, *, batch: int = 5000) -> Progress:
     )
     if documents < 50_000:
         documents = float(conn.execute(text("SELECT count(*) FROM search_documents")).scalar() or 0)
-    if not has_lists or waiting > REBUILD_SHARE * max(documents, 1.0):
+    if (
+        built_for is None
+        or waiting > REBUILD_SHARE * max(documents, 1.0)
+        or documents > (1 + GROWTH) * max(int(built_for), MIN_DF)
+    ):
         return build(conn)
     folded = 0
     while True:

@@ -7,6 +7,8 @@ Revises: 0026
   document *not* on its list, and how many documents had it when the list was built.
 * ``search_champions (term, doc_id, impact)``: the documents where the term weighs most, with
   that weight; ``ix_search_champions_doc`` lets a re-indexed or deleted document's rows go.
+* ``search_list_builds``: one row, how many documents there were at the last build (the job
+  builds again when they have grown by a quarter).
 * ``search_tail (doc_id, version)``: documents written since the lists were brought up to date;
   a search scores these exactly whatever the lists say. ``version`` counts writes, so the job
   that folds the tail in removes only the rows it read, never a newer write's.
@@ -63,6 +65,11 @@ def upgrade() -> None:
         "CREATE TABLE search_tail (doc_id BIGINT NOT NULL, version INTEGER NOT NULL, "
         "CONSTRAINT pk_search_tail PRIMARY KEY (doc_id))"
     )
+    op.execute(
+        "CREATE TABLE search_list_builds (id INTEGER NOT NULL, documents BIGINT NOT NULL, "
+        "built_at TIMESTAMP WITH TIME ZONE NOT NULL, "
+        "CONSTRAINT pk_search_list_builds PRIMARY KEY (id), CONSTRAINT ck_search_list_builds_one CHECK (id = 1))"
+    )
     # every document indexed so far waits to be listed: the job's first run builds the lists
     op.execute("INSERT INTO search_tail (doc_id, version) SELECT doc_id, 1 FROM search_documents")
     for event, (referencing, body) in _PG_TRIGGERS.items():
@@ -82,6 +89,7 @@ def downgrade() -> None:
     for event in _PG_TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS search_tail_{event} ON search_documents")
         op.execute(f"DROP FUNCTION IF EXISTS search_tail_{event}()")
+    op.execute("DROP TABLE search_list_builds")
     op.execute("DROP TABLE search_tail")
     op.execute("DROP TABLE search_champions")
     op.execute("DROP TABLE search_terms")
