@@ -28,6 +28,7 @@ from lessonloop.api import API_PREFIX, build_router
 from lessonloop.api.body_limit import BodyLimitMiddleware
 from lessonloop.api.cache import LruCache, ResponseCache
 from lessonloop.api.errors import install_error_handlers
+from lessonloop.api.list_fast_path import FailureListFastPath
 from lessonloop.api.security import install_security
 from lessonloop.notifications.config import WorkerConfig
 from lessonloop.server_timing import ServerTimingMiddleware, count_statements
@@ -122,7 +123,10 @@ def create_app(
     install_error_handlers(app)
     # Outside /api/v1 a dead link, a malformed address or a bug is a page in the layout.
     install_page_errors(app, api_prefix=API_PREFIX)
-    # Added first, so it runs inside the security-header middlewares and its 413 carries them.
+    # Innermost: the list's plain requests skip the routing and dependency solving, not the
+    # headers and limits every answer gets (api/list_fast_path.py, decision 69).
+    app.add_middleware(FailureListFastPath, api_prefix=API_PREFIX)
+    # Added next, so it runs inside the security-header middlewares and its 413 carries them.
     app.add_middleware(BodyLimitMiddleware, api_prefix=API_PREFIX)
     install_security(app, api_prefix=API_PREFIX, docs_url=f"{API_PREFIX}/docs")
     if settings.server_timing:

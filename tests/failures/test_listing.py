@@ -66,7 +66,8 @@ def _workspace(session: Session) -> dict[str, Any]:
                     labels=LABELS[n % 4],
                     # every third shares one detection time: the id breaks the tie
                     detected_at=BASE if n % 3 == 0 else BASE - dt.timedelta(hours=n),
-                    occurred_at=(BASE - dt.timedelta(days=n)) if n % 2 else None,
+                    # microseconds on some: written only when there are some
+                    occurred_at=(BASE - dt.timedelta(days=n, microseconds=137 * (n % 3))) if n % 2 else None,
                     impact_value=(None, 3, 2.5, 1e6)[n % 4],
                     impact_unit="hours" if n % 4 else None,
                     impact="Lost a day" if n % 5 else "",

@@ -115,7 +115,7 @@ async def cached_json(request: Request, viewer: Viewer, compute: Callable[[], Ba
             )
             kept = cache.get(key)
             if kept is not None:
-                return Response(kept, media_type="application/json", headers={"X-Cache": "hit"})
+                return json_response(kept, hit=True)
 
     def run() -> bytes:
         answer = compute()
@@ -124,4 +124,9 @@ async def cached_json(request: Request, viewer: Viewer, compute: Callable[[], Ba
     body = await run_in_threadpool(run)
     if cache is not None and key is not None:
         cache.put(key, body, len(body))
-    return Response(body, media_type="application/json", headers={"X-Cache": "miss"})
+    return json_response(body, hit=False)
+
+
+def json_response(body: bytes, *, hit: bool) -> Response:
+    """A JSON body as :func:`cached_json` sends it, ``X-Cache`` saying whether it was kept."""
+    return Response(body, media_type="application/json", headers={"X-Cache": "hit" if hit else "miss"})

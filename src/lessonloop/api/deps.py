@@ -43,7 +43,13 @@ from starlette.concurrency import run_in_threadpool
 
 from lessonloop.access.viewer import Viewer, viewer_for
 from lessonloop.accounts.crypto import digest
-from lessonloop.accounts.service import TOKEN_TOUCH_INTERVAL, resolve_session, resolve_token, token_holder
+from lessonloop.accounts.service import (
+    TOKEN_TOUCH_INTERVAL,
+    TokenHolder,
+    resolve_session,
+    resolve_token,
+    token_holder,
+)
 from lessonloop.api.cache import LruCache
 from lessonloop.api.one_thread import InRequestThread
 from lessonloop.errors import Invalid, NotAuthenticated, PermissionDenied
@@ -144,7 +150,7 @@ async def current_principal(request: Request) -> Principal:
             hit = cache.get(key)
             if hit is not None and time.monotonic() - hit[1] < TOKEN_TOUCH_INTERVAL.total_seconds():
                 return hit[0]
-    principal = await run_in_threadpool(_check_credentials, database, credentials, session_id)
+    principal = await run_in_threadpool(check_credentials, database, credentials, session_id)
     if cache is not None:
         # The check may have written (a token's last_used_at): read the version again for what
         # this request reads next. The check itself stays keyed on the version read before it.
@@ -156,7 +162,17 @@ async def current_principal(request: Request) -> Principal:
     return principal
 
 
-def _check_credentials(
+def token_principal(holder: TokenHolder) -> Principal:
+    """The principal of a valid token's holder (:func:`~lessonloop.accounts.service.token_holder`)."""
+    return Principal(
+        person_id=holder.person_id,
+        handle=holder.handle,
+        viewer=Viewer.from_rule_key((holder.person_id, holder.is_admin, holder.roles)),
+        via="token",
+    )
+
+
+def check_credentials(
     database: Database, credentials: HTTPAuthorizationCredentials | None, session_id: str | None
 ) -> Principal:
     """The token or session checked in a short unit of work of its own (blocking: thread pool)."""
@@ -169,12 +185,7 @@ def _check_credentials(
         with database.engine.connect() as connection:
             holder = token_holder(connection, credentials.credentials)
         if holder is not None:
-            return Principal(
-                person_id=holder.person_id,
-                handle=holder.handle,
-                viewer=Viewer.from_rule_key((holder.person_id, holder.is_admin, holder.roles)),
-                via="token",
-            )
+            return token_principal(holder)
     with database.unit(actor=AUTH_ACTOR) as session:
         try:
             person: Person = (
@@ -246,7 +257,8 @@ class PageParams:
     page_size: int
 
 
-PageNumber = Annotated[int, Query(ge=1, description="Page number, from 1.")]
+# At most a billion: a page past that is a mistake, and its offset would overflow BIGINT (a 500).
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000_000, description="Page number, from 1.")]
 PageSize = Annotated[int | None, Query(ge=1, description="Rows per page (default 50, at most 500).")]
 
 

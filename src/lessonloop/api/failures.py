@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from lessonloop.api.cache import cached_json
 from lessonloop.api.common import ERROR_RESPONSES, PageOut, page_json
@@ -15,7 +17,9 @@ from lessonloop.api.deps import (
     CurrentViewer,
     DbSession,
     PageNumber,
+    PageParams,
     PageSize,
+    Principal,
     paging_for,
 )
 from lessonloop.api.one_thread import OneThreadRoute
@@ -74,28 +78,55 @@ async def list_failures(
     nothing is written (`X-Cache: hit`; see api/cache.py)."""
     database: Database = request.app.state.db
     paging = paging_for(request.app.state.settings, page, page_size)
-    actor, viewer = principal.handle, principal.viewer
+    filters = ListFilters(team, status, kind, severity, label, since, until)
+    return await cached_json(
+        request, principal.viewer, lambda: page_in_own_unit(database, principal, filters, paging)
+    )
 
-    def compute() -> bytes:  # in the thread pool, its unit of work on one thread
-        # Plain rows straight to JSON: the same answer as FailureOut for each ORM failure, at a
-        # fraction of the CPU (failures/listing.py, decision 53).
-        with database.unit(actor=actor) as session:
-            page = listing.list_failure_rows(
-                session,
-                team=team,
-                status=status,
-                kind=kind,
-                severity=severity,
-                label=label,
-                since=since,
-                until=until,
-                page=paging.page,
-                page_size=paging.page_size,
-                viewer=viewer,
-            )
-            return page_json(page)
 
-    return await cached_json(request, viewer, compute)
+@dataclass(frozen=True)
+class ListFilters:
+    """The list's filters as the route takes them (``api.list_fast_path`` fills them too)."""
+
+    team: str | None = None
+    status: FailureStatus | None = None
+    kind: FailureKind | None = None
+    severity: Severity | None = None
+    label: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+def failure_page_body(
+    session: Session, principal: Principal, filters: ListFilters, paging: PageParams
+) -> bytes:
+    """The JSON of one page of the list, read in ``session`` (blocking: the thread pool).
+
+    Plain rows straight to JSON: the same answer as ``FailureOut`` for each ORM failure, at a
+    fraction of the CPU (failures/listing.py, decision 53). The route and the list's fast path
+    (decision 69) both answer with it.
+    """
+    page = listing.list_failure_rows(
+        session,
+        team=filters.team,
+        status=filters.status,
+        kind=filters.kind,
+        severity=filters.severity,
+        label=filters.label,
+        since=filters.since,
+        until=filters.until,
+        page=paging.page,
+        page_size=paging.page_size,
+        viewer=principal.viewer,
+    )
+    return page_json(page)
+
+
+def page_in_own_unit(
+    database: Database, principal: Principal, filters: ListFilters, paging: PageParams
+) -> bytes:
+    with database.unit(actor=principal.handle) as session:
+        return failure_page_body(session, principal, filters, paging)
 
 
 @router.get("/failures/{failure_id}")
