@@ -75,28 +75,30 @@ assert [*_HEAD, *_NESTED, *_TAIL] == _FIELDS, "FailureOut's people and labels mu
 class _UTCRead(TypeDecorator[Any]):
     """A ``UTCDateTime`` column as the answer's JSON will hold it.
 
-    SQLite's text as ``UTCDateTime`` stores it (``2026-03-01 09:30:00.000000``) becomes the
-    string pydantic writes for that aware UTC time (``2026-03-01T09:30:00Z``, the microseconds
-    only when there are some), cut and joined without making a datetime: a page has ~150 of
-    them, and parsing each then writing it again was a tenth of the list's CPU (decision 69).
-    Other text is parsed with ``datetime.fromisoformat`` (C); PostgreSQL's driver gives a
-    datetime. Either way ``page_json`` writes the same bytes.
+    The string pydantic writes for the aware UTC time (``2026-03-01T09:30:00Z``, the
+    microseconds only when there are some): SQLite's text as ``UTCDateTime`` stores it
+    (``2026-03-01 09:30:00.000000``) cut and joined without making a datetime, PostgreSQL's
+    naive UTC datetime by ``isoformat`` (the same rule for the microseconds). A page has ~150
+    of them; making aware datetimes for pydantic to write was a tenth of the list's CPU
+    (decision 69). Other text is parsed with ``datetime.fromisoformat`` first.
     """
 
     impl = String
     cache_ok = True
 
     @staticmethod
-    def read(value: Any) -> dt.datetime | str | None:  # what _DriverPage calls, without the wrapper
+    def read(value: Any) -> str | None:  # what _DriverPage calls, without the wrapper
         if value is None:
             return None
         if isinstance(value, str):
             if len(value) == 26 and value[10] == " " and value[19] == ".":
                 return f"{value[:10]}T{value[11:19] if value.endswith('000000') else value[11:]}Z"
             value = dt.datetime.fromisoformat(value)
-        return value.replace(tzinfo=dt.UTC)
+        if value.tzinfo is not None:  # stored naive UTC (UTCDateTime); an aware one, to be sure
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return f"{value.isoformat()}Z"
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | str | None:
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return self.read(value)
 
 
