@@ -67,7 +67,7 @@ NOT_PLAIN: list[str] = [
     "page=",
     "page_size=0",
     "page_size=501",  # above the most: paging_for refuses it
-    "page=99999999999",  # above the most (a billion): 422
+    "page=99999999999",  # more digits than the fast path reads: an empty page from the route
     "status=bogus",
     "status=Observed",
     "kind=",
@@ -239,6 +239,26 @@ def test_a_token_whose_use_is_due_to_be_written_goes_to_the_route(
     assert first.content == second.content
     assert last_used() is not None
     assert outcomes == [False, True]
+
+
+def test_a_replaced_sign_in_is_honoured_by_going_to_the_route(
+    workspace: dict[str, str], uncached: tuple[TestClient, TestClient], outcomes: list[bool]
+) -> None:
+    """Authentication stays one function: with ``current_actor`` overridden the route answers."""
+    from lessonloop.api.deps import current_actor
+
+    fast, _route = uncached
+    headers = {"Authorization": f"Bearer {workspace['ana']}"}
+    ok = fast.get(f"{API}/failures", headers=headers)  # written: the next one is the fast path's
+    assert fast.get(f"{API}/failures", headers=headers).content == ok.content
+    app = fast.app
+    assert isinstance(app, FastAPI)
+    app.dependency_overrides[current_actor] = lambda: "someone else"
+    try:
+        assert fast.get(f"{API}/failures", headers=headers).status_code == 200
+    finally:
+        app.dependency_overrides.clear()
+    assert outcomes == [False, True, False]
 
 
 def test_with_answers_kept_the_fast_path_keeps_them_as_the_route_does(

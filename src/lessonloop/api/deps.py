@@ -257,8 +257,7 @@ class PageParams:
     page_size: int
 
 
-# At most a billion: a page past that is a mistake, and its offset would overflow BIGINT (a 500).
-PageNumber = Annotated[int, Query(ge=1, le=1_000_000_000, description="Page number, from 1.")]
+PageNumber = Annotated[int, Query(ge=1, description="Page number, from 1.")]
 PageSize = Annotated[int | None, Query(ge=1, description="Rows per page (default 50, at most 500).")]
 
 

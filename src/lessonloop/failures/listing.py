@@ -125,8 +125,8 @@ _TAIL_COLUMNS = [_read_as(getattr(Failure, name)) for name in _TAIL]
 _BY_ID = operator.itemgetter("id")
 _PERSON_FIELDS = list(PersonOut.model_fields)
 
-# BigInteger: a far page's offset passes 2**31 (page 50,000,000 of 50); PostgreSQL refused the
-# INTEGER cast with a 500. PageNumber's upper bound keeps it within BIGINT.
+# BigInteger: a far page's offset passes 2**31 (page 50,000,000 of 50), and PostgreSQL refused
+# the INTEGER cast with a 500; paginate asks for offsets up to its MAX_OFFSET (2**62).
 _LIMIT = bindparam("page_limit", type_=BigInteger)
 _OFFSET = bindparam("page_offset", type_=BigInteger)
 
