@@ -91,11 +91,11 @@ class _RouteAnswers(Exception):
 
 #: Threads answering lists at once, per backend. More than this made each answer cost more CPU,
 #: not fewer answers wait: on SQLite the work is this process's own CPU (Python holding the GIL,
-#: SQLite's C beside it: two keep both cores busy); on PostgreSQL a thread also waits for the
-#: database's answers, so four. Measured at 8 connections on 2 cores (decision 69): SQLite
-#: 465-507 req/s with 2 against 412-417 with the thread pool's 40; PostgreSQL 298 with 4,
-#: 222-246 with 2, 264-274 with 40.
-THREADS = {"sqlite": 2, "postgresql": 4}
+#: SQLite's C beside it: two keep both cores busy). On PostgreSQL a thread mostly waits for the
+#: database (the GIL is held about half the time at full load): once the page's plan was kept
+#: (decision 70) eight answered 393-427 req/s at 8 connections on 2 cores against 334 with two,
+#: 371-382 with four, 393-416 with twelve or sixteen (decision 69 measured four best before).
+THREADS = {"sqlite": 2, "postgresql": 8}
 
 
 class FailureListFastPath:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -225,23 +226,36 @@ class _DriverPage:
     per page, and only the columns whose type processes results (the times, the JSON arrays)
     are processed, by the same processors. ``exec_driver_sql`` still goes through the engine's
     events (SQLite's write lock rule, the statement counter).
+
+    On PostgreSQL the limit and offset are written into the SQL as numbers (``slots`` are then
+    the placeholders' text). With them as parameters, PostgreSQL never settled on a generic
+    plan for the prepared page statement (a generic plan's ``LIMIT $n`` is costed as a tenth of
+    the rows, far above any custom plan's), so it planned the statement again on every
+    execution: ~0.6 ms of its ~1.2 ms per page at 100k (decision 70). With the numbers in the
+    text each page gets its own prepared statement, planned generically after five runs like
+    the others. Only ``int`` values are ever written (:func:`_inline_int`).
     """
 
     sql: str
     params: tuple[Any, ...] | dict[str, Any]
-    slots: tuple[Any, Any]  # where the limit and the offset go: positions, or names
+    slots: tuple[Any, Any]  # where the limit and the offset go: positions, names or placeholders
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+    inline: bool = False
 
     def rows(self, connection: Connection, limit: int, offset: int) -> list[list[Any]]:
         params: Any
-        if isinstance(self.params, dict):
+        sql = self.sql
+        if self.inline:
+            sql = sql.replace(self.slots[0], _inline_int(limit)).replace(self.slots[1], _inline_int(offset))
+            params = self.params
+        elif isinstance(self.params, dict):
             params = {**self.params, self.slots[0]: limit, self.slots[1]: offset}
         else:
             params = list(self.params)
             params[self.slots[0]], params[self.slots[1]] = limit, offset
             params = tuple(params)
         rows = []
-        for row in connection.exec_driver_sql(self.sql, params).fetchall():  # one driver call
+        for row in connection.exec_driver_sql(sql, params).fetchall():  # one driver call
             values = list(row)
             for i, process in self.processors:
                 values[i] = process(values[i])
@@ -263,8 +277,11 @@ def _driver_page(dialect: Dialect, rule: RuleKey | None, filters: Filters) -> _D
     }
     params: tuple[Any, ...] | dict[str, Any]
     slots: tuple[Any, Any]
-    if state.positiontup is None:  # named (psycopg)
-        params, slots = values, ("page_limit", "page_offset")
+    sql, inline = state.statement, False
+    if state.positiontup is None:  # named (psycopg): the numbers go into the text (see _DriverPage)
+        slots = (_placeholder(sql, "page_limit"), _placeholder(sql, "page_offset"))
+        params = {name: value for name, value in values.items() if name not in ("page_limit", "page_offset")}
+        inline = True
     else:  # positional (SQLite): each appears once, in the page's subquery
         order = list(state.positiontup)
         if order.count("page_limit") != 1 or order.count("page_offset") != 1:
@@ -278,7 +295,22 @@ def _driver_page(dialect: Dialect, rule: RuleKey | None, filters: Filters) -> _D
         process = getattr(column.type, "read", None) or column.type.result_processor(dialect, None)
         if process is not None:
             processors.append((i, process))
-    return _DriverPage(state.statement, params, slots, tuple(processors))
+    return _DriverPage(sql, params, slots, tuple(processors), inline)
+
+
+def _placeholder(sql: str, name: str) -> str:
+    """The text of the one named placeholder ``name`` in ``sql``, with its cast if it has one."""
+    found = re.findall(rf"%\({name}\)s(?:::[A-Z]+)?", sql)
+    if len(found) != 1 or sql.count(f"%({name})s") != 1:
+        raise TypeError(f"the page's {name} must appear once: {len(found)} found")
+    return str(found[0])
+
+
+def _inline_int(value: int) -> str:
+    """An ``int`` as SQL text: a number and nothing else (a ``bool`` or a string is refused)."""
+    if type(value) is not int:
+        raise TypeError(f"a page's limit and offset are int, not {type(value).__name__}")
+    return str(value)
 
 
 def _item(values: list[Any], sort: bool) -> dict[str, Any]:
