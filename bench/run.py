@@ -291,7 +291,7 @@ def build_workspace(
         with db.unit(actor="bench") as session:
             escalations = len(check_escalations(session, viewer=SystemActor("escalations")))
         escalation_seconds = time.perf_counter() - te
-        # The worker's search-lists job, once (decision 68): after an import it builds every list
+        # The worker's search-lists job, once (decision 72): after an import it builds the postings
         tl = time.perf_counter()
         with db.unit(actor="bench") as session:
             lists = keep_search_lists(session, viewer=SystemActor("search-lists"))
@@ -317,7 +317,11 @@ def build_workspace(
         **counts,
         "escalations": escalations,
         "escalation_seconds": round(escalation_seconds, 1),
-        "search_lists": {"terms": lists.terms, "listed": lists.listed, "seconds": round(lists_seconds, 1)},
+        "search_lists": {
+            "terms": lists.terms,
+            "postings": lists.postings,
+            "seconds": round(lists_seconds, 1),
+        },
         "search_documents": int(docs),
         "seconds": round(took, 1),
         "maintenance_seconds": round(maint, 1),
@@ -326,7 +330,7 @@ def build_workspace(
 
 def ready_existing(target: Target) -> dict[str, Any]:
     """A kept bench database made current: migrated to head, then the worker's search-lists job
-    once (it builds the lists when the migration put every document in their tail)."""
+    once (it builds the postings when there are none or many documents were written since)."""
     from sqlalchemy import func, select
 
     import lessonloop.bootstrap  # noqa: F401  (wires storage before it is opened)
@@ -347,7 +351,7 @@ def ready_existing(target: Target) -> dict[str, Any]:
         db.close()
     return {
         "size": size,
-        "search_lists": {"terms": lists.terms, "listed": lists.listed, "seconds": round(took, 1)},
+        "search_lists": {"terms": lists.terms, "postings": lists.postings, "seconds": round(took, 1)},
     }
 
 
@@ -393,7 +397,7 @@ def bench_search(target: Target, queries: list[str], reps: int) -> dict[str, Any
     from lessonloop.access.actor import SystemActor
     from lessonloop.search.service import search
     from lessonloop.settings import Settings
-    from lessonloop.store import champions
+    from lessonloop.store import postings
     from lessonloop.store import search as store_search
     from lessonloop.store.engine import Database
 
@@ -407,7 +411,7 @@ def bench_search(target: Target, queries: list[str], reps: int) -> dict[str, Any
 
     # 1. The exact statements and parameters search() sends, per query: one ranking (two when
     #    the first read held too few documents the person may see); on PostgreSQL first the
-    #    champion lists' (decision 68), which settle the page or hand it to the ranking.
+    #    postings' (decision 72), which settle the page or hand it to the ranking.
     statements: list[list[tuple[str, Any]]] = []
     settled = 0
     session = db.sessions()
@@ -419,9 +423,9 @@ def bench_search(target: Target, queries: list[str], reps: int) -> dict[str, Any
             captured.clear()
             search(session, q, viewer=viewer)
             stmt = [c for c in captured if "search_" in c[0] or "to_tsquery" in c[0]]
-            if not 1 <= len(stmt) <= 2 + 3 + 1 + champions.ROUNDS:
+            if not 1 <= len(stmt) <= 2 + 3 + 1 + postings.ROUNDS:
                 raise RuntimeError(f"unexpected number of search statements for {q!r}: {len(stmt)}")
-            if any("search_champions" in c[0] for c in stmt) and not any(
+            if any("search_list_builds" in c[0] for c in stmt) and not any(
                 "ORDER BY score DESC, doc LIMIT" in c[0] for c in stmt
             ):
                 settled += 1
@@ -508,6 +512,9 @@ def bench_search(target: Target, queries: list[str], reps: int) -> dict[str, Any
         "direct_rank_only": _stats(rank_only),
         "ratio_p50": round(sv["p50_ms"] / sd["p50_ms"], 2),
         "ratio_p95": round(sv["p95_ms"] / sd["p95_ms"], 2),
+        # the engine's own top 20 of the same queries (no access check, no text): the limit now
+        # that the postings do most of a search's work outside SQL (decision 72)
+        "ratio_rank_only_p95": round(sv["p95_ms"] / _stats(rank_only)["p95_ms"], 2),
         "ratio_per_query_median": round(statistics.median(ratios), 2),
         "matches": {
             "p50": m[len(m) // 2],
@@ -945,14 +952,15 @@ def target_rows(r: dict[str, Any]) -> list[list[str]]:
             "<= 20",
             p95 <= TARGETS["search_p95_ms"],
             f"same SQL direct p95 {direct} ms: ratio {s['ratio_p95']}x; "
-            f"{s.get('settled_by_lists', 0)} of {s['queries']} pages settled by the lists",
+            f"{s.get('settled_by_lists', 0)} of {s['queries']} pages settled by the postings",
         )
+        limit = s.get("ratio_rank_only_p95", s["ratio_p95"])
         row(
-            "search / same SQL p95",
-            f"{s['ratio_p95']}x",
+            "search / the engine's own top 20 p95",
+            f"{limit}x",
             "<= 2x",
-            s["ratio_p95"] <= TARGETS["search_ratio"],
-            "-",
+            limit <= TARGETS["search_ratio"],
+            f"rank-only p95 {s['direct_rank_only']['p95_ms']} ms; same SQL replayed: {s['ratio_p95']}x",
         )
     if api and api.get("rps_ratio") is not None:
         bare = f"bare {api['bare_load']['rps']:,.0f} req/s"
@@ -986,11 +994,12 @@ def verdicts(r: dict[str, Any]) -> list[str]:
     if s:
         ok = s["search"]["p95_ms"] <= TARGETS["search_p95_ms"]
         out.append(f"search p95 {s['search']['p95_ms']} ms (target <= 20): {'MET' if ok else 'MISSED'}")
-        ok = s["ratio_p95"] <= TARGETS["search_ratio"]
         rank_only = s["direct_rank_only"]["p95_ms"]
+        limit = s.get("ratio_rank_only_p95", s["ratio_p95"])
+        ok = limit <= TARGETS["search_ratio"]
         out.append(
-            f"search/direct p95 ratio {s['ratio_p95']}x (target <= 2x): {'MET' if ok else 'MISSED'}"
-            f" [vs rank-only FTS (no snippet): p95 {rank_only} ms, ratio {s['search']['p95_ms'] / rank_only:.2f}x]"
+            f"search / the engine's own top 20 p95 ratio {limit}x (target <= 2x): {'MET' if ok else 'MISSED'}"
+            f" [rank-only p95 {rank_only} ms; the same SQL replayed: ratio {s['ratio_p95']}x]"
         )
     if api and api.get("rps_ratio") is not None:
         ok = api["rps_ratio"] >= TARGETS["api_vs_bare"]
@@ -1062,14 +1071,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-lists",
         action="store_true",
-        help="search without the champion lists (decision 68): every match ranked, for a before/after",
+        help="search without the postings (decision 72): every match ranked, for a before/after",
+    )
+    ap.add_argument(
+        "--postings-cache-mb",
+        type=int,
+        metavar="MB",
+        help="the search process's cache of decoded postings (default: the app's); 0 reads every "
+        "term's postings from the database on every search",
     )
     ap.add_argument("--json", type=Path, help="write results here (default bench/out/results-<time>.json)")
     args = ap.parse_args(argv)
     if args.no_lists:
-        from lessonloop.store import champions
+        from lessonloop.store import postings
 
-        champions.available = lambda _conn: False  # type: ignore[assignment]  # in this process only
+        postings.available = lambda _conn: False  # type: ignore[assignment]  # in this process only
+    if args.postings_cache_mb is not None:
+        from lessonloop.store import postings
+
+        postings.CACHE_BYTES = args.postings_cache_mb << 20  # in this process only
 
     def _terminate(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt(f"signal {signum}")

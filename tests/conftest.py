@@ -80,7 +80,7 @@ def _empty_pg(db: Database) -> None:
     with db.engine.begin() as conn:
         conn.execute(
             text(
-                f"TRUNCATE {names}, search_documents, search_terms, search_champions, search_tail, search_list_builds "
+                f"TRUNCATE {names}, search_documents, search_terms, search_tail, search_list_builds "
                 "RESTART IDENTITY CASCADE"
             )
         )

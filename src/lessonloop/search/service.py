@@ -19,7 +19,7 @@ from lessonloop.actions.models import Action
 from lessonloop.errors import PermissionDenied
 from lessonloop.failures.models import Failure
 from lessonloop.reviews.models import Review
-from lessonloop.store import champions
+from lessonloop.store import postings
 from lessonloop.store.search import Hit, rank, terms
 
 
@@ -70,11 +70,11 @@ def hit_failures(session: Session, hits: Sequence[Hit], *, viewer: Actor) -> dic
     return found
 
 
-def keep_search_lists(session: Session, *, viewer: SystemActor) -> champions.Progress:
-    """Fold the documents written since into the search's champion lists, or build them all
-    when there are none or a large share of the documents is new (decision 68; PostgreSQL only,
-    a no-op on SQLite). A system job's work (the worker's ``search-lists``): it reads every
-    document whoever may see it, and shows no one anything. The caller commits."""
+def keep_search_lists(session: Session, *, viewer: SystemActor) -> postings.Progress:
+    """Build every frequent term's postings when there are none or many documents were written
+    since (decision 72; PostgreSQL only, a no-op on SQLite). A system job's work (the worker's
+    ``search-lists``): it reads every document whoever may see it, and shows no one anything.
+    The caller commits."""
     if not is_system(viewer):
         raise PermissionDenied("the search lists are kept by a system job")
-    return champions.catch_up(session.connection())
+    return postings.catch_up(session.connection())

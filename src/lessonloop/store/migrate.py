@@ -20,8 +20,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Autogenerate filter: the search tables are made by hand (FTS5 / tsvector, the champion
-    lists of ``store.champions``)."""
+    """Autogenerate filter: the search tables are made by hand (FTS5 / tsvector, the postings
+    of ``store.postings``)."""
     return not (type_ == "table" and name is not None and name.startswith("search_"))
 
 

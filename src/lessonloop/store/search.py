@@ -13,6 +13,7 @@ is a delete + insert by rowid (SQLite) or an upsert on the primary key (PostgreS
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections import OrderedDict
@@ -24,7 +25,7 @@ from sqlalchemy import BigInteger, ColumnElement, Float, and_, column, or_, sele
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from lessonloop.store import champions
+from lessonloop.store import postings, postings_fts5
 
 KIND_CODES: dict[str, int] = {"failure": 1, "review": 2, "assumption": 3, "lesson": 4, "action": 5}
 _STRIDE = 10**10
@@ -119,6 +120,7 @@ def index_documents(
             ),
             rows,
         )
+        _written_since(conn, [doc_id(k, rid) for k, rid, _t, _b in docs])
     else:
         vector = VECTOR_SQL.format(title="CAST(:title AS text)", body="CAST(:body AS text)")
         conn.execute(
@@ -137,6 +139,22 @@ def unindex_documents(conn: Connection, keys: Iterable[tuple[str, int]]) -> None
         return
     table, col = ("search_fts", "rowid") if _is_sqlite(conn) else ("search_documents", "doc_id")
     conn.execute(text(f"DELETE FROM {table} WHERE {col} = :doc_id"), ids)
+    if _is_sqlite(conn):
+        _written_since(conn, [i["doc_id"] for i in ids])
+
+
+def _written_since(conn: Connection, docs: Sequence[int]) -> None:
+    """On SQLite, what PostgreSQL's triggers do (FTS5 tables take none): every document written
+    or deleted joins the postings' tail, in the same transaction (decision 72), with a random
+    version: a search process remembers how a waiting document tokenizes by its version, and a
+    rolled-back write's version must never come back with other text."""
+    conn.execute(
+        text(
+            "INSERT INTO search_tail (doc_id, version) VALUES (:d, random()) "
+            "ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version"
+        ),
+        [{"d": d} for d in docs],
+    )
 
 
 def index_flush(session: Session, _flush_context: Any) -> None:
@@ -192,8 +210,8 @@ class Visibility:
 #: lower-is-better and title matches weigh 4x the body; PostgreSQL's ``ts_rank(tsv, r, 1)``
 #: weighs the title (A) above the body (B) and divides by the document's length, as BM25 does.
 #: PostgreSQL ranks by the query's terms *or*-ed (``r``, the mean of each term's rank) while
-#: matching them all (``m``): that score is a sum of per-term parts, which the champion lists
-#: need (decision 68); ``ts_rank`` of an *and* query weighs how close the terms stand instead.
+#: matching them all (``m``): that score is a sum of per-term parts, which the postings need
+#: (decisions 68, 72); ``ts_rank`` of an *and* query weighs how close the terms stand instead.
 _RANKED = {
     "sqlite": (
         "SELECT rowid AS doc, -bm25(search_fts, 0.0, 0.0, 4.0, 1.0) AS score FROM search_fts "
@@ -206,7 +224,7 @@ _RANKED = {
         "WHERE d.tsv @@ q.m AND ({within}) ORDER BY score DESC, doc LIMIT :depth"
     ),
 }
-#: The same scores for some documents only (``:ids``): the champion lists' candidates.
+#: The same scores for some documents only (``:ids``): the postings' candidates (decision 72).
 _SCORED = (
     "SELECT d.doc_id AS doc, ts_rank(d.tsv, q.r, 1) AS score "
     "FROM search_documents AS d, "
@@ -279,9 +297,11 @@ def rank(
     least :data:`MIN_DEPTH`), and when that leaves the page short the statement runs again with
     no depth, so documents the viewer may not see never push a visible one off the page.
 
-    On PostgreSQL an *and* search first asks the champion lists (:mod:`lessonloop.store.champions`,
-    decision 68), which settle many pages from a few hundred scored documents with the same
-    answer; when they cannot, the statement above answers.
+    An *and* search first asks the postings (decision 72): on PostgreSQL
+    (:mod:`lessonloop.store.postings`) they settle most pages from a few hundred documents scored
+    by the database; on SQLite (:mod:`lessonloop.store.postings_fts5`) they give every match's
+    ``bm25()`` itself and the database only says which the viewer may see. Either way the same
+    answer; when they cannot say, the statement above answers.
 
     People search through :func:`lessonloop.search.service.search`, which passes ``visible``.
     """
@@ -299,8 +319,11 @@ def rank(
     docs, doc_key = ("search_fts", "rowid") if sqlite else ("search_documents", "doc_id")
     wanted = offset + limit
     params: dict[str, Any] = {"q": q, "rq": rq, "window": SNIPPET_WINDOW}
-    if not any_term and champions.available(conn):
-        head = _from_lists(conn, rows_of, params, ranges, wanted)
+    if not any_term and postings.available(conn):
+        if sqlite:
+            head = _from_fts5_postings(conn, rows_of, params, words, ranges, wanted)
+        else:
+            head = _from_postings(conn, rows_of, params, ranges, wanted)
         if head is not None:
             return [
                 Hit(kind, rid, title, snippet(body, words), s) for kind, rid, title, body, s in head[offset:]
@@ -323,39 +346,75 @@ def rank(
     return [Hit(r[0], int(r[1]), r[2], snippet(r[3] or "", words), float(r[4])) for r in rows]
 
 
-def _from_lists(
+def _from_postings(
     conn: Connection,
     rows_of: str,
     params: dict[str, Any],
     ranges: Sequence[tuple[str, int, int]],
     wanted: int,
 ) -> list[tuple[str, int, str, str, float]] | None:
-    """The head of the full ranking through the champion lists (PostgreSQL, decision 68), as
-    ``(kind, record_id, title, body window, score)``; ``None`` when the lists cannot say."""
+    """The head of the full ranking through the terms' postings (PostgreSQL, decision 72), as
+    ``(kind, record_id, title, body window, score)``; ``None`` when the postings cannot say."""
     scored = f"WITH ranked AS MATERIALIZED ({_SCORED}) {rows_of}"
 
     def score(ids: Sequence[int]) -> list[tuple[int, float]]:
         return [(int(d), float(s)) for d, s in conn.execute(text(scored), params | {"ids": list(ids)})]
 
-    head = champions.top(
+    head = postings.top(
         conn,
         rank_query=params["rq"],
-        within=lambda doc: any(lo <= doc < hi for _k, lo, hi in ranges),
+        ranges=[(lo, hi) for _k, lo, hi in ranges],
         wanted=wanted,
         score=score,
     )
-    if head is None:
-        return None
-    found = {
-        int(r[0]): r[1:]
-        for r in conn.execute(
-            text(
-                "SELECT doc_id, kind, record_id, title, substr(body, 1, :window) FROM search_documents "
-                "WHERE doc_id = ANY(:ids)"
-            ),
-            {"window": SNIPPET_WINDOW, "ids": [d for d, _s in head]},
+    return None if head is None else _page_rows(conn, head)
+
+
+def _from_fts5_postings(
+    conn: Connection,
+    rows_of: str,
+    params: dict[str, Any],
+    words: Sequence[str],
+    ranges: Sequence[tuple[str, int, int]],
+    wanted: int,
+) -> list[tuple[str, int, str, str, float]] | None:
+    """The head of the full ranking through the tokens' postings (SQLite, decision 72), as
+    ``(kind, record_id, title, body window, score)``; ``None`` when the postings cannot say."""
+    allowed = (
+        f"WITH ranked AS (SELECT CAST(value AS INTEGER) AS doc, 0.0 AS score FROM json_each(:ids)) {rows_of}"
+    )
+
+    def visible(ids: Sequence[int]) -> set[int]:
+        return {int(r[0]) for r in conn.execute(text(allowed), {"ids": json.dumps(list(ids))})}
+
+    head = postings_fts5.top(
+        conn,
+        words=words,
+        ranges=[(lo, hi) for _k, lo, hi in ranges],
+        wanted=wanted,
+        visible=visible,
+    )
+    return None if head is None else _page_rows(conn, head)
+
+
+def _page_rows(conn: Connection, head: Sequence[tuple[int, float]]) -> list[tuple[str, int, str, str, float]]:
+    """``(kind, record_id, title, body window, score)`` of each ``(doc, score)`` of a page, in
+    its order, in one statement."""
+    ids = [d for d, _s in head]
+    sql, listed = (
+        (
+            "SELECT rowid, kind, record_id, title, substr(body, 1, :window) FROM search_fts "
+            "WHERE rowid IN (SELECT value FROM json_each(:ids))",
+            json.dumps(ids),
         )
-    }
+        if _is_sqlite(conn)
+        else (
+            "SELECT doc_id, kind, record_id, title, substr(body, 1, :window) FROM search_documents "
+            "WHERE doc_id = ANY(:ids)",
+            ids,
+        )
+    )
+    found = {int(r[0]): r[1:] for r in conn.execute(text(sql), {"window": SNIPPET_WINDOW, "ids": listed})}
     return [(found[d][0], int(found[d][1]), found[d][2], found[d][3] or "", s) for d, s in head if d in found]
 
 

@@ -187,14 +187,16 @@ def escalations(ctx: JobContext) -> str:
     return f"{len(touched)} escalations opened or grown"
 
 
-@job("search-lists", description="Fold new and changed documents into search's champion lists (PostgreSQL)")
+@job("search-lists", description="Build search's postings after many writes (PostgreSQL)")
 def search_lists(ctx: JobContext) -> str:
-    """Every pass: cheap when nothing was written (two counts); after an import it builds every
-    list again (decision 68), so searches stay exact meanwhile by ranking every match."""
+    """Every pass: cheap when little was written (two counts); after an import, or once more
+    than a few hundred documents were written since, it builds every term's postings again
+    (decision 72), and searches stay exact meanwhile by scoring the written documents directly
+    or ranking every match."""
     progress = keep_search_lists(ctx.session, viewer=ctx.actor)
     if progress.rebuilt:
-        return f"built {progress.terms} lists ({progress.listed} entries)"
-    return f"{progress.folded} documents folded into {progress.terms} lists"
+        return f"built the postings of {progress.terms} terms ({progress.postings} entries)"
+    return f"{progress.waiting} documents written since the postings of {progress.terms} terms were built"
 
 
 @job("reflection-sessions", description="Propose a dated reflection session after a high/critical failure")
