@@ -397,7 +397,7 @@ def bench_search(target: Target, queries: list[str], reps: int) -> dict[str, Any
     from lessonloop.access.actor import SystemActor
     from lessonloop.search.service import search
     from lessonloop.settings import Settings
-    from lessonloop.store import postings
+    from lessonloop.store import postings_base
     from lessonloop.store import search as store_search
     from lessonloop.store.engine import Database
 
@@ -423,7 +423,7 @@ def bench_search(target: Target, queries: list[str], reps: int) -> dict[str, Any
             captured.clear()
             search(session, q, viewer=viewer)
             stmt = [c for c in captured if "search_" in c[0] or "to_tsquery" in c[0]]
-            if not 1 <= len(stmt) <= 2 + 3 + 1 + postings.ROUNDS:
+            if not 1 <= len(stmt) <= 2 + 3 + 1 + postings_base.ROUNDS:
                 raise RuntimeError(f"unexpected number of search statements for {q!r}: {len(stmt)}")
             if any("search_list_builds" in c[0] for c in stmt) and not any(
                 "ORDER BY score DESC, doc LIMIT" in c[0] for c in stmt
@@ -1087,9 +1087,9 @@ def main(argv: list[str] | None = None) -> int:
 
         postings.available = lambda _conn: False  # type: ignore[assignment]  # in this process only
     if args.postings_cache_mb is not None:
-        from lessonloop.store import postings
+        from lessonloop.store import postings_base
 
-        postings.CACHE_BYTES = args.postings_cache_mb << 20  # in this process only
+        postings_base.CACHE_BYTES = args.postings_cache_mb << 20  # in this process only
 
     def _terminate(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt(f"signal {signum}")

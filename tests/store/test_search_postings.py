@@ -24,7 +24,7 @@ from lessonloop.errors import PermissionDenied
 from lessonloop.failures.models import Failure
 from lessonloop.failures.service import update_failure
 from lessonloop.search.service import keep_search_lists, search
-from lessonloop.store import postings
+from lessonloop.store import postings, postings_base
 from lessonloop.store.engine import Database
 from tests.factories import SYSTEM, failure
 from tests.store.search_corpus import corpus, spy_on_top
@@ -48,9 +48,9 @@ def settled(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 def one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """Score one candidate, then two, four…: the corpus is smaller than one real batch, and the
     order in which candidates are scored and the point where the page settles must be right."""
-    monkeypatch.setattr(postings, "BATCH", 1)
-    monkeypatch.setattr(postings, "BATCH_PER_RESULT", 1)
-    monkeypatch.setattr(postings, "ROUNDS", 20)
+    monkeypatch.setattr(postings_base, "BATCH", 1)
+    monkeypatch.setattr(postings_base, "BATCH_PER_RESULT", 1)
+    monkeypatch.setattr(postings_base, "ROUNDS", 20)
 
 
 def _corpus(session: Session) -> dict[str, Any]:
@@ -148,9 +148,9 @@ def test_a_viewer_who_sees_little_falls_back_to_the_full_ranking(
     postings give up and every match is ranked; the answer is the same."""
     corpus = _corpus(pg)
     _build(pg)
-    monkeypatch.setattr(postings, "BATCH", 1)
-    monkeypatch.setattr(postings, "BATCH_PER_RESULT", 1)
-    monkeypatch.setattr(postings, "ROUNDS", 1)  # the ten best estimates: not all ben's to see
+    monkeypatch.setattr(postings_base, "BATCH", 1)
+    monkeypatch.setattr(postings_base, "BATCH_PER_RESULT", 1)
+    monkeypatch.setattr(postings_base, "ROUNDS", 1)  # the ten best estimates: not all ben's to see
     ben = viewer_for(pg, corpus["ben"])
     reference = _full_ranking(pg, "gateway", ben)
     assert 5 < len(reference) < 60
@@ -193,8 +193,8 @@ def test_a_document_written_after_the_build_is_ranked_from_the_tail_then_posted(
     # one document waiting is no reason to build again
     progress = keep_search_lists(pg, viewer=JOB)
     assert (progress.waiting, progress.rebuilt) == (1, False)
-    monkeypatch.setattr(postings, "REBUILD_AT", 0)
-    monkeypatch.setattr(postings, "MIN_DF", 5)
+    monkeypatch.setattr(postings_base, "REBUILD_AT", 0)
+    monkeypatch.setattr(postings_base, "MIN_DF", 5)
     progress = keep_search_lists(pg, viewer=JOB)
     assert (progress.waiting, progress.rebuilt) == (0, True)
     assert 10**10 + best.id in _posted(pg, "gateway")
@@ -256,7 +256,7 @@ def test_a_long_tail_is_not_read_by_searches(
 ) -> None:
     _corpus(pg)
     _build(pg)
-    monkeypatch.setattr(postings, "TAIL_LIMIT", 3)
+    monkeypatch.setattr(postings_base, "TAIL_LIMIT", 3)
     for n in range(4):
         failure(pg, title=f"Gateway {n}", observation="gateway", visibility="org")
     pg.flush()
@@ -271,8 +271,8 @@ def test_the_job_builds_when_there_are_no_postings_or_a_long_tail(
     pg: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _corpus(pg)
-    monkeypatch.setattr(postings, "MIN_DF", 5)
-    monkeypatch.setattr(postings, "REBUILD_AT", 10)
+    monkeypatch.setattr(postings_base, "MIN_DF", 5)
+    monkeypatch.setattr(postings_base, "REBUILD_AT", 10)
     assert keep_search_lists(pg, viewer=JOB).rebuilt  # none yet
     assert not keep_search_lists(pg, viewer=JOB).rebuilt  # nothing written since: nothing to do
     for n in range(10):

@@ -23,7 +23,7 @@ from lessonloop.access.viewer import Viewer, viewer_for
 from lessonloop.failures.models import Failure
 from lessonloop.failures.service import update_failure
 from lessonloop.search.service import keep_search_lists, search
-from lessonloop.store import postings, postings_fts5
+from lessonloop.store import postings, postings_base, postings_fts5
 from lessonloop.store.engine import Database
 from tests.factories import SYSTEM, failure
 from tests.store.search_corpus import corpus, spy_on_top
@@ -84,8 +84,8 @@ QUERIES = ("gateway", "timeouts", "gateway timeout", "gateway report", "report g
 def test_pages_equal_the_full_ranking_score_for_score(
     lite: Session, settled: list[bool], batch: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(postings, "BATCH", batch)
-    monkeypatch.setattr(postings, "BATCH_PER_RESULT", 1)
+    monkeypatch.setattr(postings_base, "BATCH", batch)
+    monkeypatch.setattr(postings_base, "BATCH_PER_RESULT", 1)
     corpus = _corpus(lite)
     progress = _build(lite)
     assert progress.rebuilt and progress.terms >= 4 and progress.waiting == 0
@@ -157,8 +157,8 @@ def test_the_job_builds_when_there_are_none_or_many_written(
     lite: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _corpus(lite)
-    monkeypatch.setattr(postings, "MIN_DF", 5)
-    monkeypatch.setattr(postings, "REBUILD_AT", 3)
+    monkeypatch.setattr(postings_base, "MIN_DF", 5)
+    monkeypatch.setattr(postings_base, "REBUILD_AT", 3)
     progress = keep_search_lists(lite, viewer=JOB)
     assert progress.rebuilt and progress.waiting == 0 and progress.terms >= 4
     for n in range(3):

@@ -3,7 +3,7 @@
 PostgreSQL ranks with ``ts_rank(tsv, 'a | b', 1)``: the mean over the query's terms of the term's
 own ``ts_rank(tsv, 'a', 1)``, its **impact** in the document, which depends on the document alone
 (no corpus statistics: an impact never changes while the document does not; decision 68). For
-each frequent term (in more than :data:`MIN_DF` documents) ``search_terms`` keeps its complete
+each frequent term (in more than :data:`~lessonloop.store.postings_base.MIN_DF` documents) ``search_terms`` keeps its complete
 postings: every document that has the term, in document order (``docs``, big-endian 8-byte ids),
 and the term's impact in each (``impacts``, big-endian 4-byte floats), written by one pass of the
 worker's ``search-lists`` job (:func:`build`).
@@ -27,14 +27,14 @@ With every posting kept, the estimates are tight and the first batch of 200 usua
 
 It answers ``None``, and the caller ranks every match as before, when: a term is rare (its few
 matches are cheap to rank), the postings were never built, the tail is long (an import: the job
-builds again), or the viewer may see so few of the best matches that :data:`ROUNDS` batches did
+builds again), or the viewer may see so few of the best matches that :data:`~lessonloop.store.postings_base.ROUNDS` batches did
 not fill the page.
 
 **Staleness cannot make it wrong.** Triggers on ``search_documents`` (migration 0027) put every
 inserted or updated document in ``search_tail``, an import's ``COPY`` included; a document written
 since the build is scored only from the tail; a deleted one may linger in the postings, and the
 exact statement (which reads the document) drops it. The job builds every postings list again
-when the tail has grown past :data:`REBUILD_AT`, removing only the tail rows it read, at the
+when the tail has grown past :data:`~lessonloop.store.postings_base.REBUILD_AT`, removing only the tail rows it read, at the
 version it read them, so a write during the build stays in the tail.
 
 SQLite keeps postings too, of what FTS5's ``bm25()`` needs (:mod:`lessonloop.store.postings_fts5`);
@@ -45,8 +45,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,23 +53,12 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-#: A term gets postings when more documents than this have it; a search with a rarer term ranks
-#: its (at most this many) matches directly, which costs about what the postings would.
-MIN_DF = 1000
-#: More documents written since the build than this, and a search does not use the postings
-#: (it would score all those exactly first); the job builds them again long before.
-TAIL_LIMIT = 2000
-#: The job builds every postings list again when more documents than this wait in the tail.
-REBUILD_AT = 500
+from lessonloop.store import postings_base as base
+from lessonloop.store import postings_fts5
+
 #: Relative margin on every estimate: ``ts_rank`` adds the terms' parts in single precision, so a
 #: score and the mean of its impacts may differ in the last bits.
 SLACK = 1e-4
-#: Documents scored per statement: at least this many, or the page times :data:`BATCH_PER_RESULT`
-#: (some will not be the viewer's to see); doubled each round.
-BATCH = 200
-BATCH_PER_RESULT = 4
-#: Rounds of scoring before giving up for the full ranking (a viewer who may see few documents).
-ROUNDS = 4
 
 
 def available(conn: Connection) -> bool:
@@ -120,43 +107,7 @@ def _or_at_top(shown: str) -> bool:
 Scorer = Callable[[Sequence[int]], list[tuple[int, float]]]
 
 
-#: Decoded postings kept per process, keyed by the build that wrote them (a new build, a new
-#: key: nothing to invalidate), least recently used out first past this many bytes. A frequent
-#: term's postings are read again by most searches that name it (1.8 MB for "us-east-1"'s three
-#: terms at 100k, ~8 ms to read), and change only when the job builds them all again.
-CACHE_BYTES = 64 << 20
 Postings = tuple[np.ndarray, np.ndarray]  # document ids (int64, ascending), impacts (float32)
-_CACHE: OrderedDict[tuple[str, str], tuple[np.ndarray, ...]] = OrderedDict()
-_CACHE_SIZE = [0]
-_CACHE_LOCK = threading.Lock()
-
-
-def cached(generation: str, term: str) -> tuple[np.ndarray, ...] | None:
-    with _CACHE_LOCK:
-        found = _CACHE.get((generation, term))
-        if found is not None:
-            _CACHE.move_to_end((generation, term))
-        return found
-
-
-def keep(generation: str, term: str, postings: tuple[np.ndarray, ...]) -> None:
-    size = sum(a.nbytes for a in postings)
-    if size > CACHE_BYTES:
-        return
-    with _CACHE_LOCK:
-        if (generation, term) in _CACHE:
-            return
-        _CACHE[(generation, term)] = postings
-        _CACHE_SIZE[0] += size
-        while _CACHE_SIZE[0] > CACHE_BYTES:
-            _key, dropped = _CACHE.popitem(last=False)
-            _CACHE_SIZE[0] -= sum(a.nbytes for a in dropped)
-
-
-def clear_cache() -> None:
-    with _CACHE_LOCK:
-        _CACHE.clear()
-        _CACHE_SIZE[0] = 0
 
 
 def _read_postings(conn: Connection, terms: Sequence[str], generation: str) -> list[Postings] | None:
@@ -166,7 +117,7 @@ def _read_postings(conn: Connection, terms: Sequence[str], generation: str) -> l
     query at 100k); kept in :data:`_CACHE` once decoded."""
     found: dict[str, Postings] = {}
     for t in terms:
-        hit = cached(generation, t)
+        hit = base.cached(generation, t)
         if hit is not None:
             found[t] = (hit[0], hit[1])
     missing = [t for t in terms if t not in found]
@@ -183,7 +134,7 @@ def _read_postings(conn: Connection, terms: Sequence[str], generation: str) -> l
                     np.frombuffer(bytes(docs), dtype=">i8").astype(np.int64),
                     np.frombuffer(bytes(impacts), dtype=">f4").astype(np.float32),
                 )
-                keep(generation, term, decoded)
+                base.keep(generation, term, decoded)
                 found[term] = decoded
     if len(found) != len(terms):
         return None
@@ -233,9 +184,9 @@ def top(
             "SELECT (SELECT CAST(generation AS text) FROM search_list_builds WHERE id = 1), "
             "ARRAY(SELECT doc_id FROM search_tail LIMIT :cap)"
         ),
-        {"cap": TAIL_LIMIT + 1},
+        {"cap": base.TAIL_LIMIT + 1},
     ).one()
-    if generation is None or len(written) > TAIL_LIMIT:
+    if generation is None or len(written) > base.TAIL_LIMIT:
         return None
     postings = _read_postings(conn, terms, generation)
     if postings is None:
@@ -252,7 +203,9 @@ def top(
     docs, estimate = docs[keep], total[keep] / n
     # only as many as the rounds can score are put in order; the best of the rest is the
     # estimate every scored page must beat when they run out
-    reach = min(len(docs), sum(max(BATCH, BATCH_PER_RESULT * wanted) << r for r in range(ROUNDS)))
+    reach = min(
+        len(docs), sum(max(base.BATCH, base.BATCH_PER_RESULT * wanted) << r for r in range(base.ROUNDS))
+    )
     if reach < len(docs):
         part = np.argpartition(-estimate, reach)
         rest = float(estimate[part[reach]])
@@ -264,8 +217,8 @@ def top(
     upper = [float(e) for e in estimate[order]]
     # the documents written since the build first, in one statement of their own
     found = score([int(d) for d in tail[fresh]]) if fresh.any() else []
-    at, size = 0, max(BATCH, BATCH_PER_RESULT * wanted)
-    for _round in range(ROUNDS):
+    at, size = 0, max(base.BATCH, base.BATCH_PER_RESULT * wanted)
+    for _round in range(base.ROUNDS):
         batch = queue[at : at + size]
         at += len(batch)
         if batch:
@@ -349,11 +302,9 @@ def build(conn: Connection, *, min_df: int | None = None) -> Progress:
     if not available(conn):
         return Progress(0, 0, 0, rebuilt=False)
     _lock(conn)
-    floor = MIN_DF if min_df is None else min_df
+    floor = base.MIN_DF if min_df is None else min_df
     tail = _read_tail(conn)
     if _sqlite(conn):
-        from lessonloop.store import postings_fts5  # it builds on this module
-
         postings_fts5.build(conn, min_df=floor)
     else:
         _build_postgresql(conn, floor)
@@ -425,7 +376,7 @@ def _build_postgresql(conn: Connection, min_df: int) -> None:
 
 def catch_up(conn: Connection, *, rebuild_at: int | None = None) -> Progress:
     """Build every term's postings when they were never built or more than ``rebuild_at``
-    (:data:`REBUILD_AT`) documents were written since; otherwise nothing (searches score the
+    (:data:`~lessonloop.store.postings_base.REBUILD_AT`) documents were written since; otherwise nothing (searches score the
     tail's few documents exactly). The caller owns the transaction."""
     if not available(conn):
         return Progress(0, 0, 0, rebuilt=False)
@@ -435,9 +386,9 @@ def catch_up(conn: Connection, *, rebuild_at: int | None = None) -> Progress:
             "SELECT (SELECT count(*) FROM search_list_builds), "
             "(SELECT count(*) FROM (SELECT 1 FROM search_tail LIMIT :cap) AS w)"
         ),
-        {"cap": (REBUILD_AT if rebuild_at is None else rebuild_at) + 1},
+        {"cap": (base.REBUILD_AT if rebuild_at is None else rebuild_at) + 1},
     ).one()
-    if not built or waiting > (REBUILD_AT if rebuild_at is None else rebuild_at):
+    if not built or waiting > (base.REBUILD_AT if rebuild_at is None else rebuild_at):
         return build(conn)
     terms, postings, waiting = _counts(conn)
     return Progress(terms=terms, postings=postings, waiting=waiting, rebuilt=False)

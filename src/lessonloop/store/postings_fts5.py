@@ -5,7 +5,7 @@ k1 * (1 - b + b * D / avgdl))``, where ``f`` is the phrase's weighted count in t
 (title 4, body 1), ``D`` the document's tokens, ``avgdl`` the table's tokens per row and ``idf``
 from the number of rows with the phrase. Only ``f`` and ``D`` belong to a document; the rest is
 three numbers of the table. So, for each frequent token (in more than
-:data:`~lessonloop.store.postings.MIN_DF` documents), ``search_terms`` keeps every document that
+:data:`~lessonloop.store.postings_base.MIN_DF` documents), ``search_terms`` keeps every document that
 has it (``docs``), ``f`` there (``freqs``) and ``D`` (``sizes``), read from FTS5's own index
 (``fts5vocab``) and document sizes by :func:`build`; and a search whose words are all frequent
 single tokens (:func:`top`) computes every match's ``bm25()`` in numpy, **the same floating-point
@@ -40,7 +40,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from lessonloop.store import postings as shared
+from lessonloop.store import postings_base as shared
 
 #: FTS5's ``bm25()`` constants (fts5_aux.c) and the column weights search ranks with: the
 #: ``bm25(search_fts, 0.0, 0.0, 4.0, 1.0)`` of :data:`lessonloop.store.search._RANKED`.
