@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from lessonloop.access.actor import MissingActor
@@ -82,6 +83,30 @@ def test_pages_are_the_list_cut_into_pages_for_every_viewer(
     # the viewers see different escalations: the paging does not just pass everything through
     counts = {len(list_escalations(session, viewer=v)) for v in viewers}
     assert len(counts) > 1
+
+
+def test_a_page_reads_the_failure_lists_of_its_own_escalations_only(session: Session) -> None:
+    """The rounds read escalations without their lists of failures (the database checks them);
+    the page's own escalations get theirs, as stored, in one more statement."""
+    _world(session)
+    ana = viewer_for(session, get_person(session, "ana", viewer=SYSTEM))
+    session.expunge_all()  # nothing already loaded: read as a fresh request would
+    stored = {eid: ids for eid, ids in session.execute(select(Escalation.id, Escalation.failure_ids))}
+    loaded: list[Escalation] = []  # held here: the session's identity map keeps weak references
+
+    def keep(target: Escalation, _context: object) -> None:
+        loaded.append(target)
+
+    event.listen(Escalation, "load", keep)
+    try:
+        got = escalations_page(session, page=1, per_page=2, viewer=ana)
+    finally:
+        event.remove(Escalation, "load", keep)
+    assert len(got.items) == 2 and got.has_more
+    assert all("failure_ids" not in inspect(e).unloaded for e in got.items)
+    assert {e.id: e.failure_ids for e in got.items} == {e.id: stored[e.id] for e in got.items}
+    passed_over = [e for e in loaded if e not in got.items]
+    assert passed_over and all("failure_ids" in inspect(e).unloaded for e in passed_over)
 
 
 def test_a_page_past_the_end_is_empty(session: Session) -> None:

@@ -14,8 +14,9 @@ at 100k — is the same kind of sum (decision 56).
 from __future__ import annotations
 
 import functools
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from lessonloop.access.actor import Actor, is_system
@@ -24,23 +25,29 @@ from lessonloop.failures.models import Failure, FailureCount, Visibility, failur
 from lessonloop.people.models import Role
 
 
-def _whole_groups(viewer: Viewer) -> ColumnElement[bool]:
-    """The ``failure_counts`` rows of the groups ``viewer`` sees whole (``team_key`` 0: no team):
-    every ``org`` group; ``team`` groups of their teams and of no team (every one for an org
-    admin); ``private`` groups of the teams they lead. The same rule on a failure's own row is
-    :func:`_whole_group_clause`."""
+def whole_groups(viewer: Viewer, visibility: Any, team_key: Any) -> ColumnElement[bool]:
+    """Whether the group ``(visibility, team_key)`` (``team_key`` 0: no team) is one ``viewer``
+    sees whole: every ``org`` group; ``team`` groups of their teams and of no team (every one
+    for an org admin); ``private`` groups of the teams they lead. ``visibility`` and
+    ``team_key`` are the columns of a table keyed by group: ``failure_counts``, or
+    ``review_assumptions``' copy of its review's failure's group (decision 73). The same rule on
+    a failure's own row is :func:`_whole_group_clause`."""
     members, leads = viewer.teams(), viewer.teams_with_role(Role.lead)
-    fc = FailureCount
     team_rule = or_(
         true() if viewer.is_admin else false(),
-        fc.team_key == 0,
-        fc.team_key.in_(members) if members else false(),
+        team_key == 0,
+        team_key.in_(members) if members else false(),
     )
     return or_(
-        fc.visibility == Visibility.org.value,
-        and_(fc.visibility == Visibility.team.value, team_rule),
-        and_(fc.visibility == Visibility.private.value, fc.team_key.in_(leads) if leads else false()),
+        visibility == Visibility.org.value,
+        and_(visibility == Visibility.team.value, team_rule),
+        and_(visibility == Visibility.private.value, team_key.in_(leads) if leads else false()),
     )
+
+
+def _whole_groups(viewer: Viewer) -> ColumnElement[bool]:
+    """The ``failure_counts`` rows of the groups ``viewer`` sees whole."""
+    return whole_groups(viewer, FailureCount.visibility, FailureCount.team_key)
 
 
 def _whole_group_clause(viewer: Viewer) -> ColumnElement[bool]:
@@ -61,6 +68,32 @@ def _whole_group_clause(viewer: Viewer) -> ColumnElement[bool]:
     )
 
 
+def _outside_whole_groups(viewer: Viewer) -> ColumnElement[bool]:
+    """A failure that ``viewer`` may see only as their own (reported or involved in), if at all."""
+    return and_(
+        Failure.visibility.in_([Visibility.team.value, Visibility.private.value]),
+        ~_whole_group_clause(viewer),
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def own_failures_outside_groups(rule: RuleKey) -> CompoundSelect[int]:
+    """The ids of the failures the viewer may see only as their own: reported by them or with
+    them involved, outside the groups they see whole. With :func:`whole_groups` it is exactly
+    the visibility rule; the two halves are two index lookups (reporter, involvement), as in
+    :func:`_own_count`. Kept per rule key."""
+    viewer = Viewer.from_rule_key(rule)
+    pid, outside = viewer.person_id, _outside_whole_groups(viewer)
+    reported = select(Failure.id).where(Failure.reporter_id == pid, outside)
+    fp = failure_people
+    involved = (
+        select(fp.c.failure_id)
+        .select_from(fp.join(Failure, Failure.id == fp.c.failure_id))
+        .where(fp.c.person_id == pid, outside)
+    )
+    return reported.union_all(involved)
+
+
 @functools.lru_cache(maxsize=512)
 def _own_count(rule: RuleKey, status: str | None = None) -> ColumnElement[int]:
     """The count of the viewer's own failures outside their whole groups (in ``status``, when
@@ -69,8 +102,7 @@ def _own_count(rule: RuleKey, status: str | None = None) -> ColumnElement[int]:
     viewer = Viewer.from_rule_key(rule)
     pid = viewer.person_id
     outside = and_(
-        Failure.visibility.in_([Visibility.team.value, Visibility.private.value]),
-        ~_whole_group_clause(viewer),
+        _outside_whole_groups(viewer),
         # ``status || ''``: the person's few failures are found by reporter / involvement and
         # their status checked on the row; a plain ``status = ?`` made SQLite count them off the
         # status index instead, through all ~90,000 observed failures (decision 56).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lessonloop.people.models import Person
@@ -34,7 +34,16 @@ review_assumptions = Table(
     "review_assumptions",
     Base.metadata,
     Column("review_id", ForeignKey("reviews.id", ondelete="CASCADE"), primary_key=True),
-    Column("assumption_id", ForeignKey("assumptions.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("assumption_id", ForeignKey("assumptions.id", ondelete="CASCADE"), primary_key=True),
+    # The visibility group of the review's failure (its ``visibility`` and ``coalesce(team_id,
+    # 0)``, as ``failure_counts`` keys them), written by the database's triggers only (migration
+    # 0030): on insert, and again when the failure's visibility or team or the review's failure
+    # changes. A person's count of an assumption's reviews is then an index-only count of the
+    # groups they see whole (``signals.metrics``, decision 73); never set by the application.
+    Column("visibility", String(16), nullable=True),
+    Column("team_key", Integer, nullable=True),
+    # Its prefix serves every lookup by assumption (the former index on assumption_id alone).
+    Index("ix_review_assumptions_group", "assumption_id", "visibility", "team_key"),
 )
 
 review_reviewers = Table(

@@ -45,6 +45,7 @@ from lessonloop.actions.models import Action, ActionStatus, is_overdue, overdue_
 from lessonloop.csvout import to_csv
 from lessonloop.experiments.models import Experiment, Observation
 from lessonloop.experiments.verdict import Verdict, verdict
+from lessonloop.failures.counts import own_failures_outside_groups, whole_groups
 from lessonloop.failures.models import Failure, FailureStatus
 from lessonloop.followthrough.recognition import recognition_counts
 from lessonloop.lessons.models import Lesson, lesson_failures
@@ -606,13 +607,17 @@ def _top_failed_assumptions(session: Session, viewer: Actor, limit: int = 10) ->
     may see), most first, ties by id; the same order as ``list_assumptions(status="failed")``,
     but columns only and the top ``limit`` computed by the database.
 
-    For a person the count joins every review's failure to check it; at 100k failures that join
-    was the insights page's costliest statement (25-35 ms on PostgreSQL). A review count over
-    *all* reviews bounds what any person's count can be, so their counts are read for the most
-    named assumptions first, ``2 × limit`` of them, then twice as many more, and so on: once the
-    last of the top ``limit`` has more than the next candidate's bound, nothing further down can
-    enter and the answer is exact. Past :data:`TOP_ASSUMPTION_CANDIDATES` candidates (a person
-    who sees few of the reviews) the whole count runs instead.
+    A person's count is read off ``review_assumptions`` alone: each row carries the visibility
+    group of its review's failure (migration 0030, kept by the database), so the rows of the
+    groups the person sees whole are counted from the index ``(assumption_id, visibility,
+    team_key)``, and only those of their own failures outside those groups are found through
+    their failures (decision 73; joining every review's failure to check it cost 170 ms at 1M).
+    A review count over *all* reviews bounds what any person's count can be, so their counts are
+    read for the most named assumptions first, ``2 × limit`` of them, then twice as many more,
+    and so on: once the last of the top ``limit`` has more than the next candidate's bound,
+    nothing further down can enter and the answer is exact. Past
+    :data:`TOP_ASSUMPTION_CANDIDATES` candidates (a person who sees few of the reviews) the
+    whole count runs instead.
     """
     conn = session.connection()
     count = func.count(review_assumptions.c.review_id)
@@ -625,11 +630,9 @@ def _top_failed_assumptions(session: Session, viewer: Actor, limit: int = 10) ->
     )
     if not is_person(viewer):
         return _assumption_rows(conn.execute(failed.limit(limit)))
-    visible = (
-        failed.join(Review, Review.id == review_assumptions.c.review_id)
-        .join(Failure, Failure.id == Review.failure_id)
-        .where(visible_failures_clause(viewer))
-    )
+    ra = review_assumptions.c
+    own = select(Review.id).where(Review.failure_id.in_(own_failures_outside_groups(viewer.rule_key())))
+    visible = failed.where(or_(whole_groups(viewer, ra.visibility, ra.team_key), ra.review_id.in_(own)))
     bounds = conn.execute(failed.with_only_columns(Assumption.id, count)).all()
     counted: list[Any] = []
     read, batch = 0, 2 * limit
