@@ -128,6 +128,8 @@ def figures(r: dict[str, Any]) -> list[Figure]:
             True,
             reference=f"{imp['records_per_cpu_s']:,} per importer CPU-s"
             if imp.get("records_per_cpu_s")
+            else f"not measured: the kept database {imp['existing']} was reused"
+            if imp.get("existing")
             else "-",
         )
     )
@@ -556,6 +558,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip", default="", help="phases to skip: search,pages,scale")
     ap.add_argument("--pg-url", default=benchrun.DEFAULT_PG_URL)
     ap.add_argument("--keep-pg", action="store_true", help="keep the bench database (its URL is logged)")
+    ap.add_argument(
+        "--existing-pg",
+        metavar="NAME",
+        help="reuse a kept bench database on --pg-url's server (migrated first; not imported, not dropped): "
+        "every phase but the import, whose figure is then not measured",
+    )
     ap.add_argument("--json", type=Path, help="default bench/out/scale-<time>.json")
     args = ap.parse_args(argv)
 
@@ -573,21 +581,31 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with contextlib.ExitStack() as stack:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lessonloop-scale-")))
-            t = time.perf_counter()
-            data = generate.dataset(args.size, args.seed)
-            log(f"dataset {data} ({time.perf_counter() - t:.0f} s)")
-            target = stack.enter_context(
-                benchrun.fresh_target("postgres", workdir, args.pg_url, args.size, keep_pg=args.keep_pg)
-            )
-            try:
-                log(f"import {args.size:,}")
-                r["import"] = benchrun.bench_import(target, data, args.size)
-                log(f"  {r['import']}")
-                log("workspace")
-                r["workspace"] = benchrun.build_workspace(
-                    target, args.seed, args.review_fraction, args.lesson_fraction
+            if args.existing_pg:
+                url = args.pg_url.rsplit("/", 1)[0] + "/" + args.existing_pg
+                target = benchrun.Target("postgres", url, pg_name=args.existing_pg)
+            else:
+                t = time.perf_counter()
+                data = generate.dataset(args.size, args.seed)
+                log(f"dataset {data} ({time.perf_counter() - t:.0f} s)")
+                target = stack.enter_context(
+                    benchrun.fresh_target("postgres", workdir, args.pg_url, args.size, keep_pg=args.keep_pg)
                 )
-                log(f"  {r['workspace']}")
+            try:
+                if args.existing_pg:
+                    ready = benchrun.ready_existing(target)
+                    args.size = r["size"] = ready["size"]
+                    r["import"] = {"existing": args.existing_pg}
+                    log(f"existing {args.existing_pg}: {args.size:,} failures, {ready['search_lists']}")
+                else:
+                    log(f"import {args.size:,}")
+                    r["import"] = benchrun.bench_import(target, data, args.size)
+                    log(f"  {r['import']}")
+                    log("workspace")
+                    r["workspace"] = benchrun.build_workspace(
+                        target, args.seed, args.review_fraction, args.lesson_fraction
+                    )
+                    log(f"  {r['workspace']}")
                 r["db_mb"] = round(target.size_bytes() / 1e6)
                 if "search" not in skip:
                     queries = generate.queries(args.queries, args.seed)

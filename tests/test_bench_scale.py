@@ -32,6 +32,14 @@ def test_phases_that_did_not_run_show_as_missed() -> None:
     assert [name for name, met in verdicts.items() if met] == ["import records/s"]
 
 
+def test_a_reused_database_says_its_import_was_not_measured() -> None:
+    from bench.scale import figures
+
+    (imported,) = [f for f in figures({"import": {"existing": "kept_1m"}}) if f.name == "import records/s"]
+    assert imported.value is None and not imported.met
+    assert imported.reference == "not measured: the kept database kept_1m was reused"
+
+
 def test_a_page_that_did_not_answer_200_misses_whatever_its_time() -> None:
     from bench.scale import figures
 

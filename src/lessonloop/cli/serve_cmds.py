@@ -12,7 +12,7 @@ from typing import Any
 import typer
 from sqlalchemy.engine import make_url
 
-from lessonloop import gc_tuning
+from lessonloop import gc_tuning, malloc_tuning
 from lessonloop.cli import common, render
 from lessonloop.cli.app import app
 from lessonloop.notifications.config import WorkerConfig
@@ -133,6 +133,7 @@ def serve(
             with common.unit() as session:
                 logins = list(demo.demo_logins(session))
             demo_password = str(getattr(demo, "DEMO_PASSWORD", ""))
+    malloc_tuning.install()  # large freed arrays go back to the system (decision 73)
     application = _module("lessonloop.app").create_app(settings, run_worker=not no_worker)
     common.reset()  # the app opens its own engine; do not keep the CLI's pool open while serving
     address = _address(host, port)
